@@ -1,0 +1,57 @@
+"""The KPI catalog: the measures CMMI case studies report, with direction and category.
+
+The categories are the six of the SEI's performance-results reports (Gibson,
+Goldenson & Kost 2006, CMU/SEI-2006-TR-004).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+CATEGORIES = (
+    "cost",
+    "schedule",
+    "productivity",
+    "quality",
+    "customer satisfaction",
+    "return on investment",
+)
+DIRECTIONS = ("higher", "lower")
+SCALES = ("ratio", "interval")
+COLUMNS = ["kpi", "label", "unit", "better", "category", "scale", "min", "max", "description"]
+
+
+@lru_cache(maxsize=1)
+def _catalog() -> pd.DataFrame:
+    with resources.files("casekit").joinpath("catalog_data/kpis.csv").open(encoding="utf-8") as f:
+        table = pd.read_csv(f, dtype={"min": float, "max": float})
+    return table[COLUMNS]
+
+
+def kpi_catalog() -> pd.DataFrame:
+    """Return casekit's KPI catalog as a tidy table, one row per KPI.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``kpi`` (identifier used in ``kpis.csv``), ``label``, ``unit``,
+        ``better`` (``"higher"`` or ``"lower"``: the direction of improvement),
+        ``category`` (one of the SEI categories), ``scale`` (``"ratio"``: changes
+        are reported in percent; ``"interval"``: values can be zero or negative,
+        so changes are reported as differences), ``min`` and ``max`` (the
+        plausible range; NaN where open) and ``description``.
+
+    Examples
+    --------
+    >>> from casekit import kpi_catalog
+    >>> cat = kpi_catalog().set_index("kpi")
+    >>> cat.loc["defect_density", ["better", "category"]].tolist()
+    ['lower', 'quality']
+    >>> sorted(cat["category"].unique())  # doctest: +NORMALIZE_WHITESPACE
+    ['cost', 'customer satisfaction', 'productivity', 'quality',
+     'return on investment', 'schedule']
+    """
+    return _catalog().copy()

@@ -1,0 +1,71 @@
+"""Periods as written in case files: months ``YYYY-MM`` and quarters ``YYYY-Qn``."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_period(text: str) -> pd.Period:
+    """Parse ``YYYY-MM`` (monthly) or ``YYYY-Qn`` (quarterly) into a pandas Period.
+
+    Raises ``ValueError`` with the expected forms when the text is neither.
+    """
+    text = str(text).strip()
+    m = _MONTH.match(text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")
+    q = _QUARTER.match(text)
+    if q:
+        return pd.Period(year=int(q.group(1)), quarter=int(q.group(2)), freq="Q")
+    raise ValueError(f"expected a month YYYY-MM or a quarter YYYY-Qn, got {text!r}")
+
+
+def parse_month(text: str) -> pd.Period:
+    """Parse a month ``YYYY-MM``; raise ``ValueError`` otherwise."""
+    period = parse_period(text)
+    if period.freqstr != "M":
+        raise ValueError(f"expected a month YYYY-MM, got {text!r}")
+    return period
+
+
+def parse_date(text: str) -> pd.Timestamp:
+    """Parse a calendar date ``YYYY-MM-DD`` or a month ``YYYY-MM`` (its first day)."""
+    text = str(text).strip()
+    d = _DAY.match(text)
+    if d:
+        try:
+            return pd.Timestamp(year=int(d.group(1)), month=int(d.group(2)), day=int(d.group(3)))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a real calendar date") from None
+    try:
+        return parse_month(text).start_time
+    except ValueError:
+        raise ValueError(f"expected a date YYYY-MM-DD or a month YYYY-MM, got {text!r}") from None
+
+
+def phase_of(period: pd.Period, start: pd.Period, transition_months: int) -> str:
+    """Which side of the adoption a period falls on.
+
+    ``"before"`` when the period ends before the adoption month ``start``;
+    ``"after"`` when it begins at least ``transition_months`` after ``start``;
+    ``"transition"`` otherwise (including a quarter that straddles the start).
+    """
+    after_from = (start + transition_months).start_time
+    if period.start_time >= after_from:
+        return "after"
+    if period.end_time < start.start_time:
+        return "before"
+    return "transition"
+
+
+def format_period(period: pd.Period) -> str:
+    """Write a Period as case files do: ``YYYY-MM`` or ``YYYY-Qn``."""
+    if period.freqstr.startswith("Q"):
+        return f"{period.year}-Q{period.quarter}"
+    return f"{period.year}-{period.month:02d}"

@@ -1,0 +1,528 @@
+"""Validation of case folders: every rule of the case format, every problem at once.
+
+``check_case`` reads one folder and returns what it could parse plus the list
+of problems; ``validate_cases`` does that for a folder of cases.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .casefiles import YamlDoc, read_csv, read_yaml
+from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog
+from .errors import Problem, display_path
+from .periods import format_period, parse_date, parse_month, parse_period
+
+CASE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+KPI_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+SOURCES = ("illustrative", "published", "client")
+MODELS = (
+    "CMMI-DEV v1.2",
+    "CMMI-DEV v1.3",
+    "CMMI-SVC v1.3",
+    "CMMI-ACQ v1.3",
+    "CMMI V2.0",
+    "CMMI V3.0",
+)
+# Appraisal methods that yield a maturity level rating (SCAMPI A for v1.x,
+# Benchmark and Sustainment for V2.0/V3.0); the others are informal checks.
+RATING_METHODS = ("SCAMPI A", "Benchmark", "Sustainment")
+OTHER_METHODS = ("SCAMPI B", "SCAMPI C", "Evaluation", "Action Plan Reappraisal")
+METHODS = RATING_METHODS + OTHER_METHODS
+INVESTMENT_CATEGORIES = (
+    "appraisal",
+    "training",
+    "consulting",
+    "process improvement",
+    "tooling",
+    "infrastructure",
+    "staff",
+)
+MIN_BASELINE_PERIODS = 4
+MAX_TRANSITION_MONTHS = 36
+
+REQUIRED_FIELDS = ("id", "name", "sector", "region", "size", "source", "summary", "adoption")
+OPTIONAL_FIELDS = ("currency", "reference", "business_goals", "investments", "kpis")
+KPI_DEF_FIELDS = ("label", "unit", "better", "category", "scale", "min", "max", "description")
+
+
+@dataclass
+class ParsedCase:
+    """What one case folder holds, parsed; complete only when no problems were found."""
+
+    folder: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+    kpi_definitions: pd.DataFrame | None = None
+    kpis: list[dict[str, Any]] = field(default_factory=list)
+    appraisals: list[dict[str, Any]] = field(default_factory=list)
+    practice_areas: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"a yes/no value ({value})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"{type(value).__name__} {value!r}"
+
+
+class _YamlChecker:
+    """Checks values of case.yaml and records problems with their lines."""
+
+    def __init__(self, path: Path, doc: YamlDoc, problems: list[Problem]):
+        self.where = display_path(path)
+        self.doc = doc
+        self.problems = problems
+
+    def problem(self, keys: tuple, message: str) -> None:
+        name = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys).lstrip(".")
+        self.problems.append(Problem(self.where, self.doc.line(*keys), name, message))
+
+    def text(self, keys: tuple, value: Any) -> str | None:
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        hint = " (put it in quotes)" if isinstance(value, (bool, int, float)) else ""
+        self.problem(keys, f"expected text, got {_kind(value)}{hint}")
+        return None
+
+    def number(self, keys: tuple, value: Any, minimum: float | None = None, integer: bool = False) -> float | None:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and integer and not float(value).is_integer():
+            ok = False
+        if not ok or not math.isfinite(value):
+            self.problem(keys, f"expected {'a whole number' if integer else 'a finite number'}, got {_kind(value)}")
+            return None
+        if minimum is not None and value < minimum:
+            self.problem(keys, f"expected a number >= {minimum:g}, got {value}")
+            return None
+        return value
+
+    def choice(self, keys: tuple, value: Any, choices: tuple[str, ...]) -> str | None:
+        if value in choices:
+            return value
+        self.problem(keys, f"expected one of {', '.join(choices)}; got {_kind(value)}")
+        return None
+
+    def month(self, keys: tuple, value: Any) -> pd.Period | None:
+        try:
+            return parse_month(value) if isinstance(value, str) else parse_month("")
+        except ValueError:
+            self.problem(keys, f"expected a month YYYY-MM (in quotes if need be), got {_kind(value)}")
+            return None
+
+    def mapping(self, keys: tuple, value: Any) -> dict | None:
+        if isinstance(value, dict):
+            return value
+        self.problem(keys, f"expected a mapping of fields, got {_kind(value)}")
+        return None
+
+    def items(self, keys: tuple, value: Any) -> list:
+        if isinstance(value, list):
+            return value
+        self.problem(keys, f"expected a list, got {_kind(value)}")
+        return []
+
+    def known_fields(self, keys: tuple, value: dict, allowed: tuple[str, ...]) -> None:
+        for name in value:
+            if name not in allowed:
+                self.problem(keys + (name,), f"unknown field; expected one of {', '.join(allowed)}")
+
+
+def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd.DataFrame) -> dict | None:
+    """Check case.yaml; return the cleaned fields, plus the case's KPI definitions."""
+    c = _YamlChecker(folder / "case.yaml", doc, problems)
+    raw = c.mapping((), doc.data)
+    if raw is None:
+        return None
+    c.known_fields((), raw, REQUIRED_FIELDS + OPTIONAL_FIELDS)
+    for name in REQUIRED_FIELDS:
+        if name not in raw:
+            c.problem((name,), "required field is missing")
+    meta: dict[str, Any] = {}
+    if "id" in raw and (case_id := c.text(("id",), raw["id"])):
+        if not CASE_ID.match(case_id):
+            c.problem(("id",), f"expected lowercase letters, digits and single hyphens, got {case_id!r}")
+        elif case_id != folder.name:
+            c.problem(("id",), f"must equal the folder name {folder.name!r}, got {case_id!r}")
+        meta["id"] = case_id
+    for name in ("name", "sector", "region", "summary", "reference"):
+        if name in raw:
+            meta[name] = c.text((name,), raw[name])
+    if "size" in raw:
+        meta["size"] = c.number(("size",), raw["size"], minimum=1, integer=True)
+    if "source" in raw:
+        meta["source"] = c.choice(("source",), raw["source"], SOURCES)
+    if "currency" in raw and (currency := c.text(("currency",), raw["currency"])):
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            c.problem(("currency",), f"expected an ISO 4217 code such as USD or EUR, got {currency!r}")
+        meta["currency"] = currency
+    if "adoption" in raw and (adoption := c.mapping(("adoption",), raw["adoption"])) is not None:
+        c.known_fields(("adoption",), adoption, ("start", "model", "transition_months"))
+        for name in ("start", "model"):
+            if name not in adoption:
+                c.problem(("adoption", name), "required field is missing")
+        if "start" in adoption:
+            meta["adoption_start"] = c.month(("adoption", "start"), adoption["start"])
+        if "model" in adoption:
+            meta["model"] = c.choice(("adoption", "model"), adoption["model"], MODELS)
+        months = adoption.get("transition_months", 0)
+        months = c.number(("adoption", "transition_months"), months, minimum=0, integer=True)
+        if months is not None and months > MAX_TRANSITION_MONTHS:
+            c.problem(("adoption", "transition_months"), f"expected at most {MAX_TRANSITION_MONTHS} months, got {months}")
+        meta["transition_months"] = None if months is None else int(months)
+
+    definitions = _check_kpi_definitions(c, raw.get("kpis", {}), catalog)
+    meta["kpi_definitions"] = definitions
+    known = pd.concat([catalog, definitions], ignore_index=True).set_index("kpi")
+    meta["goals"] = _check_goals(c, raw.get("business_goals", []), known)
+    meta["investments"] = _check_investments(c, raw.get("investments", []))
+    return meta
+
+
+def _check_kpi_definitions(c: _YamlChecker, raw: Any, catalog: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    definitions = c.mapping(("kpis",), raw) if raw is not None else {}
+    for kpi, spec in (definitions or {}).items():
+        keys = ("kpis", kpi)
+        if not isinstance(kpi, str) or not KPI_ID.match(kpi):
+            c.problem(keys, "KPI names are lowercase letters, digits and underscores, starting with a letter")
+            continue
+        if kpi in set(catalog["kpi"]):
+            c.problem(keys, "already defined in casekit's KPI catalog; use the catalog's or choose another name")
+            continue
+        spec = c.mapping(keys, spec)
+        if spec is None:
+            continue
+        c.known_fields(keys, spec, KPI_DEF_FIELDS)
+        row = {"kpi": kpi, "description": ""}
+        for name in ("label", "unit"):
+            row[name] = c.text(keys + (name,), spec.get(name))
+        row["better"] = c.choice(keys + ("better",), spec.get("better"), DIRECTIONS)
+        row["category"] = c.choice(keys + ("category",), spec.get("category"), CATEGORIES)
+        row["scale"] = c.choice(keys + ("scale",), spec.get("scale", "ratio"), SCALES)
+        if "description" in spec:
+            row["description"] = c.text(keys + ("description",), spec["description"])
+        for bound in ("min", "max"):
+            value = spec.get(bound)
+            row[bound] = float("nan") if value is None else c.number(keys + (bound,), value)
+        if None not in row.values():
+            rows.append(row)
+    return pd.DataFrame(rows, columns=catalog.columns).astype({"min": float, "max": float})
+
+
+def _check_goals(c: _YamlChecker, raw: Any, known: pd.DataFrame) -> list[dict]:
+    goals, seen = [], set()
+    for i, goal in enumerate(c.items(("business_goals",), raw) if raw is not None else []):
+        keys = ("business_goals", i)
+        goal = c.mapping(keys, goal)
+        if goal is None:
+            continue
+        c.known_fields(keys, goal, ("id", "statement", "kpis", "target"))
+        goal_id = c.text(keys + ("id",), goal.get("id"))
+        if goal_id in seen:
+            c.problem(keys + ("id",), f"goal id {goal_id!r} is used twice")
+        seen.add(goal_id)
+        statement = c.text(keys + ("statement",), goal.get("statement"))
+        kpis = c.items(keys + ("kpis",), goal.get("kpis"))
+        if "kpis" in goal and not kpis:
+            c.problem(keys + ("kpis",), "list at least one KPI that measures the goal")
+        for j, kpi in enumerate(kpis):
+            if kpi not in known.index:
+                c.problem(keys + ("kpis", j), f"unknown KPI {kpi!r}; define it under kpis: or use a catalog KPI")
+        target = _check_target(c, keys + ("target",), goal.get("target"), kpis, known)
+        goals.append({"goal_id": goal_id, "statement": statement, "kpis": list(kpis), **target})
+    return goals
+
+
+def _check_target(c: _YamlChecker, keys: tuple, raw: Any, kpis: list, known: pd.DataFrame) -> dict:
+    empty = {"target_kpi": None, "target_change_pct": None, "target_value": None}
+    if raw is None:
+        return empty
+    target = c.mapping(keys, raw)
+    if target is None:
+        return empty
+    c.known_fields(keys, target, ("kpi", "change_pct", "value"))
+    kpi = target.get("kpi", kpis[0] if len(kpis) == 1 else None)
+    if kpi is None:
+        c.problem(keys + ("kpi",), "the goal lists several KPIs; name the one the target is for")
+        return empty
+    if kpi not in kpis:
+        c.problem(keys + ("kpi",), f"{kpi!r} is not one of the goal's KPIs ({', '.join(map(str, kpis))})")
+        return empty
+    if kpi not in known.index:
+        return empty
+    info = known.loc[kpi]
+    if ("change_pct" in target) == ("value" in target):
+        c.problem(keys, "give exactly one of change_pct (against the baseline) or value (a level to reach)")
+        return empty
+    if "change_pct" in target:
+        change = c.number(keys + ("change_pct",), target["change_pct"], minimum=-100)
+        if change is None:
+            return empty
+        if info["scale"] == "interval":
+            c.problem(keys + ("change_pct",), f"{kpi} is on an interval scale; give the target as value")
+        elif change == 0 or (change < 0) != (info["better"] == "lower"):
+            want = "negative (a drop)" if info["better"] == "lower" else "positive (a rise)"
+            c.problem(keys + ("change_pct",), f"{kpi}: {info['better']} is better, so the target must be {want}, got {change}")
+        return {**empty, "target_kpi": kpi, "target_change_pct": float(change)}
+    value = c.number(keys + ("value",), target["value"])
+    if value is not None and not _in_range(value, info):
+        c.problem(keys + ("value",), f"{kpi} ranges over {_range_text(info)}, got {value}")
+    return {**empty, "target_kpi": kpi, "target_value": value}
+
+
+def _check_investments(c: _YamlChecker, raw: Any) -> list[dict]:
+    rows = []
+    for i, item in enumerate(c.items(("investments",), raw) if raw is not None else []):
+        keys = ("investments", i)
+        item = c.mapping(keys, item)
+        if item is None:
+            continue
+        c.known_fields(keys, item, ("period", "category", "amount"))
+        try:
+            period = parse_period(item.get("period")) if isinstance(item.get("period"), str) else parse_period("")
+        except ValueError:
+            c.problem(keys + ("period",), f"expected YYYY-MM or YYYY-Qn, got {_kind(item.get('period'))}")
+            period = None
+        category = c.choice(keys + ("category",), item.get("category"), INVESTMENT_CATEGORIES)
+        amount = c.number(keys + ("amount",), item.get("amount"), minimum=0)
+        if None not in (period, category, amount):
+            rows.append({"period": period, "category": category, "amount": float(amount)})
+    return rows
+
+
+def _in_range(value: float, info: pd.Series) -> bool:
+    return not (value < info["min"] or value > info["max"])  # NaN bounds compare False
+
+
+def _range_text(info: pd.Series) -> str:
+    low = "-inf" if pd.isna(info["min"]) else f"{info['min']:g}"
+    high = "inf" if pd.isna(info["max"]) else f"{info['max']:g}"
+    return f"[{low}, {high}] {info['unit']}"
+
+
+def _check_kpi_rows(path: Path, known: pd.DataFrame, problems: list[Problem]) -> list[dict]:
+    rows = read_csv(path, ["period", "kpi", "value"], ["note"], problems)
+    where = display_path(path)
+    out: list[dict] = []
+    first_line: dict[tuple[str, str], int] = {}
+    freq_of: dict[str, tuple[str, int]] = {}
+    for line, row in rows or []:
+        ok = True
+        try:
+            period = parse_period(row["period"])
+        except ValueError as exc:
+            problems.append(Problem(where, line, "period", str(exc)))
+            ok = False
+        kpi = row["kpi"]
+        if kpi not in known.index:
+            problems.append(Problem(where, line, "kpi", f"unknown KPI {kpi!r}; use a catalog KPI or define it in case.yaml under kpis:"))
+            ok = False
+        try:
+            value = float(row["value"])
+            if not math.isfinite(value):
+                raise ValueError
+        except ValueError:
+            hint = "; leave the row out for a missing period" if not row["value"] else ""
+            problems.append(Problem(where, line, "value", f"expected a finite number, got {row['value']!r}{hint}"))
+            ok = False
+        if not ok:
+            continue
+        info = known.loc[kpi]
+        if not _in_range(value, info):
+            problems.append(Problem(where, line, "value", f"{kpi} ranges over {_range_text(info)}, got {value:g}"))
+        key = (format_period(period), kpi)
+        if key in first_line:
+            problems.append(Problem(where, line, "period", f"duplicate row for {kpi} in {key[0]}; first given on line {first_line[key]}"))
+            continue
+        first_line[key] = line
+        freq, freq_line = freq_of.setdefault(kpi, (period.freqstr, line))
+        if period.freqstr != freq:
+            problems.append(Problem(where, line, "period", f"{kpi} mixes monthly and quarterly periods (see line {freq_line}); use one"))
+            continue
+        out.append({"period": period, "kpi": kpi, "value": value, "line": line})
+    return out
+
+
+def _int_in(text: str, low: int, high: int) -> int:
+    value = int(text)
+    if not low <= value <= high:
+        raise ValueError
+    return value
+
+
+def _check_appraisals(path: Path, problems: list[Problem]) -> list[dict]:
+    rows = read_csv(path, ["date", "method", "maturity_level"], ["model", "scope"], problems)
+    where = display_path(path)
+    out = []
+    for line, row in rows or []:
+        record: dict[str, Any] = {"line": line, "model": row.get("model") or None, "scope": row.get("scope") or None}
+        try:
+            record["date"] = parse_date(row["date"])
+        except ValueError as exc:
+            problems.append(Problem(where, line, "date", str(exc)))
+        if row["method"] not in METHODS:
+            problems.append(Problem(where, line, "method", f"expected one of {', '.join(METHODS)}; got {row['method']!r}"))
+        record["method"] = row["method"]
+        record["rated"] = row["method"] in RATING_METHODS
+        level = row["maturity_level"]
+        if not level and record["rated"]:
+            problems.append(Problem(where, line, "maturity_level", f"a {row['method']} appraisal gives a maturity level 1-5; it is empty"))
+        elif level:
+            try:
+                record["maturity_level"] = _int_in(level, 1, 5)
+            except ValueError:
+                problems.append(Problem(where, line, "maturity_level", f"expected a whole number 1-5, got {level!r}"))
+        if record["model"] and record["model"] not in MODELS:
+            problems.append(Problem(where, line, "model", f"expected one of {', '.join(MODELS)}; got {record['model']!r}"))
+        out.append(record)
+    return out
+
+
+def _check_practice_areas(path: Path, problems: list[Problem]) -> list[dict]:
+    rows = read_csv(path, ["date", "practice_area", "capability_level"], [], problems)
+    where = display_path(path)
+    out, seen = [], {}
+    for line, row in rows or []:
+        ok = True
+        try:
+            date = parse_date(row["date"])
+        except ValueError as exc:
+            problems.append(Problem(where, line, "date", str(exc)))
+            ok = False
+        try:
+            level = _int_in(row["capability_level"], 0, 3)
+        except ValueError:
+            problems.append(Problem(where, line, "capability_level",
+                                    f"expected a whole number 0-3 (CMMI V2.0/V3.0 capability levels), got {row['capability_level']!r}"))
+            ok = False
+        if not ok:
+            continue
+        if not row["practice_area"]:
+            problems.append(Problem(where, line, "practice_area", "expected the practice area's name or abbreviation, got nothing"))
+            continue
+        key = (date, row["practice_area"])
+        if key in seen:
+            problems.append(Problem(where, line, "practice_area", f"{row['practice_area']} rated twice on {date.date()}; first on line {seen[key]}"))
+            continue
+        seen[key] = line
+        out.append({"date": date, "practice_area": row["practice_area"], "capability_level": level})
+    return out
+
+
+def _check_span(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], problems: list[Problem]) -> None:
+    """Adoption inside the data's span, with a baseline before it."""
+    start = meta.get("adoption_start")
+    if start is None or not kpis:
+        return
+    where, line = display_path(folder / "case.yaml"), doc.line("adoption", "start")
+    first = min(r["period"].start_time for r in kpis)
+    last = max(r["period"].end_time for r in kpis)
+    if not first <= start.start_time <= last:
+        problems.append(Problem(where, line, "adoption.start", f"{start} lies outside the KPI data ({first:%Y-%m} to {last:%Y-%m})"))
+        return
+    before: dict[str, int] = {}
+    for r in kpis:
+        if r["period"].end_time < start.start_time:
+            before[r["kpi"]] = before.get(r["kpi"], 0) + 1
+    if max(before.values(), default=0) < MIN_BASELINE_PERIODS:
+        problems.append(
+            Problem(where, line, "adoption.start",
+                    f"no KPI has {MIN_BASELINE_PERIODS} or more periods before {start} to form a baseline")
+        )
+
+
+def _check_goal_data(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], problems: list[Problem]) -> None:
+    measured = {r["kpi"] for r in kpis}
+    for i, goal in enumerate(meta.get("goals", [])):
+        for j, kpi in enumerate(goal["kpis"]):
+            if isinstance(kpi, str) and kpi not in measured:
+                problems.append(Problem(display_path(folder / "case.yaml"), doc.line("business_goals", i, "kpis", j),
+                                        f"business_goals[{i}].kpis[{j}]", f"kpis.csv has no rows for {kpi}"))
+
+
+def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[ParsedCase, list[Problem]]:
+    """Read and check one case folder.
+
+    Returns what could be parsed and every problem found; the parsed case is
+    complete only when the list is empty.
+    """
+    folder = Path(folder)
+    catalog = kpi_catalog() if catalog is None else catalog
+    problems: list[Problem] = []
+    case = ParsedCase(folder)
+    files = {name: folder / name for name in ("case.yaml", "kpis.csv", "appraisals.csv", "practice_areas.csv")}
+    for name in ("case.yaml", "kpis.csv", "appraisals.csv"):
+        if not files[name].is_file():
+            problems.append(Problem(display_path(files[name]), None, "", "required file is missing"))
+    doc = read_yaml(files["case.yaml"], problems) if files["case.yaml"].is_file() else None
+    meta = _check_meta(folder, doc, problems, catalog) if doc is not None else None
+    definitions = meta["kpi_definitions"] if meta else catalog.iloc[0:0]
+    known = pd.concat([catalog, definitions], ignore_index=True).set_index("kpi")
+    if files["kpis.csv"].is_file():
+        case.kpis = _check_kpi_rows(files["kpis.csv"], known, problems)
+    if files["appraisals.csv"].is_file():
+        case.appraisals = _check_appraisals(files["appraisals.csv"], problems)
+    if files["practice_areas.csv"].is_file():
+        case.practice_areas = _check_practice_areas(files["practice_areas.csv"], problems)
+    if meta is not None:
+        _check_span(folder, doc, meta, case.kpis, problems)
+        _check_goal_data(folder, doc, meta, case.kpis, problems)
+        case.kpi_definitions = meta.pop("kpi_definitions")
+        case.meta = meta
+    return case, problems
+
+
+def case_folders(path: Path, problems: list[Problem]) -> list[Path]:
+    """The case folders under ``path`` (folders starting with ``.`` or ``_`` are skipped)."""
+    path = Path(path)
+    if not path.is_dir():
+        problems.append(Problem(display_path(path), None, "", "cases folder not found"))
+        return []
+    folders = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    if not folders:
+        problems.append(Problem(display_path(path), None, "", "no case folders found; each case is a folder with case.yaml"))
+    return folders
+
+
+def validate_cases(path: str | Path = "cases") -> list[Problem]:
+    """Check every case under ``path`` and return every problem found.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder holding one folder per case (``<case-id>/case.yaml``,
+        ``kpis.csv``, ``appraisals.csv`` and optionally ``practice_areas.csv``).
+
+    Returns
+    -------
+    list of Problem
+        Empty when all is well. Each problem has ``path``, ``line`` (or None),
+        ``field`` and ``message``; ``str(problem)`` reads
+        ``path:line: field: message``.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> ck.validate_cases("cases")
+    []
+    >>> [str(p) for p in ck.validate_cases("no-such-folder")]
+    ['no-such-folder: cases folder not found']
+    """
+    problems: list[Problem] = []
+    catalog = kpi_catalog()
+    for folder in case_folders(Path(path), problems):
+        problems.extend(check_case(folder, catalog)[1])
+    return problems
