@@ -313,7 +313,8 @@ def _range_text(info: pd.Series) -> str:
     return f"[{low}, {high}] {info['unit']}"
 
 
-def _check_kpi_rows(path: Path, known: pd.DataFrame, problems: list[Problem]) -> list[dict]:
+def _check_kpi_rows(path: Path, known: pd.DataFrame | None, problems: list[Problem]) -> list[dict]:
+    """Check kpis.csv; KPI names and ranges only when case.yaml could be read (``known``)."""
     rows = read_csv(path, ["period", "kpi", "value"], ["note"], problems)
     where = display_path(path)
     out: list[dict] = []
@@ -327,7 +328,7 @@ def _check_kpi_rows(path: Path, known: pd.DataFrame, problems: list[Problem]) ->
             problems.append(Problem(where, line, "period", str(exc)))
             ok = False
         kpi = row["kpi"]
-        if kpi not in known.index:
+        if known is not None and kpi not in known.index:
             problems.append(Problem(where, line, "kpi", f"unknown KPI {kpi!r}; use a catalog KPI or define it in case.yaml under kpis:"))
             ok = False
         try:
@@ -340,8 +341,7 @@ def _check_kpi_rows(path: Path, known: pd.DataFrame, problems: list[Problem]) ->
             ok = False
         if not ok:
             continue
-        info = known.loc[kpi]
-        if not _in_range(value, info):
+        if known is not None and not _in_range(value, info := known.loc[kpi]):
             problems.append(Problem(where, line, "value", f"{kpi} ranges over {_range_text(info)}, got {value:g}"))
         key = (format_period(period), kpi)
         if key in first_line:
@@ -469,8 +469,7 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
             problems.append(Problem(display_path(files[name]), None, "", "required file is missing"))
     doc = read_yaml(files["case.yaml"], problems) if files["case.yaml"].is_file() else None
     meta = _check_meta(folder, doc, problems, catalog) if doc is not None else None
-    definitions = meta["kpi_definitions"] if meta else catalog.iloc[0:0]
-    known = pd.concat([catalog, definitions], ignore_index=True).set_index("kpi")
+    known = None if meta is None else pd.concat([catalog, meta["kpi_definitions"]], ignore_index=True).set_index("kpi")
     if files["kpis.csv"].is_file():
         case.kpis = _check_kpi_rows(files["kpis.csv"], known, problems)
     if files["appraisals.csv"].is_file():

@@ -1,0 +1,103 @@
+"""A small valid case that tests copy and break one rule at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CASE_YAML = """\
+id: acme
+name: Acme Software
+sector: Technology
+region: Europe
+size: 120
+source: client
+currency: EUR
+summary: A small case for tests.
+adoption:
+  start: 2020-01
+  model: CMMI V2.0
+  transition_months: 3
+business_goals:
+  - id: G1
+    statement: Fewer defects
+    kpis: [defect_density]
+    target:
+      change_pct: -20
+  - id: G2
+    statement: Review everything
+    kpis: [review_coverage, defect_density]
+    target:
+      kpi: review_coverage
+      value: 90
+investments:
+  - period: 2020-Q1
+    category: training
+    amount: 10000
+kpis:
+  review_coverage:
+    label: Review coverage
+    unit: "%"
+    better: higher
+    category: quality
+    min: 0
+    max: 100
+"""
+
+APPRAISALS = """\
+date,method,maturity_level,model,scope
+2019-06-03,SCAMPI C,,CMMI V2.0,IT
+2020-12-07,Benchmark,3,CMMI V2.0,IT
+"""
+
+PRACTICE_AREAS = """\
+date,practice_area,capability_level
+2019-06-03,PLAN,1
+2019-06-03,PR,0
+2020-12-07,PLAN,3
+2020-12-07,PR,2
+"""
+
+
+def _kpis_csv() -> str:
+    rows = ["period,kpi,value"]
+    for year in (2019, 2020):
+        for month in range(1, 13):
+            after = year == 2020 and month >= 4
+            rows.append(f"{year}-{month:02d},defect_density,{(3.0 if after else 4.0) + month / 100:.2f}")
+            rows.append(f"{year}-{month:02d},review_coverage,{(85 if after else 60) + month / 10:.1f}")
+    return "\n".join(rows) + "\n"
+
+
+def write_case(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "case.yaml").write_text(CASE_YAML, encoding="utf-8")
+    (folder / "kpis.csv").write_text(_kpis_csv(), encoding="utf-8")
+    (folder / "appraisals.csv").write_text(APPRAISALS, encoding="utf-8")
+    (folder / "practice_areas.csv").write_text(PRACTICE_AREAS, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def case_dir(tmp_path: Path) -> Path:
+    """A cases folder holding one valid case, ``acme``."""
+    write_case(tmp_path / "cases" / "acme")
+    return tmp_path / "cases"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` (which must occur) by ``new`` in a case file."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(path: Path, needle: str, nth: int = 1) -> int:
+    """1-based number of the ``nth`` line of ``path`` containing ``needle``."""
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if needle in line:
+            nth -= 1
+            if nth == 0:
+                return number
+    raise AssertionError(f"{needle!r} not in {path}")

@@ -1,0 +1,69 @@
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import edit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "casekit", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_validate_ok_exits_0():
+    result = run("validate", "cases")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert "all cases valid" in result.stderr
+
+
+def test_validate_default_folder_is_cases():
+    assert run("validate").returncode == 0
+
+
+def test_validate_prints_every_problem_and_exits_1(case_dir: Path):
+    edit(case_dir / "acme" / "case.yaml", "size: 120", "size: many")
+    edit(case_dir / "acme" / "kpis.csv", "2019-05,defect_density,4.05", "2019-05,defect_density,abc")
+    result = run("validate", "cases", cwd=case_dir.parent)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "cases/acme/case.yaml:5: size: expected a whole number, got str 'many'",
+        "cases/acme/kpis.csv:10: value: expected a finite number, got 'abc'",
+    ]
+    assert "2 problem(s) found" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_validate_hostile_input_gives_no_traceback(case_dir: Path):
+    (case_dir / "acme" / "case.yaml").write_bytes(b"\xff\xfe: [\n!!python/name:os.system")
+    (case_dir / "acme" / "kpis.csv").write_text("", encoding="utf-8")
+    result = run("validate", str(case_dir))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "not UTF-8" in result.stdout and "file is empty" in result.stdout
+
+
+def test_validate_missing_folder():
+    result = run("validate", "no-such-folder")
+    assert result.returncode == 1 and result.stdout.strip() == "no-such-folder: cases folder not found"
+
+
+def test_summary_lists_every_case():
+    result = run("summary", "cases")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["case_id", "sector", "model"]
+    assert len(lines) == 9
+
+
+def test_summary_of_invalid_cases_exits_1(case_dir: Path):
+    edit(case_dir / "acme" / "case.yaml", "size: 120", "size: many")
+    result = run("summary", str(case_dir))
+    assert result.returncode == 1 and "size: expected a whole number" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_no_command_shows_usage():
+    result = run()
+    assert result.returncode == 2 and "usage: casekit" in result.stderr

@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import casekit as ck
+from conftest import edit
+
+
+def test_portfolio_tables(case_dir: Path):
+    pf = ck.load_cases(case_dir)
+    (case,) = pf.cases.to_dict("records")
+    assert case["case_id"] == "acme" and case["size"] == 120 and case["transition_months"] == 3
+    assert case["adoption_start"] == pd.Period("2020-01", freq="M")
+    # the SCAMPI C before adoption gives no rating; the Benchmark after gives ML3
+    assert pd.isna(case["maturity_before"]) and case["maturity_latest"] == 3
+    assert (case["first_period"], case["last_period"]) == ("2019-01", "2020-12")
+
+    kpis = pf.kpis
+    assert list(kpis.columns) == ["case_id", "kpi", "period", "date", "freq", "value", "phase",
+                                  "label", "unit", "better", "category", "scale"]
+    assert len(kpis) == 48
+    dd = kpis[kpis["kpi"] == "defect_density"].set_index("period")
+    assert dd.loc["2019-12", "phase"] == "before"
+    assert dd.loc["2020-03", "phase"] == "transition"
+    assert dd.loc["2020-04", "phase"] == "after"
+    assert dd.loc["2020-04", "value"] == pytest.approx(3.04)
+    assert (dd["better"] == "lower").all() and (dd["category"] == "quality").all()
+    rc = kpis[kpis["kpi"] == "review_coverage"].iloc[0]
+    assert (rc["better"], rc["category"], rc["unit"]) == ("higher", "quality", "%")
+
+    assert pf.appraisals["maturity_level"].tolist()[1] == 3
+    assert len(pf.practice_areas) == 4
+    goals = pf.goals.set_index(["goal_id", "kpi"])
+    assert goals.loc[("G1", "defect_density"), "target_change_pct"] == -20
+    assert goals.loc[("G2", "review_coverage"), "target_value"] == 90
+    assert pd.isna(goals.loc[("G2", "defect_density"), "target_value"])
+    assert pf.investments[["period", "category", "amount", "currency"]].values.tolist() == [
+        ["2020-Q1", "training", 10000.0, "EUR"]
+    ]
+    defs = pf.kpi_definitions
+    assert defs.loc[defs["kpi"] == "review_coverage", "case_id"].tolist() == ["acme"]
+
+
+def test_invalid_cases_raise_one_error_listing_all_problems(case_dir: Path):
+    edit(case_dir / "acme" / "case.yaml", "size: 120", "size: many")
+    edit(case_dir / "acme" / "appraisals.csv", "Benchmark,3", "Benchmark,9")
+    with pytest.raises(ck.CaseError) as info:
+        ck.load_cases(case_dir)
+    assert len(info.value.problems) == 2
+    assert "case.yaml:5: size" in str(info.value) and "appraisals.csv:3: maturity_level" in str(info.value)
+    assert info.value.problems == ck.validate_cases(case_dir)
+
+
+def test_shipped_portfolio_loads():
+    pf = ck.load_cases("cases")
+    assert len(pf.cases) == 8 and pf.cases["case_id"].is_unique
+    assert set(pf.kpis["phase"]) == {"before", "transition", "after"}
+    assert "Portfolio(8 cases" in repr(pf)
