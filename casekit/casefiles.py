@@ -68,7 +68,13 @@ def read_yaml(path: Path, problems: list[Problem]) -> YamlDoc | None:
     text = read_text(path, problems)
     if text is None:
         return None
-    loader = yaml.SafeLoader(text)
+    where = display_path(path)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        problems.append(Problem(where, line, "", f"character {exc.character!r} is not allowed in YAML"))
+        return None
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
@@ -76,7 +82,7 @@ def read_yaml(path: Path, problems: list[Problem]) -> YamlDoc | None:
         mark = exc.problem_mark or exc.context_mark
         problems.append(
             Problem(
-                display_path(path),
+                where,
                 mark.line + 1 if mark else None,
                 "",
                 f"YAML tag not allowed ({exc.problem}); case files hold plain data only",
@@ -86,10 +92,10 @@ def read_yaml(path: Path, problems: list[Problem]) -> YamlDoc | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(x for x in (exc.context, exc.problem) if x)
-        problems.append(Problem(display_path(path), mark.line + 1 if mark else None, "", f"YAML syntax error: {what}"))
+        problems.append(Problem(where, mark.line + 1 if mark else None, "", f"YAML syntax error: {what}"))
         return None
     except yaml.YAMLError as exc:
-        problems.append(Problem(display_path(path), None, "", f"YAML error: {exc}"))
+        problems.append(Problem(where, None, "", f"YAML error: {exc}"))
         return None
     finally:
         loader.dispose()

@@ -239,7 +239,7 @@ def _check_goals(c: _YamlChecker, raw: Any, known: pd.DataFrame) -> list[dict]:
         if "kpis" in goal and not kpis:
             c.problem(keys + ("kpis",), "list at least one KPI that measures the goal")
         for j, kpi in enumerate(kpis):
-            if kpi not in known.index:
+            if not isinstance(kpi, str) or kpi not in known.index:
                 c.problem(keys + ("kpis", j), f"unknown KPI {kpi!r}; define it under kpis: or use a catalog KPI")
         target = _check_target(c, keys + ("target",), goal.get("target"), kpis, known)
         goals.append({"goal_id": goal_id, "statement": statement, "kpis": list(kpis), **target})
@@ -255,6 +255,9 @@ def _check_target(c: _YamlChecker, keys: tuple, raw: Any, kpis: list, known: pd.
         return empty
     c.known_fields(keys, target, ("kpi", "change_pct", "value"))
     kpi = target.get("kpi", kpis[0] if len(kpis) == 1 else None)
+    if kpi is not None and not isinstance(kpi, str):
+        c.problem(keys + ("kpi",), f"expected a KPI name, got {_kind(kpi)}")
+        return empty
     if kpi is None:
         c.problem(keys + ("kpi",), "the goal lists several KPIs; name the one the target is for")
         return empty

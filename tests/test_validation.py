@@ -191,3 +191,22 @@ def test_quarterly_kpis_and_straddling_quarters(case_dir: Path):
     csat = pf.kpis[pf.kpis["kpi"] == "customer_satisfaction"].set_index("period")["phase"]
     # adoption 2020-01 with a 3-month transition: 2020-Q1 is transition, 2020-Q2 after
     assert csat["2019-Q4"] == "before" and csat["2020-Q1"] == "transition" and csat["2020-Q2"] == "after"
+
+
+def test_control_characters_in_yaml(case_dir: Path):
+    edit(case_dir / "acme" / YAML, "sector: Technology", "sector: Tech\x00nology")
+    (problem,) = ck.validate_cases(case_dir)
+    assert problem.line == 3 and "is not allowed in YAML" in problem.message
+
+
+@pytest.mark.parametrize("value", ["{a: 1}", "[[1, 2]]", "null", "7"])
+def test_goal_kpis_of_the_wrong_shape(case_dir: Path, value: str):
+    edit(case_dir / "acme" / YAML, "kpis: [defect_density]", f"kpis: [{value}]")
+    problems = ck.validate_cases(case_dir)
+    assert any(p.field == "business_goals[0].kpis[0]" and "unknown KPI" in p.message for p in problems)
+
+
+def test_target_kpi_of_the_wrong_shape(case_dir: Path):
+    edit(case_dir / "acme" / YAML, "      kpi: review_coverage", "      kpi: [review_coverage]")
+    problems = ck.validate_cases(case_dir)
+    assert any(p.field == "business_goals[1].target.kpi" and "expected a KPI name" in p.message for p in problems)
