@@ -1,0 +1,156 @@
+"""Process behaviour (XmR) charts: natural process limits and Western Electric signals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+# Control-chart constants for moving ranges of two points, as tabulated (Montgomery 2013,
+# Appendix VI) and used by R's qcc: d2 = 1.128, D4 = 3.267. Wheeler rounds 3/d2 to 2.66.
+D2 = 1.128
+D4 = 3.267
+NPL_FACTOR = 3 / D2  # 2.6596
+
+RULES = {
+    1: "one point beyond a natural process limit (3 sigma)",
+    2: "two of three successive points beyond 2 sigma on the same side",
+    3: "four of five successive points beyond 1 sigma on the same side",
+    4: "eight successive points on the same side of the centre line",
+}
+
+
+@dataclass(frozen=True)
+class XmrResult:
+    """An XmR chart: limits from a reference period, applied to ``values``."""
+
+    values: np.ndarray
+    center: float
+    mr_bar: float
+    sigma: float
+    lcl: float
+    ucl: float
+    mr_ucl: float
+    signals: pd.DataFrame = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per point: ``position, value, moving_range, center, lcl, ucl, signal`` (rules, e.g. "1,4")."""
+        mr = np.r_[np.nan, np.abs(np.diff(self.values))]
+        rules = self.signals.groupby("position")["rule"].apply(lambda r: ",".join(map(str, sorted(set(r)))))
+        frame = pd.DataFrame({
+            "position": np.arange(len(self.values)),
+            "value": self.values,
+            "moving_range": mr,
+            "center": self.center,
+            "lcl": self.lcl,
+            "ucl": self.ucl,
+        })
+        frame["signal"] = frame["position"].map(rules).fillna("")
+        return frame
+
+    def __repr__(self) -> str:
+        return (
+            f"XmrResult(n={len(self.values)}, center={self.center:.4g}, limits=[{self.lcl:.4g}, {self.ucl:.4g}], "
+            f"mR-bar={self.mr_bar:.4g}, mR UCL={self.mr_ucl:.4g}, signals={len(self.signals)})"
+        )
+
+
+def xmr(values, baseline=None) -> XmrResult:
+    """Individuals and moving range (XmR) chart with Western Electric signals.
+
+    Parameters
+    ----------
+    values : array_like
+        The points to chart, in time order (NaN not allowed).
+    baseline : array_like, optional
+        The points the limits are computed from. By default ``values``
+        themselves; pass the pre-adoption values to judge post-adoption
+        points against the baseline process (a two-phase chart).
+
+    Returns
+    -------
+    XmrResult
+        ``center`` (mean of the reference points), ``mr_bar`` (average moving
+        range), ``sigma`` (mR̄ / d2), ``lcl``/``ucl`` (natural process limits,
+        centre ∓ 3σ ≈ centre ∓ 2.66 mR̄), ``mr_ucl`` (upper range limit,
+        3.267 mR̄), and ``signals``: a DataFrame with one row per rule
+        triggered, ``position`` (0-based index into ``values`` of the point
+        completing the pattern), ``rule`` (1–4), ``side`` (``above`` or
+        ``below``) and ``description``.
+
+    Notes
+    -----
+    The constants are the tabulated ones for moving ranges of two points,
+    d2 = 1.128 (so 3/d2 = 2.6596) and D4 = 3.267, as in R's qcc and Montgomery
+    (2013); Wheeler rounds them to 2.66 and 3.27. The four
+    Western Electric zone rules (Western Electric 1956, pp. 25–28) are
+    checked on ``values`` against the reference limits.
+
+    References
+    ----------
+    Western Electric Company (1956). Statistical Quality Control Handbook.
+    Wheeler DJ (2000). Understanding Variation: The Key to Managing Chaos, 2nd ed.
+    Montgomery DC (2013). Introduction to Statistical Quality Control, 7th ed., §6.4.
+
+    Examples
+    --------
+    Montgomery's viscosity data, as in the examples of R's qcc:
+
+    >>> import casekit as ck
+    >>> x = [33.75, 33.05, 34, 33.81, 33.46, 34.02, 33.68, 33.27, 33.49, 33.20,
+    ...      33.62, 33.00, 33.54, 33.12, 33.84]
+    >>> chart = ck.xmr(x)
+    >>> round(chart.center, 5), round(chart.lcl, 5), round(chart.ucl, 5)
+    (33.52333, 32.24484, 34.80183)
+    >>> len(chart.signals)
+    0
+    """
+    x = np.asarray(values, dtype=float)
+    ref = x if baseline is None else np.asarray(baseline, dtype=float)
+    if x.ndim != 1 or ref.ndim != 1:
+        raise ValueError("values and baseline must be one-dimensional")
+    if len(ref) < 2:
+        raise ValueError(f"an XmR chart needs at least 2 reference points, got {len(ref)}")
+    if not (np.isfinite(x).all() and np.isfinite(ref).all()):
+        raise ValueError("values must be finite numbers (drop missing periods first)")
+    center = float(ref.mean())
+    mr_bar = float(np.abs(np.diff(ref)).mean())
+    sigma = mr_bar / D2
+    return XmrResult(
+        values=x,
+        center=center,
+        mr_bar=mr_bar,
+        sigma=sigma,
+        lcl=center - NPL_FACTOR * mr_bar,
+        ucl=center + NPL_FACTOR * mr_bar,
+        mr_ucl=D4 * mr_bar,
+        signals=western_electric(x, center, sigma),
+    )
+
+
+def western_electric(values, center: float, sigma: float) -> pd.DataFrame:
+    """The Western Electric zone rules 1–4 (see :func:`xmr`), one row per trigger."""
+    x = np.asarray(values, dtype=float)
+    rows = []
+    for side, sign in (("above", 1), ("below", -1)):
+        z = sign * (x - center) / sigma if sigma > 0 else sign * np.sign(x - center) * np.inf
+        for i in range(len(x)):
+            if z[i] > 3:
+                rows.append((i, 1, side))
+            if _count(z, i, 3, 2) >= 2 and z[i] > 2:
+                rows.append((i, 2, side))
+            if _count(z, i, 5, 1) >= 4 and z[i] > 1:
+                rows.append((i, 3, side))
+            if i >= 7 and (z[i - 7:i + 1] > 0).all():
+                rows.append((i, 4, side))
+    table = pd.DataFrame(rows, columns=["position", "rule", "side"]).sort_values(["position", "rule"], ignore_index=True)
+    table["description"] = table["rule"].map(RULES)
+    return table
+
+
+def _count(z: np.ndarray, i: int, window: int, beyond: float) -> int:
+    """Points among the ``window`` ending at ``i`` beyond ``beyond`` sigma on this side."""
+    if i + 1 < window:
+        return 0
+    return int((z[i + 1 - window:i + 1] > beyond).sum())
