@@ -5,15 +5,19 @@ See the README for the case format and the statistical methods.
 
 __version__ = "0.1.0"
 
+from .across import compare_portfolio
 from .behaviour import XmrResult, xmr
+from .breakdowns import category_summary, dose_response, subgroup_analysis
 from .catalog import kpi_catalog
 from .errors import CaseError, Problem
+from .goals import goal_attainment, roi
 from .loading import Portfolio, load_cases
 from .meta import MetaResult, meta_analysis
+from .simulate import simulate_portfolio
 from .summary import case_overview
 from .timeseries import ItsResult, its
 from .validation import validate_cases
-from .within import compare_case
+from .within import compare_case, kpi_effects
 
 __all__ = [
     "CaseError",
@@ -23,11 +27,19 @@ __all__ = [
     "Problem",
     "ItsResult",
     "case_overview",
+    "category_summary",
     "compare_case",
+    "compare_portfolio",
+    "dose_response",
+    "goal_attainment",
     "its",
+    "kpi_effects",
     "kpi_catalog",
     "load_cases",
     "meta_analysis",
+    "roi",
+    "simulate_portfolio",
+    "subgroup_analysis",
     "validate_cases",
     "xmr",
 ]

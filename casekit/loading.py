@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .catalog import kpi_catalog
 from .errors import CaseError, Problem
-from .periods import format_period, phase_of
+from .periods import format_period, month_span, month_starts
 from .validation import ParsedCase, case_folders, check_case
 
 
@@ -43,9 +44,15 @@ class Portfolio:
         ``target_value``, on the row of the KPI it is for).
     investments : DataFrame
         ``case_id, period, date, category, amount, currency``.
+    kpi_values : DataFrame
+        ``case_id, kpi, unit_value, currency``: money per unit of a KPI per
+        period, where the case gives it (for ROI).
     kpi_definitions : DataFrame
         The catalog plus every case's own KPIs (``case_id`` NA for the
         catalog's).
+    truth : DataFrame or None
+        For simulated portfolios only (:func:`simulate_portfolio`): each
+        case's true effect per KPI.
     """
 
     cases: pd.DataFrame
@@ -55,6 +62,8 @@ class Portfolio:
     goals: pd.DataFrame
     investments: pd.DataFrame
     kpi_definitions: pd.DataFrame
+    kpi_values: pd.DataFrame
+    truth: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return (
@@ -110,7 +119,7 @@ def _portfolio(parsed: list[ParsedCase], catalog: pd.DataFrame) -> Portfolio:
         + [c.kpi_definitions.assign(case_id=c.meta["id"]) for c in parsed if len(c.kpi_definitions)],
         ignore_index=True,
     )
-    kpis = pd.concat([_kpi_table(c, catalog) for c in parsed], ignore_index=True)
+    kpis = _kpi_table(parsed, definitions)
     appraisals = _table(
         [{"case_id": c.meta["id"], **{k: v for k, v in r.items() if k != "line"}} for c in parsed for r in c.appraisals],
         ["case_id", "date", "method", "rated", "maturity_level", "model", "scope"],
@@ -144,58 +153,67 @@ def _portfolio(parsed: list[ParsedCase], catalog: pd.DataFrame) -> Portfolio:
         ],
         ["case_id", "period", "date", "category", "amount", "currency"],
     )
-    cases = pd.DataFrame([_case_row(c, kpis, appraisals) for c in parsed]).astype(
-        {"maturity_before": "Int64", "maturity_latest": "Int64"}
+    values = _table(
+        [{"case_id": c.meta["id"], "kpi": k, "unit_value": v, "currency": c.meta.get("currency")}
+         for c in parsed for k, v in c.meta.get("kpi_values", {}).items()],
+        ["case_id", "kpi", "unit_value", "currency"],
     )
-    return Portfolio(cases, kpis, appraisals, practice, goals, investments, definitions)
+    cases = _case_rows(parsed, kpis, appraisals)
+    return Portfolio(cases, kpis, appraisals, practice, goals, investments, definitions, values)
 
 
 def _table(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _kpi_table(case: ParsedCase, catalog: pd.DataFrame) -> pd.DataFrame:
-    info = pd.concat([catalog, case.kpi_definitions], ignore_index=True).set_index("kpi")
-    start, transition = case.meta["adoption_start"], case.meta["transition_months"]
-    rows = [
-        {
-            "case_id": case.meta["id"],
-            "kpi": r["kpi"],
-            "period": format_period(r["period"]),
-            "date": r["period"].start_time,
-            "freq": r["period"].freqstr[0],
-            "value": r["value"],
-            "phase": phase_of(r["period"], start, transition),
-        }
-        for r in case.kpis
-    ]
-    table = pd.DataFrame(rows).sort_values(["kpi", "date"], kind="stable", ignore_index=True)
-    details = info.loc[table["kpi"], ["label", "unit", "better", "category", "scale"]].reset_index(drop=True)
+def _kpi_table(parsed: list[ParsedCase], definitions: pd.DataFrame) -> pd.DataFrame:
+    """All cases' measurements in one tidy table, built column by column (portfolios can be large)."""
+    records = [(c.meta["id"], c.meta["adoption_start"].ordinal, c.meta["transition_months"], r)
+               for c in parsed for r in c.kpis]
+    spans = np.array([month_span(rec[3]["period"]) for rec in records], dtype="int64").reshape(-1, 2)
+    start = np.array([rec[1] for rec in records], dtype="int64")
+    after_from = start + np.array([rec[2] for rec in records], dtype="int64")
+    table = pd.DataFrame({
+        "case_id": [rec[0] for rec in records],
+        "kpi": [rec[3]["kpi"] for rec in records],
+        "period": [format_period(rec[3]["period"]) for rec in records],
+        "date": month_starts(spans[:, 0]),
+        "freq": np.where(spans[:, 0] == spans[:, 1], "M", "Q"),
+        "value": np.array([rec[3]["value"] for rec in records], dtype=float),
+        "phase": np.select([spans[:, 0] >= after_from, spans[:, 1] < start], ["after", "before"], "transition"),
+    })
+    table = table.sort_values(["case_id", "kpi", "date"], kind="stable", ignore_index=True)
+    info = definitions[["case_id", "kpi", "label", "unit", "better", "category", "scale"]]
+    own = table.merge(info.dropna(subset=["case_id"]), on=["case_id", "kpi"], how="left")
+    shared = table[["kpi"]].merge(info[info["case_id"].isna()].drop(columns="case_id"), on="kpi", how="left")
+    details = own[["label", "unit", "better", "category", "scale"]].fillna(shared)
     return pd.concat([table, details], axis=1)
 
 
-def _case_row(case: ParsedCase, kpis: pd.DataFrame, appraisals: pd.DataFrame) -> dict:
-    meta = case.meta
-    own = kpis[kpis["case_id"] == meta["id"]]
-    rated = appraisals[(appraisals["case_id"] == meta["id"]) & appraisals["rated"]]
-    start = meta["adoption_start"].start_time
-    rated = rated.sort_values("date", kind="stable")
-    before = rated.loc[rated["date"] <= start, "maturity_level"]
-    latest = rated["maturity_level"]
-    return {
-        "case_id": meta["id"],
-        "name": meta["name"],
-        "sector": meta["sector"],
-        "region": meta["region"],
-        "size": int(meta["size"]),
-        "source": meta["source"],
-        "summary": meta["summary"],
-        "model": meta["model"],
-        "adoption_start": meta["adoption_start"],
-        "transition_months": meta["transition_months"],
-        "currency": meta.get("currency"),
-        "first_period": own["period"].iloc[own["date"].argmin()],
-        "last_period": own["period"].iloc[own["date"].argmax()],
-        "maturity_before": before.iloc[-1] if len(before) else pd.NA,
-        "maturity_latest": latest.iloc[-1] if len(latest) else pd.NA,
-    }
+def _case_rows(parsed: list[ParsedCase], kpis: pd.DataFrame, appraisals: pd.DataFrame) -> pd.DataFrame:
+    spans = kpis.groupby("case_id")["date"].agg(["idxmin", "idxmax"])
+    rated = appraisals[appraisals["rated"]].sort_values("date", kind="stable")
+    by_case = dict(tuple(rated.groupby("case_id")))
+    rows = []
+    for case in parsed:
+        meta = case.meta
+        own = by_case.get(meta["id"], rated.iloc[0:0])
+        before = own.loc[own["date"] <= meta["adoption_start"].start_time, "maturity_level"]
+        rows.append({
+            "case_id": meta["id"],
+            "name": meta["name"],
+            "sector": meta["sector"],
+            "region": meta["region"],
+            "size": int(meta["size"]),
+            "source": meta["source"],
+            "summary": meta["summary"],
+            "model": meta["model"],
+            "adoption_start": meta["adoption_start"],
+            "transition_months": meta["transition_months"],
+            "currency": meta.get("currency"),
+            "first_period": kpis.at[spans.at[meta["id"], "idxmin"], "period"],
+            "last_period": kpis.at[spans.at[meta["id"], "idxmax"], "period"],
+            "maturity_before": before.iloc[-1] if len(before) else pd.NA,
+            "maturity_latest": own["maturity_level"].iloc[-1] if len(own) else pd.NA,
+        })
+    return pd.DataFrame(rows).astype({"maturity_before": "Int64", "maturity_latest": "Int64"})

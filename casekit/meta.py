@@ -63,7 +63,10 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     hartung_knapp : bool
         Use the Hartung–Knapp(–Sidik–Jonkman) standard error and a t
         distribution with k − 1 degrees of freedom for the CI and p-value,
-        which keeps coverage near nominal when k is small (IntHout et al. 2014).
+        which keeps coverage near nominal when k is small (IntHout et al.
+        2014). The standard error is never taken below the usual one (the
+        modification of Röver, Knapp & Friede 2015), since the unmodified
+        method gives too-narrow intervals when the cases agree closely.
     alpha : float
         1 − confidence level of the CI and the prediction interval.
 
@@ -86,7 +89,10 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     Notes
     -----
     The pooled estimate, tau² and Q come from
-    ``statsmodels.stats.meta_analysis.combine_effects``. I² is computed as in
+    ``statsmodels.stats.meta_analysis.combine_effects``; a negative
+    DerSimonian–Laird tau² (Q < k − 1), which statsmodels 0.14–0.15 passes on
+    into the weights, is truncated at 0 as in the original method and in
+    metafor. I² is computed as in
     R's metafor, tau² / (tau² + s²) with s² the "typical" within-case variance
     (Higgins & Thompson 2002, eq. 9); for DerSimonian–Laird this equals the
     familiar (Q − df) / Q. The prediction interval follows Higgins, Thompson &
@@ -107,6 +113,9 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     IntHout J, Ioannidis JPA, Borm GF (2014). The Hartung-Knapp-Sidik-Jonkman
     method for random effects meta-analysis is straightforward and considerably
     outperforms the standard DerSimonian-Laird method. BMC Med Res Methodol 14:25.
+    Röver C, Knapp G, Friede T (2015). Hartung-Knapp-Sidik-Jonkman approach and
+    its modification for random-effects meta-analysis with few studies. BMC Med
+    Res Methodol 15:99.
     Veroniki AA et al. (2016). Methods to estimate the between-study variance
     and its uncertainty in meta-analysis. Res Synth Methods 7:55–79.
 
@@ -135,14 +144,19 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     if not (np.isfinite(y).all() and np.isfinite(v).all() and (v > 0).all()):
         raise ValueError("effects must be finite and variances finite and positive")
     k = len(y)
-    res = combine_effects(y, v, method_re=METHODS[method])
-    estimate, tau2 = float(res.mean_effect_re), float(max(res.tau2, 0.0))
-    if hartung_knapp:
-        se = float(res.sd_eff_w_re_hksj)
-        dist = stats.t(k - 1)
+    with np.errstate(invalid="ignore"):
+        res = combine_effects(y, v, method_re=METHODS[method])
+    if res.tau2 > 0:
+        estimate, tau2 = float(res.mean_effect_re), float(res.tau2)
+        se, se_hk = float(res.sd_eff_w_re), float(res.sd_eff_w_re_hksj)
     else:
-        se = float(res.sd_eff_w_re)
-        dist = stats.norm()
+        # statsmodels leaves the DerSimonian-Laird tau² negative when Q < k - 1; truncated at 0,
+        # as DerSimonian & Laird and metafor do, the random-effects model is the fixed-effect one
+        estimate, tau2 = float(res.mean_effect_fe), 0.0
+        se, se_hk = float(res.sd_eff_w_fe), float(np.sqrt(res.var_hksj_fe))
+    if hartung_knapp:
+        se = max(se, se_hk)
+    dist = stats.t(k - 1) if hartung_knapp else stats.norm()
     crit = dist.ppf(1 - alpha / 2)
     p_value = float(2 * dist.sf(abs(estimate / se))) if se > 0 else float(estimate == 0)
     w = 1 / v

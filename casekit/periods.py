@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -49,6 +50,23 @@ def parse_date(text: str) -> pd.Timestamp:
         raise ValueError(f"expected a date YYYY-MM-DD or a month YYYY-MM, got {text!r}") from None
 
 
+def month_span(period: pd.Period) -> tuple[int, int]:
+    """First and last month of a period, as months since 1970-01."""
+    if period.freqstr.startswith("Q"):
+        return period.ordinal * 3, period.ordinal * 3 + 2
+    return period.ordinal, period.ordinal
+
+
+def phases(first_months, last_months, start: pd.Period, transition_months: int) -> np.ndarray:
+    """Which side of the adoption each period falls on (vectorized :func:`phase_of`)."""
+    first, last = np.asarray(first_months), np.asarray(last_months)
+    return np.select(
+        [first >= start.ordinal + transition_months, last < start.ordinal],
+        ["after", "before"],
+        "transition",
+    )
+
+
 def phase_of(period: pd.Period, start: pd.Period, transition_months: int) -> str:
     """Which side of the adoption a period falls on.
 
@@ -56,12 +74,13 @@ def phase_of(period: pd.Period, start: pd.Period, transition_months: int) -> str
     ``"after"`` when it begins at least ``transition_months`` after ``start``;
     ``"transition"`` otherwise (including a quarter that straddles the start).
     """
-    after_from = (start + transition_months).start_time
-    if period.start_time >= after_from:
-        return "after"
-    if period.end_time < start.start_time:
-        return "before"
-    return "transition"
+    first, last = month_span(period)
+    return str(phases([first], [last], start, transition_months)[0])
+
+
+def month_starts(first_months) -> np.ndarray:
+    """The first day of each month given as months since 1970-01."""
+    return (np.datetime64("1970-01", "M") + np.asarray(first_months, dtype="int64")).astype("datetime64[ns]")
 
 
 def format_period(period: pd.Period) -> str:

@@ -48,7 +48,7 @@ MIN_BASELINE_PERIODS = 4
 MAX_TRANSITION_MONTHS = 36
 
 REQUIRED_FIELDS = ("id", "name", "sector", "region", "size", "source", "summary", "adoption")
-OPTIONAL_FIELDS = ("currency", "reference", "business_goals", "investments", "kpis")
+OPTIONAL_FIELDS = ("currency", "reference", "business_goals", "investments", "kpis", "kpi_values")
 KPI_DEF_FIELDS = ("label", "unit", "better", "category", "scale", "min", "max", "description")
 
 
@@ -188,7 +188,21 @@ def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd
     known = pd.concat([catalog, definitions], ignore_index=True).set_index("kpi")
     meta["goals"] = _check_goals(c, raw.get("business_goals", []), known)
     meta["investments"] = _check_investments(c, raw.get("investments", []))
+    meta["kpi_values"] = _check_kpi_values(c, raw.get("kpi_values", {}), known)
     return meta
+
+
+def _check_kpi_values(c: _YamlChecker, raw: Any, known: pd.DataFrame) -> dict[str, float]:
+    """Money per unit of a KPI per period (for ROI): ``kpi_values: {escaped_defects: 4500}``."""
+    values = {}
+    for kpi, amount in (c.mapping(("kpi_values",), raw) or {}).items() if raw is not None else []:
+        if not isinstance(kpi, str) or kpi not in known.index:
+            c.problem(("kpi_values", kpi), f"unknown KPI {kpi!r}")
+            continue
+        amount = c.number(("kpi_values", kpi), amount, minimum=0)
+        if amount is not None:
+            values[kpi] = float(amount)
+    return values
 
 
 def _check_kpi_definitions(c: _YamlChecker, raw: Any, catalog: pd.DataFrame) -> pd.DataFrame:
@@ -449,6 +463,10 @@ def _check_span(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], proble
 
 def _check_goal_data(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], problems: list[Problem]) -> None:
     measured = {r["kpi"] for r in kpis}
+    for kpi in meta.get("kpi_values", {}):
+        if kpi not in measured:
+            problems.append(Problem(display_path(folder / "case.yaml"), doc.line("kpi_values", kpi),
+                                    f"kpi_values.{kpi}", f"kpis.csv has no rows for {kpi}"))
     for i, goal in enumerate(meta.get("goals", [])):
         for j, kpi in enumerate(goal["kpis"]):
             if isinstance(kpi, str) and kpi not in measured:

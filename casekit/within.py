@@ -15,7 +15,7 @@ MIN_ITS_POINTS = 6  # per side, for the segmented regression
 
 COLUMNS = [
     "case_id", "kpi", "label", "unit", "better", "category", "scale",
-    "n_before", "n_after", "baseline", "post", "improvement", "ci_low", "ci_high", "improvement_unit",
+    "n_before", "n_after", "baseline", "post", "post_ci_low", "post_ci_high", "improvement", "ci_low", "ci_high", "improvement_unit",
     "p_value", "its_level_change", "its_level_ci_low", "its_level_ci_high", "its_level_p",
     "its_slope_change", "its_slope_p", "its_pre_slope", "its_pre_slope_p",
     "xmr_signals_better", "xmr_signals_worse", "effect", "effect_se", "verdict", "note",
@@ -58,7 +58,8 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
         - ``case_id, kpi, label, unit, better, category, scale``;
         - ``n_before, n_after``: periods in each phase (transition excluded);
         - ``baseline, post``: the level before and after (geometric means for
-          positive ratio-scale KPIs, arithmetic means otherwise);
+          positive ratio-scale KPIs, arithmetic means otherwise), and
+          ``post_ci_low, post_ci_high``, the CI of the post-adoption level;
         - ``improvement, ci_low, ci_high, improvement_unit``: the
           direction-aware change with its CI — percent for ratio-scale KPIs
           (a 20% drop in defects is +20), points for interval-scale KPIs
@@ -107,38 +108,51 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
     return pd.DataFrame(out, columns=COLUMNS)
 
 
-def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal) -> dict:
-    row = dict.fromkeys(COLUMNS, np.nan)
-    row.update(case_id=case_id, kpi=kpi, note="")
-    if series.empty:
-        return {**row, "n_before": 0, "n_after": 0, "verdict": "not enough data", "note": "no measurements"}
-    info = series.iloc[0]
-    row.update({c: info[c] for c in ("label", "unit", "better", "category", "scale")})
-    before = series.loc[series["phase"] == "before", "value"].to_numpy()
-    after = series.loc[series["phase"] == "after", "value"].to_numpy()
-    row.update(n_before=len(before), n_after=len(after))
+INFO = ("label", "unit", "better", "category", "scale")
+
+
+def _before_after(before: np.ndarray, after: np.ndarray, info: dict, alpha: float) -> dict:
+    """The HAC before/after comparison of one KPI, as compare_case's columns.
+
+    ``info`` holds the KPI's ``label, unit, better, category, scale``.
+    """
+    row: dict = {"note": "", **info, "n_before": len(before), "n_after": len(after)}
     if len(before) < MIN_POINTS or len(after) < MIN_POINTS:
         return {**row, "verdict": "not enough data",
                 "note": f"needs {MIN_POINTS} periods before and after; has {len(before)} and {len(after)}"}
     if np.ptp(np.r_[before, after]) == 0:
         return {**row, "verdict": "not enough data", "note": "the values never vary"}
     sign = 1 if info["better"] == "higher" else -1
-    ratio = info["scale"] == "ratio"
-    shift = mean_shift(before, after, log=None if ratio else False, alpha=alpha)
-    if ratio:
+    if info["scale"] == "ratio":
+        shift = mean_shift(before, after, alpha=alpha)
         low, high = sorted((sign * shift.change_ci_low, sign * shift.change_ci_high))
-        row.update(improvement=sign * shift.change_pct, ci_low=low, ci_high=high, improvement_unit="%",
+        row.update(improvement=sign * shift.change_pct, improvement_unit="%",
                    effect=sign * shift.log_ratio, effect_se=shift.log_ratio_se)
     else:
+        shift = mean_shift(before, after, log=False, alpha=alpha)
         low, high = sorted((sign * shift.diff_ci_low, sign * shift.diff_ci_high))
-        row.update(improvement=sign * shift.diff, ci_low=low, ci_high=high, improvement_unit="points",
+        row.update(improvement=sign * shift.diff, improvement_unit="points",
                    effect=sign * shift.diff, effect_se=shift.diff_se)
-    row.update(baseline=shift.baseline, post=shift.post, p_value=shift.p_value)
+    row.update(ci_low=low, ci_high=high, baseline=shift.baseline, post=shift.post, post_ci_low=shift.post_ci_low,
+               post_ci_high=shift.post_ci_high, p_value=shift.p_value, log_scale=shift.scale == "log")
     row["verdict"] = "improved" if low > 0 else "worsened" if high < 0 else "no clear change"
+    return row
+
+
+def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal) -> dict:
+    row = dict.fromkeys(COLUMNS, np.nan)
+    row.update(case_id=case_id, kpi=kpi, note="")
+    if series.empty:
+        return {**row, "n_before": 0, "n_after": 0, "verdict": "not enough data", "note": "no measurements"}
+    before, after = (series.loc[series["phase"] == p, "value"].to_numpy() for p in ("before", "after"))
+    row.update(_before_after(before, after, series.iloc[0][list(INFO)].to_dict(), alpha))
+    if row["verdict"] == "not enough data":
+        return {c: row[c] for c in COLUMNS}
     notes = []
+    sign = 1 if row["better"] == "higher" else -1
     if len(before) >= MIN_ITS_POINTS and len(after) >= MIN_ITS_POINTS:
         fit = its(series["value"], series["period"], start, months, seasonal=seasonal,
-                  log=shift.scale == "log", alpha=alpha)
+                  log=row.pop("log_scale"), alpha=alpha)
         row.update(its_level_change=fit.level_change, its_level_ci_low=fit.level_ci_low,
                    its_level_ci_high=fit.level_ci_high, its_level_p=fit.level_p,
                    its_slope_change=fit.slope_change, its_slope_p=fit.slope_p,
@@ -153,5 +167,54 @@ def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal) -> dict:
     row["xmr_signals_better"] = int(flagged.get(better_side, 0))
     row["xmr_signals_worse"] = int(flagged.drop(better_side, errors="ignore").sum())
     row["note"] = "; ".join(notes)
-    return row
+    return {c: row[c] for c in COLUMNS}
 
+
+EFFECT_COLUMNS = [
+    "case_id", "kpi", "category", "better", "scale", "n_before", "n_after", "improvement", "ci_low", "ci_high",
+    "improvement_unit", "effect", "effect_se", "usable", "sector", "maturity_before", "maturity_latest",
+    "levels_gained",
+]
+
+
+def kpi_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05,
+                transition_months: int | None = None) -> pd.DataFrame:
+    """Each case's before/after effect for each KPI: the inputs of the cross-case tests.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per case and KPI: ``case_id, kpi, category, better, scale,
+        n_before, n_after``, ``improvement, ci_low, ci_high,
+        improvement_unit`` (as in :func:`compare_case`), ``effect,
+        effect_se`` (direction-aware log ratio, or points, and its standard
+        error), ``usable`` (enough data for both), and the case's ``sector,
+        maturity_before, maturity_latest`` and ``levels_gained`` (latest
+        minus before adoption; an organization with no rated appraisal
+        before adoption counts as maturity level 1).
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> effects = ck.kpi_effects(ck.load_cases("cases"))
+    >>> int(effects["usable"].sum()), len(effects)
+    (39, 39)
+    """
+    data = portfolio.kpis if kpis is None else portfolio.kpis[portfolio.kpis["kpi"].isin(list(kpis))]
+    if transition_months is not None:
+        data = pd.concat([case_series(portfolio, c, transition_months) for c in data["case_id"].unique()])
+        data = data[data["kpi"].isin(list(kpis))] if kpis is not None else data
+    values, phases = data["value"].to_numpy(), data["phase"].to_numpy()
+    info = data[list(INFO)].to_numpy()
+    rows = []
+    for (case_id, kpi), index in sorted(data.groupby(["case_id", "kpi"]).indices.items()):
+        index = index[np.argsort(data["date"].to_numpy()[index], kind="stable")]
+        ph, vals = phases[index], values[index]
+        row = _before_after(vals[ph == "before"], vals[ph == "after"], dict(zip(INFO, info[index[0]])), alpha)
+        rows.append({"case_id": case_id, "kpi": kpi, **row})
+    table = pd.DataFrame(rows).reindex(columns=EFFECT_COLUMNS[:-5])
+    table["usable"] = np.isfinite(table["effect"]) & (table["effect_se"] > 0)
+    cases = portfolio.cases.set_index("case_id")
+    table = table.join(cases[["sector", "maturity_before", "maturity_latest"]], on="case_id")
+    table["levels_gained"] = table["maturity_latest"] - table["maturity_before"].fillna(1)
+    return table[EFFECT_COLUMNS]

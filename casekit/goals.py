@@ -1,0 +1,149 @@
+"""Per case: were the business goals met, and did the investment pay back?"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .loading import Portfolio
+from .within import compare_case
+
+GOAL_COLUMNS = ["case_id", "goal_id", "statement", "kpi", "target", "target_kind", "achieved", "ci_low", "ci_high",
+                "unit", "status"]
+
+
+def goal_attainment(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
+                    transition_months: int | None = None) -> pd.DataFrame:
+    """Each business goal's target against what was achieved, with the CI deciding.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per goal: ``case_id, goal_id, statement, kpi`` (the KPI
+        the target is for, or the goal's first KPI), ``target`` and
+        ``target_kind`` (``change_pct``: a change against the baseline,
+        restated as a direction-aware improvement, so a −30% target on
+        defects reads 30; ``value``: a level to reach), ``achieved`` with
+        ``ci_low, ci_high`` (the improvement in percent, or the
+        post-adoption level), ``unit``, and ``status``: ``met`` when the
+        whole CI is at or beyond the target, ``not met`` when the whole CI
+        falls short of it, ``inconclusive`` when it straddles the target,
+        ``not enough data`` when the KPI cannot be compared, ``no target``
+        for a goal without one.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> goals = ck.goal_attainment(ck.load_cases("cases"), "quantia-tech")
+    >>> goals[["goal_id", "kpi", "target", "status"]].values.tolist()
+    [['G1', 'escaped_defects', 50.0, 'inconclusive'], ['G2', 'customer_satisfaction', 10.0, 'met']]
+    """
+    goals = portfolio.goals[portfolio.goals["case_id"] == case_id]
+    compared = compare_case(portfolio, case_id, alpha=alpha, transition_months=transition_months).set_index("kpi")
+    rows = []
+    for goal_id, rows_of_goal in goals.groupby("goal_id", sort=False):
+        targeted = rows_of_goal[rows_of_goal["target_change_pct"].notna() | rows_of_goal["target_value"].notna()]
+        goal = (targeted if len(targeted) else rows_of_goal).iloc[0]
+        rows.append(_attainment(case_id, goal, compared.loc[goal["kpi"]]))
+    return pd.DataFrame(rows, columns=GOAL_COLUMNS)
+
+
+def _attainment(case_id: str, goal: pd.Series, result: pd.Series) -> dict:
+    row = dict.fromkeys(GOAL_COLUMNS, np.nan)
+    row.update(case_id=case_id, goal_id=goal["goal_id"], statement=goal["statement"], kpi=goal["kpi"])
+    if pd.notna(goal["target_change_pct"]):
+        kind = "change_pct"
+    elif pd.notna(goal["target_value"]):
+        kind = "value"
+    else:
+        return {**row, "target_kind": "", "status": "no target"}
+    if result["verdict"] == "not enough data":
+        return {**row, "target_kind": kind, "status": "not enough data"}
+    sign = 1 if result["better"] == "higher" else -1
+    if kind == "change_pct":
+        target = sign * goal["target_change_pct"]
+        row.update(target=target, achieved=result["improvement"], ci_low=result["ci_low"],
+                   ci_high=result["ci_high"], unit="%")
+        worst, best = result["ci_low"], result["ci_high"]
+    else:
+        target = goal["target_value"]
+        row.update(target=target, achieved=result["post"], ci_low=result["post_ci_low"],
+                   ci_high=result["post_ci_high"], unit=result["unit"])
+        # compare on the "higher is better" scale so that one rule serves both directions
+        worst, best = sorted((sign * result["post_ci_low"], sign * result["post_ci_high"]))
+        target = sign * target
+    status = "met" if worst >= target else "not met" if best < target else "inconclusive"
+    return {**row, "target_kind": kind, "status": status}
+
+
+ROI_COLUMNS = ["case_id", "currency", "investment", "monthly_benefit", "horizon_months", "benefit", "benefit_low",
+               "benefit_high", "net_benefit", "benefit_cost_ratio", "roi_pct", "payback_months"]
+
+
+def roi(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
+        transition_months: int | None = None) -> pd.DataFrame:
+    """Return on the improvement investment, from the KPIs the case gives a money value.
+
+    The case's ``kpi_values`` say what one unit of a KPI is worth per period
+    (e.g. 4,500 per escaped defect per month). The monthly benefit is the
+    sum over those KPIs of the direction-aware change in level
+    (:func:`compare_case`, post minus baseline) times the unit value (per
+    quarter divided by 3 for quarterly KPIs). Benefits accrue from the first
+    post-transition month to the end of the data (the horizon).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``case_id, currency, investment`` (total of the case's
+        investments), ``monthly_benefit``, ``horizon_months``, ``benefit``
+        with ``benefit_low, benefit_high`` (from the CIs of the KPIs'
+        changes, added as if independent bounds: a conservative range),
+        ``net_benefit`` (benefit − investment), ``benefit_cost_ratio`` (the
+        SEI's "x : 1" ROI), ``roi_pct`` (net benefit / investment × 100) and
+        ``payback_months`` (months from the adoption start until the
+        cumulative benefit reaches the total investment; NaN if not within
+        the data). NaN throughout when the case values no KPI.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> r = ck.roi(ck.load_cases("cases"), "quantia-tech")
+    >>> r[["currency", "investment"]].values.tolist()
+    [['EUR', 305000.0]]
+    >>> bool(r["benefit_cost_ratio"].iloc[0] > 1)
+    True
+    """
+    case = portfolio.cases.set_index("case_id").loc[case_id]
+    investment = float(portfolio.investments.loc[portfolio.investments["case_id"] == case_id, "amount"].sum())
+    row = dict.fromkeys(ROI_COLUMNS, np.nan)
+    row.update(case_id=case_id, currency=case["currency"], investment=investment)
+    values = portfolio.kpi_values[portfolio.kpi_values["case_id"] == case_id].set_index("kpi")["unit_value"]
+    if values.empty:
+        return pd.DataFrame([row], columns=ROI_COLUMNS)
+    compared = compare_case(portfolio, case_id, alpha=alpha, transition_months=transition_months,
+                            kpis=list(values.index)).set_index("kpi")
+    freq = portfolio.kpis[portfolio.kpis["case_id"] == case_id].groupby("kpi")["freq"].first()
+    per_month = values / freq.reindex(values.index).map({"M": 1, "Q": 3})
+    # the direction-aware change in the KPI's own unit: percent of baseline, or points
+    per_unit = np.where(compared["improvement_unit"] == "%", compared["baseline"] / 100, 1.0)
+    change, low, high = (compared[c] * per_unit for c in ("improvement", "ci_low", "ci_high"))
+    monthly = float((change * per_month).sum())
+    months = case["transition_months"] if transition_months is None else transition_months
+    first_after = case["adoption_start"] + months
+    last = pd.Period(portfolio.kpis.loc[portfolio.kpis["case_id"] == case_id, "date"].max(), freq="M")
+    horizon = max((last - first_after).n + 1, 0)
+    benefit = monthly * horizon
+    row.update(
+        monthly_benefit=monthly,
+        horizon_months=horizon,
+        benefit=benefit,
+        benefit_low=float((low * per_month).sum()) * horizon,
+        benefit_high=float((high * per_month).sum()) * horizon,
+        net_benefit=benefit - investment,
+        benefit_cost_ratio=benefit / investment if investment > 0 else np.nan,
+        roi_pct=100 * (benefit - investment) / investment if investment > 0 else np.nan,
+    )
+    if monthly > 0:
+        needed = int(np.ceil(investment / monthly))
+        row["payback_months"] = months + needed if needed <= horizon else np.nan
+    return pd.DataFrame([row], columns=ROI_COLUMNS)
