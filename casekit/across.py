@@ -110,11 +110,12 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
     >>> import casekit as ck
     >>> pf = ck.load_cases("cases")
     >>> table = ck.compare_portfolio(pf)
-    >>> table.set_index("kpi").loc["defect_density", ["k", "verdict"]].tolist()
-    [5, 'no clear change']
-    >>> by_category = ck.compare_portfolio(pf, by="category").set_index("category")
-    >>> by_category.loc["schedule", ["k", "verdict"]].tolist()
-    [8, 'improved']
+    >>> row = table.set_index("kpi").loc["defect_density"]
+    >>> int(row["k"]), row["verdict"]
+    (5, 'no clear change')
+    >>> row = ck.compare_portfolio(pf, by="category").set_index("category").loc["schedule"]
+    >>> int(row["k"]), row["verdict"], round(row["pooled_improvement"], 1)
+    (8, 'improved', 35.1)
     """
     method = CORRECTIONS.get(correction, "invalid")
     if method == "invalid":
