@@ -114,7 +114,7 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
     >>> int(row["k"]), row["verdict"]
     (5, 'no clear change')
     >>> row = ck.compare_portfolio(pf, by="category").set_index("category").loc["schedule"]
-    >>> int(row["k"]), row["verdict"], round(row["pooled_improvement"], 1)
+    >>> int(row["k"]), row["verdict"], round(float(row["pooled_improvement"]), 1)
     (8, 'improved', 35.1)
     """
     method = CORRECTIONS.get(correction, "invalid")
