@@ -44,6 +44,33 @@ def _group_effects(effects: pd.DataFrame, by: str) -> pd.DataFrame:
     return grouped.rename(columns={"category": "group"}).assign(category=lambda g: g["group"])
 
 
+def adjust_pvalues(p_values, correction: str = "holm") -> np.ndarray:
+    """p-values adjusted for testing several hypotheses (statsmodels' multipletests).
+
+    ``correction``: ``"holm"`` (family-wise error, Holm 1979), ``"bh"``
+    (false discovery rate, Benjamini & Hochberg 1995) or ``"none"``.
+
+    Examples
+    --------
+    Holm multiplies the i-th smallest of m p-values by m − i + 1 and keeps
+    the sequence increasing; Benjamini–Hochberg multiplies by m / i and keeps
+    it decreasing from the top:
+
+    >>> from casekit.across import adjust_pvalues
+    >>> adjust_pvalues([0.01, 0.02, 0.03, 0.04, 0.05], "holm").round(4).tolist()
+    [0.05, 0.08, 0.09, 0.09, 0.09]
+    >>> adjust_pvalues([0.01, 0.02, 0.03, 0.04, 0.05], "bh").round(4).tolist()
+    [0.05, 0.05, 0.05, 0.05, 0.05]
+    """
+    method = CORRECTIONS.get(correction, "invalid")
+    if method == "invalid":
+        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    p = np.asarray(p_values, dtype=float)
+    if method is None or len(p) <= 1:  # one test needs no correction (and multipletests' Holm runs gc.collect)
+        return p.copy()
+    return multipletests(p, method=method)[1]
+
+
 def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm", alpha: float = 0.05,
                       by: str = "kpi", meta_method: str = "DL", hartung_knapp: bool = True,
                       transition_months: int | None = None) -> pd.DataFrame:
@@ -117,8 +144,7 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
     >>> int(row["k"]), row["verdict"], round(float(row["pooled_improvement"]), 1)
     (8, 'improved', 35.1)
     """
-    method = CORRECTIONS.get(correction, "invalid")
-    if method == "invalid":
+    if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     effects = kpi_effects(portfolio, kpis=kpis, alpha=alpha, transition_months=transition_months)
     groups = _group_effects(effects, by)
@@ -133,9 +159,7 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
     table = table.rename(columns={"group": by})
     tested = table["p_value"].notna()
     table["p_adjusted"] = np.nan
-    if tested.any():
-        p = table.loc[tested, "p_value"].to_numpy()
-        table.loc[tested, "p_adjusted"] = p if method is None else multipletests(p, alpha=alpha, method=method)[1]
+    table.loc[tested, "p_adjusted"] = adjust_pvalues(table.loc[tested, "p_value"], correction)
     table["verdict"] = np.select(
         [~tested, table["p_adjusted"] < alpha],
         ["not enough data", np.where(table["pooled_improvement"] > 0, "improved", "worsened")],

@@ -34,8 +34,8 @@ def paired_tests(effects, alpha: float = 0.05) -> dict:
         positive = int((nonzero > 0).sum())
         out.update(sign_positive=positive, sign_n=len(nonzero),
                    sign_p=float(stats.binomtest(positive, len(nonzero), 0.5).pvalue))
-    sd = d.std(ddof=1)
-    if sd > 0:
+    if np.ptp(d) > 0:
+        sd = d.std(ddof=1)
         t = stats.ttest_1samp(d, 0.0)
         out.update(t_stat=float(t.statistic), t_p=float(t.pvalue), dz=float(d.mean() / sd))
         low, high = _noncentral_ci(float(t.statistic), k - 1, alpha)

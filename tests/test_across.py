@@ -1,0 +1,112 @@
+"""compare_portfolio: its pieces against their references, and calibration on simulated portfolios."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import casekit as ck
+from casekit.across import adjust_pvalues
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return ck.load_cases(ROOT / "cases")
+
+
+def test_adjustments_follow_their_definitions():
+    p = [0.04, 0.001, 0.03, 0.2]
+    # Holm: sorted 0.001, 0.03, 0.04, 0.2 times 4, 3, 2, 1 -> 0.004, 0.09, 0.08 -> 0.09, 0.2
+    assert adjust_pvalues(p, "holm") == pytest.approx([0.09, 0.004, 0.09, 0.2])
+    # BH: times 4/1, 4/2, 4/3, 4/4 -> 0.004, 0.06, 0.0533, 0.2 -> monotone from the top: 0.0533, 0.0533
+    assert adjust_pvalues(p, "bh") == pytest.approx([0.16 / 3, 0.004, 0.16 / 3, 0.2])
+    assert adjust_pvalues(p, "none") == pytest.approx(p)
+    with pytest.raises(ValueError, match="holm"):
+        adjust_pvalues(p, "bonferonni")
+
+
+def test_table_shape_and_primary_test(shipped):
+    table = ck.compare_portfolio(shipped).set_index("kpi")
+    effects = ck.kpi_effects(shipped)
+    assert set(table.index) == set(effects["kpi"])
+    dd = effects[effects["kpi"] == "defect_density"]
+    res = ck.meta_analysis(dd["effect"], dd["effect_se"] ** 2, hartung_knapp=True)
+    row = table.loc["defect_density"]
+    assert row["k"] == len(dd) == 5
+    assert row["p_value"] == pytest.approx(res.p_value)
+    # lower is better: the pooled log ratio is the drop, reported as an improvement in percent
+    assert row["pooled_improvement"] == pytest.approx(100 * (1 - np.exp(-res.estimate)))
+    assert row["median_improvement"] == pytest.approx(dd["improvement"].median())
+    assert row["tau2"] == pytest.approx(res.tau2) and row["i2"] == pytest.approx(res.i2)
+    tested = table["p_value"].notna()
+    assert table.loc[tested, "p_adjusted"].to_numpy() == pytest.approx(adjust_pvalues(table.loc[tested, "p_value"]))
+    assert (table.loc[~tested, "verdict"] == "not enough data").all() and (table.loc[~tested, "k"] == 1).all()
+
+
+def test_bh_is_no_stricter_than_holm(shipped):
+    holm = ck.compare_portfolio(shipped, correction="holm")
+    bh = ck.compare_portfolio(shipped, correction="bh")
+    assert (bh["p_adjusted"].fillna(0) <= holm["p_adjusted"].fillna(0) + 1e-12).all()
+
+
+def test_interval_scale_pooled_in_points(shipped):
+    nps = ck.compare_portfolio(shipped).set_index("kpi").loc["nps"]
+    assert nps["improvement_unit"] == "points" and nps["k"] == 2
+    assert 10 < nps["pooled_improvement"] < 25
+
+
+def test_by_category(shipped):
+    table = ck.compare_portfolio(shipped, by="category").set_index("category")
+    assert set(table.index) == set(ck.kpi_catalog()["category"]) - {"return on investment"}
+    assert table.loc["schedule", "k"] == 8  # every case measures a schedule KPI
+    assert table.loc["schedule", "verdict"] == "improved"
+
+
+def test_kpis_filter_and_bad_arguments(shipped):
+    assert ck.compare_portfolio(shipped, kpis=["defect_density"])["kpi"].tolist() == ["defect_density"]
+    with pytest.raises(ValueError, match="correction"):
+        ck.compare_portfolio(shipped, correction="fdr")
+    with pytest.raises(ValueError, match="by must be"):
+        ck.compare_portfolio(shipped, by="sector")
+
+
+def _subsets(portfolio, size):
+    ids = list(portfolio.cases["case_id"])
+    for start in range(0, len(ids) - size + 1, size):
+        chosen = set(ids[start:start + size])
+        keep = lambda table: table[table["case_id"].isin(chosen)]  # noqa: E731
+        yield dataclasses.replace(portfolio, cases=keep(portfolio.cases), kpis=keep(portfolio.kpis),
+                                  appraisals=keep(portfolio.appraisals), truth=keep(portfolio.truth))
+
+
+REPLICATES, ORGS = 300, 8
+
+
+def test_calibration_false_positive_rate_without_effect():
+    """No true effect: the primary test rejects at alpha = 0.05 within binomial bounds.
+
+    300 simulated portfolios of 8 organizations (AR(1) noise, phi = 0.4, tau = 0.05).
+    Measured when written: 5.7% (17 of 300) with Hartung-Knapp; plain DerSimonian-Laird
+    rejected 12.7% of the same portfolios.
+    """
+    big = ck.simulate_portfolio(REPLICATES * ORGS, effect=0.0, seed=11, kpis=("defect_density",))
+    rejected = sum(ck.compare_portfolio(p).loc[0, "p_value"] < 0.05 for p in _subsets(big, ORGS))
+    # 99.9% binomial interval for 300 trials at p = 0.05 is [4, 29]
+    assert 4 <= rejected <= 29, rejected
+
+
+def test_calibration_coverage_of_known_effect():
+    """A 20% true improvement: the pooled 95% CI covers it at close to the nominal rate.
+
+    Measured when written: 95.3% (286 of 300 portfolios of 8 organizations).
+    """
+    big = ck.simulate_portfolio(REPLICATES * ORGS, effect=0.2, seed=12, kpis=("defect_density",))
+    covered = 0
+    for portfolio in _subsets(big, ORGS):
+        row = ck.compare_portfolio(portfolio).loc[0]
+        covered += row["pooled_ci_low"] <= 20 <= row["pooled_ci_high"]
+    # 99.9% binomial interval for 300 trials at p = 0.95 is [272, 297]
+    assert 272 <= covered <= 297, covered

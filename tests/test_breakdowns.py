@@ -1,0 +1,69 @@
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import casekit as ck
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return ck.load_cases(ROOT / "cases")
+
+
+def test_category_summary_is_the_sei_view(shipped):
+    sei = pd.read_csv(ROOT / "data" / "sei_performance_results_2006.csv")
+    summary = ck.category_summary(shipped, reference=sei).set_index("category")
+    effects = ck.kpi_effects(shipped)
+    quality = effects[(effects["category"] == "quality") & (effects["scale"] == "ratio") & effects["usable"]]
+    row = summary.loc["quality"]
+    assert row["data_points"] == len(quality) and row["cases"] == quality["case_id"].nunique()
+    assert (row["median"], row["lowest"], row["highest"]) == (
+        pytest.approx(quality["improvement"].median()), pytest.approx(quality["improvement"].min()),
+        pytest.approx(quality["improvement"].max()))
+    assert row["reference_median"] == 48  # Gibson, Goldenson & Kost (2006)
+    assert "return on investment" not in summary.index  # no case measures ROI as a KPI
+
+
+def test_subgroup_difference_test(shipped):
+    table = ck.subgroup_analysis(shipped, by="sector")
+    cs = table[table["kpi"] == "customer_satisfaction"]
+    assert cs["k"].sum() == 4 and cs["sector"].nunique() == 4
+    effects = ck.kpi_effects(shipped)
+    cs_effects = effects[effects["kpi"] == "customer_satisfaction"]
+    # one case per sector: Q between = sum of w (theta - weighted mean)^2 with w = 1/se^2
+    w = 1 / cs_effects["effect_se"] ** 2
+    mean = np.average(cs_effects["effect"], weights=w)
+    q = float((w * (cs_effects["effect"] - mean) ** 2).sum())
+    assert cs["q_between"].iloc[0] == pytest.approx(q)
+    assert cs["p_between"].iloc[0] == pytest.approx(stats.chi2.sf(q, 3))
+
+
+def test_subgroup_by_maturity_reached(shipped):
+    table = ck.subgroup_analysis(shipped, by="maturity_latest")
+    assert set(table["maturity_latest"]) == {3, 4, 5}
+    with pytest.raises(ValueError, match="by must be"):
+        ck.subgroup_analysis(shipped, by="colour")
+
+
+def test_dose_response_exact_permutation_p():
+    pf = ck.simulate_portfolio(6, 0.2, seed=21, kpis=("defect_density",))
+    effects = ck.kpi_effects(pf)
+    table = ck.dose_response(pf, by="kpi").set_index("kpi")
+    row = table.loc["defect_density"]
+    rho = stats.spearmanr(effects["levels_gained"], effects["effect"]).statistic
+    assert row["rho"] == pytest.approx(rho) and row["n"] == 6
+    # exact: the share of all 720 pairings whose |rho| is at least as large, by brute force
+    x, y = effects["levels_gained"].to_numpy(float), effects["effect"].to_numpy()
+    rhos = np.array([stats.spearmanr(x[list(order)], y).statistic for order in itertools.permutations(range(6))])
+    assert row["p_value"] == pytest.approx(np.mean(np.abs(rhos) >= abs(rho) - 1e-12))
+
+
+def test_dose_response_needs_three_cases(shipped):
+    table = ck.dose_response(shipped, by="kpi").set_index("kpi")
+    assert np.isnan(table.loc["lead_time", "rho"])  # one case

@@ -1,0 +1,102 @@
+"""meta_analysis against R's metafor."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import casekit as ck
+
+# Kacker (2004), nine laboratories; R metafor via statsmodels' test results
+# (statsmodels/stats/tests/results/results_meta.py):
+#   rma(y, v, method="DL"|"PM", control=list(tol=1e-9)), rma(y, v, method="DL", test="knha")
+KACKER_Y = [61.0, 61.4, 62.21, 62.3, 62.34, 62.6, 62.7, 62.84, 65.9]
+KACKER_V = [0.2025, 1.21, 0.09, 0.2025, 0.3844, 0.5625, 0.0676, 0.0225, 1.8225]
+METAFOR = {
+    "DL": dict(estimate=62.3901386044504, se=0.245749668040304, ci_low=61.9084781058787, ci_high=62.8717991030221,
+               tau2=0.288049246973751, i2=67.744403741711 / 100, q=24.801897741835, q_pvalue=0.00167935146372742),
+    "PM": dict(estimate=62.4076199113286, se=0.338030602684471, ci_low=61.7450921043947, ci_high=63.0701477182625,
+               tau2=0.705395309224248, i2=83.7218626490482 / 100, q=24.801897741835, q_pvalue=0.00167935146372742),
+}
+# rma(y, v, method="DL", test="knha")
+METAFOR_KNHA = dict(estimate=62.3901386044504, se=0.29477605699879, ci_low=61.710383798052, ci_high=63.0698934108488,
+                    p_value=2.77938607433693e-16)
+
+
+@pytest.mark.parametrize("method", ["DL", "PM"])
+def test_kacker_against_metafor(method):
+    res = ck.meta_analysis(KACKER_Y, KACKER_V, method=method)
+    for name, expected in METAFOR[method].items():
+        # metafor's PM iterates to 1e-9; statsmodels' to 1e-5 in tau²
+        assert getattr(res, name) == pytest.approx(expected, rel=1e-5 if method == "PM" else 1e-9), name
+    assert res.k == 9 and res.method == method and res.p_value < 1e-100
+
+
+def test_hartung_knapp_against_metafor_knha():
+    res = ck.meta_analysis(KACKER_Y, KACKER_V, method="DL", hartung_knapp=True)
+    for name, expected in METAFOR_KNHA.items():
+        assert getattr(res, name) == pytest.approx(expected, rel=1e-7), name
+
+
+def test_second_dataset_against_metafor():
+    # metafor rma(y, v, method="DL") as printed in PyMARE issue #75:
+    # tau^2 7.6337, I^2 88.02%, Q(df = 7) = 58.4539, estimate 1.7679, se 1.0491,
+    # ci -0.2883 3.8241, pval 0.0920
+    res = ck.meta_analysis([-1, 0.5, 0.5, 0.5, 1, 1, 2, 10], [1, 1, 2.4, 0.5, 1, 1, 1.2, 1.5])
+    assert res.tau2 == pytest.approx(7.6337, abs=5e-5)
+    assert 100 * res.i2 == pytest.approx(88.02, abs=5e-3)
+    assert res.q == pytest.approx(58.4539, abs=5e-5)
+    assert (res.estimate, res.se) == (pytest.approx(1.7679, abs=5e-5), pytest.approx(1.0491, abs=5e-5))
+    assert (res.ci_low, res.ci_high) == (pytest.approx(-0.2883, abs=5e-5), pytest.approx(3.8241, abs=5e-5))
+    assert res.p_value == pytest.approx(0.0920, abs=5e-5)
+
+
+def test_prediction_interval_follows_higgins_2009():
+    # estimate ± t(k-2) sqrt(tau² + se²), with metafor's DL estimate, se and tau²
+    res = ck.meta_analysis(KACKER_Y, KACKER_V)
+    m = METAFOR["DL"]
+    half = stats.t.ppf(0.975, 7) * np.sqrt(m["tau2"] + m["se"] ** 2)
+    assert (res.pi_low, res.pi_high) == (pytest.approx(m["estimate"] - half), pytest.approx(m["estimate"] + half))
+    assert np.isnan(ck.meta_analysis([1.0, 2.0], [0.1, 0.1]).pi_low)  # k = 2: no t(0)
+
+
+@pytest.mark.parametrize("method", ["DL", "PM"])
+def test_homogeneous_effects_truncate_tau2_at_zero(method):
+    # Q < k - 1: DerSimonian & Laird and metafor set tau² to 0, giving the inverse-variance mean
+    y, v = np.array([0.1, 0.11, 0.105]), np.array([0.01, 0.01, 0.02])
+    res = ck.meta_analysis(y, v, method=method)
+    assert res.q < 2 and res.tau2 == 0 and res.i2 == 0
+    assert res.estimate == pytest.approx(np.average(y, weights=1 / v))
+    assert res.se == pytest.approx(np.sqrt(1 / (1 / v).sum()))
+
+
+def test_modified_hartung_knapp_is_never_narrower_than_the_usual_interval():
+    y, v = np.array([0.1, 0.11, 0.105]), np.array([0.01, 0.01, 0.02])
+    plain, hk = ck.meta_analysis(y, v), ck.meta_analysis(y, v, hartung_knapp=True)
+    assert hk.se == pytest.approx(plain.se)
+    assert hk.ci_high - hk.ci_low > plain.ci_high - plain.ci_low  # t(k-1) instead of z
+
+
+def test_to_frame_and_repr():
+    res = ck.meta_analysis(KACKER_Y, KACKER_V)
+    frame = res.to_frame()
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 1
+    assert {"estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_pvalue", "k",
+            "method"} <= set(frame.columns)
+    assert "I2=67.7%" in repr(res)
+
+
+@pytest.mark.parametrize("effect, variance, message", [
+    ([1.0], [0.1], "at least 2 effects"),
+    ([1.0, 2.0], [0.1], "same length"),
+    ([1.0, 2.0], [0.1, 0.0], "positive"),
+    ([1.0, np.nan], [0.1, 0.1], "finite"),
+])
+def test_bad_input(effect, variance, message):
+    with pytest.raises(ValueError, match=message):
+        ck.meta_analysis(effect, variance)
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match="DL, PM"):
+        ck.meta_analysis(KACKER_Y, KACKER_V, method="REML")

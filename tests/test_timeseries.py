@@ -1,0 +1,109 @@
+"""HAC regression against Stata's newey; the interrupted time series on known truths."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+import casekit as ck
+from casekit.timeseries import hac_ols, mean_shift, newey_west_lags
+
+
+def test_hac_ols_against_stata_newey():
+    # Stata: newey g_realinv g_realgdp L.realint, lag(4), on statsmodels' macrodata;
+    # statsmodels/regression/tests/results/results_macro_ols_robust.py (results_newey4)
+    data = sm.datasets.macrodata.load_pandas().data
+    g_inv = 400 * np.diff(np.log(data["realinv"].to_numpy()))
+    g_gdp = 400 * np.diff(np.log(data["realgdp"].to_numpy()))
+    X = np.column_stack([g_gdp, data["realint"].to_numpy()[:-1], np.ones(len(g_gdp))])
+    fit = hac_ols(g_inv, X, maxlags=4)
+    assert fit.params == pytest.approx([4.3742216647032, -0.61399696947899, -9.4816727746549], rel=1e-9)
+    assert fit.bse == pytest.approx([0.33125644884286, 0.29582347593197, 1.1859338087713], rel=1e-9)
+    assert fit.pvalues[1] == pytest.approx(0.03922090940364, rel=1e-7)  # t on 199 df, as Stata
+
+
+def test_newey_west_bandwidth_rule():
+    assert [newey_west_lags(n) for n in (20, 48, 60, 100, 250)] == [2, 3, 3, 4, 4]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mean_shift_is_statsmodels_hac(seed):
+    rng = np.random.default_rng(seed)
+    n_before, n_after = rng.integers(4, 40, 2)
+    y = np.exp(rng.normal(0, 0.2, n_before + n_after) - 0.3 * (np.arange(n_before + n_after) >= n_before))
+    shift = mean_shift(y[:n_before], y[n_before:], alpha=0.1)
+    X = np.column_stack([np.ones(len(y)), np.arange(len(y)) >= n_before]).astype(float)
+    fit = hac_ols(np.log(y), X)
+    assert shift.log_ratio == pytest.approx(fit.params[1], abs=1e-12)
+    assert shift.log_ratio_se == pytest.approx(fit.bse[1], rel=1e-10)
+    assert shift.p_value == pytest.approx(fit.pvalues[1], rel=1e-8, abs=1e-300)
+    low, high = fit.conf_int(0.1)[1]
+    assert (shift.change_ci_low, shift.change_ci_high) == (pytest.approx(100 * np.expm1(low)),
+                                                          pytest.approx(100 * np.expm1(high)))
+    post = fit.t_test([1, 1]).conf_int(0.1)[0]
+    assert (shift.post_ci_low, shift.post_ci_high) == (pytest.approx(np.exp(post[0])), pytest.approx(np.exp(post[1])))
+
+
+def test_mean_shift_levels_are_geometric_means():
+    from scipy.stats import gmean
+
+    before, after = np.array([4.0, 5.0, 4.5, 4.2]), np.array([3.0, 3.3, 2.9, 3.1, 3.2])
+    shift = mean_shift(before, after)
+    assert shift.baseline == pytest.approx(gmean(before)) and shift.post == pytest.approx(gmean(after))
+    assert shift.change_pct == pytest.approx(100 * (gmean(after) / gmean(before) - 1))
+
+
+def test_mean_shift_raw_scale_with_zeros():
+    shift = mean_shift([0.0, 2.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.0])
+    assert shift.scale == "raw"
+    assert (shift.baseline, shift.post) == (pytest.approx(1.0), pytest.approx(0.25))
+    assert shift.change_pct == pytest.approx(-75.0)
+    assert shift.log_ratio == pytest.approx(np.log(0.25))  # delta method on the raw scale
+
+
+def _series(level_change, slope_change, pre_slope=0.002, n=(30, 30), transition=0, noise=0.01, seed=0, freq="M"):
+    rng = np.random.default_rng(seed)
+    start = pd.Period("2021-01", freq="M")
+    if freq == "M":
+        periods = pd.period_range(start - n[0], start + transition + n[1] - 1, freq="M")
+        t = np.array([(p - (start + transition)).n for p in periods], dtype=float)
+    else:
+        periods = pd.period_range(start.asfreq("Q") - n[0], start.asfreq("Q") + n[1] - 1, freq="Q")
+        t = np.array([(p - start.asfreq("Q")).n for p in periods], dtype=float)
+    post = (t >= 0).astype(float)
+    log_y = 2 + pre_slope * t + np.log1p(level_change) * post + np.log1p(slope_change) * t * post
+    return np.exp(log_y + rng.normal(0, noise, len(t))), [ck.periods.format_period(p) for p in periods], start
+
+
+def test_its_recovers_level_and_slope_change():
+    y, periods, start = _series(level_change=-0.25, slope_change=-0.01)
+    res = ck.its(y, periods, start)
+    assert res.level_change == pytest.approx(-25, abs=1.5) and res.level_ci_low < -25 < res.level_ci_high
+    assert res.slope_change == pytest.approx(-1, abs=0.15) and res.slope_p < 0.001
+    assert res.pre_slope == pytest.approx(0.2, abs=0.1)
+    assert (res.n_before, res.n_after, res.scale) == (30, 30, "log")
+
+
+def test_its_without_change_finds_none():
+    y, periods, start = _series(level_change=0.0, slope_change=0.0, seed=3)
+    res = ck.its(y, periods, start)
+    assert res.level_p > 0.05 and res.slope_p > 0.05
+
+
+def test_its_leaves_the_transition_out():
+    y, periods, start = _series(level_change=-0.25, slope_change=0.0, transition=6)
+    y[30:36] = 999.0  # chaos during the transition must not matter
+    res = ck.its(y, periods, start, transition_months=6)
+    assert res.level_change == pytest.approx(-25, abs=1.5) and res.n_after == 30
+
+
+def test_its_quarterly_and_seasonal():
+    y, periods, start = _series(level_change=0.3, slope_change=0.0, n=(10, 10), freq="Q", noise=0.005)
+    res = ck.its(y, periods, start, seasonal=True)
+    assert res.level_change == pytest.approx(30, abs=2) and res.seasonal
+
+
+def test_its_needs_data_on_both_sides():
+    y, periods, start = _series(level_change=0.0, slope_change=0.0, n=(2, 10))
+    with pytest.raises(ValueError, match="at least 3 periods before and after"):
+        ck.its(y, periods, start)
