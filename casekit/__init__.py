@@ -6,7 +6,7 @@ See the README for the case format and the statistical methods.
 __version__ = "0.1.0"
 
 from .across import compare_portfolio
-from .behaviour import XmrResult, xmr
+from .behaviour import XmrResult, xmr, xmr_phases
 from .breakdowns import category_summary, dose_response, subgroup_analysis
 from .catalog import kpi_catalog
 from .errors import CaseError, Problem
@@ -42,4 +42,5 @@ __all__ = [
     "subgroup_analysis",
     "validate_cases",
     "xmr",
+    "xmr_phases",
 ]

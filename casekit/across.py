@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from .loading import Portfolio
@@ -95,7 +94,10 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
     by : {"kpi", "category"}
         One row per KPI, or per SEI category (a case's ratio-scale KPIs in a
         category are averaged first, their variances combined as if
-        independent).
+        independent). A category mixes directions, so its pooled
+        improvement is 100·(exp(θ) − 1) for the mean direction-aware log
+        ratio θ: a 20% drop of a lower-is-better KPI alone (θ = −log 0.8)
+        reads as 25%, the better-direction ratio 1/0.8.
     meta_method : {"DL", "PM"}
         tau² estimator of the random-effects model.
     hartung_knapp : bool

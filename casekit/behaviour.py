@@ -46,7 +46,7 @@ class XmrResult:
             "lcl": self.lcl,
             "ucl": self.ucl,
         })
-        frame["signal"] = frame["position"].map(rules).fillna("")
+        frame["signal"] = [rules.get(p, "") for p in frame["position"]]
         return frame
 
     def __repr__(self) -> str:
@@ -154,3 +154,53 @@ def _count(z: np.ndarray, i: int, window: int, beyond: float) -> int:
     if i + 1 < window:
         return 0
     return int((z[i + 1 - window:i + 1] > beyond).sum())
+
+
+def xmr_phases(data: pd.DataFrame, value: str = "value", phase: str = "phase") -> pd.DataFrame:
+    """A two-phase XmR chart of one KPI: baseline limits, then post-adoption limits.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One KPI's rows in time order, with a ``value`` and a ``phase``
+        column (``before``, ``transition``, ``after``), as in
+        ``Portfolio.kpis``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``data`` with ``center, lcl, ucl`` (the limits of the row's own phase:
+        computed from the baseline for ``before`` rows and from the
+        post-adoption points for ``after`` rows; NaN in the transition),
+        ``baseline_lcl, baseline_ucl``, and ``signal``: the Western Electric
+        rules (e.g. ``"1,4"``) a post-adoption point breaks against the
+        baseline's limits, or that a baseline point breaks against its own.
+
+    Examples
+    --------
+    >>> import pandas as pd, casekit as ck
+    >>> rows = pd.DataFrame({"value": [5, 6, 5, 6, 5, 6, 3, 2, 3, 2],
+    ...                      "phase": ["before"] * 6 + ["after"] * 4})
+    >>> chart = ck.xmr_phases(rows)
+    >>> chart[["phase", "center", "signal"]].iloc[[0, 7]].values.tolist()
+    [['before', 5.5, ''], ['after', 2.5, '1']]
+    """
+    table = data.copy().reset_index(drop=True)
+    before = table[table[phase] == "before"]
+    after = table[table[phase] == "after"]
+    for column in ("center", "lcl", "ucl", "baseline_lcl", "baseline_ucl"):
+        table[column] = np.nan
+    table["signal"] = ""
+    if len(before) < 2:
+        return table
+    baseline = xmr(before[value])
+    table["baseline_lcl"], table["baseline_ucl"] = baseline.lcl, baseline.ucl
+    parts = [(before.index, baseline, baseline.to_frame())]
+    if len(after) >= 2:
+        own = xmr(after[value])
+        against_baseline = xmr(after[value], baseline=before[value]).to_frame()
+        parts.append((after.index, own, against_baseline))
+    for index, limits, signals in parts:
+        table.loc[index, ["center", "lcl", "ucl"]] = [limits.center, limits.lcl, limits.ucl]
+        table.loc[index, "signal"] = signals["signal"].to_numpy()
+    return table

@@ -1,5 +1,7 @@
 """XmR charts against R's qcc; Western Electric rules by their definitions."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -75,3 +77,24 @@ def test_two_phase_chart_uses_baseline_limits():
 def test_bad_input(values):
     with pytest.raises(ValueError):
         ck.xmr(values)
+
+
+def test_two_phase_chart_of_a_case_kpi():
+    pf = ck.load_cases(Path(__file__).resolve().parents[1] / "cases")
+    rows = pf.kpis[(pf.kpis["case_id"] == "quantia-tech") & (pf.kpis["kpi"] == "defect_density")]
+    chart = ck.xmr_phases(rows)
+    before, after = chart[chart["phase"] == "before"], chart[chart["phase"] == "after"]
+    baseline = ck.xmr(before["value"])
+    assert before["center"].unique() == pytest.approx([baseline.center])
+    assert after["center"].unique() == pytest.approx([after["value"].mean()])
+    assert chart[chart["phase"] == "transition"]["center"].isna().all()
+    assert (chart["baseline_ucl"] == baseline.ucl).all()
+    # defects halved: post-adoption points fall below the baseline's lower limit
+    assert (after["signal"].str.contains("1") & (after["value"] < baseline.lcl)).sum() > 20
+
+
+def test_two_phase_chart_with_too_little_baseline():
+    import pandas as pd
+
+    chart = ck.xmr_phases(pd.DataFrame({"value": [1.0, 2.0, 3.0], "phase": ["before", "after", "after"]}))
+    assert chart["center"].isna().all() and (chart["signal"] == "").all()
