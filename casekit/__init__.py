@@ -10,6 +10,7 @@ from .behaviour import XmrResult, xmr, xmr_phases
 from .breakdowns import category_summary, dose_response, subgroup_analysis
 from .catalog import kpi_catalog
 from .errors import CaseError, Problem
+from .findings import case_findings, case_profile, portfolio_findings
 from .goals import goal_attainment, roi
 from .loading import Portfolio, load_cases
 from .meta import MetaResult, meta_analysis
@@ -26,7 +27,9 @@ __all__ = [
     "Portfolio",
     "Problem",
     "ItsResult",
+    "case_findings",
     "case_overview",
+    "case_profile",
     "category_summary",
     "compare_case",
     "compare_portfolio",
@@ -37,6 +40,7 @@ __all__ = [
     "kpi_catalog",
     "load_cases",
     "meta_analysis",
+    "portfolio_findings",
     "roi",
     "simulate_portfolio",
     "subgroup_analysis",

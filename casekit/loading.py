@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,23 @@ class Portfolio:
     kpi_definitions: pd.DataFrame
     kpi_values: pd.DataFrame
     truth: pd.DataFrame | None = None
+
+    def subset(self, case_ids=None, sectors=None) -> "Portfolio":
+        """The cases named in ``case_ids`` and/or in ``sectors`` (None: no filter on that)."""
+        keep = self.cases
+        if case_ids is not None:
+            keep = keep[keep["case_id"].isin(list(case_ids))]
+        if sectors is not None:
+            keep = keep[keep["sector"].isin(list(sectors))]
+        ids = set(keep["case_id"])
+        tables = {
+            name: table[table["case_id"].isin(ids)].reset_index(drop=True)
+            for name, table in vars(self).items()
+            if isinstance(table, pd.DataFrame) and name != "kpi_definitions"
+        }
+        definitions = self.kpi_definitions[self.kpi_definitions["case_id"].isna()
+                                           | self.kpi_definitions["case_id"].isin(ids)]
+        return replace(self, **tables, kpi_definitions=definitions.reset_index(drop=True))
 
     def __repr__(self) -> str:
         return (

@@ -171,7 +171,8 @@ def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal) -> dict:
 
 
 EFFECT_COLUMNS = [
-    "case_id", "kpi", "category", "better", "scale", "n_before", "n_after", "improvement", "ci_low", "ci_high",
+    "case_id", "kpi", "category", "better", "scale", "n_before", "n_after", "baseline", "post",
+    "improvement", "ci_low", "ci_high",
     "improvement_unit", "effect", "effect_se", "usable", "sector", "maturity_before", "maturity_latest",
     "levels_gained",
 ]
@@ -185,7 +186,7 @@ def kpi_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05,
     -------
     pandas.DataFrame
         One row per case and KPI: ``case_id, kpi, category, better, scale,
-        n_before, n_after``, ``improvement, ci_low, ci_high,
+        n_before, n_after, baseline, post``, ``improvement, ci_low, ci_high,
         improvement_unit`` (as in :func:`compare_case`), ``effect,
         effect_se`` (direction-aware log ratio, or points, and its standard
         error), ``usable`` (enough data for both), and the case's ``sector,

@@ -1,0 +1,92 @@
+"""Findings in plain language, from the statistics' tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .across import compare_portfolio
+from .goals import goal_attainment, roi
+from .loading import Portfolio
+from .within import compare_case
+
+
+def _improvement_text(row: pd.Series) -> str:
+    unit = "%" if row["improvement_unit"] == "%" else " points"
+    return f"{row['improvement']:+.1f}{unit} (95% CI {row['ci_low']:+.1f} to {row['ci_high']:+.1f})"
+
+
+def case_profile(portfolio: Portfolio, case_id: str) -> pd.DataFrame:
+    """Who and when, as a two-column table (``field``, ``value``) for the top of a case report."""
+    case = portfolio.cases.set_index("case_id").loc[case_id]
+    rows = [
+        ("organization", case["name"]), ("sector", case["sector"]), ("region", case["region"]),
+        ("employees", f"{case['size']:,}"), ("source", case["source"]), ("CMMI model", case["model"]),
+        ("adoption start", str(case["adoption_start"])), ("transition (months)", case["transition_months"]),
+        ("data", f"{case['first_period']} to {case['last_period']}"),
+        ("maturity level before adoption", "not rated" if pd.isna(case["maturity_before"]) else case["maturity_before"]),
+        ("maturity level latest", "not rated" if pd.isna(case["maturity_latest"]) else case["maturity_latest"]),
+    ]
+    return pd.DataFrame(rows, columns=["field", "value"]).astype({"value": str})
+
+
+def case_findings(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
+                  transition_months: int | None = None, kpis=None) -> list[str]:
+    """The case's findings as sentences: the headline first, then each KPI, goal and the ROI.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> ck.case_findings(ck.load_cases("cases"), "meridian-financial")[0]
+    'Of 5 KPIs, 3 improved, 0 worsened and 2 showed no clear change (95% confidence).'
+    """
+    table = compare_case(portfolio, case_id, alpha=alpha, transition_months=transition_months, kpis=kpis)
+    counts = table["verdict"].value_counts()
+    level = f"{100 * (1 - alpha):g}% confidence"
+    lines = [
+        f"Of {len(table)} KPIs, {counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened and "
+        f"{counts.get('no clear change', 0)} showed no clear change ({level})."
+        + (f" {counts['not enough data']} had too little data." if counts.get("not enough data") else "")
+    ]
+    for _, row in table.iterrows():
+        if row["verdict"] == "not enough data":
+            lines.append(f"{row['label']}: not enough data ({row['note']}).")
+            continue
+        text = f"{row['label']}: {row['verdict']}, {_improvement_text(row)}"
+        lines.append(text + (f"; {row['note']}." if row["note"] else "."))
+    for _, goal in goal_attainment(portfolio, case_id, alpha=alpha, transition_months=transition_months).iterrows():
+        lines.append(f"Goal {goal['goal_id']} ({goal['statement']}): {goal['status']}.")
+    money = roi(portfolio, case_id, alpha=alpha, transition_months=transition_months).iloc[0]
+    if pd.notna(money["benefit"]):
+        payback = (f"paid back after {int(money['payback_months'])} months" if pd.notna(money["payback_months"])
+                   else "not paid back within the data")
+        lines.append(f"Estimated benefit {money['benefit']:,.0f} {money['currency']} against an investment of "
+                     f"{money['investment']:,.0f}: {money['benefit_cost_ratio']:.1f} : 1, {payback}.")
+    return lines
+
+
+def portfolio_findings(portfolio: Portfolio, alpha: float = 0.05, correction: str = "holm",
+                       meta_method: str = "DL") -> list[str]:
+    """The portfolio's findings as sentences, from :func:`compare_portfolio` by KPI and by category.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> ck.portfolio_findings(ck.load_cases("cases"))[0]
+    '8 organizations, 18 KPIs; 10 KPIs measured by two or more organizations were tested (holm correction).'
+    """
+    by_kpi = compare_portfolio(portfolio, correction=correction, alpha=alpha, meta_method=meta_method)
+    tested = by_kpi[by_kpi["verdict"] != "not enough data"]
+    lines = [f"{len(portfolio.cases)} organizations, {len(by_kpi)} KPIs; {len(tested)} KPIs measured by two or more "
+             f"organizations were tested ({correction} correction)."]
+    for _, row in tested.sort_values("p_adjusted").iterrows():
+        unit = "%" if row["improvement_unit"] == "%" else " points"
+        lines.append(
+            f"{row['kpi']}: {row['verdict']} across {row['k']} organizations, pooled {row['pooled_improvement']:+.1f}"
+            f"{unit} (95% CI {row['pooled_ci_low']:+.1f} to {row['pooled_ci_high']:+.1f}), adjusted p = "
+            f"{row['p_adjusted']:.3g}, I² = {100 * row['i2']:.0f}%.")
+    by_category = compare_portfolio(portfolio, by="category", correction=correction, alpha=alpha,
+                                    meta_method=meta_method)
+    for _, row in by_category[by_category["verdict"] != "not enough data"].iterrows():
+        lines.append(f"Category {row['category']}: {row['verdict']}, pooled {row['pooled_improvement']:+.1f}% "
+                     f"across {row['k']} organizations.")
+    return lines

@@ -1,0 +1,66 @@
+"""Charts take casekit's tables and take their titles, units and directions from the data."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import casekit as ck  # noqa: E402
+from casekit import plots  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def pf():
+    return ck.load_cases(ROOT / "cases")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_kpi_chart_title_unit_and_signals(pf):
+    rows = pf.kpis[(pf.kpis["case_id"] == "quantia-tech") & (pf.kpis["kpi"] == "defect_density")]
+    chart = ck.xmr_phases(rows)
+    ax = plots.kpi_chart(chart)
+    assert ax.get_title() == "Defect density (lower is better)" and ax.get_ylabel() == "defects per KLOC"
+    flagged = [c for c in ax.collections if c.get_label() == "XmR signal"][0]
+    assert len(flagged.get_offsets()) == (chart["signal"] != "").sum()
+
+
+def test_given_axes_are_used(pf):
+    fig, ax = plt.subplots()
+    assert plots.maturity_chart(pf.appraisals[pf.appraisals["case_id"] == "atlas-capital"], ax=ax) is ax
+    assert ax.get_ylim() == (0.5, 5.5)
+
+
+def test_heatmaps(pf):
+    one = plots.capability_heatmap(pf.practice_areas[pf.practice_areas["case_id"] == "quantia-tech"])
+    assert [t.get_text() for t in one.get_xticklabels()] == ["2019-06", "2021-05", "2022-11"]
+    across = plots.capability_heatmap(pf.practice_areas, columns="case_id")
+    assert len(across.get_xticklabels()) == 8
+
+
+def test_forest_and_slope(pf):
+    effects = ck.kpi_effects(pf)
+    dd = effects[effects["kpi"] == "defect_density"]
+    pooled = ck.compare_portfolio(pf).set_index("kpi").loc["defect_density"]
+    ax = plots.forest_plot(dd, pooled)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1].startswith("pooled, I²") and set(labels[:-1]) == set(dd["case_id"])
+    assert "lower is better" in ax.get_xlabel()
+    assert len(plots.slope_chart(dd).lines) == len(dd)
+
+
+def test_category_chart_with_reference(pf):
+    summary = ck.category_summary(pf, reference=pd.read_csv(ROOT / "data" / "sei_performance_results_2006.csv"))
+    ax = plots.category_chart(summary)
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(summary["category"])
+    assert "SEI 2006 median" in [t.get_text() for t in ax.get_legend().get_texts()]
