@@ -20,7 +20,8 @@ test: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/casekit validate $(CASES)
-	$(BIN)/casekit summary $(CASES)
+	$(BIN)/casekit render $(CASES) --out reports --jobs 2
+	@echo "open reports/index.html"
 
 clean:
 	rm -rf $(VENV) reports

@@ -14,6 +14,7 @@ from .findings import case_findings, case_profile, portfolio_findings
 from .goals import goal_attainment, roi
 from .loading import Portfolio, load_cases
 from .meta import MetaResult, meta_analysis
+from .render import RenderError, render
 from .simulate import simulate_portfolio
 from .summary import case_overview
 from .timeseries import ItsResult, its
@@ -25,6 +26,7 @@ __all__ = [
     "MetaResult",
     "XmrResult",
     "Portfolio",
+    "RenderError",
     "Problem",
     "ItsResult",
     "case_findings",
@@ -41,6 +43,7 @@ __all__ = [
     "load_cases",
     "meta_analysis",
     "portfolio_findings",
+    "render",
     "roi",
     "simulate_portfolio",
     "subgroup_analysis",

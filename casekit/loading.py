@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog import kpi_catalog
-from .errors import CaseError, Problem
+from .errors import CaseError, Problem, display_path
 from .periods import format_period, month_span, month_starts
 from .validation import ParsedCase, case_folders, check_case
 
@@ -89,13 +89,15 @@ class Portfolio:
         )
 
 
-def load_cases(path: str | Path = "cases") -> Portfolio:
-    """Load and validate every case under ``path``.
+def load_cases(path: str | Path = "cases", case_ids=None) -> Portfolio:
+    """Load and validate every case under ``path`` (or only those in ``case_ids``).
 
     Parameters
     ----------
     path : str or Path
         The folder holding one folder per case.
+    case_ids : list of str, optional
+        Load only these cases; problems in the others are then not looked at.
 
     Returns
     -------
@@ -121,7 +123,13 @@ def load_cases(path: str | Path = "cases") -> Portfolio:
     problems: list[Problem] = []
     catalog = kpi_catalog()
     parsed = []
-    for folder in case_folders(Path(path), problems):
+    folders = case_folders(Path(path), problems)
+    if case_ids is not None:
+        wanted = set(case_ids)
+        missing = sorted(wanted - {f.name for f in folders})
+        problems += [Problem(display_path(Path(path) / m), None, "", "no such case folder") for m in missing]
+        folders = [f for f in folders if f.name in wanted]
+    for folder in folders:
         case, found = check_case(folder, catalog)
         problems.extend(found)
         parsed.append(case)

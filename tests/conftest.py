@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CASE_YAML = """\
 id: acme
@@ -101,3 +105,12 @@ def line_of(path: Path, needle: str, nth: int = 1) -> int:
             if nth == 0:
                 return number
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory):
+    """Every shipped case rendered once, through the command line (tests/test_render.py, tests/test_browser.py)."""
+    out = tmp_path_factory.mktemp("reports")
+    result = subprocess.run([sys.executable, "-m", "casekit", "render", str(ROOT / "cases"), "--out", str(out),
+                             "--jobs", "2", "--no-progress-bar"], capture_output=True, text=True, timeout=900)
+    return out, result

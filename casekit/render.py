@@ -1,0 +1,295 @@
+"""Batch rendering: every case report and the portfolio report, in parallel processes, to ipynb and HTML."""
+
+from __future__ import annotations
+
+import ast
+import html
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import display_path
+from .validation import case_folders, check_case
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CASE_NOTEBOOK = "case_report.ipynb"
+PORTFOLIO_NOTEBOOK = "portfolio_report.ipynb"
+PORTFOLIO = "portfolio"
+
+
+class RenderError(ValueError):
+    """A render that cannot start: bad parameters, unknown cases, a missing notebook."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    name: str
+    notebook: str
+    parameters: dict
+    out: str
+    no_input: bool
+    timeout: float
+
+
+_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "list": (list, tuple)}
+
+
+def _matches(value, type_name: str) -> bool:
+    expected = _TYPES.get(type_name)
+    if expected is None or value is None:  # a None default, or a type papermill could not infer
+        return True
+    if isinstance(value, bool) and bool not in expected:  # True is an int to Python, not to a report
+        return False
+    return isinstance(value, expected)
+
+
+def _declared_type(parameter: dict) -> str:
+    """A parameter's type: its annotation where papermill found one, else the type of its default literal."""
+    if parameter["inferred_type_name"] not in ("None", ""):
+        return parameter["inferred_type_name"]
+    try:
+        default = ast.literal_eval(parameter["default"])
+    except (ValueError, SyntaxError):
+        return "None"
+    return "None" if default is None else type(default).__name__
+
+
+def check_parameters(notebook: Path, parameters: dict) -> None:
+    """Refuse names the notebook's ``parameters`` cell does not define, and values of the wrong type.
+
+    papermill itself only warns about unknown names and guesses types; this
+    check runs before any kernel starts (papermill.inspect_notebook reads the
+    cell). A parameter's type is its annotation, or else the type of its
+    default; parameters whose default is None accept any value.
+    """
+    from papermill import inspect_notebook
+
+    declared = inspect_notebook(str(notebook))
+    for name, value in parameters.items():
+        if name not in declared:
+            raise RenderError(f"{notebook.name} has no parameter {name!r}; it takes {', '.join(declared)}")
+        expected = _declared_type(declared[name])
+        if not _matches(value, expected):
+            raise RenderError(f"{notebook.name}: parameter {name!r} expects {expected}, "
+                              f"got {type(value).__name__} {value!r}")
+
+
+def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: int = 2, case_ids=None,
+           no_input: bool = False, timeout: float = 600, progress: bool = True,
+           notebooks: str | Path | None = None) -> pd.DataFrame:
+    """Render every (or the named) case report and the portfolio report, ipynb and HTML, plus an index.
+
+    Parameters
+    ----------
+    cases_dir : path
+        Folder of cases.
+    out : path
+        Output folder: ``<case-id>.ipynb``, ``<case-id>.html``,
+        ``portfolio.ipynb``, ``portfolio.html`` and ``index.html``.
+    jobs : int
+        Reports rendered at once, each in its own process with its own kernel.
+    case_ids : list of str, optional
+        Only these cases (the portfolio report covers them too).
+    no_input : bool
+        Hide code cells in the HTML (for executive readers).
+    timeout : float
+        Seconds one cell may run before its report is stopped and reported.
+    progress : bool
+        Show a progress bar.
+    notebooks : path, optional
+        A folder with your own ``case_report.ipynb`` and
+        ``portfolio_report.ipynb`` (default: casekit's ``notebooks/``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per report: ``report, status`` (``ok`` or ``failed``),
+        ``error`` (the exception and its message, or the case's validation
+        problems), ``cell`` (index of the failing cell), ``seconds``,
+        ``headline`` (the first finding), ``ipynb, html`` (relative to
+        ``out``; a failed report keeps its partial notebook as
+        ``<name>.failed.ipynb``).
+
+    Notes
+    -----
+    A failing report never stops the others. Every file is written under a
+    temporary name and renamed when complete, so a finished name never holds
+    a half-written file. Cases with validation problems are reported as
+    failed without starting a kernel, and left out of the portfolio report.
+    """
+    cases_dir, out = Path(cases_dir).resolve(), Path(out).resolve()
+    notebooks = NOTEBOOKS if notebooks is None else Path(notebooks).resolve()
+    for name in (CASE_NOTEBOOK, PORTFOLIO_NOTEBOOK):
+        if not (notebooks / name).is_file():
+            raise RenderError(f"notebook not found: {notebooks / name}")
+    problems: list = []
+    folders = {f.name: f for f in case_folders(cases_dir, problems)}
+    if problems:
+        raise RenderError("; ".join(str(p) for p in problems))
+    if case_ids is not None:
+        unknown = sorted(set(case_ids) - set(folders))
+        if unknown:
+            raise RenderError(f"no case {', '.join(map(repr, unknown))} in {display_path(cases_dir)}; "
+                              f"cases are {', '.join(sorted(folders))}")
+        folders = {name: folders[name] for name in case_ids}
+    out.mkdir(parents=True, exist_ok=True)
+
+    outcomes, valid = [], []
+    for name, folder in sorted(folders.items()):
+        found = check_case(folder)[1]
+        if found:
+            outcomes.append(_failure(name, "invalid case: " + "; ".join(str(p) for p in found), out))
+        else:
+            valid.append(name)
+    jobs_to_run = [
+        _Job(name, str(notebooks / CASE_NOTEBOOK), {"case_id": name, "cases_dir": str(cases_dir)}, str(out),
+             no_input, timeout)
+        for name in valid
+    ]
+    if valid:
+        jobs_to_run.append(_Job(PORTFOLIO, str(notebooks / PORTFOLIO_NOTEBOOK),
+                                {"cases_dir": str(cases_dir), "case_ids": valid}, str(out), no_input, timeout))
+    for notebook in {job.notebook: job for job in jobs_to_run}.values():  # one job per notebook
+        check_parameters(Path(notebook.notebook), notebook.parameters)
+    outcomes += _run_all(jobs_to_run, jobs, progress)
+    table = pd.DataFrame(outcomes, columns=["report", "status", "error", "cell", "seconds", "headline", "ipynb",
+                                            "html"])
+    table = table.sort_values("report", key=lambda s: s == PORTFOLIO, kind="stable").reset_index(drop=True)
+    write_index(table, cases_dir, out)
+    return table
+
+
+def _run_all(jobs_to_run: list[_Job], jobs: int, progress: bool) -> list[dict]:
+    from tqdm.auto import tqdm
+
+    if not jobs_to_run:
+        return []
+    results = []
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_render_one, job): job for job in jobs_to_run}
+        bar = tqdm(total=len(futures), desc="rendering", unit="report", disable=not progress)
+        try:
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    results.append(future.result())
+                except Exception as exc:  # the worker process itself died
+                    results.append(_failure(job.name, f"{type(exc).__name__}: {exc}", Path(job.out)))
+                bar.update()
+        finally:
+            bar.close()
+    return results
+
+
+def _failure(name: str, error: str, out: Path, cell=None, seconds=0.0, failed_notebook: str = "") -> dict:
+    return {"report": name, "status": "failed", "error": error, "cell": cell, "seconds": seconds, "headline": "",
+            "ipynb": failed_notebook, "html": ""}
+
+
+def _render_one(job: _Job) -> dict:
+    """Run one notebook with papermill in this (worker) process and export it to HTML."""
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    out = Path(job.out)
+    started = time.perf_counter()
+    tmp_ipynb = out / f".{job.name}.tmp.ipynb"
+    final_ipynb, final_html = out / f"{job.name}.ipynb", out / f"{job.name}.html"
+    failed = out / f"{job.name}.failed.ipynb"
+    try:
+        papermill.execute_notebook(
+            job.notebook, str(tmp_ipynb), parameters=job.parameters, cwd=str(Path(job.notebook).parent),
+            kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False,
+            execution_timeout=job.timeout, log_output=False,
+        )
+    except Exception as exc:
+        for stale in (final_ipynb, final_html):
+            stale.unlink(missing_ok=True)
+        cell = getattr(exc, "exec_count", None)
+        evalue = str(getattr(exc, "evalue", exc)).strip()
+        message = f"{getattr(exc, 'ename', type(exc).__name__)}: {evalue.splitlines()[0] if evalue else ''}"
+        kept = ""
+        if tmp_ipynb.exists():
+            os.replace(tmp_ipynb, failed)
+            kept = failed.name
+        return _failure(job.name, message.strip(), out, cell, time.perf_counter() - started, kept)
+    nb = nbformat.read(tmp_ipynb, as_version=4)
+    exporter = HTMLExporter(extra_template_paths=[str(TEMPLATES)], template_file="casekit_report.html.j2",
+                            embed_images=True, exclude_input=job.no_input, exclude_input_prompt=job.no_input,
+                            exclude_output_prompt=job.no_input)
+    body, _ = exporter.from_notebook_node(nb)
+    tmp_html = out / f".{job.name}.tmp.html"
+    tmp_html.write_text(body, encoding="utf-8")
+    os.replace(tmp_ipynb, final_ipynb)
+    os.replace(tmp_html, final_html)
+    failed.unlink(missing_ok=True)
+    return {"report": job.name, "status": "ok", "error": "", "cell": None, "seconds": time.perf_counter() - started,
+            "headline": _headline(nb), "ipynb": final_ipynb.name, "html": final_html.name}
+
+
+def _headline(nb) -> str:
+    """The first line the notebook's ``findings`` cell printed."""
+    for cell in nb.cells:
+        if "findings" in cell.metadata.get("tags", []):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream":
+                    return output["text"].splitlines()[0].lstrip("- ").strip()
+    return ""
+
+
+def _failure_row(row: pd.Series) -> str:
+    e = html.escape
+    cell = "" if pd.isna(row["cell"]) else str(int(row["cell"]))
+    link = f'<a href="{e(row["ipynb"])}">partial notebook</a>' if row["ipynb"] else ""
+    return f"<tr><td>{e(row['report'])}</td><td>{e(row['error'])}</td><td>{cell}</td><td>{link}</td></tr>"
+
+
+def write_index(table: pd.DataFrame, cases_dir: Path, out: Path) -> Path:
+    """Write ``index.html``: every report with its case's details and headline, then every failure."""
+    from .loading import load_cases
+
+    ok_cases = [r for r in table["report"] if r != PORTFOLIO and (table.loc[table["report"] == r, "status"] == "ok").all()]
+    cases = load_cases(cases_dir, case_ids=ok_cases).cases.set_index("case_id") if ok_cases else None
+    e = html.escape
+    rows = []
+    for _, row in table[table["status"] == "ok"].iterrows():
+        if row["report"] == PORTFOLIO:
+            who, sector, maturity = "Portfolio: all organizations", "", ""
+        else:
+            case = cases.loc[row["report"]]
+            who, sector = case["name"], case["sector"]
+            before = "not rated" if pd.isna(case["maturity_before"]) else f"ML{case['maturity_before']}"
+            latest = "not rated" if pd.isna(case["maturity_latest"]) else f"ML{case['maturity_latest']}"
+            maturity = f"{before} → {latest}"
+        rows.append(
+            f"<tr><td><a href=\"{e(row['html'])}\">{e(who)}</a></td><td>{e(sector)}</td><td>{e(maturity)}</td>"
+            f"<td>{e(row['headline'])}</td><td><a href=\"{e(row['html'])}\">HTML</a> · "
+            f"<a href=\"{e(row['ipynb'])}\">notebook</a></td></tr>"
+        )
+    failures = [_failure_row(row) for _, row in table[table["status"] == "failed"].iterrows()]
+    failed_section = (
+        "<h2>Failures</h2><table><tr><th>report</th><th>error</th><th>cell</th><th></th></tr>" + "".join(failures)
+        + "</table>" if failures else "<p>All reports rendered.</p>"
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>casekit reports</title><link rel="icon" href="data:,">
+<style>body{{font-family:system-ui,sans-serif;margin:2em;}}table{{border-collapse:collapse;}}
+td,th{{border-bottom:1px solid #ddd;padding:.4em .8em;text-align:left;vertical-align:top;}}</style></head>
+<body><h1>CMMI case reports</h1>
+<p>{len(rows)} report(s) rendered, {len(failures)} failed, from {e(str(cases_dir))}.</p>
+<table><tr><th>organization</th><th>sector</th><th>maturity</th><th>headline</th><th>files</th></tr>
+{''.join(rows)}</table>
+{failed_section}
+</body></html>
+"""
+    tmp, final = out / ".index.html.tmp", out / "index.html"
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, final)
+    return final

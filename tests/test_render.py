@@ -1,0 +1,153 @@
+"""Batch rendering: all cases, a subset, failures among good reports, parameters checked first."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import casekit as ck
+from casekit.render import RenderError, check_parameters
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def test_render_all_cases(rendered):
+    out, result = rendered
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "9 report(s) rendered, 0 failed" in result.stdout
+    ids = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
+    for name in ids + ["portfolio"]:
+        assert (out / f"{name}.ipynb").is_file() and (out / f"{name}.html").is_file()
+    assert (out / "index.html").is_file()
+    assert not list(out.glob(".*tmp*")) and not list(out.glob("*.failed.ipynb"))
+
+
+def test_reports_are_self_contained_and_carry_papermill_metadata(rendered):
+    out, _ = rendered
+    page = (out / "quantia-tech.html").read_text(encoding="utf-8")
+    assert re.findall(r'<img[^>]+src="data:image/png;base64,', page)
+    assert not re.findall(r'src="https?://', page) and "import(\"http" not in page
+    nb = nbformat.read(out / "quantia-tech.ipynb", as_version=4)
+    assert nb.metadata.papermill.parameters["case_id"] == "quantia-tech"
+    assert "load_cases" in page  # code shown by default
+
+
+def test_index_lists_every_case_with_headline(rendered):
+    out, _ = rendered
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.count('href="quantia-tech.html"') == 2 and 'href="portfolio.html"' in index
+    assert "Quantia Software" in index and "ML2 → ML4" in index
+    assert re.search(r"Of 5 KPIs, \d improved", index) and "All reports rendered." in index
+
+
+def test_headline_matches_case_findings(rendered):
+    out, _ = rendered
+    first = ck.case_findings(ck.load_cases(ROOT / "cases"), "meridian-financial")[0]
+    assert first in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_subset_without_code(tmp_path: Path):
+    table = ck.render(ROOT / "cases", tmp_path, case_ids=["voltcart-ecommerce"], no_input=True, progress=False)
+    assert table["report"].tolist() == ["voltcart-ecommerce", "portfolio"]
+    assert (table["status"] == "ok").all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "index.html", "portfolio.html", "portfolio.ipynb", "voltcart-ecommerce.html", "voltcart-ecommerce.ipynb"]
+    page = (tmp_path / "voltcart-ecommerce.html").read_text(encoding="utf-8")
+    assert "load_cases" not in page and "VoltCart" in page
+    portfolio = nbformat.read(tmp_path / "portfolio.ipynb", as_version=4)
+    assert portfolio.metadata.papermill.parameters["case_ids"] == ["voltcart-ecommerce"]
+
+
+def _broken_notebooks(tmp_path: Path) -> Path:
+    """casekit's notebooks, with one case raising and one hanging after the parameters cell."""
+    folder = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, folder)
+    shutil.copytree(ROOT / "data", tmp_path / "data")  # the portfolio report reads ../data
+    nb = nbformat.read(folder / "case_report.ipynb", as_version=4)
+    trap = nbformat.v4.new_code_cell(
+        'if case_id == "chemhaven-specialty":\n    raise RuntimeError("boom: " + case_id)\n'
+        'if case_id == "atlas-capital":\n    import time\n    time.sleep(120)')
+    nb.cells.insert(2, trap)
+    nbformat.write(nb, folder / "case_report.ipynb")
+    return folder
+
+
+def test_failures_never_stop_the_others(tmp_path: Path):
+    cases = tmp_path / "cases"
+    for name in ("quantia-tech", "chemhaven-specialty", "atlas-capital", "northwood-paper"):
+        shutil.copytree(ROOT / "cases" / name, cases / name)
+    (cases / "northwood-paper" / "appraisals.csv").write_text("date,method,maturity_level\n2020-01-01,SCAMPI A,7\n",
+                                                              encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "chemhaven-specialty.html").write_text("an old report", encoding="utf-8")
+    table = ck.render(cases, out, timeout=8, progress=False, notebooks=_broken_notebooks(tmp_path)).set_index("report")
+    assert table.loc["quantia-tech", "status"] == "ok" and table.loc["portfolio", "status"] == "ok"
+    boom = table.loc["chemhaven-specialty"]
+    assert boom["status"] == "failed" and boom["error"] == "RuntimeError: boom: chemhaven-specialty"
+    assert boom["ipynb"] == "chemhaven-specialty.failed.ipynb" and (out / boom["ipynb"]).is_file()
+    assert not (out / "chemhaven-specialty.html").exists()  # the stale report is gone, not left to mislead
+    failed_nb = nbformat.read(out / boom["ipynb"], as_version=4)
+    assert failed_nb.metadata.papermill.exception
+    hung = table.loc["atlas-capital"]
+    assert hung["status"] == "failed" and "Timeout" in hung["error"]
+    invalid = table.loc["northwood-paper"]
+    assert invalid["status"] == "failed" and "maturity_level: expected a whole number 1-5" in invalid["error"]
+    portfolio = nbformat.read(out / "portfolio.ipynb", as_version=4)
+    assert "northwood-paper" not in portfolio.metadata.papermill.parameters["case_ids"]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "Failures" in index and "boom: chemhaven-specialty" in index and 'href="chemhaven-specialty.failed.ipynb"' in index
+    assert not list(out.glob(".*tmp*"))
+
+
+def test_cli_lists_failures_and_exits_1(tmp_path: Path):
+    cases = tmp_path / "cases"
+    shutil.copytree(ROOT / "cases" / "quantia-tech", cases / "quantia-tech")
+    shutil.copytree(ROOT / "cases" / "quantia-tech", cases / "broken")  # id does not match the folder
+    result = subprocess.run([sys.executable, "-m", "casekit", "render", str(cases), "--out", str(tmp_path / "out"),
+                             "--no-progress-bar"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    assert "2 report(s) rendered, 1 failed" in result.stdout
+    assert "FAILED broken: invalid case:" in result.stdout and "must equal the folder name 'broken'" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_unknown_case_is_refused_before_any_kernel(tmp_path: Path):
+    result = subprocess.run([sys.executable, "-m", "casekit", "render", str(ROOT / "cases"), "--out", str(tmp_path),
+                             "--case", "nope"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "no case 'nope'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("parameters, message", [
+    ({"case_idd": "x"}, "has no parameter 'case_idd'"),
+    ({"alpha": "0.05"}, "parameter 'alpha' expects float, got str '0.05'"),
+    ({"case_id": 3}, "parameter 'case_id' expects str, got int 3"),
+    ({"alpha": True}, "parameter 'alpha' expects float, got bool True"),
+])
+def test_parameters_checked_against_the_parameters_cell(parameters, message):
+    with pytest.raises(RenderError, match=re.escape(message)):
+        check_parameters(NOTEBOOKS / "case_report.ipynb", parameters)
+
+
+def test_good_parameters_pass():
+    check_parameters(NOTEBOOKS / "case_report.ipynb", {"case_id": "x", "alpha": 0.1, "transition_months": 3,
+                                                        "kpis": ["defect_density"]})
+    check_parameters(NOTEBOOKS / "portfolio_report.ipynb", {"case_ids": ["a"], "sectors": None})
+
+
+def test_notebooks_run_with_papermills_own_cli(tmp_path: Path):
+    """From the notebooks folder, as the README says: papermill case_report.ipynb out.ipynb -p case_id <id>."""
+    papermill = Path(sys.executable).with_name("papermill")
+    out = tmp_path / "out.ipynb"
+    result = subprocess.run([str(papermill), "case_report.ipynb", str(out), "-p", "case_id", "chemhaven-specialty",
+                             "--no-progress-bar"], cwd=NOTEBOOKS, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    outputs = json.dumps(nbformat.read(out, as_version=4).cells[-1].outputs)
+    assert "Of 4 KPIs" in outputs
