@@ -160,7 +160,8 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     outcomes += _run_all(jobs_to_run, jobs, progress)
     table = pd.DataFrame(outcomes, columns=["report", "status", "error", "cell", "seconds", "headline", "ipynb",
                                             "html"])
-    table = table.sort_values("report", key=lambda s: s == PORTFOLIO, kind="stable").reset_index(drop=True)
+    order = table["report"].eq(PORTFOLIO).astype(int).astype(str) + table["report"]  # cases by id, then the portfolio
+    table = table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
     write_index(table, cases_dir, out)
     return table
 

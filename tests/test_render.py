@@ -44,6 +44,9 @@ def test_index_lists_every_case_with_headline(rendered):
     assert index.count('href="quantia-tech.html"') == 2 and 'href="portfolio.html"' in index
     assert "Quantia Software" in index and "ML2 → ML4" in index
     assert re.search(r"Of 5 KPIs, \d improved", index) and "All reports rendered." in index
+    ids = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
+    positions = [index.index(f'href="{name}.html"') for name in ids + ["portfolio"]]
+    assert positions == sorted(positions)  # cases by id, the portfolio last
 
 
 def test_headline_matches_case_findings(rendered):
