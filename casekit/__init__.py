@@ -16,10 +16,12 @@ from .loading import Portfolio, load_cases
 from .meta import MetaResult, meta_analysis
 from .render import RenderError, render
 from .simulate import simulate_portfolio
+from .scaffold import new_case
 from .summary import case_overview
 from .timeseries import ItsResult, its
 from .validation import validate_cases
 from .within import compare_case, kpi_effects
+from .workshop import render_workshop
 
 __all__ = [
     "CaseError",
@@ -42,8 +44,10 @@ __all__ = [
     "kpi_catalog",
     "load_cases",
     "meta_analysis",
+    "new_case",
     "portfolio_findings",
     "render",
+    "render_workshop",
     "roi",
     "simulate_portfolio",
     "subgroup_analysis",

@@ -53,6 +53,57 @@ def _render(args: argparse.Namespace) -> int:
     return 1 if len(failed) else 0
 
 
+def _new(args: argparse.Namespace) -> int:
+    from .scaffold import new_case
+
+    try:
+        folder = new_case(args.case_id, args.cases)
+    except ValueError as exc:
+        print(f"casekit new: {exc}", file=sys.stderr)
+        return 2
+    print(f"created {folder}: edit its files, then run `casekit validate {args.cases}`")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .simulate import simulate_portfolio
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        print(f"casekit simulate: {out} is not empty; choose a new folder", file=sys.stderr)
+        return 2
+    try:
+        portfolio = simulate_portfolio(args.orgs, args.effect, args.seed, kpis=tuple(args.kpi or
+                                       ("defect_density", "on_time_delivery")), heterogeneity=args.heterogeneity,
+                                       noise=args.noise, out=out)
+    except ValueError as exc:
+        print(f"casekit simulate: {exc}", file=sys.stderr)
+        return 2
+    truth = portfolio.truth.groupby("kpi")["true_improvement"].mean()
+    print(f"wrote {len(portfolio.cases)} cases to {out}; true mean improvement: "
+          + ", ".join(f"{kpi} {value:.1f}%" for kpi, value in truth.items()))
+    return 0
+
+
+def _workshop(args: argparse.Namespace) -> int:
+    from .render import RenderError
+    from .workshop import render_workshop
+
+    try:
+        table = render_workshop(args.out, jobs=args.jobs, timeout=args.timeout, progress=not args.no_progress_bar)
+    except RenderError as exc:
+        print(f"casekit workshop: {exc}", file=sys.stderr)
+        return 2
+    failed = table[table["status"] == "failed"]
+    print(f"{len(table) - len(failed)} rendering(s) in {args.out}/learner and {args.out}/instructor, "
+          f"{len(failed)} failed")
+    for _, row in failed.iterrows():
+        print(f"FAILED {row['audience']}/{row['report']}: {row['error']}")
+    return 1 if len(failed) else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="casekit", description="CMMI case studies: validate, analyse, report.")
     parser.add_argument("--version", action="version", version=f"casekit {__version__}")
@@ -75,6 +126,32 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--timeout", type=float, default=600, help="seconds a cell may run (default: 600)")
     render.add_argument("--no-progress-bar", action="store_true", help="no progress bar")
     render.set_defaults(func=_render)
+    new = commands.add_parser("new", help="create a case folder from a commented template",
+                              description="Create CASES/CASE_ID from a commented template that validates as is.")
+    new.add_argument("case_id", metavar="CASE_ID")
+    new.add_argument("--cases", default="cases", help="cases folder (default: cases)")
+    new.set_defaults(func=_new)
+    simulate = commands.add_parser("simulate", help="write simulated cases with a known true effect",
+                                   description="Write a portfolio of simulated, valid cases whose true effect is known.")
+    simulate.add_argument("--orgs", type=int, required=True, help="number of organizations")
+    simulate.add_argument("--effect", type=float, required=True,
+                          help="true mean improvement as a fraction (0.2 = 20%% better); 0 for none")
+    simulate.add_argument("--seed", type=int, required=True, help="random seed (same seed, same cases)")
+    simulate.add_argument("--out", required=True, help="new folder for the cases")
+    simulate.add_argument("--heterogeneity", type=float, default=0.05,
+                          help="between-organization sd of the true effect, log scale (default 0.05)")
+    simulate.add_argument("--noise", type=float, default=0.10, help="month-to-month noise, log scale (default 0.10)")
+    simulate.add_argument("--kpi", action="append", help="a catalog KPI to simulate (repeatable; default "
+                          "defect_density and on_time_delivery)")
+    simulate.set_defaults(func=_simulate)
+    workshop = commands.add_parser("workshop", help="render the workshop notebooks for learners and instructors",
+                                   description="Render every workshop notebook twice: learner (solutions removed) "
+                                               "and instructor (solutions run), ipynb and HTML.")
+    workshop.add_argument("--out", default="workshop", help="output folder (default: workshop)")
+    workshop.add_argument("--jobs", type=int, default=2)
+    workshop.add_argument("--timeout", type=float, default=600)
+    workshop.add_argument("--no-progress-bar", action="store_true")
+    workshop.set_defaults(func=_workshop)
     return parser
 
 

@@ -35,6 +35,7 @@ class _Job:
     out: str
     no_input: bool
     timeout: float
+    cwd: str = ""  # the kernel's working directory; default the notebook's folder
 
 
 _TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "list": (list, tuple)}
@@ -190,7 +191,7 @@ def _run_all(jobs_to_run: list[_Job], jobs: int, progress: bool) -> list[dict]:
 
 def _failure(name: str, error: str, out: Path, cell=None, seconds=0.0, failed_notebook: str = "") -> dict:
     return {"report": name, "status": "failed", "error": error, "cell": cell, "seconds": seconds, "headline": "",
-            "ipynb": failed_notebook, "html": ""}
+            "ipynb": failed_notebook, "html": "", "folder": out.name}
 
 
 def _render_one(job: _Job) -> dict:
@@ -206,7 +207,7 @@ def _render_one(job: _Job) -> dict:
     failed = out / f"{job.name}.failed.ipynb"
     try:
         papermill.execute_notebook(
-            job.notebook, str(tmp_ipynb), parameters=job.parameters, cwd=str(Path(job.notebook).parent),
+            job.notebook, str(tmp_ipynb), parameters=job.parameters, cwd=job.cwd or str(Path(job.notebook).parent),
             kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False,
             execution_timeout=job.timeout, log_output=False,
         )
@@ -232,7 +233,7 @@ def _render_one(job: _Job) -> dict:
     os.replace(tmp_html, final_html)
     failed.unlink(missing_ok=True)
     return {"report": job.name, "status": "ok", "error": "", "cell": None, "seconds": time.perf_counter() - started,
-            "headline": _headline(nb), "ipynb": final_ipynb.name, "html": final_html.name}
+            "headline": _headline(nb), "ipynb": final_ipynb.name, "html": final_html.name, "folder": out.name}
 
 
 def _headline(nb) -> str:

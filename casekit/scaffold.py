@@ -1,0 +1,51 @@
+"""`casekit new`: a new case folder from a commented template that validates as shipped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .validation import CASE_ID
+
+TEMPLATE = Path(__file__).resolve().parent / "templates" / "new_case"
+
+
+def new_case(case_id: str, cases_dir: str | Path = "cases") -> Path:
+    """Create ``cases_dir/case_id`` from casekit's commented template.
+
+    The template's files (``case.yaml`` with a comment on every field,
+    example ``kpis.csv``, ``appraisals.csv`` and ``practice_areas.csv``)
+    validate as they are; replace their values with the organization's.
+
+    Raises
+    ------
+    ValueError
+        When ``case_id`` is not a lowercase slug (so it can never name a path
+        outside ``cases_dir``) or the folder exists already.
+
+    Examples
+    --------
+    >>> import tempfile, casekit as ck
+    >>> folder = ck.new_case("acme-bank", tempfile.mkdtemp())
+    >>> ck.validate_cases(folder.parent)
+    []
+    """
+    if not isinstance(case_id, str) or not CASE_ID.match(case_id):
+        raise ValueError(f"a case id is lowercase letters, digits and single hyphens, such as acme-bank; "
+                         f"got {case_id!r}")
+    cases_dir = Path(cases_dir)
+    folder = cases_dir / case_id
+    if folder.exists():
+        raise ValueError(f"{folder} exists already; choose another id or remove it")
+    cases_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{case_id}.", dir=cases_dir))
+    try:
+        for source in sorted(TEMPLATE.iterdir()):
+            text = source.read_text(encoding="utf-8")
+            (staging / source.name).write_text(text.replace("{case_id}", case_id), encoding="utf-8")
+        os.replace(staging, folder)  # the folder appears complete or not at all
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder

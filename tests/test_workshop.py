@@ -1,0 +1,123 @@
+"""Workshop kit: learner and instructor renderings, `casekit simulate`, `casekit new`."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import casekit as ck
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKSHOP = ROOT / "notebooks" / "workshop"
+NAMES = sorted(p.stem for p in WORKSHOP.glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def handouts(tmp_path_factory):
+    out = tmp_path_factory.mktemp("workshop")
+    result = subprocess.run([sys.executable, "-m", "casekit", "workshop", "--out", str(out), "--no-progress-bar"],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    return out
+
+
+def test_at_least_three_notebooks_with_goals_exercises_and_solutions():
+    assert len(NAMES) >= 3
+    for name in NAMES:
+        nb = nbformat.read(WORKSHOP / f"{name}.ipynb", as_version=4)
+        text = "\n".join(cell.source for cell in nb.cells)
+        assert "You will learn to" in text and "**Exercise 1.**" in text
+        solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+        exercises = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("exercise_")]
+        assert len(solutions) >= 2 and len(exercises) == len(solutions)
+        assert all("if solutions:" in c.source for c in solutions)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # stored without outputs
+
+
+def test_both_renderings_exist(handouts):
+    for audience in ("learner", "instructor"):
+        assert sorted(p.name for p in (handouts / audience).iterdir()) == sorted(
+            f"{n}.{ext}" for n in NAMES for ext in ("html", "ipynb"))
+
+
+def test_learner_renderings_hold_no_solution(handouts):
+    for name in NAMES:
+        source = nbformat.read(WORKSHOP / f"{name}.ipynb", as_version=4)
+        solution_lines = {line.strip() for c in source.cells if "solution" in c.metadata.get("tags", [])
+                          for line in c.source.splitlines()[2:] if len(line.strip()) > 20}
+        learner = nbformat.read(handouts / "learner" / f"{name}.ipynb", as_version=4)
+        assert not [c for c in learner.cells if "solution" in c.metadata.get("tags", [])]
+        raw = (handouts / "learner" / f"{name}.ipynb").read_text(encoding="utf-8")
+        page = (handouts / "learner" / f"{name}.html").read_text(encoding="utf-8")
+        assert "if solutions:" not in raw and "# Solution" not in raw
+        assert not [line for line in solution_lines if line in raw], name
+        # exercise cells were left runnable, and ran
+        exercises = [c for c in learner.cells if c.cell_type == "code" and c.source.startswith("exercise_")]
+        assert exercises and all(c.execution_count for c in exercises)
+        assert "Exercise 1." in page
+
+
+def test_instructor_renderings_run_every_solution(handouts):
+    for name in NAMES:
+        nb = nbformat.read(handouts / "instructor" / f"{name}.ipynb", as_version=4)
+        solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+        assert solutions and all(any(o.output_type == "stream" for o in c.outputs) for c in solutions), name
+        assert nb.metadata.papermill.parameters["solutions"] is True
+
+
+def test_both_renderings_run_under_nbval(handouts):
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+                             "--nbval-lax", str(handouts / "learner"), str(handouts / "instructor")],
+                            cwd=handouts, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_simulate_validate_compare_recovers_the_known_effect(tmp_path: Path):
+    out = tmp_path / "sim"
+    result = subprocess.run([sys.executable, "-m", "casekit", "simulate", "--orgs", "30", "--effect", "0.2",
+                             "--seed", "5", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 30 cases" in result.stdout
+    check = subprocess.run([sys.executable, "-m", "casekit", "validate", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    table = ck.compare_portfolio(ck.load_cases(out)).set_index("kpi")
+    for kpi in ("defect_density", "on_time_delivery"):
+        assert table.loc[kpi, "pooled_ci_low"] < 20 < table.loc[kpi, "pooled_ci_high"], kpi
+        assert table.loc[kpi, "verdict"] == "improved"
+
+
+def test_simulate_refuses_a_folder_in_use(tmp_path: Path):
+    (tmp_path / "keep.txt").write_text("mine", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "casekit", "simulate", "--orgs", "2", "--effect", "0.1",
+                             "--seed", "1", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2 and "not empty" in result.stderr
+
+
+def test_new_case_validates_as_shipped(tmp_path: Path):
+    result = subprocess.run([sys.executable, "-m", "casekit", "new", "acme-bank", "--cases", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert ck.validate_cases(tmp_path) == []
+    case_yaml = (tmp_path / "acme-bank" / "case.yaml").read_text(encoding="utf-8")
+    assert "id: acme-bank" in case_yaml and case_yaml.count("#") > 20  # commented for the analyst
+    pf = ck.load_cases(tmp_path)
+    assert set(ck.compare_case(pf, "acme-bank")["verdict"]) <= {"improved", "worsened", "no clear change"}
+    assert json.dumps(sorted(p.name for p in (tmp_path / "acme-bank").iterdir())) == json.dumps(
+        ["appraisals.csv", "case.yaml", "kpis.csv", "practice_areas.csv"])
+
+
+@pytest.mark.parametrize("case_id", ["../escape", "Acme", "acme bank", "a/b", ""])
+def test_new_case_refuses_unsafe_ids(tmp_path: Path, case_id: str):
+    with pytest.raises(ValueError, match="lowercase letters"):
+        ck.new_case(case_id, tmp_path / "cases")
+    assert not (tmp_path / "escape").exists()
+
+
+def test_new_case_never_overwrites(tmp_path: Path):
+    ck.new_case("acme", tmp_path)
+    with pytest.raises(ValueError, match="exists already"):
+        ck.new_case("acme", tmp_path)
