@@ -125,6 +125,9 @@ def _before_after(before: np.ndarray, after: np.ndarray, info: dict, alpha: floa
     sign = 1 if info["better"] == "higher" else -1
     if info["scale"] == "ratio":
         shift = mean_shift(before, after, alpha=alpha)
+        if shift.baseline <= 0:
+            return {**row, "verdict": "not enough data", "baseline": shift.baseline, "post": shift.post,
+                    "note": "the baseline is zero, so a relative change is undefined"}
         low, high = sorted((sign * shift.change_ci_low, sign * shift.change_ci_high))
         row.update(improvement=sign * shift.change_pct, improvement_unit="%",
                    effect=sign * shift.log_ratio, effect_se=shift.log_ratio_se)
@@ -136,6 +139,8 @@ def _before_after(before: np.ndarray, after: np.ndarray, info: dict, alpha: floa
     row.update(ci_low=low, ci_high=high, baseline=shift.baseline, post=shift.post, post_ci_low=shift.post_ci_low,
                post_ci_high=shift.post_ci_high, p_value=shift.p_value, log_scale=shift.scale == "log")
     row["verdict"] = "improved" if low > 0 else "worsened" if high < 0 else "no clear change"
+    if not row["effect_se"] > 0:
+        row["note"] = "no variation within each phase: the interval has no width"
     return row
 
 
