@@ -36,21 +36,32 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .render import RenderError, render
+    from .render import RenderError, RenderInterrupted, render
 
     try:
         table = render(args.cases_dir, args.out, jobs=args.jobs, case_ids=args.case or None, no_input=args.no_input,
-                       timeout=args.timeout, progress=not args.no_progress_bar)
+                       timeout=args.timeout, progress=not args.no_progress_bar, force=args.force)
     except RenderError as exc:
         print(f"casekit render: {exc}", file=sys.stderr)
         return 2
+    except RenderInterrupted as stop:
+        done = stop.table[stop.table["status"] == "ok"]
+        print(f"interrupted: {len(done)} report(s) finished and listed in {args.out}/index.html; "
+              "nothing half-written was left", file=sys.stderr)
+        return 130
     failed = table[table["status"] == "failed"]
-    print(f"{len(table) - len(failed)} report(s) rendered, {len(failed)} failed; index: {args.out}/index.html")
+    skipped = int(table["skipped"].sum())
+    print(f"{len(table) - len(failed)} report(s) rendered ({skipped} unchanged, not re-run), {len(failed)} failed; "
+          f"index: {args.out}/index.html")
     for _, row in failed.iterrows():
-        where = f" (cell {int(row['cell'])})" if row["cell"] == row["cell"] and row["cell"] is not None else ""
+        where = f" (cell {int(row['cell'])})" if pd_notna(row["cell"]) else ""
         kept = f"; partial notebook {args.out}/{row['ipynb']}" if row["ipynb"] else ""
         print(f"FAILED {row['report']}{where}: {row['error']}{kept}")
     return 1 if len(failed) else 0
+
+
+def pd_notna(value) -> bool:
+    return value is not None and value == value
 
 
 def _new(args: argparse.Namespace) -> int:
@@ -125,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--no-input", action="store_true", help="hide code in the HTML reports")
     render.add_argument("--timeout", type=float, default=600, help="seconds a cell may run (default: 600)")
     render.add_argument("--no-progress-bar", action="store_true", help="no progress bar")
+    render.add_argument("--force", action="store_true", help="re-render reports whose inputs are unchanged too")
     render.set_defaults(func=_render)
     new = commands.add_parser("new", help="create a case folder from a commented template",
                               description="Create CASES/CASE_ID from a commented template that validates as is.")

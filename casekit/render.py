@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import html
 import os
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import display_path
+from .manifest import fingerprint, read_manifest, write_manifest
 from .validation import case_folders, check_case
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -25,6 +27,14 @@ PORTFOLIO = "portfolio"
 
 class RenderError(ValueError):
     """A render that cannot start: bad parameters, unknown cases, a missing notebook."""
+
+
+class RenderInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a render: ``.table`` holds what finished (the index and manifest list it)."""
+
+    def __init__(self, table: pd.DataFrame):
+        super().__init__("render interrupted")
+        self.table = table
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,7 @@ def check_parameters(notebook: Path, parameters: dict) -> None:
 
 def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: int = 2, case_ids=None,
            no_input: bool = False, timeout: float = 600, progress: bool = True,
-           notebooks: str | Path | None = None) -> pd.DataFrame:
+           notebooks: str | Path | None = None, force: bool = False) -> pd.DataFrame:
     """Render every (or the named) case report and the portfolio report, ipynb and HTML, plus an index.
 
     Parameters
@@ -106,6 +116,8 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     notebooks : path, optional
         A folder with your own ``case_report.ipynb`` and
         ``portfolio_report.ipynb`` (default: casekit's ``notebooks/``).
+    force : bool
+        Render every report, even those whose inputs are unchanged.
 
     Returns
     -------
@@ -115,7 +127,16 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         problems), ``cell`` (index of the failing cell), ``seconds``,
         ``headline`` (the first finding), ``ipynb, html`` (relative to
         ``out``; a failed report keeps its partial notebook as
-        ``<name>.failed.ipynb``).
+        ``<name>.failed.ipynb``), ``skipped`` (True when the report's inputs
+        were unchanged since it was last rendered, so it was not run again).
+
+    Raises
+    ------
+    RenderError
+        Before any kernel starts: unknown cases, bad parameters.
+    RenderInterrupted
+        On Ctrl-C: running reports are stopped with their kernels, nothing
+        half-written is left, and the index lists what finished.
 
     Notes
     -----
@@ -123,6 +144,9 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     temporary name and renamed when complete, so a finished name never holds
     a half-written file. Cases with validation problems are reported as
     failed without starting a kernel, and left out of the portfolio report.
+    ``out/manifest.json`` records a fingerprint of each finished report's
+    inputs (its case files, the notebook, casekit's code, the parameters);
+    a report whose fingerprint is unchanged is skipped unless ``force``.
     """
     cases_dir, out = Path(cases_dir).resolve(), Path(out).resolve()
     notebooks = NOTEBOOKS if notebooks is None else Path(notebooks).resolve()
@@ -158,35 +182,92 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
                                 {"cases_dir": str(cases_dir), "case_ids": valid}, str(out), no_input, timeout))
     for notebook in {job.notebook: job for job in jobs_to_run}.values():  # one job per notebook
         check_parameters(Path(notebook.notebook), notebook.parameters)
-    outcomes += _run_all(jobs_to_run, jobs, progress)
+
+    previous = {} if force else read_manifest(out)
+    data = notebooks.parent / "data"
+    prints = {
+        job.name: fingerprint(Path(job.notebook), job.parameters, no_input,
+                              [cases_dir / name for name in (valid if job.name == PORTFOLIO else [job.name])]
+                              + ([data] if job.name == PORTFOLIO else []))
+        for job in jobs_to_run
+    }
+    unchanged = [job for job in jobs_to_run if previous.get(job.name, {}).get("fingerprint") == prints[job.name]
+                 and (out / f"{job.name}.html").exists() and (out / f"{job.name}.ipynb").exists()]
+    outcomes += [{**previous[job.name], "report": job.name, "status": "ok", "error": "", "cell": None, "seconds": 0.0,
+                  "skipped": True} for job in unchanged]
+    try:
+        outcomes += _run_all([job for job in jobs_to_run if job not in unchanged], jobs, progress)
+        interrupted = False
+    except _Interrupted as stop:
+        outcomes += stop.finished
+        interrupted = True
+    for leftover in out.glob(".*.tmp*"):  # from reports stopped mid-way
+        leftover.unlink(missing_ok=True)
     table = pd.DataFrame(outcomes, columns=["report", "status", "error", "cell", "seconds", "headline", "ipynb",
-                                            "html"])
+                                            "html", "skipped"])
+    table["skipped"] = table["skipped"].eq(True)
     order = table["report"].eq(PORTFOLIO).astype(int).astype(str) + table["report"]  # cases by id, then the portfolio
     table = table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+    write_manifest(out, {row["report"]: {"fingerprint": prints[row["report"]], "headline": row["headline"],
+                                         "ipynb": row["ipynb"], "html": row["html"]}
+                         for _, row in table.iterrows() if row["status"] == "ok"})
     write_index(table, cases_dir, out)
+    if interrupted:
+        raise RenderInterrupted(table)
     return table
 
 
+class _Interrupted(Exception):
+    def __init__(self, finished: list[dict]):
+        super().__init__("interrupted")
+        self.finished = finished
+
+
 def _run_all(jobs_to_run: list[_Job], jobs: int, progress: bool) -> list[dict]:
+    """Run the jobs in worker processes; on Ctrl-C stop them and raise _Interrupted with what finished."""
     from tqdm.auto import tqdm
 
     if not jobs_to_run:
         return []
-    results = []
-    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn")) as pool:
+    results: list[dict] = []
+    pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"), initializer=_quiet_worker)
+    bar = tqdm(total=len(jobs_to_run), desc="rendering", unit="report", disable=not progress)
+    futures: dict = {}
+    collected: set = set()
+    try:
         futures = {pool.submit(_render_one, job): job for job in jobs_to_run}
-        bar = tqdm(total=len(futures), desc="rendering", unit="report", disable=not progress)
-        try:
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    results.append(future.result())
-                except Exception as exc:  # the worker process itself died
-                    results.append(_failure(job.name, f"{type(exc).__name__}: {exc}", Path(job.out)))
-                bar.update()
-        finally:
-            bar.close()
+        for future in as_completed(futures):
+            collected.add(future)
+            job = futures[future]
+            try:
+                results.append(future.result())
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # the worker process itself died
+                results.append(_failure(job.name, f"{type(exc).__name__}: {exc}", Path(job.out)))
+            bar.update()
+    except KeyboardInterrupt:
+        # Stop what runs (each worker's papermill shuts its kernel down on KeyboardInterrupt), drop what waits.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGINT)
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future in set(futures) - collected:  # reports that finished while we were stopping
+            if future.done() and not future.cancelled() and future.exception() is None:
+                results.append(future.result())
+        raise _Interrupted(results) from None
+    finally:
+        bar.close()
+        pool.shutdown(wait=True)
     return results
+
+
+def _quiet_worker() -> None:
+    """Send a worker's stderr, which its kernels inherit, to /dev/null: kernels log start-up warnings there,
+    and on Ctrl-C the traceback of the cell they were running. Errors reach the summary through papermill."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def _failure(name: str, error: str, out: Path, cell=None, seconds=0.0, failed_notebook: str = "") -> dict:

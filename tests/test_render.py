@@ -20,7 +20,7 @@ NOTEBOOKS = ROOT / "notebooks"
 def test_render_all_cases(rendered):
     out, result = rendered
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "9 report(s) rendered, 0 failed" in result.stdout
+    assert "9 report(s) rendered (0 unchanged, not re-run), 0 failed" in result.stdout
     ids = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
     for name in ids + ["portfolio"]:
         assert (out / f"{name}.ipynb").is_file() and (out / f"{name}.html").is_file()
@@ -60,7 +60,8 @@ def test_subset_without_code(tmp_path: Path):
     assert table["report"].tolist() == ["voltcart-ecommerce", "portfolio"]
     assert (table["status"] == "ok").all()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "index.html", "portfolio.html", "portfolio.ipynb", "voltcart-ecommerce.html", "voltcart-ecommerce.ipynb"]
+        "index.html", "manifest.json", "portfolio.html", "portfolio.ipynb", "voltcart-ecommerce.html",
+        "voltcart-ecommerce.ipynb"]
     page = (tmp_path / "voltcart-ecommerce.html").read_text(encoding="utf-8")
     assert "load_cases" not in page and "VoltCart" in page
     portfolio = nbformat.read(tmp_path / "portfolio.ipynb", as_version=4)
@@ -116,7 +117,7 @@ def test_cli_lists_failures_and_exits_1(tmp_path: Path):
     result = subprocess.run([sys.executable, "-m", "casekit", "render", str(cases), "--out", str(tmp_path / "out"),
                              "--no-progress-bar"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
-    assert "2 report(s) rendered, 1 failed" in result.stdout
+    assert "2 report(s) rendered (0 unchanged, not re-run), 1 failed" in result.stdout
     assert "FAILED broken: invalid case:" in result.stdout and "must equal the folder name 'broken'" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
