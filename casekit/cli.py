@@ -54,13 +54,14 @@ def _render(args: argparse.Namespace) -> int:
     print(f"{len(table) - len(failed)} report(s) rendered ({skipped} unchanged, not re-run), {len(failed)} failed; "
           f"index: {args.out}/index.html")
     for _, row in failed.iterrows():
-        where = f" (cell {int(row['cell'])})" if pd_notna(row["cell"]) else ""
+        where = f" (cell {int(row['cell'])})" if _is_number(row["cell"]) else ""
         kept = f"; partial notebook {args.out}/{row['ipynb']}" if row["ipynb"] else ""
         print(f"FAILED {row['report']}{where}: {row['error']}{kept}")
     return 1 if len(failed) else 0
 
 
-def pd_notna(value) -> bool:
+def _is_number(value) -> bool:
+    """True for a cell index; False for None and NaN (a failure outside any cell)."""
     return value is not None and value == value
 
 
