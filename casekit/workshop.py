@@ -6,7 +6,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 
 from .render import NOTEBOOKS, RenderError, _Job, _run_all, check_parameters
@@ -17,6 +16,8 @@ SOLUTION_TAG = "solution"
 
 def learner_copy(notebook: Path, target: Path) -> Path:
     """Write ``notebook`` without its cells tagged ``solution`` (removed entirely, not hidden)."""
+    import nbformat  # here, not at import time: nbformat takes seconds to import
+
     nb = nbformat.read(notebook, as_version=4)
     nb.cells = [cell for cell in nb.cells if SOLUTION_TAG not in cell.metadata.get("tags", [])]
     nbformat.write(nb, target)
