@@ -124,7 +124,8 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     pandas.DataFrame
         One row per report: ``report, status`` (``ok`` or ``failed``),
         ``error`` (the exception and its message, or the case's validation
-        problems), ``cell`` (index of the failing cell), ``seconds``,
+        problems), ``cell`` (the failing cell's execution count, the ``[n]``
+        shown beside it in the notebook), ``seconds``,
         ``headline`` (the first finding), ``ipynb, html`` (relative to
         ``out``; a failed report keeps its partial notebook as
         ``<name>.failed.ipynb``), ``skipped`` (True when the report's inputs
