@@ -10,7 +10,7 @@ import pandas as pd
 
 from .catalog import kpi_catalog
 from .errors import CaseError, Problem, display_path
-from .periods import format_period, month_span, month_starts
+from .periods import format_period, month_span, month_starts, phases
 from .validation import ParsedCase, case_folders, check_case
 
 
@@ -197,7 +197,7 @@ def _kpi_table(parsed: list[ParsedCase], definitions: pd.DataFrame) -> pd.DataFr
                for c in parsed for r in c.kpis]
     spans = np.array([month_span(rec[3]["period"]) for rec in records], dtype="int64").reshape(-1, 2)
     start = np.array([rec[1] for rec in records], dtype="int64")
-    after_from = start + np.array([rec[2] for rec in records], dtype="int64")
+    transition = np.array([rec[2] for rec in records], dtype="int64")
     table = pd.DataFrame({
         "case_id": [rec[0] for rec in records],
         "kpi": [rec[3]["kpi"] for rec in records],
@@ -205,7 +205,7 @@ def _kpi_table(parsed: list[ParsedCase], definitions: pd.DataFrame) -> pd.DataFr
         "date": month_starts(spans[:, 0]),
         "freq": np.where(spans[:, 0] == spans[:, 1], "M", "Q"),
         "value": np.array([rec[3]["value"] for rec in records], dtype=float),
-        "phase": np.select([spans[:, 0] >= after_from, spans[:, 1] < start], ["after", "before"], "transition"),
+        "phase": phases(spans[:, 0], spans[:, 1], start, transition),
     })
     table = table.sort_values(["case_id", "kpi", "date"], kind="stable", ignore_index=True)
     info = definitions[["case_id", "kpi", "label", "unit", "better", "category", "scale"]]

@@ -57,11 +57,17 @@ def month_span(period: pd.Period) -> tuple[int, int]:
     return period.ordinal, period.ordinal
 
 
-def phases(first_months, last_months, start: pd.Period, transition_months: int) -> np.ndarray:
-    """Which side of the adoption each period falls on (vectorized :func:`phase_of`)."""
+def phases(first_months, last_months, start_months, transition_months) -> np.ndarray:
+    """Which side of the adoption each period falls on (vectorized :func:`phase_of`).
+
+    Periods are given by their first and last month and the adoption by its
+    month, all as months since 1970-01 (see :func:`month_span`); the start and
+    transition may be one value or one per period.
+    """
     first, last = np.asarray(first_months), np.asarray(last_months)
+    start = np.asarray(start_months)
     return np.select(
-        [first >= start.ordinal + transition_months, last < start.ordinal],
+        [first >= start + np.asarray(transition_months), last < start],
         ["after", "before"],
         "transition",
     )
@@ -75,7 +81,7 @@ def phase_of(period: pd.Period, start: pd.Period, transition_months: int) -> str
     ``"transition"`` otherwise (including a quarter that straddles the start).
     """
     first, last = month_span(period)
-    return str(phases([first], [last], start, transition_months)[0])
+    return str(phases([first], [last], start.ordinal, transition_months)[0])
 
 
 def month_starts(first_months) -> np.ndarray:
