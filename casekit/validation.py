@@ -320,11 +320,11 @@ def _check_investments(c: _YamlChecker, raw: Any) -> list[dict]:
     return rows
 
 
-def _in_range(value: float, info: pd.Series) -> bool:
+def _in_range(value: float, info) -> bool:
     return not (value < info["min"] or value > info["max"])  # NaN bounds compare False
 
 
-def _range_text(info: pd.Series) -> str:
+def _range_text(info) -> str:
     low = "-inf" if pd.isna(info["min"]) else f"{info['min']:g}"
     high = "inf" if pd.isna(info["max"]) else f"{info['max']:g}"
     return f"[{low}, {high}] {info['unit']}"
@@ -334,6 +334,7 @@ def _check_kpi_rows(path: Path, known: pd.DataFrame | None, problems: list[Probl
     """Check kpis.csv; KPI names and ranges only when case.yaml could be read (``known``)."""
     rows = read_csv(path, ["period", "kpi", "value"], ["note"], problems)
     where = display_path(path)
+    known = None if known is None else known.to_dict("index")  # a dict lookup per row, not a pandas one
     out: list[dict] = []
     first_line: dict[tuple[str, str], int] = {}
     freq_of: dict[str, tuple[str, int]] = {}
@@ -345,7 +346,7 @@ def _check_kpi_rows(path: Path, known: pd.DataFrame | None, problems: list[Probl
             problems.append(Problem(where, line, "period", str(exc)))
             ok = False
         kpi = row["kpi"]
-        if known is not None and kpi not in known.index:
+        if known is not None and kpi not in known:
             problems.append(Problem(where, line, "kpi", f"unknown KPI {kpi!r}; use a catalog KPI or define it in case.yaml under kpis:"))
             ok = False
         try:
@@ -358,7 +359,7 @@ def _check_kpi_rows(path: Path, known: pd.DataFrame | None, problems: list[Probl
             ok = False
         if not ok:
             continue
-        if known is not None and not _in_range(value, info := known.loc[kpi]):
+        if known is not None and not _in_range(value, info := known[kpi]):
             problems.append(Problem(where, line, "value", f"{kpi} ranges over {_range_text(info)}, got {value:g}"))
         key = (format_period(period), kpi)
         if key in first_line:
@@ -445,14 +446,15 @@ def _check_span(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], proble
     if start is None or not kpis:
         return
     where, line = display_path(folder / "case.yaml"), doc.line("adoption", "start")
-    first = min(r["period"].start_time for r in kpis)
-    last = max(r["period"].end_time for r in kpis)
+    periods = {r["period"] for r in kpis}  # few distinct periods, many rows: Period.start_time is slow
+    starts, ends = {p: p.start_time for p in periods}, {p: p.end_time for p in periods}
+    first, last = min(starts.values()), max(ends.values())
     if not first <= start.start_time <= last:
         problems.append(Problem(where, line, "adoption.start", f"{start} lies outside the KPI data ({first:%Y-%m} to {last:%Y-%m})"))
         return
     before: dict[str, int] = {}
     for r in kpis:
-        if r["period"].end_time < start.start_time:
+        if ends[r["period"]] < start.start_time:
             before[r["kpi"]] = before.get(r["kpi"], 0) + 1
     if max(before.values(), default=0) < MIN_BASELINE_PERIODS:
         problems.append(
