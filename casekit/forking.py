@@ -1,0 +1,191 @@
+"""Run each task in a fresh child forked from a worker that has already imported what the tasks need.
+
+A report's set-up, not its analysis, is what costs: starting a kernel and
+importing pandas, scipy, statsmodels and seaborn take about forty times as long
+as the numbers. A render worker imports those once (`preload`); each report
+then runs in a child forked from that worker (`run_forked`), so it starts with
+the libraries loaded and with nothing any other report defined, and its
+process, with everything the report changed, ends when the report does.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import os
+import pickle
+import signal
+import sys
+import types
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+
+# What an in-process kernel needs that the notebooks' own imports do not name.
+KERNEL_MODULES = (
+    "IPython", "IPython.core.interactiveshell", "IPython.display", "ipykernel.inprocess.manager",
+    "ipykernel.inprocess.blocking", "ipykernel.inprocess.ipkernel", "ipykernel.ipkernel", "ipykernel.zmqshell",
+    "ipykernel.comm", "ipykernel.debugger", "comm", "matplotlib_inline.backend_inline", "jupyter_client.session",
+    "nbclient", "papermill", "nbconvert", "nbformat", "sqlite3",
+)
+
+
+class ChildDied(RuntimeError):
+    """The forked child ended without sending its result."""
+
+
+def can_fork() -> bool:
+    """True where processes can fork (Linux, macOS); elsewhere casekit starts a kernel per report instead."""
+    return hasattr(os, "fork")
+
+
+def defer_iri_grammar() -> None:
+    """Build rfc3987-syntax's IRI grammar when an IRI is first validated, not when nbformat is imported.
+
+    jsonschema imports rfc3987-syntax 1.1 eagerly when it is installed (it is, for
+    jupyter-events), and that import builds a Lark grammar: 2-3 s added to every
+    process that imports nbformat, papermill or nbconvert
+    (python-jsonschema/jsonschema#1392). Notebooks never validate IRIs; if
+    something does, the real module is imported then. Does nothing when the
+    module is already imported or not installed.
+    """
+    name = "rfc3987_syntax"
+    if name in sys.modules or importlib.util.find_spec(name) is None:
+        return
+    stand_in = types.ModuleType(name)
+
+    def is_valid_syntax(term: str, value: str) -> bool:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+        return importlib.import_module(name).is_valid_syntax(term, value)
+
+    stand_in.is_valid_syntax = is_valid_syntax
+    sys.modules[name] = stand_in
+
+
+def preload(notebooks) -> list[str]:
+    """Import what the notebooks and casekit import anywhere, and the in-process kernel's own modules.
+
+    Parameters
+    ----------
+    notebooks : iterable of path
+        Notebooks whose code cells' import statements are followed.
+
+    Returns
+    -------
+    list of str
+        The modules that could not be imported here (a report that needs one
+        imports it itself, or fails with the usual error).
+    """
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # a kernel's default
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # ipykernel's debugger warns otherwise
+    defer_iri_grammar()
+    wanted = list(KERNEL_MODULES) + sorted(notebook_imports(notebooks) | package_imports(PACKAGE))
+    missing = []
+    for name in wanted:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a module the notebook only finds beside itself, or not at all
+            missing.append(name)
+    return missing
+
+
+def notebook_imports(notebooks) -> set[str]:
+    """Modules named by ``import`` statements in the notebooks' code cells (IPython magics allowed)."""
+    import nbformat
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    to_python = TransformerManager().transform_cell
+    names: set[str] = set()
+    for path in notebooks:
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            if cell.cell_type == "code":
+                names |= _imports(to_python(cell.source))
+    return names
+
+
+def package_imports(package: Path) -> set[str]:
+    """Modules a package's code imports anywhere, inside functions too, and the package's own modules."""
+    names = {package.name}
+    for path in package.rglob("*.py"):
+        names |= _imports(path.read_text(encoding="utf-8"))
+        relative = path.relative_to(package.parent).with_suffix("")
+        if relative.name not in ("__init__", "__main__"):  # __main__ would run the command line
+            names.add(".".join(relative.parts))
+    return {name for name in names if not name.startswith(".")}
+
+
+def _imports(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def run_forked(function, *args):
+    """Return ``function(*args)``, run in a child process forked from this one.
+
+    The child sends back its result (or the exception it raised) through a
+    pipe and ends with ``os._exit``, so nothing it did survives it.
+
+    Raises
+    ------
+    ChildDied
+        The child ended without a result: killed, or stopped by a watchdog.
+    KeyboardInterrupt
+        On Ctrl-C, after the child has been killed.
+
+    Examples
+    --------
+    >>> import os
+    >>> run_forked(os.getpid) != os.getpid()
+    True
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read_end)
+        status = 0
+        try:
+            try:
+                result = (True, function(*args))
+            except BaseException as exc:
+                result = (False, exc)
+            try:
+                payload = pickle.dumps(result)
+            except Exception:  # an exception that cannot be pickled
+                payload = pickle.dumps((False, RuntimeError(f"{type(result[1]).__name__}: {result[1]}")))
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(payload)
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(pid, 0)
+    except BaseException:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):  # it had already ended
+            pass
+        raise
+    if not payload:
+        how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"exited with code {os.WEXITSTATUS(status)}")
+        raise ChildDied(f"the report's process {how} before it finished")
+    ok, value = pickle.loads(payload)
+    if ok:
+        return value
+    raise value
