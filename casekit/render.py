@@ -14,12 +14,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from .catalog import kpi_catalog
 from .errors import display_path
+from .forking import can_fork, defer_iri_grammar, preload, run_forked
+from .loading import _portfolio, load_cases
 from .manifest import fingerprint, read_manifest, write_manifest
 from .validation import case_folders, check_case
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+ENGINES = ("casekit", "nbclient")
 CASE_NOTEBOOK = "case_report.ipynb"
 PORTFOLIO_NOTEBOOK = "portfolio_report.ipynb"
 PORTFOLIO = "portfolio"
@@ -45,6 +49,7 @@ class _Job:
     out: str
     no_input: bool
     timeout: float
+    engine: str = "nbclient"
     cwd: str = ""  # the kernel's working directory; default the notebook's folder
 
 
@@ -93,7 +98,7 @@ def check_parameters(notebook: Path, parameters: dict) -> None:
 
 def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: int = 2, case_ids=None,
            no_input: bool = False, timeout: float = 600, progress: bool = True,
-           notebooks: str | Path | None = None, force: bool = False) -> pd.DataFrame:
+           notebooks: str | Path | None = None, force: bool = False, engine: str | None = None) -> pd.DataFrame:
     """Render every (or the named) case report and the portfolio report, ipynb and HTML, plus an index.
 
     Parameters
@@ -118,6 +123,12 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         ``portfolio_report.ipynb`` (default: casekit's ``notebooks/``).
     force : bool
         Render every report, even those whose inputs are unchanged.
+    engine : {"casekit", "nbclient"}, optional
+        How each report runs. ``"casekit"`` (the default where processes
+        can fork: Linux, macOS): each worker imports the notebooks' libraries
+        once, and every report runs in an in-process IPython kernel in a
+        fresh child forked from it. ``"nbclient"`` (the default on Windows):
+        papermill's own engine, a new kernel process per report.
 
     Returns
     -------
@@ -149,6 +160,11 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     inputs (its case files, the notebook, casekit's code, the parameters);
     a report whose fingerprint is unchanged is skipped unless ``force``.
     """
+    engine = engine or ("casekit" if can_fork() else "nbclient")
+    if engine not in ENGINES:
+        raise RenderError(f"unknown engine {engine!r}; engines are {', '.join(ENGINES)}")
+    if engine == "casekit" and not can_fork():
+        raise RenderError("the casekit engine needs os.fork, which this system lacks; use engine='nbclient'")
     cases_dir, out = Path(cases_dir).resolve(), Path(out).resolve()
     notebooks = NOTEBOOKS if notebooks is None else Path(notebooks).resolve()
     for name in (CASE_NOTEBOOK, PORTFOLIO_NOTEBOOK):
@@ -166,21 +182,25 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         folders = {name: folders[name] for name in case_ids}
     out.mkdir(parents=True, exist_ok=True)
 
-    outcomes, valid = [], []
+    outcomes, valid, parsed = [], [], []
+    catalog = kpi_catalog()
     for name, folder in sorted(folders.items()):
-        found = check_case(folder)[1]
+        case, found = check_case(folder, catalog)
         if found:
             outcomes.append(_failure(name, "invalid case: " + "; ".join(str(p) for p in found), out))
         else:
             valid.append(name)
+            parsed.append(case)
     jobs_to_run = [
         _Job(name, str(notebooks / CASE_NOTEBOOK), {"case_id": name, "cases_dir": str(cases_dir)}, str(out),
-             no_input, timeout)
+             no_input, timeout, engine)
         for name in valid
     ]
     if valid:
         jobs_to_run.append(_Job(PORTFOLIO, str(notebooks / PORTFOLIO_NOTEBOOK),
-                                {"cases_dir": str(cases_dir), "case_ids": valid}, str(out), no_input, timeout))
+                                {"cases_dir": str(cases_dir), "case_ids": valid}, str(out), no_input, timeout,
+                                engine))
+    defer_iri_grammar()  # before papermill imports nbformat
     for notebook in {job.notebook: job for job in jobs_to_run}.values():  # one job per notebook
         check_parameters(Path(notebook.notebook), notebook.parameters)
 
@@ -212,7 +232,7 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     write_manifest(out, {row["report"]: {"fingerprint": prints[row["report"]], "headline": row["headline"],
                                          "ipynb": row["ipynb"], "html": row["html"]}
                          for _, row in table.iterrows() if row["status"] == "ok"})
-    write_index(table, cases_dir, out)
+    write_index(table, cases_dir, out, _portfolio(parsed, catalog).cases if parsed else None)
     if interrupted:
         raise RenderInterrupted(table)
     return table
@@ -231,12 +251,16 @@ def _run_all(jobs_to_run: list[_Job], jobs: int, progress: bool) -> list[dict]:
     if not jobs_to_run:
         return []
     results: list[dict] = []
-    pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"), initializer=_quiet_worker)
+    notebooks = sorted({job.notebook for job in jobs_to_run})
+    forking = jobs_to_run[0].engine == "casekit"
+    pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(jobs_to_run))), mp_context=get_context("spawn"),
+                               initializer=_prepare_worker, initargs=(notebooks if forking else [],))
     bar = tqdm(total=len(jobs_to_run), desc="rendering", unit="report", disable=not progress)
     futures: dict = {}
     collected: set = set()
     try:
-        futures = {pool.submit(_render_one, job): job for job in jobs_to_run}
+        longest_first = sorted(jobs_to_run, key=lambda job: job.name != PORTFOLIO)  # so it does not finish last
+        futures = {pool.submit(_render_one, job): job for job in longest_first}
         for future in as_completed(futures):
             collected.add(future)
             job = futures[future]
@@ -263,12 +287,52 @@ def _run_all(jobs_to_run: list[_Job], jobs: int, progress: bool) -> list[dict]:
     return results
 
 
-def _quiet_worker() -> None:
-    """Send a worker's stderr, which its kernels inherit, to /dev/null: kernels log start-up warnings there,
-    and on Ctrl-C the traceback of the cell they were running. Errors reach the summary through papermill."""
+def _prepare_worker(notebooks: list[str]) -> None:
+    """Quieten the worker, then import what the notebooks need (for the casekit engine) and warm the exporters.
+
+    stderr, which kernels inherit, goes to /dev/null: kernels log start-up
+    warnings there, and on Ctrl-C the traceback of the cell they were running.
+    Errors reach the summary through papermill.
+    """
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
+    if notebooks:
+        preload(notebooks)
+        _warm_up()
+
+
+def _warm_up() -> None:
+    """Do once, in the worker, the first-use work every report would repeat: compile the HTML templates,
+    load the fonts and draw a dated seaborn chart to PNG. Only caches change; no figure is left open."""
+    import matplotlib.pyplot as plt
+    import nbformat
+    import seaborn as sns
+    from IPython.core.pylabtools import print_figure
+
+    for no_input in (False, True):
+        _exporter(no_input).from_notebook_node(nbformat.v4.new_notebook())
+    data = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=24, freq="MS"), "value": range(24),
+                         "phase": ["before"] * 12 + ["after"] * 12})
+    _, ax = plt.subplots()
+    sns.lineplot(data=data, x="date", y="value", hue="phase", marker="o", ax=ax)
+    ax.set_title("warm-up")
+    print_figure(ax.figure, "png", bbox_inches="tight")
+    plt.close("all")
+
+
+_EXPORTERS: dict = {}
+
+
+def _exporter(no_input: bool):
+    """nbconvert's HTML exporter with casekit's template, made once per worker."""
+    if no_input not in _EXPORTERS:
+        from nbconvert import HTMLExporter
+
+        _EXPORTERS[no_input] = HTMLExporter(
+            extra_template_paths=[str(TEMPLATES)], template_file="casekit_report.html.j2", embed_images=True,
+            exclude_input=no_input, exclude_input_prompt=no_input, exclude_output_prompt=no_input)
+    return _EXPORTERS[no_input]
 
 
 def _failure(name: str, error: str, out: Path, cell=None, seconds=0.0, failed_notebook: str = "") -> dict:
@@ -277,10 +341,16 @@ def _failure(name: str, error: str, out: Path, cell=None, seconds=0.0, failed_no
 
 
 def _render_one(job: _Job) -> dict:
-    """Run one notebook with papermill in this (worker) process and export it to HTML."""
+    """Render one report: with the casekit engine in a child forked from this worker, else here."""
+    if job.engine == "casekit":
+        return run_forked(_execute_and_export, job)
+    return _execute_and_export(job)
+
+
+def _execute_and_export(job: _Job) -> dict:
+    """Run one notebook with papermill and export it to HTML."""
     import nbformat
     import papermill
-    from nbconvert import HTMLExporter
 
     out = Path(job.out)
     started = time.perf_counter()
@@ -291,7 +361,7 @@ def _render_one(job: _Job) -> dict:
         papermill.execute_notebook(
             job.notebook, str(tmp_ipynb), parameters=job.parameters, cwd=job.cwd or str(Path(job.notebook).parent),
             kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False,
-            execution_timeout=job.timeout, log_output=False,
+            execution_timeout=job.timeout, log_output=False, engine_name=job.engine,
         )
     except Exception as exc:
         for stale in (final_ipynb, final_html):
@@ -305,10 +375,7 @@ def _render_one(job: _Job) -> dict:
             kept = failed.name
         return _failure(job.name, message.strip(), out, cell, time.perf_counter() - started, kept)
     nb = nbformat.read(tmp_ipynb, as_version=4)
-    exporter = HTMLExporter(extra_template_paths=[str(TEMPLATES)], template_file="casekit_report.html.j2",
-                            embed_images=True, exclude_input=job.no_input, exclude_input_prompt=job.no_input,
-                            exclude_output_prompt=job.no_input)
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _exporter(job.no_input).from_notebook_node(nb)
     tmp_html = out / f".{job.name}.tmp.html"
     tmp_html.write_text(body, encoding="utf-8")
     os.replace(tmp_ipynb, final_ipynb)
@@ -335,12 +402,15 @@ def _failure_row(row: pd.Series) -> str:
     return f"<tr><td>{e(row['report'])}</td><td>{e(row['error'])}</td><td>{cell}</td><td>{link}</td></tr>"
 
 
-def write_index(table: pd.DataFrame, cases_dir: Path, out: Path) -> Path:
-    """Write ``index.html``: every report with its case's details and headline, then every failure."""
-    from .loading import load_cases
+def write_index(table: pd.DataFrame, cases_dir: Path, out: Path, cases: pd.DataFrame | None = None) -> Path:
+    """Write ``index.html``: every report with its case's details and headline, then every failure.
 
+    ``cases`` is ``Portfolio.cases`` for (at least) the rendered cases; they are loaded when not given.
+    """
     ok_cases = [r for r in table["report"] if r != PORTFOLIO and (table.loc[table["report"] == r, "status"] == "ok").all()]
-    cases = load_cases(cases_dir, case_ids=ok_cases).cases.set_index("case_id") if ok_cases else None
+    if cases is None and ok_cases:
+        cases = load_cases(cases_dir, case_ids=ok_cases).cases
+    cases = cases.set_index("case_id") if ok_cases else None
     e = html.escape
     rows = []
     for _, row in table[table["status"] == "ok"].iterrows():
