@@ -1,0 +1,141 @@
+"""Render the same reports (ipynb + HTML) three ways, in one run, and compare the times and the numbers.
+
+1. ``cli loop``: what a report runner would script: for each report the
+   papermill CLI, then ``jupyter nbconvert --to html``, one after the other.
+2. ``papermill pool``: a 2-process pool calling papermill's Python API and
+   nbconvert's HTMLExporter in the same worker (a kernel process per report).
+3. ``casekit render --jobs 2`` (the casekit engine: a worker imports once, each
+   report runs in a fresh child forked from it).
+
+Each way renders every case report of CASES_DIR and the portfolio report, into
+its own folder. The numbers the reports check (the ``NBVAL_CHECK_OUTPUT``
+cells) must be identical across the three ways; the script says if they are not.
+
+    python benchmarks/render_bench.py [CASES_DIR] [--copies K] [--skip-cli-loop]
+
+``--copies K`` renders K copies of every case (renamed ``<id>-2``, ...), for
+the dozens of reports a report runner renders at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+BIN = Path(sys.executable).parent
+
+
+def reports(cases_dir: Path) -> list[tuple[str, str, dict]]:
+    """(name, notebook, parameters) for every case report and the portfolio report."""
+    cases = sorted(p.name for p in cases_dir.iterdir() if (p / "case.yaml").is_file())
+    return ([(case, "case_report.ipynb", {"case_id": case, "cases_dir": str(cases_dir)}) for case in cases]
+            + [("portfolio", "portfolio_report.ipynb", {"cases_dir": str(cases_dir), "case_ids": cases})])
+
+
+def copy_cases(cases_dir: Path, copies: int, target: Path) -> Path:
+    """``copies`` copies of every case under ``target``, each with its own id."""
+    for case in sorted(p for p in cases_dir.iterdir() if (p / "case.yaml").is_file()):
+        for k in range(1, copies + 1):
+            name = case.name if k == 1 else f"{case.name}-{k}"
+            shutil.copytree(case, target / name)
+            yaml = target / name / "case.yaml"
+            yaml.write_text(re.sub(r"(?m)^id: .*$", f"id: {name}", yaml.read_text(encoding="utf-8")),
+                            encoding="utf-8")
+    return target
+
+
+def cli_loop(jobs: list, out: Path) -> None:
+    for name, notebook, parameters in jobs:
+        params = ["-y", json.dumps(parameters)]
+        subprocess.run([str(BIN / "papermill"), str(NOTEBOOKS / notebook), str(out / f"{name}.ipynb"), *params,
+                        "--cwd", str(NOTEBOOKS), "--no-progress-bar"], check=True, capture_output=True)
+        subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", str(out / f"{name}.ipynb")], check=True,
+                       capture_output=True)
+
+
+def _papermill_one(job: tuple, out: str) -> None:
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    name, notebook, parameters = job
+    target = Path(out) / f"{name}.ipynb"
+    papermill.execute_notebook(str(NOTEBOOKS / notebook), str(target), parameters=parameters, cwd=str(NOTEBOOKS),
+                               progress_bar=False)
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(target, as_version=4))
+    target.with_suffix(".html").write_text(body, encoding="utf-8")
+
+
+def papermill_pool(jobs: list, out: Path) -> None:
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(_papermill_one, job, str(out)) for job in jobs]:
+            future.result()
+
+
+def casekit_render(cases_dir: Path, out: Path) -> None:
+    subprocess.run([str(BIN / "casekit"), "render", str(cases_dir), "--out", str(out), "--jobs", "2",
+                    "--no-progress-bar", "--force"], check=True, capture_output=True)
+
+
+def checked_numbers(notebook: Path) -> list[str]:
+    """The text of the cells marked NBVAL_CHECK_OUTPUT: the reports' headline numbers and findings."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return ["".join(output.get("text", "")) for cell in cells if "NBVAL_CHECK_OUTPUT" in "".join(cell["source"])
+            for output in cell.get("outputs", [])]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases_dir", nargs="?", default=str(ROOT / "cases"))
+    parser.add_argument("--copies", type=int, default=1, help="render K copies of every case (default 1)")
+    parser.add_argument("--skip-cli-loop", action="store_true", help="the slowest way; skip it for a quick look")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cases_dir = copy_cases(Path(args.cases_dir).resolve(), args.copies, Path(tmp) / "cases")
+        return run(cases_dir, args.skip_cli_loop)
+
+
+def run(cases_dir: Path, skip_cli_loop: bool) -> int:
+    jobs = reports(cases_dir)
+    ways = {"casekit render --jobs 2": lambda out: casekit_render(cases_dir, out),
+            "papermill pool (2 processes)": lambda out: papermill_pool(jobs, out)}
+    if not skip_cli_loop:
+        ways["papermill CLI + nbconvert loop"] = lambda out: cli_loop(jobs, out)
+    seconds, numbers = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for way, render_with in ways.items():
+            out = Path(tmp) / str(len(seconds))
+            out.mkdir()
+            started = time.perf_counter()
+            render_with(out)
+            seconds[way] = time.perf_counter() - started
+            numbers[way] = {name: checked_numbers(out / f"{name}.ipynb") for name, _, _ in jobs}
+            assert all((out / f"{name}.html").is_file() for name, _, _ in jobs), f"{way}: an HTML report is missing"
+    print(f"{len(jobs)} reports ({len(jobs) - 1} cases + portfolio), ipynb + HTML, on {_cores()} cores\n")
+    ours = seconds["casekit render --jobs 2"]
+    print(f"{'way':34} {'seconds':>8} {'s/report':>9} {'casekit is':>11}")
+    for way, took in seconds.items():
+        print(f"{way:34} {took:8.1f} {took / len(jobs):9.2f} {took / ours:10.1f}x")
+    same = all(found == numbers["casekit render --jobs 2"] for found in numbers.values())
+    print("\nchecked numbers identical in every way:", "yes" if same else "NO")
+    return 0 if same else 1
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
