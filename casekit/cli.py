@@ -40,7 +40,8 @@ def _render(args: argparse.Namespace) -> int:
 
     try:
         table = render(args.cases_dir, args.out, jobs=args.jobs, case_ids=args.case or None, no_input=args.no_input,
-                       timeout=args.timeout, progress=not args.no_progress_bar, force=args.force, engine=args.engine)
+                       timeout=args.timeout, progress=not args.no_progress_bar, force=args.force, engine=args.engine,
+                       scheduler=args.scheduler)
     except RenderError as exc:
         print(f"casekit render: {exc}", file=sys.stderr)
         return 2
@@ -141,6 +142,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--engine", choices=["casekit", "nbclient"], default=None,
                         help="casekit: fork each report from a worker with the libraries loaded, in an in-process "
                              "kernel (default where os.fork exists); nbclient: papermill's kernel per report")
+    render.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help="render on this Dask distributed cluster instead of local processes")
     render.set_defaults(func=_render)
     new = commands.add_parser("new", help="create a case folder from a commented template",
                               description="Create CASES/CASE_ID from a commented template that validates as is.")

@@ -98,7 +98,8 @@ def check_parameters(notebook: Path, parameters: dict) -> None:
 
 def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: int = 2, case_ids=None,
            no_input: bool = False, timeout: float = 600, progress: bool = True,
-           notebooks: str | Path | None = None, force: bool = False, engine: str | None = None) -> pd.DataFrame:
+           notebooks: str | Path | None = None, force: bool = False, engine: str | None = None,
+           scheduler: str | None = None) -> pd.DataFrame:
     """Render every (or the named) case report and the portfolio report, ipynb and HTML, plus an index.
 
     Parameters
@@ -129,6 +130,12 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         once, and every report runs in an in-process IPython kernel in a
         fresh child forked from it. ``"nbclient"`` (the default on Windows):
         papermill's own engine, a new kernel process per report.
+    scheduler : str, optional
+        A Dask distributed scheduler's address (``tcp://HOST:PORT``): render
+        on its workers instead of in local processes (``jobs`` is then
+        ignored; each worker renders as many reports at once as it has
+        threads). Workers need casekit installed, not the files: each
+        report's files travel with it and the rendered files come back here.
 
     Returns
     -------
@@ -145,7 +152,8 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     Raises
     ------
     RenderError
-        Before any kernel starts: unknown cases, bad parameters.
+        Before any kernel starts: unknown cases, bad parameters, an
+        unreachable scheduler.
     RenderInterrupted
         On Ctrl-C: running reports are stopped with their kernels, nothing
         half-written is left, and the index lists what finished.
@@ -217,7 +225,11 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     outcomes += [{**previous[job.name], "report": job.name, "status": "ok", "error": "", "cell": None, "seconds": 0.0,
                   "skipped": True} for job in unchanged]
     try:
-        outcomes += _run_all([job for job in jobs_to_run if job not in unchanged], jobs, progress)
+        to_run = [job for job in jobs_to_run if job not in unchanged]
+        if scheduler:
+            outcomes += _run_on_cluster(to_run, scheduler, cases_dir, data, progress)
+        else:
+            outcomes += _run_all(to_run, jobs, progress)
         interrupted = False
     except _Interrupted as stop:
         outcomes += stop.finished
@@ -285,6 +297,45 @@ def _run_all(jobs_to_run: list[_Job], jobs: int, progress: bool) -> list[dict]:
         bar.close()
         pool.shutdown(wait=True)
     return results
+
+
+def _run_on_cluster(jobs_to_run: list[_Job], scheduler: str, cases_dir: Path, data: Path, progress: bool) -> list[dict]:
+    """Render on a Dask cluster; write each report's files here as they come back."""
+    from .cluster import ClusterError, run_on_cluster
+
+    results: list[dict] = []
+    try:
+        run_on_cluster(jobs_to_run, scheduler, cases_dir, data, progress,
+                       lambda job, result: results.append(store_outputs(job, result)))
+    except ClusterError as exc:
+        raise RenderError(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _Interrupted(results) from None
+    return results
+
+
+def read_outputs(name: str, out: Path) -> dict[str, bytes]:
+    """A rendered report's files in ``out``: ipynb and HTML, or the failed notebook."""
+    names = (f"{name}.ipynb", f"{name}.html", f"{name}.failed.ipynb")
+    return {file: (out / file).read_bytes() for file in names if (out / file).is_file()}
+
+
+def store_outputs(job: _Job, result: dict) -> dict:
+    """Write a report's files that came back from elsewhere into ``job.out``, each atomically; its outcome row."""
+    out = Path(job.out)
+    if "files" not in result:  # the task itself failed
+        return _failure(job.name, result["error"], out)
+    files = result.pop("files")
+    for file, content in files.items():
+        tmp = out / f".{file}.tmp"
+        tmp.write_bytes(content)
+        os.replace(tmp, out / file)
+    stale = ((f"{job.name}.ipynb", f"{job.name}.html") if result["status"] == "failed"
+             else (f"{job.name}.failed.ipynb",))
+    for file in stale:
+        if file not in files:
+            (out / file).unlink(missing_ok=True)
+    return {**result, "folder": out.name}
 
 
 def _prepare_worker(notebooks: list[str]) -> None:

@@ -1,0 +1,116 @@
+"""Rendering on a real Dask distributed cluster on loopback: same reports as a local run, and workers that die."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import casekit as ck
+
+distributed = pytest.importorskip("distributed")
+import dask  # noqa: E402  (after the skip: only with distributed installed)
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+CASES = ["northwood-paper", "quantia-tech", "voltcart-ecommerce"]
+
+
+def _checked(notebook: Path) -> list[str]:
+    nb = nbformat.read(notebook, as_version=4)
+    return ["".join(o.get("text", "")) for c in nb.cells if "NBVAL_CHECK_OUTPUT" in c.source for o in c.outputs]
+
+
+@pytest.fixture
+def cluster():
+    """Two single-threaded worker processes and a scheduler on loopback, restarted by their nannies if killed."""
+    with dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 2}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                      dashboard_address=None) as local:
+            yield local
+
+
+def _worker_pids(address: str) -> dict[str, int]:
+    with distributed.Client(address) as client:
+        return client.run(os.getpid)
+
+
+def test_cluster_renders_the_same_reports_as_a_local_run(cluster, tmp_path: Path):
+    remote = ck.render(ROOT / "cases", tmp_path / "remote", case_ids=CASES, scheduler=cluster.scheduler_address,
+                       progress=False)
+    local = ck.render(ROOT / "cases", tmp_path / "local", case_ids=CASES, progress=False)
+    assert (remote["status"] == "ok").all(), remote["error"].tolist()
+    assert remote["headline"].tolist() == local["headline"].tolist()
+    for name in CASES + ["portfolio"]:
+        assert _checked(tmp_path / "remote" / f"{name}.ipynb") == _checked(tmp_path / "local" / f"{name}.ipynb")
+        assert (tmp_path / "remote" / f"{name}.html").read_text(encoding="utf-8").count("data:image/png") > 0
+    index = (tmp_path / "remote" / "index.html").read_text(encoding="utf-8")
+    assert "All reports rendered." in index and 'href="quantia-tech.html"' in index
+    assert not list((tmp_path / "remote").glob(".*tmp*"))
+
+
+def _slow_notebooks(tmp_path: Path) -> Path:
+    """casekit's notebooks, with every case report pausing a second so that a worker can be killed mid-report."""
+    folder = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, folder)
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    nb = nbformat.read(folder / "case_report.ipynb", as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell("import time\ntime.sleep(1.5)"))
+    nbformat.write(nb, folder / "case_report.ipynb")
+    return folder
+
+
+def test_a_worker_killed_mid_run_loses_no_report(cluster, tmp_path: Path):
+    cases = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
+    victim = min(_worker_pids(cluster.scheduler_address).values())
+
+    def kill_soon():
+        time.sleep(12)  # both workers are busy with reports by then
+        os.kill(victim, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_soon)
+    killer.start()
+    table = ck.render(ROOT / "cases", tmp_path / "out", scheduler=cluster.scheduler_address, progress=False,
+                      notebooks=_slow_notebooks(tmp_path))
+    killer.join()
+    assert victim not in _worker_pids(cluster.scheduler_address).values()  # it really died and was replaced
+    assert (table["status"] == "ok").all(), table["error"].tolist()
+    assert sorted(table["report"]) == sorted(cases + ["portfolio"])
+    assert all((tmp_path / "out" / f"{name}.html").is_file() for name in cases)
+
+
+def _killer_notebooks(tmp_path: Path) -> Path:
+    """casekit's notebooks, where one case's report kills the Dask worker running it, every time."""
+    folder = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, folder)
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    nb = nbformat.read(folder / "case_report.ipynb", as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell(
+        'if case_id == "quantia-tech":\n    import os, signal\n'
+        '    os.kill(int(os.environ["CASEKIT_DASK_WORKER_PID"]), signal.SIGKILL)'))
+    nbformat.write(nb, folder / "case_report.ipynb")
+    return folder
+
+
+def test_a_report_that_kills_every_worker_is_reported_not_retried_forever(cluster, tmp_path: Path):
+    table = ck.render(ROOT / "cases", tmp_path / "out", case_ids=CASES, scheduler=cluster.scheduler_address,
+                      progress=False, notebooks=_killer_notebooks(tmp_path)).set_index("report")
+    assert table.loc["quantia-tech", "status"] == "failed"
+    assert "KilledWorker" in table.loc["quantia-tech", "error"]
+    assert (table.drop("quantia-tech")["status"] == "ok").all(), table["error"].tolist()
+    assert "quantia-tech" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path):
+    result = subprocess.run([str(Path(sys.executable).parent / "casekit"), "render", str(ROOT / "cases"), "--out",
+                             str(tmp_path), "--scheduler", "tcp://127.0.0.1:9", "--no-progress-bar"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+    assert "Traceback" not in result.stderr
