@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -43,7 +44,8 @@ def reports(cases_dir: Path) -> list[tuple[str, str, dict]]:
 
 
 def copy_cases(cases_dir: Path, copies: int, target: Path) -> Path:
-    """``copies`` copies of every case under ``target``, each with its own id."""
+    """``copies`` copies of every case under ``target``, each with its own id and a seeded 15% of its KPI
+    rows left out, so that no two cases are identical (identical effects would make a degenerate portfolio)."""
     for case in sorted(p for p in cases_dir.iterdir() if (p / "case.yaml").is_file()):
         for k in range(1, copies + 1):
             name = case.name if k == 1 else f"{case.name}-{k}"
@@ -51,6 +53,11 @@ def copy_cases(cases_dir: Path, copies: int, target: Path) -> Path:
             yaml = target / name / "case.yaml"
             yaml.write_text(re.sub(r"(?m)^id: .*$", f"id: {name}", yaml.read_text(encoding="utf-8")),
                             encoding="utf-8")
+            if k > 1:
+                kpis = target / name / "kpis.csv"
+                header, *rows = kpis.read_text(encoding="utf-8").splitlines(keepends=True)
+                keep = random.Random(f"{name}").sample(rows, k=round(len(rows) * 0.85))
+                kpis.write_text(header + "".join(row for row in rows if row in set(keep)), encoding="utf-8")
     return target
 
 

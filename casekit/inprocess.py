@@ -37,7 +37,12 @@ class InProcessEngine(Engine):
     def execute_managed_notebook(cls, nb_man, kernel_name, execution_timeout=None, **kwargs):
         """Run every cell like papermill's nbclient engine: stop at the first error, record it, keep the outputs."""
         from nbclient.exceptions import CellExecutionError
+        from papermill.exceptions import PapermillException
 
+        language = nb_man.nb.metadata.get("kernelspec", {}).get("language", "python")
+        if language != "python":
+            raise PapermillException(f"the casekit engine runs Python notebooks only, not {language}; "
+                                     "use papermill's nbclient engine")
         with _kernel() as client:
             runner = _CellRunner(nb_man.nb, client, execution_timeout)
             for index, cell in enumerate(nb_man.nb.cells):

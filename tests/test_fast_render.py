@@ -188,3 +188,12 @@ def test_cli_takes_an_engine(tmp_path: Path):
                              "--no-progress-bar"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "manifest.json").read_text())  # both reports recorded
+
+
+def test_engine_refuses_another_language(tmp_path: Path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    nb.metadata.kernelspec = {"name": "ir", "display_name": "R", "language": "R"}
+    nbformat.write(nb, tmp_path / "r.ipynb")
+    with pytest.raises(papermill.PapermillException, match="Python notebooks only, not R"):
+        run_forked(papermill.execute_notebook, str(tmp_path / "r.ipynb"), str(tmp_path / "out.ipynb"),
+                   engine_name="casekit", kernel_name="ir", progress_bar=False)
