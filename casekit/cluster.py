@@ -59,7 +59,7 @@ def pack(job, cases_dir: Path, data_dir: Path | None) -> dict[str, bytes]:
 
 def render_remote(job, files: dict[str, bytes]) -> dict:
     """On a worker: unpack the files into a scratch folder, render there, return the result and its files."""
-    from .render import read_outputs
+    from .render import _render_one
 
     with tempfile.TemporaryDirectory(prefix="casekit-") as scratch:
         root = Path(scratch)
@@ -71,15 +71,35 @@ def render_remote(job, files: dict[str, bytes]) -> dict:
         notebook = root / REMOTE_NOTEBOOKS / Path(job.notebook).name
         local = replace(job, notebook=str(notebook), out=str(root / "out"), cwd=str(notebook.parent),
                         parameters={**job.parameters, "cases_dir": str(root / REMOTE_CASES)})
-        result = _worker_pool(str(notebook)).submit(_render_one_local, local).result()
+        result = _worker_pool(str(notebook)).submit(_render_one, local).result()
         result["files"] = read_outputs(local.name, root / "out")
         return result
 
 
-def _render_one_local(job) -> dict:
-    from .render import _render_one
+def read_outputs(name: str, out: Path) -> dict[str, bytes]:
+    """A rendered report's files in ``out``: ipynb and HTML, or the failed notebook."""
+    names = (f"{name}.ipynb", f"{name}.html", f"{name}.failed.ipynb")
+    return {file: (out / file).read_bytes() for file in names if (out / file).is_file()}
 
-    return _render_one(job)
+
+def store_outputs(job, result: dict) -> dict:
+    """Write a report's files that came back from elsewhere into ``job.out``, each atomically; its outcome row."""
+    from .render import _failure
+
+    out = Path(job.out)
+    if "files" not in result:  # the task itself failed
+        return _failure(job.name, result["error"], out)
+    files = result.pop("files")
+    for file, content in files.items():
+        tmp = out / f".{file}.tmp"
+        tmp.write_bytes(content)
+        os.replace(tmp, out / file)
+    stale = ((f"{job.name}.ipynb", f"{job.name}.html") if result["status"] == "failed"
+             else (f"{job.name}.failed.ipynb",))
+    for file in stale:
+        if file not in files:
+            (out / file).unlink(missing_ok=True)
+    return {**result, "folder": out.name}
 
 
 _POOL: ProcessPoolExecutor | None = None

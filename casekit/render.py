@@ -301,7 +301,7 @@ def _run_all(jobs_to_run: list[_Job], jobs: int, progress: bool) -> list[dict]:
 
 def _run_on_cluster(jobs_to_run: list[_Job], scheduler: str, cases_dir: Path, data: Path, progress: bool) -> list[dict]:
     """Render on a Dask cluster; write each report's files here as they come back."""
-    from .cluster import ClusterError, run_on_cluster
+    from .cluster import ClusterError, run_on_cluster, store_outputs
 
     results: list[dict] = []
     try:
@@ -312,30 +312,6 @@ def _run_on_cluster(jobs_to_run: list[_Job], scheduler: str, cases_dir: Path, da
     except KeyboardInterrupt:
         raise _Interrupted(results) from None
     return results
-
-
-def read_outputs(name: str, out: Path) -> dict[str, bytes]:
-    """A rendered report's files in ``out``: ipynb and HTML, or the failed notebook."""
-    names = (f"{name}.ipynb", f"{name}.html", f"{name}.failed.ipynb")
-    return {file: (out / file).read_bytes() for file in names if (out / file).is_file()}
-
-
-def store_outputs(job: _Job, result: dict) -> dict:
-    """Write a report's files that came back from elsewhere into ``job.out``, each atomically; its outcome row."""
-    out = Path(job.out)
-    if "files" not in result:  # the task itself failed
-        return _failure(job.name, result["error"], out)
-    files = result.pop("files")
-    for file, content in files.items():
-        tmp = out / f".{file}.tmp"
-        tmp.write_bytes(content)
-        os.replace(tmp, out / file)
-    stale = ((f"{job.name}.ipynb", f"{job.name}.html") if result["status"] == "failed"
-             else (f"{job.name}.failed.ipynb",))
-    for file in stale:
-        if file not in files:
-            (out / file).unlink(missing_ok=True)
-    return {**result, "folder": out.name}
 
 
 def _prepare_worker(notebooks: list[str]) -> None:
