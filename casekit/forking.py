@@ -130,8 +130,8 @@ def _imports(source: str) -> set[str]:
     return names
 
 
-def run_forked(function, *args):
-    """Return ``function(*args)``, run in a child process forked from this one.
+def run_forked(function, *args, **kwargs):
+    """Return ``function(*args, **kwargs)``, run in a child process forked from this one.
 
     The child sends back its result (or the exception it raised) through a
     pipe and ends with ``os._exit``, so nothing it did survives it.
@@ -156,7 +156,7 @@ def run_forked(function, *args):
         status = 0
         try:
             try:
-                result = (True, function(*args))
+                result = (True, function(*args, **kwargs))
             except BaseException as exc:
                 result = (False, exc)
             try:
