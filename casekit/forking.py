@@ -92,13 +92,20 @@ def preload(notebooks) -> list[str]:
 
 
 def notebook_imports(notebooks) -> set[str]:
-    """Modules named by ``import`` statements in the notebooks' code cells (IPython magics allowed)."""
+    """Modules named by ``import`` statements in the notebooks' code cells (IPython magics allowed).
+
+    A notebook that no longer exists is skipped: a Dask worker's render
+    processes may start after the scratch folder of the report that created
+    them is gone.
+    """
     import nbformat
     from IPython.core.inputtransformer2 import TransformerManager
 
     to_python = TransformerManager().transform_cell
     names: set[str] = set()
     for path in notebooks:
+        if not Path(path).is_file():
+            continue
         for cell in nbformat.read(str(path), as_version=4).cells:
             if cell.cell_type == "code":
                 names |= _imports(to_python(cell.source))

@@ -156,7 +156,7 @@ def test_preload_follows_the_notebooks_and_casekits_imports(tmp_path: Path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("%matplotlib inline\nimport json\nfrom email import message\nfrom . import x")]
     nbformat.write(nb, tmp_path / "n.ipynb")
-    assert forking.notebook_imports([tmp_path / "n.ipynb"]) == {"json", "email"}
+    assert forking.notebook_imports([tmp_path / "n.ipynb", tmp_path / "gone.ipynb"]) == {"json", "email"}
     found = forking.package_imports(forking.PACKAGE)
     assert {"casekit", "casekit.render", "statsmodels.stats.meta_analysis", "seaborn"} <= found
     assert "casekit.__main__" not in found  # importing it would run the command line
