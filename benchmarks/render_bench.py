@@ -95,10 +95,11 @@ def casekit_render(cases_dir: Path, out: Path) -> None:
 
 
 def checked_numbers(notebook: Path) -> list[str]:
-    """The text of the cells marked NBVAL_CHECK_OUTPUT: the reports' headline numbers and findings."""
+    """What each cell marked NBVAL_CHECK_OUTPUT printed (the reports' headline numbers and findings), joined
+    per cell: a kernel process may split one print across stream outputs."""
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    return ["".join(output.get("text", "")) for cell in cells if "NBVAL_CHECK_OUTPUT" in "".join(cell["source"])
-            for output in cell.get("outputs", [])]
+    return ["".join("".join(output.get("text", "")) for output in cell.get("outputs", []))
+            for cell in cells if "NBVAL_CHECK_OUTPUT" in "".join(cell["source"])]
 
 
 def main() -> int:

@@ -23,8 +23,9 @@ CASES = ["northwood-paper", "quantia-tech", "voltcart-ecommerce"]
 
 
 def _checked(notebook: Path) -> list[str]:
+    """What each NBVAL_CHECK_OUTPUT cell printed, joined per cell (a print may come in several stream outputs)."""
     nb = nbformat.read(notebook, as_version=4)
-    return ["".join(o.get("text", "")) for c in nb.cells if "NBVAL_CHECK_OUTPUT" in c.source for o in c.outputs]
+    return ["".join(o.get("text", "") for o in c.outputs) for c in nb.cells if "NBVAL_CHECK_OUTPUT" in c.source]
 
 
 @pytest.fixture
