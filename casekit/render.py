@@ -413,12 +413,12 @@ def _execute_and_export(job: _Job) -> dict:
 
 
 def _headline(nb) -> str:
-    """The first line the notebook's ``findings`` cell printed."""
+    """The first line the notebook's ``findings`` cell printed (a kernel may split a print across outputs)."""
     for cell in nb.cells:
         if "findings" in cell.metadata.get("tags", []):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "stream":
-                    return output["text"].splitlines()[0].lstrip("- ").strip()
+            text = "".join(o["text"] for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+            lines = [line for line in text.splitlines() if line.strip()]
+            return lines[0].lstrip("- ").strip() if lines else ""
     return ""
 
 

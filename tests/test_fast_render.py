@@ -201,3 +201,12 @@ def test_engine_refuses_another_language(tmp_path: Path):
     with pytest.raises(papermill.PapermillException, match="Python notebooks only, not R"):
         run_forked(papermill.execute_notebook, str(tmp_path / "r.ipynb"), str(tmp_path / "out.ipynb"),
                    engine_name="casekit", kernel_name="ir", progress_bar=False)
+
+
+def test_headline_survives_a_print_split_across_outputs():
+    from casekit.render import _headline
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", metadata={"tags": ["findings"]})])
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="-"),
+                           nbformat.v4.new_output("stream", name="stdout", text=" Of 5 KPIs, 5 improved\n- more\n")]
+    assert _headline(nb) == "Of 5 KPIs, 5 improved"
