@@ -56,8 +56,8 @@ def copy_cases(cases_dir: Path, copies: int, target: Path) -> Path:
             if k > 1:
                 kpis = target / name / "kpis.csv"
                 header, *rows = kpis.read_text(encoding="utf-8").splitlines(keepends=True)
-                keep = random.Random(f"{name}").sample(rows, k=round(len(rows) * 0.85))
-                kpis.write_text(header + "".join(row for row in rows if row in set(keep)), encoding="utf-8")
+                keep = set(random.Random(f"{name}").sample(rows, k=round(len(rows) * 0.85)))
+                kpis.write_text(header + "".join(row for row in rows if row in keep), encoding="utf-8")
     return target
 
 

@@ -376,7 +376,6 @@ def _render_one(job: _Job) -> dict:
 
 def _execute_and_export(job: _Job) -> dict:
     """Run one notebook with papermill and export it to HTML."""
-    import nbformat
     import papermill
 
     out = Path(job.out)
@@ -385,7 +384,7 @@ def _execute_and_export(job: _Job) -> dict:
     final_ipynb, final_html = out / f"{job.name}.ipynb", out / f"{job.name}.html"
     failed = out / f"{job.name}.failed.ipynb"
     try:
-        papermill.execute_notebook(
+        nb = papermill.execute_notebook(
             job.notebook, str(tmp_ipynb), parameters=job.parameters, cwd=job.cwd or str(Path(job.notebook).parent),
             kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False,
             execution_timeout=job.timeout, log_output=False, engine_name=job.engine,
@@ -401,7 +400,6 @@ def _execute_and_export(job: _Job) -> dict:
             os.replace(tmp_ipynb, failed)
             kept = failed.name
         return _failure(job.name, message.strip(), out, cell, time.perf_counter() - started, kept)
-    nb = nbformat.read(tmp_ipynb, as_version=4)
     body, _ = _exporter(job.no_input).from_notebook_node(nb)
     tmp_html = out / f".{job.name}.tmp.html"
     tmp_html.write_text(body, encoding="utf-8")
