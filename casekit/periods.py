@@ -84,6 +84,13 @@ def phase_of(period: pd.Period, start: pd.Period, transition_months: int) -> str
     return str(phases([first], [last], start.ordinal, transition_months)[0])
 
 
+def phases_of(periods, start: pd.Period, transition_months: int) -> np.ndarray:
+    """:func:`phase_of` for many periods at once (Periods, or text as :func:`parse_period` reads it)."""
+    spans = {p: month_span(p if isinstance(p, pd.Period) else parse_period(p)) for p in set(periods)}
+    first, last = np.array([spans[p] for p in periods], dtype="int64").reshape(-1, 2).T
+    return phases(first, last, start.ordinal, transition_months)
+
+
 def month_starts(first_months) -> np.ndarray:
     """The first day of each month given as months since 1970-01."""
     return (np.datetime64("1970-01", "M") + np.asarray(first_months, dtype="int64")).astype("datetime64[ns]")

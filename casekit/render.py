@@ -189,51 +189,58 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
                               f"cases are {', '.join(sorted(folders))}")
         folders = {name: folders[name] for name in case_ids}
     out.mkdir(parents=True, exist_ok=True)
+    pool = None if scheduler else _start_pool(
+        max(1, min(jobs, len(folders) + 1)),
+        [str(notebooks / CASE_NOTEBOOK), str(notebooks / PORTFOLIO_NOTEBOOK)] if engine == "casekit" else [])
 
-    outcomes, valid, parsed = [], [], []
-    catalog = kpi_catalog()
-    for name, folder in sorted(folders.items()):
-        case, found = check_case(folder, catalog)
-        if found:
-            outcomes.append(_failure(name, "invalid case: " + "; ".join(str(p) for p in found), out))
-        else:
-            valid.append(name)
-            parsed.append(case)
-    jobs_to_run = [
-        _Job(name, str(notebooks / CASE_NOTEBOOK), {"case_id": name, "cases_dir": str(cases_dir)}, str(out),
-             no_input, timeout, engine)
-        for name in valid
-    ]
-    if valid:
-        jobs_to_run.append(_Job(PORTFOLIO, str(notebooks / PORTFOLIO_NOTEBOOK),
-                                {"cases_dir": str(cases_dir), "case_ids": valid}, str(out), no_input, timeout,
-                                engine))
-    defer_iri_grammar()  # before papermill imports nbformat
-    for notebook in {job.notebook: job for job in jobs_to_run}.values():  # one job per notebook
-        check_parameters(Path(notebook.notebook), notebook.parameters)
-
-    previous = {} if force else read_manifest(out)
-    data = notebooks.parent / "data"
-    prints = {
-        job.name: fingerprint(Path(job.notebook), job.parameters, no_input,
-                              [cases_dir / name for name in (valid if job.name == PORTFOLIO else [job.name])]
-                              + ([data] if job.name == PORTFOLIO else []))
-        for job in jobs_to_run
-    }
-    unchanged = [job for job in jobs_to_run if previous.get(job.name, {}).get("fingerprint") == prints[job.name]
-                 and (out / f"{job.name}.html").exists() and (out / f"{job.name}.ipynb").exists()]
-    outcomes += [{**previous[job.name], "report": job.name, "status": "ok", "error": "", "cell": None, "seconds": 0.0,
-                  "skipped": True} for job in unchanged]
     try:
-        to_run = [job for job in jobs_to_run if job not in unchanged]
-        if scheduler:
-            outcomes += _run_on_cluster(to_run, scheduler, cases_dir, data, progress)
-        else:
-            outcomes += _run_all(to_run, jobs, progress)
-        interrupted = False
-    except _Interrupted as stop:
-        outcomes += stop.finished
-        interrupted = True
+        outcomes, valid, parsed = [], [], []
+        catalog = kpi_catalog()
+        for name, folder in sorted(folders.items()):
+            case, found = check_case(folder, catalog)
+            if found:
+                outcomes.append(_failure(name, "invalid case: " + "; ".join(str(p) for p in found), out))
+            else:
+                valid.append(name)
+                parsed.append(case)
+        jobs_to_run = [
+            _Job(name, str(notebooks / CASE_NOTEBOOK), {"case_id": name, "cases_dir": str(cases_dir)}, str(out),
+                 no_input, timeout, engine)
+            for name in valid
+        ]
+        if valid:
+            jobs_to_run.append(_Job(PORTFOLIO, str(notebooks / PORTFOLIO_NOTEBOOK),
+                                    {"cases_dir": str(cases_dir), "case_ids": valid}, str(out), no_input, timeout,
+                                    engine))
+        defer_iri_grammar()  # before papermill imports nbformat
+        for notebook in {job.notebook: job for job in jobs_to_run}.values():  # one job per notebook
+            check_parameters(Path(notebook.notebook), notebook.parameters)
+
+        previous = {} if force else read_manifest(out)
+        data = notebooks.parent / "data"
+        prints = {
+            job.name: fingerprint(Path(job.notebook), job.parameters, no_input,
+                                  [cases_dir / name for name in (valid if job.name == PORTFOLIO else [job.name])]
+                                  + ([data] if job.name == PORTFOLIO else []))
+            for job in jobs_to_run
+        }
+        unchanged = [job for job in jobs_to_run if previous.get(job.name, {}).get("fingerprint") == prints[job.name]
+                     and (out / f"{job.name}.html").exists() and (out / f"{job.name}.ipynb").exists()]
+        outcomes += [{**previous[job.name], "report": job.name, "status": "ok", "error": "", "cell": None,
+                      "seconds": 0.0, "skipped": True} for job in unchanged]
+        try:
+            to_run = [job for job in jobs_to_run if job not in unchanged]
+            if scheduler:
+                outcomes += _run_on_cluster(to_run, scheduler, cases_dir, data, progress)
+            elif to_run:
+                outcomes += _run_all(to_run, pool, progress)
+            interrupted = False
+        except _Interrupted as stop:
+            outcomes += stop.finished
+            interrupted = True
+    finally:
+        if pool is not None:
+            _stop_pool(pool)
     for leftover in out.glob(".*.tmp*"):  # from reports stopped mid-way
         leftover.unlink(missing_ok=True)
     table = pd.DataFrame(outcomes, columns=["report", "status", "error", "cell", "seconds", "headline", "ipynb",
@@ -256,17 +263,30 @@ class _Interrupted(Exception):
         self.finished = finished
 
 
-def _run_all(jobs_to_run: list[_Job], jobs: int, progress: bool) -> list[dict]:
-    """Run the jobs in worker processes; on Ctrl-C stop them and raise _Interrupted with what finished."""
+def _start_pool(workers: int, notebooks: list[str]) -> ProcessPoolExecutor:
+    """Start the render workers now, so that they import the notebooks' libraries while the cases are validated.
+
+    ``notebooks``: what each worker preloads for the casekit engine (none for nbclient).
+    """
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_prepare_worker,
+                               initargs=(notebooks,))
+    for _ in range(workers):
+        pool.submit(int)  # the pool starts a process for each task submitted while none is idle
+    return pool
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers; any still running are only importing (the reports have all been collected)."""
+    for process in list((pool._processes or {}).values()):  # None once the pool has been shut down
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_all(jobs_to_run: list[_Job], pool: ProcessPoolExecutor, progress: bool) -> list[dict]:
+    """Run the jobs in the pool's worker processes; on Ctrl-C stop them and raise _Interrupted with what finished."""
     from tqdm.auto import tqdm
 
-    if not jobs_to_run:
-        return []
     results: list[dict] = []
-    notebooks = sorted({job.notebook for job in jobs_to_run})
-    forking = jobs_to_run[0].engine == "casekit"
-    pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(jobs_to_run))), mp_context=get_context("spawn"),
-                               initializer=_prepare_worker, initargs=(notebooks if forking else [],))
     bar = tqdm(total=len(jobs_to_run), desc="rendering", unit="report", disable=not progress)
     futures: dict = {}
     collected: set = set()

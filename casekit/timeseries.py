@@ -12,7 +12,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from .periods import parse_month, parse_period, phase_of
+from .periods import parse_month, parse_period, phases_of
 
 
 def newey_west_lags(n: int) -> int:
@@ -73,8 +73,8 @@ def _positions(periods, start: pd.Period, transition_months: int):
         raise ValueError("a series must be all monthly or all quarterly")
     first_after = start + transition_months
     anchor = first_after.asfreq(parsed[0].freqstr, how="start") if freqs == {"Q"} else first_after
-    t = np.array([(p - anchor).n for p in parsed], dtype=float)
-    phases = np.array([phase_of(p, start, transition_months) for p in parsed])
+    t = np.array([p.ordinal - anchor.ordinal for p in parsed], dtype=float)
+    phases = phases_of(parsed, start, transition_months)
     seasons = np.array([p.quarter if p.freqstr[0] == "Q" else p.month for p in parsed])
     return t, phases, seasons, 4 if freqs == {"Q"} else 12
 

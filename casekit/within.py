@@ -7,7 +7,7 @@ import pandas as pd
 
 from .behaviour import xmr
 from .loading import Portfolio
-from .periods import parse_period, phase_of
+from .periods import phases_of
 from .timeseries import its, mean_shift
 
 MIN_POINTS = 3  # per side, for any comparison
@@ -27,7 +27,7 @@ def case_series(portfolio: Portfolio, case_id: str, transition_months: int | Non
     case = portfolio.cases.set_index("case_id").loc[case_id]
     rows = portfolio.kpis[portfolio.kpis["case_id"] == case_id].copy()
     months = case["transition_months"] if transition_months is None else int(transition_months)
-    rows["phase"] = [phase_of(parse_period(p), case["adoption_start"], months) for p in rows["period"]]
+    rows["phase"] = phases_of(rows["period"].tolist(), case["adoption_start"], months)
     return rows
 
 

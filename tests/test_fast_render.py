@@ -1,5 +1,6 @@
 """The fast render path: an in-process kernel in a child forked per report from a worker that imported once."""
 
+import gc
 import json
 import os
 import shutil
@@ -154,6 +155,11 @@ def test_run_forked_returns_raises_and_reports_a_dead_child():
         run_forked(lambda: 1 / 0)
     with pytest.raises(ChildDied, match="killed by signal 9"):
         run_forked(lambda: os.kill(os.getpid(), 9))
+
+
+def test_a_forked_child_does_not_collect_what_its_parent_held():
+    # the worker's preloaded objects are frozen before the fork, so the child's collections skip them
+    assert run_forked(gc.get_freeze_count) > 10_000
 
 
 def test_preload_follows_the_notebooks_and_casekits_imports(tmp_path: Path):

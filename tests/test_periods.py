@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from casekit.periods import format_period, parse_date, parse_period, phase_of
+from casekit.periods import format_period, parse_date, parse_period, phase_of, phases_of
 
 
 @pytest.mark.parametrize("text", ["2020-01", "2020-12", "2020-Q1", "2020-Q4"])
@@ -32,3 +32,14 @@ def test_phases_with_transition():
     # a quarter holding the start month straddles it
     assert phase_of(parse_period("2020-Q1"), start, 0) == "transition"
     assert phase_of(parse_period("2019-Q4"), start, 0) == "before"
+
+
+def test_phases_of_many_periods_agrees_with_phase_of():
+    start = parse_period("2020-03")
+    texts = [f"{year}-{month:02d}" for year in (2019, 2020, 2021) for month in range(1, 13)]
+    texts += [f"{year}-Q{quarter}" for year in (2019, 2020, 2021) for quarter in range(1, 5)]
+    for months in (0, 3, 7):
+        expected = [phase_of(parse_period(text), start, months) for text in texts]
+        assert list(phases_of(texts, start, months)) == expected
+        assert list(phases_of([parse_period(text) for text in texts], start, months)) == expected
+    assert list(phases_of(["2020-05", "2020-01", "2020-05"], start, 0)) == ["after", "before", "after"]

@@ -1,5 +1,6 @@
 """Render safety: unchanged reports skipped (manifest), --force, Ctrl-C, escaping, no path escapes."""
 
+import multiprocessing
 import os
 import shutil
 import signal
@@ -32,6 +33,7 @@ def test_unchanged_reports_are_skipped_and_force_renders_all(two_cases: Path, tm
 
     again = ck.render(two_cases, out, progress=False).set_index("report")
     assert again["skipped"].all()
+    assert multiprocessing.active_children() == []  # the workers started early were stopped
     assert again.loc["quantia-tech", "headline"] == first.loc["quantia-tech", "headline"]
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.*") if p.name in stamps} == stamps
 
