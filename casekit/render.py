@@ -355,7 +355,8 @@ def _warm_up() -> None:
     import matplotlib.pyplot as plt
     import nbformat
     import seaborn as sns
-    from IPython.core.pylabtools import print_figure
+
+    from .inline import figure_png
 
     for no_input in (False, True):
         _exporter(no_input).from_notebook_node(nbformat.v4.new_notebook())
@@ -364,7 +365,7 @@ def _warm_up() -> None:
     _, ax = plt.subplots()
     sns.lineplot(data=data, x="date", y="value", hue="phase", marker="o", ax=ax)
     ax.set_title("warm-up")
-    print_figure(ax.figure, "png", bbox_inches="tight")
+    figure_png(ax.figure)
     plt.close("all")
 
 
