@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
 
@@ -86,6 +88,8 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
     autocorrelated, and ordinary t tests would overstate the evidence. The
     verdict uses this comparison; the interrupted time series beside it tells
     whether the change is a jump at adoption or the continuation of a trend.
+    The latest results are remembered by the content of their inputs, so
+    asking again is cheap and changed data is always compared afresh.
 
     Examples
     --------
@@ -101,11 +105,24 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
     rows = case_series(portfolio, case_id, transition_months)
     months = case["transition_months"] if transition_months is None else int(transition_months)
     chosen = sorted(rows["kpi"].unique()) if kpis is None else list(kpis)
-    out = []
-    for kpi in chosen:
-        series = rows[rows["kpi"] == kpi].sort_values("date")
-        out.append(_compare_kpi(case_id, kpi, series, case["adoption_start"], months, alpha, seasonal))
-    return pd.DataFrame(out, columns=COLUMNS)
+    # A report asks for the same comparison several times (the table, the goals, the ROI, the findings).
+    # The key is the content of what the result depends on, so changed data is never answered from memory.
+    key = (case_id, alpha, months, case["adoption_start"], tuple(chosen), seasonal,
+           int(pd.util.hash_pandas_object(rows, index=False).sum()))
+    if key not in _RECENT:
+        out = []
+        for kpi in chosen:
+            series = rows[rows["kpi"] == kpi].sort_values("date")
+            out.append(_compare_kpi(case_id, kpi, series, case["adoption_start"], months, alpha, seasonal))
+        _RECENT[key] = pd.DataFrame(out, columns=COLUMNS)
+        while len(_RECENT) > _KEEP:
+            _RECENT.popitem(last=False)
+    _RECENT.move_to_end(key)
+    return _RECENT[key].copy()
+
+
+_RECENT: OrderedDict = OrderedDict()  # compare_case's latest results, by the content of their inputs
+_KEEP = 64
 
 
 INFO = ("label", "unit", "better", "category", "scale")

@@ -100,3 +100,19 @@ def test_kpi_effects_match_compare_case(shipped):
         assert effects.loc[("borealis-fibre", kpi), "effect_se"] == pytest.approx(row["effect_se"])
     assert (effects.xs("borealis-fibre")["levels_gained"] == 1).all()  # ML3 -> ML4
     assert (effects.xs("voltcart-ecommerce")["levels_gained"] == 2).all()  # unrated (ML1) -> ML3
+
+
+def test_repeated_comparisons_are_remembered_but_never_stale(acme):
+    first = ck.compare_case(acme, "acme")
+    first.loc[:, "verdict"] = "tampered"  # a caller's changes do not reach the next caller
+    again = ck.compare_case(acme, "acme")
+    assert (again["verdict"] != "tampered").all()
+    before = again.set_index("kpi").loc["defect_density", "improvement"]
+
+    # the same portfolio, its data changed in place: the comparison is computed afresh
+    rows = (acme.kpis["case_id"] == "acme") & (acme.kpis["kpi"] == "defect_density") & (acme.kpis["phase"] == "after")
+    acme.kpis.loc[rows, "value"] *= 2
+    changed = ck.compare_case(acme, "acme").set_index("kpi").loc["defect_density", "improvement"]
+    assert changed < before - 50  # twice the defects after adoption: far worse than before
+    # and a changed adoption window too
+    assert ck.compare_case(acme, "acme", transition_months=0)["n_after"].sum() != again["n_after"].sum()
