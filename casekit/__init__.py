@@ -5,23 +5,41 @@ See the README for the case format and the statistical methods.
 
 __version__ = "0.1.0"
 
-from .across import compare_portfolio
-from .behaviour import XmrResult, xmr, xmr_phases
-from .breakdowns import category_summary, dose_response, subgroup_analysis
+import importlib
+import importlib.util
+
 from .catalog import kpi_catalog
 from .errors import CaseError, Problem
-from .findings import case_findings, case_profile, portfolio_findings
-from .goals import goal_attainment, roi
 from .loading import Portfolio, load_cases
-from .meta import MetaResult, meta_analysis
 from .render import RenderError, render
-from .simulate import simulate_portfolio
-from .scaffold import new_case
-from .summary import case_overview
-from .timeseries import ItsResult, its
 from .validation import validate_cases
-from .within import compare_case, kpi_effects
-from .workshop import render_workshop
+
+# The statistics import scipy and statsmodels, which take seconds: they load on first use, so that the
+# command line (and a render's main process) starts at once. ``import casekit`` offers the same names.
+_LAZY = {
+    "compare_portfolio": "across", "XmrResult": "behaviour", "xmr": "behaviour", "xmr_phases": "behaviour",
+    "category_summary": "breakdowns", "dose_response": "breakdowns", "subgroup_analysis": "breakdowns",
+    "case_findings": "findings", "case_profile": "findings", "portfolio_findings": "findings",
+    "goal_attainment": "goals", "roi": "goals", "MetaResult": "meta", "meta_analysis": "meta",
+    "simulate_portfolio": "simulate", "new_case": "scaffold", "case_overview": "summary", "ItsResult": "timeseries",
+    "its": "timeseries", "compare_case": "within", "kpi_effects": "within", "render_workshop": "workshop",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a module, e.g. casekit.within
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "CaseError",

@@ -67,3 +67,15 @@ def test_summary_of_invalid_cases_exits_1(case_dir: Path):
 def test_no_command_shows_usage():
     result = run()
     assert result.returncode == 2 and "usage: casekit" in result.stderr
+
+
+def test_casekit_imports_the_statistics_only_when_they_are_used():
+    # a render's main process and the command line start without scipy and statsmodels
+    code = ("import sys, casekit as ck\n"
+            "print('statsmodels' in sys.modules, 'scipy.stats' in sys.modules)\n"
+            "assert all(getattr(ck, name) is not None for name in ck.__all__)\n"
+            "assert ck.compare_case.__module__ == 'casekit.within' and ck.within.MIN_POINTS == 3\n"
+            "print('statsmodels' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False", "True"]
