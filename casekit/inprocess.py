@@ -14,13 +14,12 @@ a separate kernel process, papermill's default engine, is ``--engine nbclient``.
 from __future__ import annotations
 
 import faulthandler
+import functools
 import os
 import signal
 import sys
 from contextlib import contextmanager
 from queue import Empty
-
-from papermill.engines import Engine
 
 # Seconds a cell may go on after its timeout fired before its whole process is stopped (a cell stuck in C code).
 _GRACE = 10.0
@@ -30,33 +29,57 @@ class CellTimeoutError(TimeoutError):
     """A cell ran longer than the render's timeout."""
 
 
-class InProcessEngine(Engine):
-    """papermill engine: execute the notebook's cells in an in-process ipykernel, in this process's main thread."""
+class InProcessEngine:
+    """papermill engine: execute the notebook's cells in an in-process ipykernel, in this process's main thread.
+
+    papermill loads its engines while it is itself being imported, so this class
+    imports nothing from papermill: it hands each call to papermill's ``Engine``
+    subclass, built on first use (:func:`_engine`).
+    """
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, execution_timeout=None, **kwargs):
-        """Run every cell like papermill's nbclient engine: stop at the first error, record it, keep the outputs."""
-        from nbclient.exceptions import CellExecutionError
-        from papermill.exceptions import PapermillException
+    def execute_notebook(cls, nb, kernel_name, **kwargs):
+        return _engine().execute_notebook(nb, kernel_name, **kwargs)
 
-        language = nb_man.nb.metadata.get("kernelspec", {}).get("language", "python")
-        if language != "python":
-            raise PapermillException(f"the casekit engine runs Python notebooks only, not {language}; "
-                                     "use papermill's nbclient engine")
-        with _kernel() as client:
-            runner = _CellRunner(nb_man.nb, client, execution_timeout)
-            for index, cell in enumerate(nb_man.nb.cells):
-                try:
-                    nb_man.cell_start(cell, index)
-                    runner.run(cell, index)
-                except CellExecutionError as error:
-                    nb_man.cell_exception(nb_man.nb.cells[index], cell_index=index, exception=error)
-                    break
-                finally:
-                    nb_man.cell_complete(nb_man.nb.cells[index], cell_index=index)
-            reply = _reply_to(client.shell_channel, client.kernel_info())
-            nb_man.nb.metadata["language_info"] = reply["content"]["language_info"]
-        return nb_man.nb
+    @classmethod
+    def nb_kernel_name(cls, nb, name=None):
+        return _engine().nb_kernel_name(nb, name)
+
+    @classmethod
+    def nb_language(cls, nb, language=None):
+        return _engine().nb_language(nb, language)
+
+
+@functools.cache
+def _engine():
+    from papermill.engines import Engine
+
+    return type("InProcessEngine", (Engine,), {"execute_managed_notebook": classmethod(_execute_managed_notebook)})
+
+
+def _execute_managed_notebook(cls, nb_man, kernel_name, execution_timeout=None, **kwargs):
+    """Run every cell like papermill's nbclient engine: stop at the first error, record it, keep the outputs."""
+    from nbclient.exceptions import CellExecutionError
+    from papermill.exceptions import PapermillException
+
+    language = nb_man.nb.metadata.get("kernelspec", {}).get("language", "python")
+    if language != "python":
+        raise PapermillException(f"the casekit engine runs Python notebooks only, not {language}; "
+                                 "use papermill's nbclient engine")
+    with _kernel() as client:
+        runner = _CellRunner(nb_man.nb, client, execution_timeout)
+        for index, cell in enumerate(nb_man.nb.cells):
+            try:
+                nb_man.cell_start(cell, index)
+                runner.run(cell, index)
+            except CellExecutionError as error:
+                nb_man.cell_exception(nb_man.nb.cells[index], cell_index=index, exception=error)
+                break
+            finally:
+                nb_man.cell_complete(nb_man.nb.cells[index], cell_index=index)
+        reply = _reply_to(client.shell_channel, client.kernel_info())
+        nb_man.nb.metadata["language_info"] = reply["content"]["language_info"]
+    return nb_man.nb
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .render import NOTEBOOKS, RenderError, _Job, _run_all, check_parameters
+from .render import NOTEBOOKS, RenderError, _Job, _run_all, _start_pool, check_parameters
 
 WORKSHOP = NOTEBOOKS / "workshop"
 SOLUTION_TAG = "solution"
@@ -59,7 +59,7 @@ def render_workshop(out: str | Path = "workshop", jobs: int = 2, timeout: float 
                 parameters = {"solutions": solutions, "cases_dir": str(cases)}
                 jobs_to_run.append(_Job(notebook.stem, str(path), parameters, str(folder), False, timeout,
                                         cwd=str(source)))
-        outcomes = _run_all(jobs_to_run, jobs, progress)
+        outcomes = _run_all(jobs_to_run, _start_pool(max(1, min(jobs, len(jobs_to_run))), []), progress)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     table = pd.DataFrame(outcomes).rename(columns={"folder": "audience"})

@@ -157,6 +157,15 @@ def test_run_forked_returns_raises_and_reports_a_dead_child():
         run_forked(lambda: os.kill(os.getpid(), 9))
 
 
+def test_the_engine_module_can_be_imported_before_papermill():
+    # papermill loads its engines' entry points while it is being imported; that must not find casekit half-made
+    code = ("import casekit.inprocess\n"
+            "from papermill.engines import papermill_engines\n"
+            "print(papermill_engines.get_engine('casekit') is casekit.inprocess.InProcessEngine)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr[-2000:]
+
+
 def test_a_forked_child_does_not_collect_what_its_parent_held():
     # the worker's preloaded objects are frozen before the fork, so the child's collections skip them
     assert run_forked(gc.get_freeze_count) > 10_000
