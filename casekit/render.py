@@ -193,8 +193,8 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         max(1, min(jobs, len(folders) + 1)),
         [str(notebooks / CASE_NOTEBOOK), str(notebooks / PORTFOLIO_NOTEBOOK)] if engine == "casekit" else [])
 
+    outcomes, valid, parsed = [], [], []
     try:
-        outcomes, valid, parsed = [], [], []
         catalog = kpi_catalog()
         for name, folder in sorted(folders.items()):
             case, found = check_case(folder, catalog)
@@ -228,16 +228,15 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
                      and (out / f"{job.name}.html").exists() and (out / f"{job.name}.ipynb").exists()]
         outcomes += [{**previous[job.name], "report": job.name, "status": "ok", "error": "", "cell": None,
                       "seconds": 0.0, "skipped": True} for job in unchanged]
-        try:
-            to_run = [job for job in jobs_to_run if job not in unchanged]
-            if scheduler:
-                outcomes += _run_on_cluster(to_run, scheduler, cases_dir, data, progress)
-            elif to_run:
-                outcomes += _run_all(to_run, pool, progress)
-            interrupted = False
-        except _Interrupted as stop:
-            outcomes += stop.finished
-            interrupted = True
+        to_run = [job for job in jobs_to_run if job not in unchanged]
+        if scheduler:
+            outcomes += _run_on_cluster(to_run, scheduler, cases_dir, data, progress)
+        elif to_run:
+            outcomes += _run_all(to_run, pool, progress)
+        interrupted = False
+    except _Interrupted as stop:
+        outcomes += stop.finished
+        interrupted = True
     finally:
         if pool is not None:
             _stop_pool(pool)
