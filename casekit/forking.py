@@ -113,12 +113,19 @@ def notebook_imports(notebooks) -> set[str]:
     return names
 
 
+# Modules no report uses: the Dask client and worker code (importing distributed takes half a second).
+NOT_FOR_REPORTS = ("cluster",)
+
+
 def package_imports(package: Path) -> set[str]:
-    """Modules a package's code imports anywhere, inside functions too, and the package's own modules."""
+    """Modules a package's code imports anywhere, inside functions too, and the package's own modules
+    (except those in NOT_FOR_REPORTS)."""
     names = {package.name}
     for path in package.rglob("*.py"):
-        names |= _imports(path.read_text(encoding="utf-8"))
         relative = path.relative_to(package.parent).with_suffix("")
+        if relative.name in NOT_FOR_REPORTS:
+            continue
+        names |= _imports(path.read_text(encoding="utf-8"))
         if relative.name not in ("__init__", "__main__"):  # __main__ would run the command line
             names.add(".".join(relative.parts))
     return {name for name in names if not name.startswith(".")}

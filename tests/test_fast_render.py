@@ -179,6 +179,7 @@ def test_preload_follows_the_notebooks_and_casekits_imports(tmp_path: Path):
     found = forking.package_imports(forking.PACKAGE)
     assert {"casekit", "casekit.render", "statsmodels.stats.meta_analysis", "seaborn"} <= found
     assert "casekit.__main__" not in found  # importing it would run the command line
+    assert not {"distributed", "casekit.cluster"} & found  # only the Dask client and workers need them
 
 
 def test_iri_grammar_is_deferred_not_lost():
