@@ -27,6 +27,7 @@ ENGINES = ("casekit", "nbclient")
 CASE_NOTEBOOK = "case_report.ipynb"
 PORTFOLIO_NOTEBOOK = "portfolio_report.ipynb"
 PORTFOLIO = "portfolio"
+KERNEL_START_FAILURES = ("Kernel didn't respond", "Kernel died before replying to kernel_info")
 
 
 class RenderError(ValueError):
@@ -404,11 +405,20 @@ def _execute_and_export(job: _Job) -> dict:
     final_ipynb, final_html = out / f"{job.name}.ipynb", out / f"{job.name}.html"
     failed = out / f"{job.name}.failed.ipynb"
     try:
-        nb = papermill.execute_notebook(
-            job.notebook, str(tmp_ipynb), parameters=job.parameters, cwd=job.cwd or str(Path(job.notebook).parent),
-            kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False,
-            execution_timeout=job.timeout, log_output=False, engine_name=job.engine,
-        )
+        for attempt in (1, 2):
+            try:
+                nb = papermill.execute_notebook(
+                    job.notebook, str(tmp_ipynb), parameters=job.parameters,
+                    cwd=job.cwd or str(Path(job.notebook).parent), kernel_name="python3", progress_bar=False,
+                    request_save_on_cell_execute=False, execution_timeout=job.timeout, log_output=False,
+                    engine_name=job.engine,
+                )
+                break
+            except RuntimeError as exc:
+                # Kernel processes started at the same moment by other workers can race for the same ports, and
+                # one never answers (nteract/papermill#239): no cell has run, so start the report once more.
+                if attempt == 2 or not str(exc).startswith(KERNEL_START_FAILURES):
+                    raise
     except Exception as exc:
         for stale in (final_ipynb, final_html):
             stale.unlink(missing_ok=True)

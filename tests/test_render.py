@@ -155,3 +155,37 @@ def test_notebooks_run_with_papermills_own_cli(tmp_path: Path):
     assert result.returncode == 0, result.stderr[-2000:]
     outputs = json.dumps(nbformat.read(out, as_version=4).cells[-1].outputs)
     assert "Of 4 KPIs" in outputs
+
+
+def test_a_kernel_that_fails_to_start_once_is_started_again(tmp_path: Path, monkeypatch):
+    # kernels started at the same moment in other workers can race for ports and never answer; a report whose
+    # kernel did not start is started once more. Here a "python3" kernel dies at its first launch only.
+    from casekit.render import _execute_and_export, _Job
+
+    marker = tmp_path / "launched-once"
+    launcher = tmp_path / "launch.py"
+    launcher.write_text(
+        "import os, pathlib, runpy, sys\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "if not marker.exists():\n"
+        "    marker.touch()\n"
+        "    os._exit(1)\n"
+        "sys.argv = ['ipykernel_launcher', *sys.argv[1:]]\n"
+        "runpy.run_module('ipykernel_launcher', run_name='__main__')\n", encoding="utf-8")
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(launcher), "-f", "{connection_file}"], "display_name": "Python 3",
+        "language": "python"}), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(6 * 7)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "in").mkdir()
+    nbformat.write(nb, tmp_path / "in" / "r.ipynb")
+
+    row = _execute_and_export(_Job("r", str(tmp_path / "in" / "r.ipynb"), {}, str(tmp_path), False, 60, "nbclient"))
+    assert marker.exists()  # the first launch happened, and died
+    assert row["status"] == "ok", row["error"]
+    out = nbformat.read(tmp_path / "r.ipynb", as_version=4)
+    assert out.cells[0].outputs[0]["text"] == "42\n"
