@@ -350,23 +350,39 @@ def _prepare_worker(notebooks: list[str]) -> None:
 
 
 def _warm_up() -> None:
-    """Do once, in the worker, the first-use work every report would repeat: compile the HTML templates,
-    load the fonts and draw a dated seaborn chart to PNG. Only caches change; no figure is left open."""
+    """Do once, in the worker, the first-use work every report would repeat: draw a dated seaborn chart to
+    PNG (fonts, tick locators) and export a small notebook with each kind of cell and output a report has
+    (templates, the code highlighter, the Markdown and HTML sanitiser). Only caches change; no figure is
+    left open."""
     import matplotlib.pyplot as plt
-    import nbformat
     import seaborn as sns
 
     from .inline import figure_png
 
-    for no_input in (False, True):
-        _exporter(no_input).from_notebook_node(nbformat.v4.new_notebook())
     data = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=24, freq="MS"), "value": range(24),
                          "phase": ["before"] * 12 + ["after"] * 12})
     _, ax = plt.subplots()
     sns.lineplot(data=data, x="date", y="value", hue="phase", marker="o", ax=ax)
     ax.set_title("warm-up")
-    figure_png(ax.figure)
+    png = figure_png(ax.figure)
     plt.close("all")
+    for no_input in (False, True):
+        _exporter(no_input).from_notebook_node(_sample_notebook(data.head(), png))
+
+
+def _sample_notebook(table: pd.DataFrame, png: str):
+    """An executed notebook with a Markdown cell and a code cell whose outputs are text, a table and a chart."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    code = new_code_cell("%matplotlib inline\nimport pandas as pd\n\nprint(len(table))  # rows\ntable", outputs=[
+        new_output("stream", name="stdout", text="5\n"),
+        new_output("execute_result", {"text/plain": table.to_string(), "text/html": table.to_html()},
+                   execution_count=1),
+        new_output("display_data", {"image/png": png, "text/plain": "<Figure>"}),
+    ], execution_count=1)
+    markdown = new_markdown_cell("## Warm-up\n\nA *short* note with `code` and a [link](#warm-up):\n\n- one\n- two")
+    language = {"name": "python", "pygments_lexer": "ipython3", "codemirror_mode": {"name": "ipython", "version": 3}}
+    return new_notebook(cells=[markdown, code], metadata={"language_info": language})
 
 
 _EXPORTERS: dict = {}

@@ -182,6 +182,21 @@ def test_preload_follows_the_notebooks_and_casekits_imports(tmp_path: Path):
     assert not {"distributed", "casekit.cluster"} & found  # only the Dask client and workers need them
 
 
+def test_workers_warm_up_what_every_export_would_repeat():
+    # a report's HTML highlights Python code; its lexer compiles its rules on first use, which each forked
+    # child would otherwise repeat. The warm-up leaves no figure open.
+    script = textwrap.dedent("""\
+        import importlib
+        from pygments.lexers import find_lexer_class_by_name
+        render = importlib.import_module("casekit.render")
+        render._warm_up()
+        import matplotlib.pyplot as plt
+        print("_tokens" in find_lexer_class_by_name("ipython3").__dict__, plt.get_fignums())""")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["True", "[]"]
+
+
 def test_iri_grammar_is_deferred_not_lost():
     script = textwrap.dedent("""\
         import sys
