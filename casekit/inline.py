@@ -6,6 +6,7 @@ to paint it. Laying out (ticks, text) is most of a chart's cost, so a report wit
 dozen charts spends seconds measuring. :func:`figure_png` paints once, measures on that
 painting and crops the pixels. A figure whose content reaches beyond its canvas, which a
 crop cannot enlarge, is painted a second time around the measured box, as IPython would.
+An opaque figure's PNG is RGB, at a lighter compression (see ``PNG_COMPRESSION``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
+
+# zlib level for the PNGs. An opaque figure is written without its alpha channel: at level 3 that takes a
+# third of the time IPython's RGBA at level 6 takes, for a file no larger.
+PNG_COMPRESSION = 3
 
 
 def figure_png(fig: Figure) -> str | None:
@@ -60,8 +65,11 @@ def figure_png(fig: Figure) -> str | None:
     image[:] = np.round(np.array(mpl.colors.to_rgba(fig.get_facecolor())) * 255)
     rows, columns = slice(max(bottom, 0), min(top, painted.shape[0])), slice(max(left, 0), min(right, painted.shape[1]))
     image[rows.start - bottom:rows.stop - bottom, columns.start - left:columns.stop - left] = painted[rows, columns]
+    image = image[::-1]
+    if image[..., 3].min() == 255:  # opaque (the usual case): the alpha channel says nothing
+        image = np.ascontiguousarray(image[..., :3])
     buffer = io.BytesIO()
-    Image.fromarray(image[::-1]).save(buffer, format="png", dpi=(dpi, dpi))
+    Image.fromarray(image).save(buffer, format="png", dpi=(dpi, dpi), compress_level=PNG_COMPRESSION)
     return b2a_base64(buffer.getvalue(), newline=False).decode("ascii")
 
 

@@ -49,6 +49,17 @@ def test_the_picture_is_ipythons_tight_crop(make):
     assert ours.mean() < 250  # not blank
 
 
+def test_an_opaque_figure_is_written_without_alpha_and_no_larger():
+    fig = _dated_chart()
+    ours, theirs = figure_png(fig), print_figure(fig, "png", base64=True)
+    fig.patch.set_alpha(0.5)
+    see_through = Image.open(io.BytesIO(base64.b64decode(figure_png(fig))))
+    plt.close(fig)
+    assert Image.open(io.BytesIO(base64.b64decode(ours))).mode == "RGB"
+    assert len(ours) <= len(theirs)
+    assert see_through.mode == "RGBA" and np.asarray(see_through)[..., 3].min() < 255
+
+
 def test_content_past_the_canvas_is_kept():
     fig = _labels_past_the_left_edge()
     fig.canvas.draw()
