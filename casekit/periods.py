@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -17,7 +18,12 @@ def parse_period(text: str) -> pd.Period:
 
     Raises ``ValueError`` with the expected forms when the text is neither.
     """
-    text = str(text).strip()
+    return _parse_period(str(text).strip())
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_period(text: str) -> pd.Period:
+    # A case repeats each period once per KPI, and making a pandas Period costs tens of microseconds.
     m = _MONTH.match(text)
     if m and 1 <= int(m.group(2)) <= 12:
         return pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")

@@ -449,12 +449,14 @@ def _check_span(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], proble
     periods = {r["period"] for r in kpis}  # few distinct periods, many rows: Period.start_time is slow
     starts, ends = {p: p.start_time for p in periods}, {p: p.end_time for p in periods}
     first, last = min(starts.values()), max(ends.values())
-    if not first <= start.start_time <= last:
+    adopted = start.start_time
+    if not first <= adopted <= last:
         problems.append(Problem(where, line, "adoption.start", f"{start} lies outside the KPI data ({first:%Y-%m} to {last:%Y-%m})"))
         return
+    baseline = {p for p, end in ends.items() if end < adopted}
     before: dict[str, int] = {}
     for r in kpis:
-        if ends[r["period"]] < start.start_time:
+        if r["period"] in baseline:
             before[r["kpi"]] = before.get(r["kpi"], 0) + 1
     if max(before.values(), default=0) < MIN_BASELINE_PERIODS:
         problems.append(

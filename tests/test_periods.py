@@ -15,6 +15,11 @@ def test_bad_periods(text):
         parse_period(text)
 
 
+def test_each_period_text_is_parsed_once():
+    # a case repeats each period once per KPI; a pandas Period is slow to make
+    assert parse_period("2021-07") is parse_period(" 2021-07")
+
+
 def test_dates():
     assert parse_date("2020-02-29") == pd.Timestamp("2020-02-29")
     assert parse_date("2020-02") == pd.Timestamp("2020-02-01")

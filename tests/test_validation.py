@@ -164,6 +164,18 @@ def test_yaml_syntax_error_names_line(case_dir: Path):
     assert problem.line is not None and problem.line >= 3
 
 
+def test_valid_yaml_is_read_with_libyaml_and_errors_worded_as_before(case_dir: Path, monkeypatch):
+    import yaml
+
+    pure = yaml.SafeLoader
+    used = []
+    monkeypatch.setattr(yaml, "SafeLoader", lambda text: used.append(text) or pure(text))
+    assert ck.validate_cases(case_dir) == [] and used == []  # a valid case never needs the pure-Python loader
+    edit(case_dir / "acme" / YAML, "sector: Technology", "sector: [Technology")
+    (problem,) = ck.validate_cases(case_dir)
+    assert len(used) == 1 and problem.message.startswith("YAML syntax error: while parsing a flow sequence")
+
+
 def test_yaml_that_is_not_a_mapping(case_dir: Path):
     (case_dir / "acme" / YAML).write_text("- just\n- a list\n", encoding="utf-8")
     problems = ck.validate_cases(case_dir)
