@@ -9,14 +9,14 @@ import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import forkserver, get_context
 from pathlib import Path
 
 import pandas as pd
 
 from .catalog import kpi_catalog
 from .errors import display_path
-from .forking import can_fork, defer_iri_grammar, preload, run_forked
+from .forking import PRELOAD_NOTEBOOKS, can_fork, defer_iri_grammar, prepare_render_worker, run_forked
 from .loading import _portfolio, load_cases
 from .manifest import fingerprint, read_manifest, write_manifest
 from .validation import case_folders, check_case
@@ -264,10 +264,22 @@ class _Interrupted(Exception):
 
 
 def _start_pool(workers: int, notebooks: list[str]) -> ProcessPoolExecutor:
-    """Start the render workers now, so that they import the notebooks' libraries while the cases are validated.
+    """Start the render workers' imports now, so that they happen while the cases are validated.
 
-    ``notebooks``: what each worker preloads for the casekit engine (none for nbclient).
+    ``notebooks``: what the workers preload, for the casekit engine. Its workers are forked from a fork
+    server that imports and warms up once (``casekit.preloaded``), not once per worker. The nbclient
+    engine's workers import nothing ahead, and are started at once.
     """
+    if notebooks:
+        context = get_context("forkserver")
+        context.set_forkserver_preload(["casekit.preloaded"])
+        os.environ[PRELOAD_NOTEBOOKS] = os.pathsep.join(notebooks)
+        try:
+            forkserver.ensure_running()  # starts the server's imports, without waiting for them
+        finally:
+            del os.environ[PRELOAD_NOTEBOOKS]
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_prepare_worker,
+                                   initargs=(notebooks,))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_prepare_worker,
                                initargs=(notebooks,))
     for _ in range(workers):
@@ -335,18 +347,8 @@ def _run_on_cluster(jobs_to_run: list[_Job], scheduler: str, cases_dir: Path, da
 
 
 def _prepare_worker(notebooks: list[str]) -> None:
-    """Quieten the worker, then import what the notebooks need (for the casekit engine) and warm the exporters.
-
-    stderr, which kernels inherit, goes to /dev/null: kernels log start-up
-    warnings there, and on Ctrl-C the traceback of the cell they were running.
-    Errors reach the summary through papermill.
-    """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    if notebooks:
-        preload(notebooks)
-        _warm_up()
+    """Quieten the worker and, for the casekit engine, import and warm up what its fork server has not."""
+    prepare_render_worker(notebooks, warm_up=not _WARM)
 
 
 def _warm_up() -> None:
@@ -368,6 +370,11 @@ def _warm_up() -> None:
     plt.close("all")
     for no_input in (False, True):
         _exporter(no_input).from_notebook_node(_sample_notebook(data.head(), png))
+    global _WARM
+    _WARM = True
+
+
+_WARM = False  # whether _warm_up has run in this process (or in the fork server it was forked from)
 
 
 def _sample_notebook(table: pd.DataFrame, png: str):

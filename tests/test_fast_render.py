@@ -182,6 +182,28 @@ def test_preload_follows_the_notebooks_and_casekits_imports(tmp_path: Path):
     assert not {"distributed", "casekit.cluster"} & found  # only the Dask client and workers need them
 
 
+def test_render_workers_are_forked_from_one_preloaded_server(tmp_path: Path):
+    # the imports and warm-up are done once, in a fork server, not once in every worker
+    script = tmp_path / "workers.py"
+    script.write_text(textwrap.dedent(f"""\
+        import importlib, os, sys
+        render = importlib.import_module("casekit.render")
+
+        def state():
+            return os.getppid(), "seaborn" in sys.modules, render._WARM
+
+        if __name__ == "__main__":
+            pool = render._start_pool(2, [{str(NOTEBOOKS / "case_report.ipynb")!r}])
+            found = {{pool.submit(state).result() for _ in range(6)}}
+            pool.shutdown()
+            parents = {{parent for parent, _, _ in found}}
+            print(len(parents), os.getpid() in parents, all(loaded and warm for _, loaded, warm in found))"""))
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["1", "False", "True"]
+    assert "Warning" not in result.stderr  # the server's imports warn, on its quietened stderr
+
+
 def test_workers_warm_up_what_every_export_would_repeat():
     # a report's HTML highlights Python code; its lexer compiles its rules on first use, which each forked
     # child would otherwise repeat. The warm-up leaves no figure open.
