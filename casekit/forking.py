@@ -29,6 +29,13 @@ KERNEL_MODULES = (
     "ipykernel.inprocess.blocking", "ipykernel.inprocess.ipkernel", "ipykernel.ipkernel", "ipykernel.zmqshell",
     "ipykernel.comm", "ipykernel.debugger", "comm", "matplotlib_inline.backend_inline", "jupyter_client.session",
     "nbclient", "papermill", "nbconvert", "nbformat", "sqlite3",
+    # what starting a kernel and running its first cell import on the way
+    "IPython.core.application", "IPython.core.completerlib", "IPython.core.crashhandler", "IPython.core.logger",
+    "IPython.core.magic_arguments", "IPython.core.magics.ast_mod", "IPython.core.magics.execution",
+    "IPython.core.magics.pylab", "IPython.core.oinspect", "IPython.utils.module_paths",
+    "IPython.utils.wildcard", "bdb", "psutil", "resource", "tornado.platform.asyncio", "zmq.utils.garbage",
+    # what pandas and casekit import on first use
+    "pandas.core.reshape.reshape", "encodings.utf_8_sig",
 )
 
 

@@ -204,6 +204,30 @@ def test_render_workers_are_forked_from_one_preloaded_server(tmp_path: Path):
     assert "Warning" not in result.stderr  # the server's imports warn, on its quietened stderr
 
 
+def test_a_report_imports_almost_nothing_its_worker_has_not(tmp_path: Path):
+    # what a report's child imports, every report pays for again: the kernel's own modules are preloaded too
+    script = tmp_path / "imports.py"
+    script.write_text(textwrap.dedent(f"""\
+        import importlib, sys
+        from casekit.forking import preload, run_forked
+        render = importlib.import_module("casekit.render")
+        notebook = {str(NOTEBOOKS / "case_report.ipynb")!r}
+        preload([notebook])
+        render._warm_up()
+
+        def report():
+            before = set(sys.modules)
+            job = render._Job("quantia-tech", notebook, {{"case_id": "quantia-tech", "cases_dir": {str(ROOT / "cases")!r}}},
+                              {str(tmp_path)!r}, False, 600, "casekit")
+            assert render._execute_and_export(job)["status"] == "ok"
+            return sorted(set(sys.modules) - before)
+
+        print(" ".join(run_forked(report)))"""))
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(result.stdout.split()) <= 2, result.stdout  # a newer library may add one on the way
+
+
 def test_workers_warm_up_what_every_export_would_repeat():
     # a report's HTML highlights Python code; its lexer compiles its rules on first use, which each forked
     # child would otherwise repeat. The warm-up leaves no figure open.
