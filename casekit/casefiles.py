@@ -71,7 +71,7 @@ def read_yaml(path: Path, problems: list[Problem]) -> YamlDoc | None:
     text = read_text(path, problems)
     if text is None:
         return None
-    if _FAST_LOADER is not None:  # libyaml: several times faster; its errors are reported as the pure loader words them
+    if _FAST_LOADER is not None:  # libyaml, several times faster; an error is worded by the pure loader below
         loader = _FAST_LOADER(text)
         try:
             root = loader.get_single_node()

@@ -15,8 +15,8 @@ from __future__ import annotations
 import io
 import math
 import threading
-from contextlib import contextmanager
 from binascii import b2a_base64
+from contextlib import contextmanager
 
 import matplotlib as mpl
 import numpy as np

@@ -352,10 +352,10 @@ def _prepare_worker(notebooks: list[str]) -> None:
 
 
 def _warm_up() -> None:
-    """Do once, in the worker, the first-use work every report would repeat: draw a dated seaborn chart to
-    PNG (fonts, tick locators) and export a small notebook with each kind of cell and output a report has
-    (templates, the code highlighter, the Markdown and HTML sanitiser). Only caches change; no figure is
-    left open."""
+    """Do once, in the fork server or worker, the first-use work every report would repeat: draw a dated
+    seaborn chart to PNG (fonts, tick locators) and export a small notebook with each kind of cell and
+    output a report has (templates, the code highlighter, the Markdown and HTML sanitiser). Only caches
+    change; no figure is left open."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
