@@ -39,10 +39,6 @@ KERNEL_MODULES = (
 )
 
 
-# The environment variable that tells the fork server (casekit.preloaded) which notebooks' imports to follow.
-PRELOAD_NOTEBOOKS = "CASEKIT_PRELOAD_NOTEBOOKS"
-
-
 class ChildDied(RuntimeError):
     """The forked child ended without sending its result."""
 
@@ -74,24 +70,6 @@ def defer_iri_grammar() -> None:
 
     stand_in.is_valid_syntax = is_valid_syntax
     sys.modules[name] = stand_in
-
-
-def prepare_render_worker(notebooks, warm_up: bool = True) -> None:
-    """Quieten this process's stderr, import what the notebooks need and warm the render caches.
-
-    stderr, which kernels and forked children inherit, goes to /dev/null: imports and kernels log
-    start-up warnings there, and on Ctrl-C the traceback of the cell they were running. Errors reach
-    the render's summary through papermill.
-    """
-    from .render import _warm_up
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    if notebooks:
-        preload(notebooks)
-        if warm_up:
-            _warm_up()
 
 
 def preload(notebooks) -> list[str]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .catalog import kpi_catalog
 from .errors import display_path
-from .forking import PRELOAD_NOTEBOOKS, can_fork, defer_iri_grammar, prepare_render_worker, run_forked
+from .forking import can_fork, defer_iri_grammar, preload, run_forked
 from .loading import _portfolio, load_cases
 from .manifest import fingerprint, read_manifest, write_manifest
 from .validation import case_folders, check_case
@@ -28,6 +28,8 @@ CASE_NOTEBOOK = "case_report.ipynb"
 PORTFOLIO_NOTEBOOK = "portfolio_report.ipynb"
 PORTFOLIO = "portfolio"
 KERNEL_START_FAILURES = ("Kernel didn't respond", "Kernel died before replying to kernel_info")
+# The environment variable that tells the fork server (casekit.preloaded) which notebooks' imports to follow.
+PRELOAD_NOTEBOOKS = "CASEKIT_PRELOAD_NOTEBOOKS"
 
 
 class RenderError(ValueError):
@@ -278,12 +280,13 @@ def _start_pool(workers: int, notebooks: list[str]) -> ProcessPoolExecutor:
             forkserver.ensure_running()  # starts the server's imports, without waiting for them
         finally:
             del os.environ[PRELOAD_NOTEBOOKS]
-        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_prepare_worker,
-                                   initargs=(notebooks,))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_prepare_worker,
+    else:
+        context = get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_prepare_worker,
                                initargs=(notebooks,))
-    for _ in range(workers):
-        pool.submit(int)  # the pool starts a process for each task submitted while none is idle
+    if not notebooks:
+        for _ in range(workers):
+            pool.submit(int)  # the pool starts a process for each task submitted while none is idle
     return pool
 
 
@@ -347,15 +350,28 @@ def _run_on_cluster(jobs_to_run: list[_Job], scheduler: str, cases_dir: Path, da
 
 
 def _prepare_worker(notebooks: list[str]) -> None:
-    """Quieten the worker and, for the casekit engine, import and warm up what its fork server has not."""
-    prepare_render_worker(notebooks, warm_up=not _WARM)
+    """Quieten this process, then import what the notebooks need (for the casekit engine) and warm up.
+
+    stderr, which kernels and forked children inherit, goes to /dev/null: imports and kernels log
+    start-up warnings there, and on Ctrl-C the traceback of the cell they were running. Errors reach
+    the summary through papermill. A worker forked from the fork server finds both done already.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    if notebooks:
+        preload(notebooks)
+        _warm_up()
 
 
 def _warm_up() -> None:
-    """Do once, in the fork server or worker, the first-use work every report would repeat: draw a dated
-    seaborn chart to PNG (fonts, tick locators) and export a small notebook with each kind of cell and
-    output a report has (templates, the code highlighter, the Markdown and HTML sanitiser). Only caches
-    change; no figure is left open."""
+    """Do, once per process (a forked one inherits it), the first-use work every report would repeat:
+    draw a dated seaborn chart to PNG (fonts, tick locators) and export a small notebook with each kind
+    of cell and output a report has (templates, the code highlighter, the Markdown and HTML sanitiser).
+    Only caches change; no figure is left open."""
+    global _WARM
+    if _WARM:
+        return
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -370,7 +386,6 @@ def _warm_up() -> None:
     plt.close("all")
     for no_input in (False, True):
         _exporter(no_input).from_notebook_node(_sample_notebook(data.head(), png))
-    global _WARM
     _WARM = True
 
 
