@@ -37,7 +37,6 @@ class XmrResult:
     def to_frame(self) -> pd.DataFrame:
         """One row per point: ``position, value, moving_range, center, lcl, ucl, signal`` (rules, e.g. "1,4")."""
         mr = np.r_[np.nan, np.abs(np.diff(self.values))]
-        rules = self.signals.groupby("position")["rule"].apply(lambda r: ",".join(map(str, sorted(set(r)))))
         frame = pd.DataFrame({
             "position": np.arange(len(self.values)),
             "value": self.values,
@@ -46,7 +45,7 @@ class XmrResult:
             "lcl": self.lcl,
             "ucl": self.ucl,
         })
-        frame["signal"] = [rules.get(p, "") for p in frame["position"]]
+        frame["signal"] = _signal_labels(self.signals, len(self.values))
         return frame
 
     def __repr__(self) -> str:
@@ -132,28 +131,38 @@ def xmr(values, baseline=None) -> XmrResult:
 def western_electric(values, center: float, sigma: float) -> pd.DataFrame:
     """The Western Electric zone rules 1–4 (see :func:`xmr`), one row per trigger."""
     x = np.asarray(values, dtype=float)
-    rows = []
+    positions, rules, sides = [], [], []
     for side, sign in (("above", 1), ("below", -1)):
-        z = sign * (x - center) / sigma if sigma > 0 else sign * np.sign(x - center) * np.inf
-        for i in range(len(x)):
-            if z[i] > 3:
-                rows.append((i, 1, side))
-            if _count(z, i, 3, 2) >= 2 and z[i] > 2:
-                rows.append((i, 2, side))
-            if _count(z, i, 5, 1) >= 4 and z[i] > 1:
-                rows.append((i, 3, side))
-            if i >= 7 and (z[i - 7:i + 1] > 0).all():
-                rows.append((i, 4, side))
-    table = pd.DataFrame(rows, columns=["position", "rule", "side"]).sort_values(["position", "rule"], ignore_index=True)
-    table["description"] = table["rule"].map(RULES)
-    return table
+        with np.errstate(invalid="ignore"):  # sigma 0: a point on the centre line is on neither side
+            z = sign * (x - center) / sigma if sigma > 0 else sign * np.sign(x - center) * np.inf
+        for rule, hit in ((1, z > 3),
+                          (2, (_count(z > 2, 3) >= 2) & (z > 2)),
+                          (3, (_count(z > 1, 5) >= 4) & (z > 1)),
+                          (4, _count(z > 0, 8) == 8)):
+            at = np.flatnonzero(hit)
+            positions.append(at)
+            rules.append(np.full(len(at), rule))
+            sides += [side] * len(at)
+    position, rule = np.concatenate(positions), np.concatenate(rules)
+    order = np.lexsort((rule, position))  # a point breaks a rule on one side only
+    return pd.DataFrame({"position": position[order], "rule": rule[order], "side": np.array(sides, dtype=object)[order],
+                         "description": [RULES[r] for r in rule[order]]})
 
 
-def _count(z: np.ndarray, i: int, window: int, beyond: float) -> int:
-    """Points among the ``window`` ending at ``i`` beyond ``beyond`` sigma on this side."""
-    if i + 1 < window:
-        return 0
-    return int((z[i + 1 - window:i + 1] > beyond).sum())
+def _count(beyond: np.ndarray, window: int) -> np.ndarray:
+    """For each point, how many of the ``window`` points ending at it are ``beyond``; 0 before a full window."""
+    counts = np.zeros(len(beyond), dtype=int)
+    if len(beyond) >= window:
+        counts[window - 1:] = np.lib.stride_tricks.sliding_window_view(beyond, window).sum(axis=1)
+    return counts
+
+
+def _signal_labels(signals: pd.DataFrame, n: int) -> list[str]:
+    """The rules each of ``n`` points breaks, as text ("1,4"; "" for none)."""
+    rules: list[set] = [set() for _ in range(n)]
+    for position, rule in zip(signals["position"], signals["rule"]):
+        rules[position].add(rule)
+    return [",".join(map(str, sorted(r))) for r in rules]
 
 
 def xmr_phases(data: pd.DataFrame, value: str = "value", phase: str = "phase") -> pd.DataFrame:
@@ -185,22 +194,18 @@ def xmr_phases(data: pd.DataFrame, value: str = "value", phase: str = "phase") -
     >>> chart[["phase", "center", "signal"]].iloc[[0, 7]].values.tolist()
     [['before', 5.5, ''], ['after', 2.5, '1']]
     """
-    table = data.copy().reset_index(drop=True)
-    before = table[table[phase] == "before"]
-    after = table[table[phase] == "after"]
-    for column in ("center", "lcl", "ucl", "baseline_lcl", "baseline_ucl"):
-        table[column] = np.nan
-    table["signal"] = ""
-    if len(before) < 2:
-        return table
-    baseline = xmr(before[value])
-    table["baseline_lcl"], table["baseline_ucl"] = baseline.lcl, baseline.ucl
-    parts = [(before.index, baseline, baseline.to_frame())]
-    if len(after) >= 2:
-        own = xmr(after[value])
-        against_baseline = xmr(after[value], baseline=before[value]).to_frame()
-        parts.append((after.index, own, against_baseline))
-    for index, limits, signals in parts:
-        table.loc[index, ["center", "lcl", "ucl"]] = [limits.center, limits.lcl, limits.ucl]
-        table.loc[index, "signal"] = signals["signal"].to_numpy()
-    return table
+    table = data.reset_index(drop=True)
+    phases, values = table[phase].to_numpy(), table[value].to_numpy(dtype=float)
+    before, after = np.flatnonzero(phases == "before"), np.flatnonzero(phases == "after")
+    limits = np.full((len(table), 5), np.nan)  # center, lcl, ucl, baseline_lcl, baseline_ucl
+    signal = np.full(len(table), "", dtype=object)
+    if len(before) >= 2:
+        baseline = xmr(values[before])
+        limits[:, 3:] = baseline.lcl, baseline.ucl
+        parts = [(before, baseline, baseline.signals)]
+        if len(after) >= 2:
+            parts.append((after, xmr(values[after]), xmr(values[after], baseline=values[before]).signals))
+        for index, own, signals in parts:
+            limits[index, :3] = own.center, own.lcl, own.ucl
+            signal[index] = _signal_labels(signals, len(index))
+    return table.assign(**dict(zip(("center", "lcl", "ucl", "baseline_lcl", "baseline_ucl"), limits.T)), signal=signal)

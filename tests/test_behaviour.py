@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import casekit as ck
+from casekit.behaviour import RULES
 
 # R qcc: qcc(x, type = "xbar.one") -> center, std.dev, limits; as recorded in the tests of
 # mistat (Kenett, Zacks & Gedeck 2022), mistat/qcc/tests/test_qcc.py::TestComparisonWithR
@@ -98,3 +99,32 @@ def test_two_phase_chart_with_too_little_baseline():
 
     chart = ck.xmr_phases(pd.DataFrame({"value": [1.0, 2.0, 3.0], "phase": ["before", "after", "after"]}))
     assert chart["center"].isna().all() and (chart["signal"] == "").all()
+
+
+def _rules_by_definition(x, center, sigma):
+    """The four zone rules read literally, point by point (the reference for the vectorised version)."""
+    found = set()
+    for side, sign in (("above", 1), ("below", -1)):
+        z = [sign * (v - center) / sigma for v in x]
+        for i in range(len(x)):
+            last = lambda n: z[i + 1 - n:i + 1] if i + 1 >= n else []  # noqa: E731
+            if z[i] > 3:
+                found.add((i, 1, side))
+            if z[i] > 2 and sum(v > 2 for v in last(3)) >= 2:
+                found.add((i, 2, side))
+            if z[i] > 1 and sum(v > 1 for v in last(5)) >= 4:
+                found.add((i, 3, side))
+            if len(last(8)) == 8 and all(v > 0 for v in last(8)):
+                found.add((i, 4, side))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_rules_match_their_definitions_on_random_series(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(rng.choice([0, 1, 2]), rng.choice([0.5, 1, 2]), size=rng.integers(1, 40))
+    chart = ck.xmr(x, baseline=BASELINE)
+    signals = chart.signals
+    assert list(zip(signals["position"], signals["rule"], signals["side"])) == _rules_by_definition(
+        x, chart.center, chart.sigma)
+    assert list(signals["description"]) == [RULES[rule] for rule in signals["rule"]]
