@@ -42,14 +42,13 @@ def kpi_chart(chart: pd.DataFrame, ax=None):
     ax = _axes(ax)
     _label_before_seaborn(ax)
     sns.lineplot(data=chart, x="date", y="value", hue="phase", palette=PHASE_COLORS, marker="o",
-                 markersize=4, ax=ax, hue_order=[p for p in PHASE_COLORS if p in set(chart["phase"])])
+                 markersize=4, errorbar=None, ax=ax, hue_order=[p for p in PHASE_COLORS if p in set(chart["phase"])])
     for phase in ("before", "after"):
         part = chart[(chart["phase"] == phase) & chart["center"].notna()]
         if part.empty:
             continue
-        for column, style in (("center", "-"), ("lcl", "--"), ("ucl", "--")):
-            ax.hlines(part[column].iloc[0], part["date"].min(), part["date"].max(), colors=PHASE_COLORS[phase],
-                      linestyles=style, linewidth=1)
+        ax.hlines(part[["center", "lcl", "ucl"]].iloc[0], part["date"].min(), part["date"].max(),
+                  colors=PHASE_COLORS[phase], linestyles=["-", "--", "--"], linewidth=1)
     transition = chart[chart["phase"] == "transition"]
     if len(transition):
         ax.axvspan(transition["date"].min(), transition["date"].max(), color="#dddddd", alpha=0.6, zorder=0)

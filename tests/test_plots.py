@@ -35,6 +35,23 @@ def test_kpi_chart_title_unit_and_signals(pf):
     assert len(flagged.get_offsets()) == (chart["signal"] != "").sum()
 
 
+def test_kpi_chart_draws_each_phases_limits_and_no_empty_bands(pf):
+    """One value per period has no interval: seaborn is not asked for (empty) confidence bands, which cost a
+    tenth of the chart. Each phase's centre line and limits are one collection: solid centre, dashed limits."""
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    rows = pf.kpis[(pf.kpis["case_id"] == "quantia-tech") & (pf.kpis["kpi"] == "defect_density")]
+    chart = ck.xmr_phases(rows)
+    ax = plots.kpi_chart(chart)
+    assert not [c for c in ax.collections if isinstance(c, PolyCollection)]
+    limits = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert len(limits) == 2
+    for phase, lines in zip(("before", "after"), limits):
+        first = chart[chart["phase"] == phase].iloc[0]
+        assert [segment[0][1] for segment in lines.get_segments()] == [first["center"], first["lcl"], first["ucl"]]
+        assert [style[1] is None for style in lines.get_linestyles()] == [True, False, False]
+
+
 def test_given_axes_are_used(pf):
     fig, ax = plt.subplots()
     assert plots.maturity_chart(pf.appraisals[pf.appraisals["case_id"] == "atlas-capital"], ax=ax) is ax
