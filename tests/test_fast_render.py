@@ -204,6 +204,30 @@ def test_render_workers_are_forked_from_one_preloaded_server(tmp_path: Path):
     assert "Warning" not in result.stderr  # the server's imports warn, on its quietened stderr
 
 
+def test_the_fork_server_ends_without_tearing_its_interpreter_down(tmp_path: Path):
+    # Tearing down all the server has imported takes about a second, and the server holds the caller's stdout:
+    # whoever reads a render's output would wait for it. An exit handler of a module the notebook imports
+    # stands for that teardown: it must not run.
+    (tmp_path / "exit_marker.py").write_text(
+        f"import atexit, pathlib\natexit.register(pathlib.Path({str(tmp_path / 'torn-down')!r}).touch)\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import exit_marker")]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    script = tmp_path / "server.py"
+    script.write_text(textwrap.dedent(f"""\
+        import importlib, os
+        render = importlib.import_module("casekit.render")
+
+        if __name__ == "__main__":
+            pool = render._start_pool(1, [{str(tmp_path / "n.ipynb")!r}])
+            print(pool.submit(os.getppid).result() != os.getpid())
+            pool.shutdown()"""))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0 and result.stdout.split() == ["True"], result.stderr[-2000:]
+    assert not (tmp_path / "torn-down").exists()  # the server has closed our stdout, so it has ended
+
+
 def test_a_report_imports_almost_nothing_its_worker_has_not(tmp_path: Path):
     # what a report's child imports, every report pays for again: the kernel's own modules are preloaded too
     script = tmp_path / "imports.py"
