@@ -41,7 +41,7 @@ def _render(args: argparse.Namespace) -> int:
     try:
         table = render(args.cases_dir, args.out, jobs=args.jobs, case_ids=args.case or None, no_input=args.no_input,
                        timeout=args.timeout, progress=not args.no_progress_bar, force=args.force, engine=args.engine,
-                       scheduler=args.scheduler)
+                       scheduler=args.scheduler, notebooks=args.notebooks)
     except RenderError as exc:
         print(f"casekit render: {exc}", file=sys.stderr)
         return 2
@@ -137,6 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--case", action="append", metavar="ID", help="render only this case (repeatable)")
     render.add_argument("--no-input", action="store_true", help="hide code in the HTML reports")
     render.add_argument("--timeout", type=float, default=600, help="seconds a cell may run (default: 600)")
+    render.add_argument("--notebooks", metavar="DIR", help="a folder with your own case_report.ipynb and "
+                        "portfolio_report.ipynb (default: casekit's notebooks)")
     render.add_argument("--no-progress-bar", action="store_true", help="no progress bar")
     render.add_argument("--force", action="store_true", help="re-render reports whose inputs are unchanged too")
     render.add_argument("--engine", choices=["casekit", "nbclient"], default=None,

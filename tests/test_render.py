@@ -112,13 +112,16 @@ def test_failures_never_stop_the_others(tmp_path: Path):
 
 def test_cli_lists_failures_and_exits_1(tmp_path: Path):
     cases = tmp_path / "cases"
-    shutil.copytree(ROOT / "cases" / "quantia-tech", cases / "quantia-tech")
+    for name in ("quantia-tech", "chemhaven-specialty"):
+        shutil.copytree(ROOT / "cases" / name, cases / name)
     shutil.copytree(ROOT / "cases" / "quantia-tech", cases / "broken")  # id does not match the folder
     result = subprocess.run([sys.executable, "-m", "casekit", "render", str(cases), "--out", str(tmp_path / "out"),
-                             "--no-progress-bar"], capture_output=True, text=True, timeout=600)
+                             "--notebooks", str(_broken_notebooks(tmp_path)), "--no-progress-bar"],
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
-    assert "2 report(s) rendered (0 unchanged, not re-run), 1 failed" in result.stdout
+    assert "2 report(s) rendered (0 unchanged, not re-run), 2 failed" in result.stdout
     assert "FAILED broken: invalid case:" in result.stdout and "must equal the folder name 'broken'" in result.stdout
+    assert "FAILED chemhaven-specialty (cell 3): RuntimeError: boom: chemhaven-specialty; partial notebook" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 
