@@ -14,13 +14,16 @@ cells) must be identical across the three ways; the script says if they are not.
     python benchmarks/render_bench.py [CASES_DIR] [--copies K] [--skip-cli-loop]
 
 ``--copies K`` renders K copies of every case (renamed ``<id>-2``, ...), for
-the dozens of reports a report runner renders at once.
+the dozens of reports a report runner renders at once. ``--tables-only`` renders
+the same notebooks without their chart cells: reports whose own work is a few
+tables, so that set-up is almost all of each report's time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import shutil
@@ -61,37 +64,50 @@ def copy_cases(cases_dir: Path, copies: int, target: Path) -> Path:
     return target
 
 
-def cli_loop(jobs: list, out: Path) -> None:
+def tables_only(notebooks: Path, target: Path) -> Path:
+    """The notebooks without the code cells that draw charts, in ``target/notebooks`` beside ``target/data``."""
+    import nbformat
+
+    (target / "notebooks").mkdir(parents=True)
+    os.symlink(notebooks.parent / "data", target / "data")  # the portfolio report reads ../data
+    for name in ("case_report.ipynb", "portfolio_report.ipynb"):
+        nb = nbformat.read(notebooks / name, as_version=4)
+        nb.cells = [cell for cell in nb.cells if not (cell.cell_type == "code" and "plots." in cell.source)]
+        nbformat.write(nb, target / "notebooks" / name)
+    return target / "notebooks"
+
+
+def cli_loop(jobs: list, out: Path, notebooks: Path) -> None:
     for name, notebook, parameters in jobs:
         params = ["-y", json.dumps(parameters)]
-        subprocess.run([str(BIN / "papermill"), str(NOTEBOOKS / notebook), str(out / f"{name}.ipynb"), *params,
-                        "--cwd", str(NOTEBOOKS), "--no-progress-bar"], check=True, capture_output=True)
+        subprocess.run([str(BIN / "papermill"), str(notebooks / notebook), str(out / f"{name}.ipynb"), *params,
+                        "--cwd", str(notebooks), "--no-progress-bar"], check=True, capture_output=True)
         subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", str(out / f"{name}.ipynb")], check=True,
                        capture_output=True)
 
 
-def _papermill_one(job: tuple, out: str) -> None:
+def _papermill_one(job: tuple, out: str, notebooks: Path) -> None:
     import nbformat
     import papermill
     from nbconvert import HTMLExporter
 
     name, notebook, parameters = job
     target = Path(out) / f"{name}.ipynb"
-    papermill.execute_notebook(str(NOTEBOOKS / notebook), str(target), parameters=parameters, cwd=str(NOTEBOOKS),
+    papermill.execute_notebook(str(notebooks / notebook), str(target), parameters=parameters, cwd=str(notebooks),
                                progress_bar=False)
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(target, as_version=4))
     target.with_suffix(".html").write_text(body, encoding="utf-8")
 
 
-def papermill_pool(jobs: list, out: Path) -> None:
+def papermill_pool(jobs: list, out: Path, notebooks: Path) -> None:
     with ProcessPoolExecutor(max_workers=2) as pool:
-        for future in [pool.submit(_papermill_one, job, str(out)) for job in jobs]:
+        for future in [pool.submit(_papermill_one, job, str(out), notebooks) for job in jobs]:
             future.result()
 
 
-def casekit_render(cases_dir: Path, out: Path) -> None:
+def casekit_render(cases_dir: Path, out: Path, notebooks: Path) -> None:
     subprocess.run([str(BIN / "casekit"), "render", str(cases_dir), "--out", str(out), "--jobs", "2",
-                    "--no-progress-bar", "--force"], check=True, capture_output=True)
+                    "--notebooks", str(notebooks), "--no-progress-bar", "--force"], check=True, capture_output=True)
 
 
 def checked_numbers(notebook: Path) -> list[str]:
@@ -107,18 +123,20 @@ def main() -> int:
     parser.add_argument("cases_dir", nargs="?", default=str(ROOT / "cases"))
     parser.add_argument("--copies", type=int, default=1, help="render K copies of every case (default 1)")
     parser.add_argument("--skip-cli-loop", action="store_true", help="the slowest way; skip it for a quick look")
+    parser.add_argument("--tables-only", action="store_true", help="the notebooks without their chart cells")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cases_dir = copy_cases(Path(args.cases_dir).resolve(), args.copies, Path(tmp) / "cases")
-        return run(cases_dir, args.skip_cli_loop)
+        notebooks = tables_only(NOTEBOOKS, Path(tmp) / "tables-only") if args.tables_only else NOTEBOOKS
+        return run(cases_dir, args.skip_cli_loop, notebooks)
 
 
-def run(cases_dir: Path, skip_cli_loop: bool) -> int:
+def run(cases_dir: Path, skip_cli_loop: bool, notebooks: Path = NOTEBOOKS) -> int:
     jobs = reports(cases_dir)
-    ways = {"casekit render --jobs 2": lambda out: casekit_render(cases_dir, out),
-            "papermill pool (2 processes)": lambda out: papermill_pool(jobs, out)}
+    ways = {"casekit render --jobs 2": lambda out: casekit_render(cases_dir, out, notebooks),
+            "papermill pool (2 processes)": lambda out: papermill_pool(jobs, out, notebooks)}
     if not skip_cli_loop:
-        ways["papermill CLI + nbconvert loop"] = lambda out: cli_loop(jobs, out)
+        ways["papermill CLI + nbconvert loop"] = lambda out: cli_loop(jobs, out, notebooks)
     seconds, numbers = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for way, render_with in ways.items():
@@ -129,7 +147,8 @@ def run(cases_dir: Path, skip_cli_loop: bool) -> int:
             seconds[way] = time.perf_counter() - started
             numbers[way] = {name: checked_numbers(out / f"{name}.ipynb") for name, _, _ in jobs}
             assert all((out / f"{name}.html").is_file() for name, _, _ in jobs), f"{way}: an HTML report is missing"
-    print(f"{len(jobs)} reports ({len(jobs) - 1} cases + portfolio), ipynb + HTML, on {_cores()} cores\n")
+    kind = "tables only" if notebooks != NOTEBOOKS else "with charts"
+    print(f"{len(jobs)} reports ({len(jobs) - 1} cases + portfolio, {kind}), ipynb + HTML, on {_cores()} cores\n")
     ours = seconds["casekit render --jobs 2"]
     print(f"{'way':34} {'seconds':>8} {'s/report':>9} {'casekit is':>11}")
     for way, took in seconds.items():
