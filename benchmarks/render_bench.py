@@ -11,7 +11,7 @@ Each way renders every case report of CASES_DIR and the portfolio report, into
 its own folder. The numbers the reports check (the ``NBVAL_CHECK_OUTPUT``
 cells) must be identical across the three ways; the script says if they are not.
 
-    python benchmarks/render_bench.py [CASES_DIR] [--copies K] [--skip-cli-loop]
+    python benchmarks/render_bench.py [CASES_DIR] [--copies K] [--skip-cli-loop] [--tables-only]
 
 ``--copies K`` renders K copies of every case (renamed ``<id>-2``, ...), for
 the dozens of reports a report runner renders at once. ``--tables-only`` renders
