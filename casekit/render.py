@@ -354,14 +354,21 @@ def _prepare_worker(notebooks: list[str]) -> None:
 
     stderr, which kernels and forked children inherit, goes to /dev/null: imports and kernels log
     start-up warnings there, and on Ctrl-C the traceback of the cell they were running. Errors reach
-    the summary through papermill. A worker forked from the fork server finds both done already.
+    the summary through papermill. A worker forked from the fork server finds both done already, and
+    follows only notebooks the server was not given (a later render's, in the same session).
     """
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
     if notebooks:
-        preload(notebooks)
+        new = [notebook for notebook in notebooks if notebook not in _PRELOADED]
+        if new:
+            preload(new)
+            _PRELOADED.update(new)
         _warm_up()
+
+
+_PRELOADED: set[str] = set()  # notebooks whose imports this process (or its fork server) has followed
 
 
 def _warm_up() -> None:

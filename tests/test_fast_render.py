@@ -204,6 +204,28 @@ def test_render_workers_are_forked_from_one_preloaded_server(tmp_path: Path):
     assert "Warning" not in result.stderr  # the server's imports warn, on its quietened stderr
 
 
+def test_a_forked_worker_follows_only_the_notebooks_its_server_has_not(tmp_path: Path):
+    # reading the notebooks and casekit's sources again cost each worker 0.15-0.35 s before its first report
+    script = tmp_path / "again.py"
+    script.write_text(textwrap.dedent(f"""\
+        import importlib, json
+        from casekit.forking import run_forked
+        render = importlib.import_module("casekit.render")
+        case, portfolio = {str(NOTEBOOKS / "case_report.ipynb")!r}, {str(NOTEBOOKS / "portfolio_report.ipynb")!r}
+        render._prepare_worker([case])
+        followed = []
+        render.preload = followed.append
+
+        def worker():
+            render._prepare_worker([case])
+            render._prepare_worker([case, portfolio])
+            return followed
+
+        print(json.dumps(run_forked(worker) == [[portfolio]]))"""))
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.split() == ["true"], result.stdout + result.stderr[-2000:]
+
+
 def test_the_fork_server_ends_without_tearing_its_interpreter_down(tmp_path: Path):
     # Tearing down all the server has imported takes about a second, and the server holds the caller's stdout:
     # whoever reads a render's output would wait for it. An exit handler of a module the notebook imports
