@@ -1,5 +1,5 @@
-"""Regression on a KPI's time series with Newey–West (HAC) errors: the before/after
-mean shift and the interrupted time series (segmented regression)."""
+"""Regression on a KPI's time series: the interrupted time series (segmented regression with
+AR(1) errors) that decides, and the plain before/after mean shift with Newey–West errors."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from .ar1 import ar1_estimates, ar1_test, se_inflation
 from .periods import parse_month, parse_period, phases_of
 
 
@@ -32,6 +33,9 @@ def hac_ols(y, X, maxlags: int | None = None):
     return sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
 
 
+HORIZON_MONTHS = 12  # the effect is the average over the first year after the transition
+
+
 @dataclass(frozen=True)
 class ItsResult:
     """Segmented regression of one KPI around its adoption (see :func:`its`)."""
@@ -39,6 +43,10 @@ class ItsResult:
     n_before: int
     n_after: int
     scale: str
+    effect: float
+    effect_ci_low: float
+    effect_ci_high: float
+    effect_p: float
     level_change: float
     level_ci_low: float
     level_ci_high: float
@@ -49,7 +57,8 @@ class ItsResult:
     slope_p: float
     pre_slope: float
     pre_slope_p: float
-    maxlags: int
+    autocorrelation: float
+    horizon: int
     seasonal: bool
 
     def to_frame(self) -> pd.DataFrame:
@@ -59,24 +68,37 @@ class ItsResult:
     def __repr__(self) -> str:
         unit = "%" if self.scale == "log" else ""
         return (
-            f"ItsResult(n={self.n_before}+{self.n_after}, level change {self.level_change:+.3g}{unit} "
-            f"[{self.level_ci_low:+.3g}, {self.level_ci_high:+.3g}] p={self.level_p:.3g}; "
+            f"ItsResult(n={self.n_before}+{self.n_after}, phi={self.autocorrelation:.2f}, effect over the first "
+            f"{self.horizon} periods {self.effect:+.3g}{unit} [{self.effect_ci_low:+.3g}, {self.effect_ci_high:+.3g}] "
+            f"p={self.effect_p:.3g}; level change {self.level_change:+.3g}{unit} p={self.level_p:.3g}; "
             f"slope change {self.slope_change:+.3g}{unit}/period p={self.slope_p:.3g})"
         )
 
 
+def positions(months, freq: str, start: pd.Period, transition_months: int):
+    """Each period's time since the first post-transition period, in the series' own unit.
+
+    ``months`` are the periods' first months as months since 1970-01 and
+    ``freq`` is ``"M"`` or ``"Q"``. The first post-transition period of a
+    quarterly series is the first quarter that begins at or after the end
+    of the transition. Returns ``(t, seasons, cycle)``: integer times, the
+    month or quarter of each period, and periods per year.
+    """
+    months = np.asarray(months, dtype=np.int64)
+    first_after = start.ordinal + int(transition_months)
+    if freq == "Q":
+        return months // 3 - (-(-first_after // 3)), (months % 12) // 3 + 1, 4
+    return months - first_after, months % 12 + 1, 12
+
+
 def _positions(periods, start: pd.Period, transition_months: int):
-    """Periods since the first post-transition period (in the series' own unit), and phases."""
     parsed = [p if isinstance(p, pd.Period) else parse_period(p) for p in periods]
     freqs = {p.freqstr[0] for p in parsed}
     if len(freqs) != 1:
         raise ValueError("a series must be all monthly or all quarterly")
-    first_after = start + transition_months
-    anchor = first_after.asfreq(parsed[0].freqstr, how="start") if freqs == {"Q"} else first_after
-    t = np.array([p.ordinal - anchor.ordinal for p in parsed], dtype=float)
-    phases = phases_of(parsed, start, transition_months)
-    seasons = np.array([p.quarter if p.freqstr[0] == "Q" else p.month for p in parsed])
-    return t, phases, seasons, 4 if freqs == {"Q"} else 12
+    months = [p.ordinal * 3 if p.freqstr[0] == "Q" else p.ordinal for p in parsed]
+    t, seasons, cycle = positions(months, freqs.pop(), start, transition_months)
+    return t, phases_of(parsed, start, transition_months), seasons, cycle
 
 
 def _scale(values: np.ndarray, log: bool | None) -> str:
@@ -87,22 +109,128 @@ def _scale(values: np.ndarray, log: bool | None) -> str:
     return "log" if log else "raw"
 
 
-def its(values, periods, start, transition_months: int = 0, seasonal: bool = False,
-        log: bool | None = None, alpha: float = 0.05, maxlags: int | None = None) -> ItsResult:
-    """Interrupted time series: level and slope change at adoption (segmented regression).
+@dataclass(frozen=True)
+class ItsFit:
+    """What casekit's comparisons take from a segmented regression, on the scale fitted.
 
-    Fits ``y_t = b0 + b1 t + b2 post_t + b3 t·post_t (+ season) + e_t`` by OLS
-    to the periods before and after the adoption (the transition window left
-    out), with ``t`` counted in periods from the first post-transition period
-    and Newey–West (HAC) standard errors, because monthly KPIs are
-    autocorrelated.
+    ``estimate``/``se`` are indexed by :data:`CONTRASTS`; ``counterfactual``
+    and ``fitted`` are the average levels over the horizon without and with
+    the change (log levels on the log scale); ``log_ratio``/``log_ratio_se``
+    their log ratio on the raw scale (delta method, both levels and their
+    covariance); ``critical`` each contrast's interval multiplier (for the
+    plug-in standard errors with the bootstrap, else for the inflated
+    ones); ``inflation`` the factor (:func:`casekit.ar1.se_inflation`) that
+    turns the effect's plug-in standard error into the one a meta-analysis
+    weighs by; ``bootstrap`` whether the bootstrap was run.
+    """
+
+    n_before: int
+    n_after: int
+    scale: str
+    horizon: int
+    phi: float
+    estimate: dict
+    se: dict
+    p_value: dict
+    critical: dict
+    counterfactual: float
+    fitted: float
+    log_ratio: float
+    log_ratio_se: float
+    inflation: float
+    bootstrap: bool
+
+
+CONTRASTS = ("effect", "level", "slope", "pre_slope")
+
+
+def its_fit(values, periods, start, transition_months: int = 0, seasonal: bool = False, log: bool | None = None,
+            alpha: float = 0.05, horizon_months: int = HORIZON_MONTHS, bootstrap: bool = True,
+            n_boot: int = 999) -> ItsFit:
+    """The segmented regression behind :func:`its` and :func:`casekit.compare_case`, unformatted.
+
+    With ``bootstrap=False`` the p-values and intervals use t on n − p
+    degrees of freedom instead of the bootstrap (the estimates and standard
+    errors are the same): the inputs of the cross-case meta-analysis, which
+    needs no per-case p-value.
+    """
+    start = start if isinstance(start, pd.Period) else parse_month(start)
+    t, phases, seasons, cycle = _positions(periods, start, transition_months)
+    return its_arrays(values, t, phases, seasons, cycle, seasonal, log, alpha, horizon_months, bootstrap, n_boot)
+
+
+def its_arrays(values, t, phases, seasons, cycle: int, seasonal: bool = False, log: bool | None = None,
+               alpha: float = 0.05, horizon_months: int = HORIZON_MONTHS, bootstrap: bool = True,
+               n_boot: int = 999) -> ItsFit:
+    """:func:`its_fit` on arrays: values, times from :func:`positions`, phases, seasons, periods a year."""
+    y = np.asarray(values, dtype=float)
+    t, phases, seasons = np.asarray(t), np.asarray(phases), np.asarray(seasons)
+    keep = phases != "transition"
+    y, t, phases, seasons = y[keep], t[keep], phases[keep], seasons[keep]
+    order = np.argsort(t, kind="stable")
+    y, t, phases, seasons = y[order], t[order], phases[order], seasons[order]
+    post = (phases == "after").astype(float)
+    n_before, n_after = int((post == 0).sum()), int(post.sum())
+    if n_before < 3 or n_after < 3:
+        raise ValueError(f"need at least 3 periods before and after, got {n_before} and {n_after}")
+    scale = _scale(y, log)
+    target = np.log(y) if scale == "log" else y
+    columns = [np.ones(len(t)), t.astype(float), post, t * post]
+    if seasonal:
+        columns += [np.sin(2 * np.pi * seasons / cycle), np.cos(2 * np.pi * seasons / cycle)]
+    X = np.column_stack(columns)
+    horizon = max(1, horizon_months // (3 if cycle == 4 else 1))
+    middle = (horizon - 1) / 2
+    p = X.shape[1]
+    rows = np.zeros((6, p))
+    rows[0, 2], rows[0, 3] = 1, middle          # effect: level + slope change, averaged over the horizon
+    rows[1, 2], rows[2, 3], rows[3, 1] = 1, 1, 1  # level change, slope change, baseline slope
+    rows[4, 0], rows[4, 1] = 1, middle          # the counterfactual level over the horizon (season averages out)
+    rows[5] = rows[4] + rows[0]                 # the fitted level with the change
+    estimate, se, phi = ar1_estimates(target, X, t, rows)
+    log_ratio = log_ratio_se = np.nan
+    if scale == "raw" and estimate[4] > 0 and estimate[5] > 0:
+        gradient = rows[5] / estimate[5] - rows[4] / estimate[4]
+        log_ratio = float(np.log(estimate[5] / estimate[4]))
+        log_ratio_se = float(ar1_estimates(target, X, t, gradient)[1][0])
+    if bootstrap:
+        test = ar1_test(target, X, t, rows[:4], alpha=alpha, n_boot=n_boot)
+        p_values, critical = test.p_value, test.critical
+    else:
+        df = len(y) - p
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_values = 2 * stats.t.sf(np.abs(estimate[:4] / se[:4]), df)
+        critical = np.full(4, _t_quantile(df, 1 - alpha / 2))
+    return ItsFit(
+        n_before=n_before, n_after=n_after, scale=scale, horizon=horizon, phi=phi,
+        estimate=dict(zip(CONTRASTS, map(float, estimate))), se=dict(zip(CONTRASTS, map(float, se))),
+        p_value=dict(zip(CONTRASTS, map(float, p_values))), critical=dict(zip(CONTRASTS, map(float, critical))),
+        counterfactual=float(estimate[4]), fitted=float(estimate[5]), log_ratio=log_ratio, log_ratio_se=log_ratio_se,
+        inflation=se_inflation(X, t, rows[0], phi), bootstrap=bootstrap,
+    )
+
+
+def its(values, periods, start, transition_months: int = 0, seasonal: bool = False,
+        log: bool | None = None, alpha: float = 0.05, horizon_months: int = HORIZON_MONTHS,
+        n_boot: int = 999) -> ItsResult:
+    """Interrupted time series: the change at adoption beyond the baseline trend.
+
+    Fits ``y_t = b0 + b1 t + b2 post_t + b3 t·post_t (+ season) + e_t`` to
+    the periods before and after the adoption (the transition window left
+    out), with ``t`` counted in periods from the first post-transition
+    period and AR(1) errors (:func:`casekit.ar1.ar1_test`): generalized
+    least squares, the autocorrelation estimated without its small-sample
+    bias, and p-values and intervals from a parametric bootstrap of the t
+    statistic, so that their error rate holds for autocorrelated monthly
+    KPIs of realistic length (README, "Inside one case").
 
     Parameters
     ----------
     values : array_like
         The KPI's values.
     periods : sequence of str or pandas.Period
-        Their periods (``YYYY-MM`` or ``YYYY-Qn``; one frequency).
+        Their periods (``YYYY-MM`` or ``YYYY-Qn``; one frequency). Missing
+        periods are gaps: the points either side are not neighbours.
     start : str or pandas.Period
         The adoption month.
     transition_months : int
@@ -115,17 +243,23 @@ def its(values, periods, start, transition_months: int = 0, seasonal: bool = Fal
         default log when all values are positive.
     alpha : float
         1 − confidence level.
-    maxlags : int, optional
-        HAC bandwidth; default floor(4 (n/100)^(2/9)) (Newey & West 1994).
+    horizon_months : int
+        The effect is averaged over this many months after the transition
+        (12: the first year; in quarters for a quarterly KPI).
+    n_boot : int
+        Bootstrap replicates.
 
     Returns
     -------
     ItsResult
-        ``level_change`` (the jump at the first post-transition period,
-        against the extrapolated baseline trend) and ``slope_change`` (per
-        period), each with CI and p-value, and ``pre_slope`` (the baseline
-        trend), in percent on the log scale or in the KPI's unit otherwise.
-        Raw, not direction-aware: a drop in defects is negative.
+        ``effect`` (b2 + b3·(H − 1)/2: the average, over the first H
+        post-transition periods, of the difference between the series and
+        its baseline trend extrapolated), ``level_change`` (b2, the jump at
+        the first post-transition period) and ``slope_change`` (b3, per
+        period), each with CI and p-value; ``pre_slope`` (the baseline
+        trend); ``autocorrelation`` (phi); in percent on the log scale
+        (100·(exp(b) − 1)) or in the KPI's unit otherwise. Raw, not
+        direction-aware: a drop in defects is negative.
 
     Raises
     ------
@@ -135,9 +269,11 @@ def its(values, periods, start, transition_months: int = 0, seasonal: bool = Fal
     Notes
     -----
     Segmented regression as in Wagner et al. (2002) and Bernal, Cummins &
-    Gasparrini (2017). Missing periods are simply absent; the HAC estimator
-    treats the remaining points as consecutive. On the log scale a
-    coefficient b is reported as 100·(exp(b) − 1) percent.
+    Gasparrini (2017). A trend that was already under way before adoption
+    and simply continues has b2 = b3 = 0 and no effect, where a plain
+    before/after comparison of means would call it a change. A quarterly
+    KPI's first post-transition period is the first quarter that begins at
+    or after the end of the transition.
 
     References
     ----------
@@ -147,8 +283,6 @@ def its(values, periods, start, transition_months: int = 0, seasonal: bool = Fal
     Bernal JL, Cummins S, Gasparrini A (2017). Interrupted time series
     regression for the evaluation of public health interventions: a tutorial.
     Int J Epidemiol 46:348–355.
-    Newey WK, West KD (1994). Automatic lag selection in covariance matrix
-    estimation. Rev Econ Stud 61:631–653.
 
     Examples
     --------
@@ -159,42 +293,31 @@ def its(values, periods, start, transition_months: int = 0, seasonal: bool = Fal
     >>> noise = np.exp(np.random.default_rng(1).normal(0, 0.02, 48))
     >>> y = np.where(np.arange(48) < 24, 10.0, 8.0) * noise
     >>> res = ck.its(y, periods, start="2022-01")
-    >>> res.level_ci_low < -20 < res.level_ci_high, res.slope_p > 0.05
+    >>> res.effect_ci_low < -20 < res.effect_ci_high, res.slope_p > 0.05
     (True, True)
+
+    A steady 1% monthly fall that simply continues is no effect of adoption:
+
+    >>> trend = 10 * 0.99 ** np.arange(48) * noise
+    >>> res = ck.its(trend, periods, start="2022-01")
+    >>> res.effect_ci_low < 0 < res.effect_ci_high
+    True
     """
-    y = np.asarray(values, dtype=float)
-    start = start if isinstance(start, pd.Period) else parse_month(start)
-    t, phases, seasons, cycle = _positions(periods, start, transition_months)
-    keep = phases != "transition"
-    y, t, phases, seasons = y[keep], t[keep], phases[keep], seasons[keep]
-    post = (phases == "after").astype(float)
-    n_before, n_after = int((post == 0).sum()), int(post.sum())
-    if n_before < 3 or n_after < 3:
-        raise ValueError(f"need at least 3 periods before and after, got {n_before} and {n_after}")
-    scale = _scale(y, log)
-    target = np.log(y) if scale == "log" else y
-    columns = [np.ones_like(t), t, post, t * post]
-    if seasonal:
-        columns += [np.sin(2 * np.pi * seasons / cycle), np.cos(2 * np.pi * seasons / cycle)]
-    fit = hac_ols(target, np.column_stack(columns), maxlags)
-    ci = fit.conf_int(alpha)
-    show = (lambda b: 100 * np.expm1(b)) if scale == "log" else (lambda b: b)
+    fit = its_fit(values, periods, start, transition_months, seasonal, log, alpha, horizon_months, n_boot=n_boot)
+    show = (lambda b: float(100 * np.expm1(b))) if fit.scale == "log" else float
+
+    def interval(name):
+        b, half = fit.estimate[name], fit.critical[name] * fit.se[name]
+        return show(b), show(b - half), show(b + half), fit.p_value[name]
+
+    effect, level, slope = interval("effect"), interval("level"), interval("slope")
     return ItsResult(
-        n_before=n_before,
-        n_after=n_after,
-        scale=scale,
-        level_change=float(show(fit.params[2])),
-        level_ci_low=float(show(ci[2, 0])),
-        level_ci_high=float(show(ci[2, 1])),
-        level_p=float(fit.pvalues[2]),
-        slope_change=float(show(fit.params[3])),
-        slope_ci_low=float(show(ci[3, 0])),
-        slope_ci_high=float(show(ci[3, 1])),
-        slope_p=float(fit.pvalues[3]),
-        pre_slope=float(show(fit.params[1])),
-        pre_slope_p=float(fit.pvalues[1]),
-        maxlags=int(fit.cov_kwds["maxlags"]),
-        seasonal=seasonal,
+        n_before=fit.n_before, n_after=fit.n_after, scale=fit.scale,
+        effect=effect[0], effect_ci_low=effect[1], effect_ci_high=effect[2], effect_p=effect[3],
+        level_change=level[0], level_ci_low=level[1], level_ci_high=level[2], level_p=level[3],
+        slope_change=slope[0], slope_ci_low=slope[1], slope_ci_high=slope[2], slope_p=slope[3],
+        pre_slope=show(fit.estimate["pre_slope"]), pre_slope_p=fit.p_value["pre_slope"],
+        autocorrelation=fit.phi, horizon=fit.horizon, seasonal=seasonal,
     )
 
 
@@ -222,23 +345,29 @@ class MeanShift:
 
 
 def mean_shift(before, after, log: bool | None = None, alpha: float = 0.05,
-               maxlags: int | None = None) -> MeanShift:
-    """Compare a KPI's level after adoption with its baseline.
+               maxlags: int | None = None, positions=None) -> MeanShift:
+    """Compare a KPI's mean level after adoption with its baseline (descriptive; not the verdict).
 
     Regresses the KPI on an after-adoption indicator, ``y = a + b·after + e``,
     with Newey–West standard errors: the same estimator as :func:`hac_ols`
     (Bartlett kernel, n/(n − 2) correction, t on n − 2 df), written out for
-    this two-group design because the cross-case tests run it once per case
-    and KPI; tests/test_timeseries.py checks it against statsmodels.
+    this two-group design; tests/test_timeseries.py checks it against
+    statsmodels. This is the naive comparison: it reads a trend that was
+    under way before adoption as a change, and with 24 monthly points a side
+    its p-values are too small for autocorrelated KPIs (README). casekit's
+    verdicts come from :func:`its`; this gives the levels either side.
+
+    ``positions`` (the periods' integer times, before then after) makes the
+    lags count in periods: points either side of a gap are not neighbours.
 
     On the log scale (the default for positive values) ``baseline`` and
     ``post`` are geometric means and ``change_pct`` = 100·(post/baseline − 1)
-    with its CI; ``log_ratio`` and its standard error are what
-    meta-analysis pools. On the raw scale (values of zero or below) they are
-    arithmetic means, ``change_pct`` = 100·diff/baseline with the baseline
-    taken as fixed, and ``log_ratio`` = log(post/baseline) with a delta-method
-    standard error. ``diff`` = post − baseline, with ``diff_se`` its standard
-    error (delta method on the log scale).
+    with its CI. On the raw scale (values of zero or below) they are
+    arithmetic means and ``log_ratio`` = log(post/baseline), with the delta
+    method's standard error from both means and their covariance; the
+    percent change and its CI follow from it, so they account for the
+    baseline's uncertainty. ``diff`` = post − baseline, with ``diff_se`` its
+    standard error (delta method on the log scale).
     """
     before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
     n_before, n_after = len(before), len(after)
@@ -249,8 +378,9 @@ def mean_shift(before, after, log: bool | None = None, alpha: float = 0.05,
     target = np.log(y) if scale == "log" else y
     a, post_level = target[:n_before].mean(), target[n_before:].mean()
     b = post_level - a
+    positions = np.arange(len(y)) if positions is None else np.asarray(positions, dtype=np.int64)
     cov = _hac_two_groups(target - np.r_[np.full(n_before, a), np.full(n_after, post_level)], n_before,
-                          newey_west_lags(len(y)) if maxlags is None else maxlags)
+                          newey_west_lags(len(y)) if maxlags is None else maxlags, positions)
     se_b, se_post = np.sqrt(cov[1, 1]), np.sqrt(cov[0, 0] + 2 * cov[0, 1] + cov[1, 1])
     crit = _t_quantile(len(y) - 2, 1 - alpha / 2)
     b_low, b_high = b - crit * se_b, b + crit * se_b
@@ -263,10 +393,13 @@ def mean_shift(before, after, log: bool | None = None, alpha: float = 0.05,
         post_low, post_high = np.exp(post_low), np.exp(post_high)
     else:
         baseline, post = a, post_level
-        change = 100 * np.array([b, b_low, b_high]) / a if a != 0 else np.full(3, np.nan)
-        ok = a > 0 and post > 0
-        log_ratio = np.log(post / a) if ok else np.nan
-        log_se = se_b / post if ok else np.nan
+        log_ratio = log_se = np.nan
+        change = np.full(3, np.nan)
+        if a > 0 and post > 0:
+            var_a, var_post, cov_a_post = cov[0, 0], se_post**2, cov[0, 0] + cov[0, 1]
+            log_ratio = np.log(post / a)
+            log_se = np.sqrt(max(var_post / post**2 + var_a / a**2 - 2 * cov_a_post / (a * post), 0.0))
+            change = 100 * np.expm1(log_ratio + np.array([0, -crit, crit]) * log_se)
     return MeanShift(
         n_before=n_before,
         n_after=n_after,
@@ -288,14 +421,19 @@ def mean_shift(before, after, log: bool | None = None, alpha: float = 0.05,
     )
 
 
-def _hac_two_groups(residuals: np.ndarray, n_before: int, maxlags: int) -> np.ndarray:
-    """Newey–West covariance of (a, b) in y = a + b·after, with the n/(n − 2) correction."""
+def _hac_two_groups(residuals: np.ndarray, n_before: int, maxlags: int, positions: np.ndarray) -> np.ndarray:
+    """Newey–West covariance of (a, b) in y = a + b·after, with the n/(n − 2) correction.
+
+    Lag l pairs the points whose positions are l apart, so a gap is not bridged.
+    """
     n = len(residuals)
     X = np.column_stack([np.ones(n), np.r_[np.zeros(n_before), np.ones(n - n_before)]])
     scores = X * residuals[:, None]
     meat = scores.T @ scores
     for lag in range(1, maxlags + 1):
-        gamma = scores[lag:].T @ scores[:-lag]
+        later = np.searchsorted(positions, positions + lag).clip(max=n - 1)
+        pairs = positions[later] == positions + lag
+        gamma = scores[later[pairs]].T @ scores[pairs]
         meat += (1 - lag / (maxlags + 1)) * (gamma + gamma.T)
     bread = np.linalg.inv(X.T @ X)
     return bread @ meat @ bread * n / (n - 2)

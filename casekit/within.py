@@ -1,4 +1,4 @@
-"""Inside one case: each KPI before and after adoption."""
+"""Inside one case: did each KPI change at adoption, beyond the trend it already had?"""
 
 from __future__ import annotations
 
@@ -9,18 +9,21 @@ import pandas as pd
 
 from .behaviour import xmr
 from .loading import Portfolio
+from .multiplicity import adjust_pvalues
 from .periods import phases_of
-from .timeseries import its, mean_shift
+from .timeseries import HORIZON_MONTHS, its_arrays, mean_shift, positions
 
-MIN_POINTS = 3  # per side, for any comparison
-MIN_ITS_POINTS = 6  # per side, for the segmented regression
+MIN_POINTS = 6  # per side, for any comparison: the segmented regression has four coefficients and an AR(1)
+TESTED_POINTS = 12  # per side, for a verdict that is a test rather than a description
+DESCRIPTIVE_PHI = 0.6  # from this autocorrelation on, no method holds its error rate with a few years of data
 
 COLUMNS = [
     "case_id", "kpi", "label", "unit", "better", "category", "scale",
-    "n_before", "n_after", "baseline", "post", "post_ci_low", "post_ci_high", "improvement", "ci_low", "ci_high", "improvement_unit",
-    "p_value", "its_level_change", "its_level_ci_low", "its_level_ci_high", "its_level_p",
+    "n_before", "n_after", "baseline", "post", "post_ci_low", "post_ci_high", "simple_change",
+    "improvement", "ci_low", "ci_high", "improvement_unit", "p_value", "p_adjusted", "autocorrelation",
+    "its_level_change", "its_level_ci_low", "its_level_ci_high", "its_level_p",
     "its_slope_change", "its_slope_p", "its_pre_slope", "its_pre_slope_p",
-    "xmr_signals_better", "xmr_signals_worse", "effect", "effect_se", "verdict", "note",
+    "xmr_signals_better", "xmr_signals_worse", "effect", "effect_se", "descriptive", "verdict", "note",
 ]
 
 
@@ -34,8 +37,8 @@ def case_series(portfolio: Portfolio, case_id: str, transition_months: int | Non
 
 
 def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transition_months: int | None = None,
-                 kpis=None, seasonal: bool = False) -> pd.DataFrame:
-    """Each KPI of one case before and after its CMMI adoption.
+                 kpis=None, seasonal: bool = False, horizon_months: int = HORIZON_MONTHS) -> pd.DataFrame:
+    """Each KPI of one case: did it change at adoption beyond its baseline trend?
 
     Parameters
     ----------
@@ -44,13 +47,16 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
     case_id : str
         The case to compare.
     alpha : float
-        1 − confidence level; a KPI's verdict is decided at this level.
+        1 − confidence level; the verdicts control the case's family-wise
+        error at this level (Holm across its tested KPIs).
     transition_months : int, optional
         Months after the adoption start left out; default the case's own.
     kpis : list of str, optional
         The KPIs to compare (default all the case measures).
     seasonal : bool
         Add yearly Fourier terms to the interrupted time series.
+    horizon_months : int
+        The effect is averaged over this many months after the transition.
 
     Returns
     -------
@@ -59,37 +65,53 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
 
         - ``case_id, kpi, label, unit, better, category, scale``;
         - ``n_before, n_after``: periods in each phase (transition excluded);
-        - ``baseline, post``: the level before and after (geometric means for
-          positive ratio-scale KPIs, arithmetic means otherwise), and
+        - ``baseline, post``: the mean level before and after (geometric
+          means for positive ratio-scale KPIs, arithmetic otherwise), and
           ``post_ci_low, post_ci_high``, the CI of the post-adoption level;
-        - ``improvement, ci_low, ci_high, improvement_unit``: the
-          direction-aware change with its CI — percent for ratio-scale KPIs
-          (a 20% drop in defects is +20), points for interval-scale KPIs
-          such as NPS;
-        - ``p_value``: of the before/after difference (HAC t test);
+        - ``simple_change``: the direction-aware change from ``baseline``
+          to ``post`` (percent, or points): descriptive only, since it
+          mistakes a continuing trend for a change;
+        - ``improvement, ci_low, ci_high, improvement_unit``: **the effect**,
+          direction-aware (a 20% drop in defects is +20): the average
+          difference, over the first ``horizon_months`` after the
+          transition, between the KPI and its baseline trend extrapolated —
+          percent for ratio-scale KPIs, points for interval-scale KPIs such
+          as NPS; the CI at level 1 − ``alpha``, not adjusted;
+        - ``p_value`` of the effect (AR(1) parametric bootstrap, see
+          :func:`its`) and ``p_adjusted`` (Holm across the case's tested
+          KPIs; NaN for KPIs that are not tested);
+        - ``autocorrelation``: the KPI's estimated AR(1) coefficient;
         - ``its_level_change, its_level_ci_low, its_level_ci_high,
           its_level_p, its_slope_change, its_slope_p, its_pre_slope,
-          its_pre_slope_p``: the interrupted time series (see :func:`its`;
-          raw direction, % on the log scale), NaN with fewer than 6 periods a
-          side;
+          its_pre_slope_p``: the parts of the effect (see :func:`its`; raw
+          direction, % on the log scale);
         - ``xmr_signals_better, xmr_signals_worse``: post-adoption points that
-          break the baseline's XmR limits or zone rules, by direction;
-        - ``effect, effect_se``: the direction-aware log ratio (points for
-          interval scale) and its standard error, as pooled across cases;
-        - ``verdict``: ``improved`` / ``worsened`` (the CI excludes no change),
-          ``no clear change``, or ``not enough data``; ``note`` says why or
-          adds a caution (a pre-existing trend).
+          break the baseline's XmR limits or zone rules, by direction
+          (descriptive: under positive autocorrelation the limits are too
+          narrow, so signals are not evidence of a change on their own);
+        - ``effect, effect_se``: the effect as pooled across cases, a
+          direction-aware log ratio (points for interval scale), and its
+          standard error;
+        - ``descriptive``: True when the data cannot support a test —
+          ``autocorrelation`` ≥ 0.6 or fewer than 12 periods on a side;
+        - ``verdict``: ``improved`` / ``worsened`` (Holm-adjusted p-value
+          below ``alpha``), ``no clear change``, ``descriptive only`` (see
+          ``descriptive``; the note says which way the estimate points) or
+          ``not enough data`` (fewer than 6 periods a side, values that
+          never vary, or a ratio-scale KPI whose baseline level is zero);
+          ``note`` says why or adds a caution.
 
     Notes
     -----
-    The before/after comparison regresses the KPI (its log for positive
-    ratio-scale KPIs) on an after-adoption indicator with Newey–West
-    standard errors (:func:`casekit.timeseries.mean_shift`); monthly KPIs are
-    autocorrelated, and ordinary t tests would overstate the evidence. The
-    verdict uses this comparison; the interrupted time series beside it tells
-    whether the change is a jump at adoption or the continuation of a trend.
-    The latest results are remembered by the content of their inputs, so
-    asking again is cheap and changed data is always compared afresh.
+    The effect is the interrupted time series' counterfactual contrast:
+    segmented regression with AR(1) errors (generalized least squares;
+    missing months and the transition window are gaps, not neighbours),
+    the autocorrelation estimated without its small-sample bias, p-values
+    and intervals from a parametric bootstrap of the t statistic. Its error
+    rate is measured in the README. A KPI that only continues a trend it
+    had before adoption shows no effect. The latest results are remembered
+    by the content of their inputs, so asking again is cheap and changed
+    data is always compared afresh.
 
     Examples
     --------
@@ -107,14 +129,15 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
     chosen = sorted(rows["kpi"].unique()) if kpis is None else list(kpis)
     # A report asks for the same comparison several times (the table, the goals, the ROI, the findings).
     # The key is the content of what the result depends on, so changed data is never answered from memory.
-    key = (case_id, alpha, months, case["adoption_start"], tuple(chosen), seasonal,
+    key = (case_id, alpha, months, case["adoption_start"], tuple(chosen), seasonal, horizon_months,
            int(pd.util.hash_pandas_object(rows, index=False).sum()))
     if key not in _RECENT:
         out = []
         for kpi in chosen:
             series = rows[rows["kpi"] == kpi].sort_values("date")
-            out.append(_compare_kpi(case_id, kpi, series, case["adoption_start"], months, alpha, seasonal))
-        _RECENT[key] = pd.DataFrame(out, columns=COLUMNS)
+            out.append(_compare_kpi(case_id, kpi, series, case["adoption_start"], months, alpha, seasonal,
+                                    horizon_months))
+        _RECENT[key] = _decide(pd.DataFrame(out, columns=COLUMNS), alpha)
         while len(_RECENT) > _KEEP:
             _RECENT.popitem(last=False)
     _RECENT.move_to_end(key)
@@ -128,81 +151,149 @@ _KEEP = 64
 INFO = ("label", "unit", "better", "category", "scale")
 
 
-def _before_after(before: np.ndarray, after: np.ndarray, info: dict, alpha: float) -> dict:
-    """The HAC before/after comparison of one KPI, as compare_case's columns.
+def _decide(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Verdicts from the Holm-adjusted p-values of the KPIs that are tested."""
+    tested = (table["verdict"] == "") & ~table["descriptive"].astype(bool)
+    table.loc[tested, "p_adjusted"] = adjust_pvalues(table.loc[tested, "p_value"], "holm")
+    significant = tested & (table["p_adjusted"] < alpha)
+    table.loc[tested, "verdict"] = "no clear change"
+    table.loc[significant, "verdict"] = np.where(table.loc[significant, "improvement"] > 0, "improved", "worsened")
+    only_raw = tested & ~significant & (table["p_value"] < alpha)
+    table.loc[only_raw, "note"] = table.loc[only_raw, "note"].map(
+        lambda note: _join(note, "p < alpha before, but not after, the Holm correction across the case's KPIs"))
+    rest = table["verdict"] == ""
+    table.loc[rest, "verdict"] = "descriptive only"
+    table["descriptive"] = table["descriptive"].astype(bool)
+    return table
 
-    ``info`` holds the KPI's ``label, unit, better, category, scale``.
+
+def _has_width(effect, se):
+    """A standard error above rounding noise (an exact fit leaves one of about 1e-16)."""
+    return se > 1e-9 * np.abs(effect)
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _effect(fit, sign: int, interval: bool) -> dict:
+    """The fit's effect as compare_case's columns, direction-aware.
+
+    ``effect_se`` is the standard error to pool by (the plug-in one times the fit's inflation factor); the
+    interval uses the plug-in one with the bootstrap's multiplier, or the pooled one with t's.
     """
-    row: dict = {"note": "", **info, "n_before": len(before), "n_after": len(after)}
+    b, se, crit = fit.estimate["effect"], fit.se["effect"], fit.critical["effect"]
+    if not interval and fit.scale == "raw":  # a ratio-scale KPI with a zero month: the log ratio of its levels
+        b, se = fit.log_ratio, fit.log_ratio_se
+    pooled = se * fit.inflation
+    half = crit * (se if fit.bootstrap else pooled)
+    if interval:
+        low, high = sorted((sign * (b - half), sign * (b + half)))
+        return dict(improvement=sign * b, ci_low=low, ci_high=high, improvement_unit="points",
+                    effect=sign * b, effect_se=pooled)
+    low, high = sorted(sign * 100 * np.expm1([b - half, b + half]))
+    return dict(improvement=sign * 100 * np.expm1(b), ci_low=low, ci_high=high, improvement_unit="%",
+                effect=sign * b, effect_se=pooled)
+
+
+def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_months) -> dict:
+    if series.empty:
+        row = dict.fromkeys(COLUMNS, np.nan)
+        return {**row, "case_id": case_id, "kpi": kpi, "n_before": 0, "n_after": 0, "descriptive": False,
+                "verdict": "not enough data", "note": "no measurements"}
+    return _kpi_row(case_id, kpi, _month_numbers(series["date"]), series["freq"].iloc[0], series["phase"].to_numpy(),
+                    series["value"].to_numpy(), series.iloc[0][list(INFO)].to_dict(), start, months, alpha,
+                    seasonal, horizon_months, full=True)
+
+
+def _month_numbers(dates) -> np.ndarray:
+    """Months since 1970-01 of datetime64 values."""
+    return np.asarray(dates, dtype="datetime64[M]").astype(np.int64)
+
+
+def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, months, alpha, seasonal,
+             horizon_months, full: bool, log: bool | None = None) -> dict:
+    """compare_case's columns for one KPI; without ``full``, only what pooling needs (no bootstrap,
+    no level intervals, no XmR)."""
+    row = dict.fromkeys(COLUMNS, np.nan)
+    row.update(case_id=case_id, kpi=kpi, note="", descriptive=False, verdict="", **info)
+    t, seasons, cycle = positions(month_numbers, freq, start, months)
+    before, after = values[phases == "before"], values[phases == "after"]
+    row.update(n_before=len(before), n_after=len(after))
     if len(before) < MIN_POINTS or len(after) < MIN_POINTS:
         return {**row, "verdict": "not enough data",
                 "note": f"needs {MIN_POINTS} periods before and after; has {len(before)} and {len(after)}"}
     if np.ptp(np.r_[before, after]) == 0:
         return {**row, "verdict": "not enough data", "note": "the values never vary"}
+    ratio = info["scale"] == "ratio"
+    use_log = (log if log is not None else bool((np.r_[before, after] > 0).all())) if ratio else False
     sign = 1 if info["better"] == "higher" else -1
-    if info["scale"] == "ratio":
-        shift = mean_shift(before, after, alpha=alpha)
-        if shift.baseline <= 0:
-            return {**row, "verdict": "not enough data", "baseline": shift.baseline, "post": shift.post,
-                    "note": "the baseline is zero, so a relative change is undefined"}
-        low, high = sorted((sign * shift.change_ci_low, sign * shift.change_ci_high))
-        row.update(improvement=sign * shift.change_pct, improvement_unit="%",
-                   effect=sign * shift.log_ratio, effect_se=shift.log_ratio_se)
+    if full:
+        levels = mean_shift(before, after, log=use_log, alpha=alpha, positions=t[phases != "transition"])
+        baseline, post = levels.baseline, levels.post
+        row.update(post_ci_low=levels.post_ci_low, post_ci_high=levels.post_ci_high)
     else:
-        shift = mean_shift(before, after, log=False, alpha=alpha)
-        low, high = sorted((sign * shift.diff_ci_low, sign * shift.diff_ci_high))
-        row.update(improvement=sign * shift.diff, improvement_unit="points",
-                   effect=sign * shift.diff, effect_se=shift.diff_se)
-    row.update(ci_low=low, ci_high=high, baseline=shift.baseline, post=shift.post, post_ci_low=shift.post_ci_low,
-               post_ci_high=shift.post_ci_high, p_value=shift.p_value, log_scale=shift.scale == "log")
-    row["verdict"] = "improved" if low > 0 else "worsened" if high < 0 else "no clear change"
-    if not row["effect_se"] > 0:
-        row["note"] = "no variation within each phase: the interval has no width"
-    return row
-
-
-def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal) -> dict:
-    row = dict.fromkeys(COLUMNS, np.nan)
-    row.update(case_id=case_id, kpi=kpi, note="")
-    if series.empty:
-        return {**row, "n_before": 0, "n_after": 0, "verdict": "not enough data", "note": "no measurements"}
-    before, after = (series.loc[series["phase"] == p, "value"].to_numpy() for p in ("before", "after"))
-    row.update(_before_after(before, after, series.iloc[0][list(INFO)].to_dict(), alpha))
-    if row["verdict"] == "not enough data":
-        return {c: row[c] for c in COLUMNS}
+        mean = (lambda v: float(np.exp(np.log(v).mean()))) if use_log else (lambda v: float(v.mean()))
+        baseline, post = mean(before), mean(after)
+    row.update(baseline=baseline, post=post)
+    fit = its_arrays(values, t, phases, seasons, cycle, seasonal=seasonal, log=use_log, alpha=alpha,
+                     horizon_months=horizon_months, bootstrap=full)
+    if ratio and (baseline <= 0 or (fit.scale == "raw" and not np.isfinite(fit.log_ratio))):
+        return {**row, "verdict": "not enough data",
+                "note": "the baseline level is zero, so a relative change is undefined"}
+    row.update(_effect(fit, sign, interval=not ratio))
+    row["simple_change"] = sign * (100 * (post / baseline - 1) if ratio else post - baseline)
+    row["autocorrelation"] = fit.phi
+    if not full:
+        return row
+    show = (lambda b: 100 * np.expm1(b)) if fit.scale == "log" else (lambda b: b)
+    level, crit = fit.estimate["level"], fit.critical["level"] * fit.se["level"]
+    row.update(p_value=fit.p_value["effect"],
+               its_level_change=show(level), its_level_ci_low=show(level - crit), its_level_ci_high=show(level + crit),
+               its_level_p=fit.p_value["level"], its_slope_change=show(fit.estimate["slope"]),
+               its_slope_p=fit.p_value["slope"], its_pre_slope=show(fit.estimate["pre_slope"]),
+               its_pre_slope_p=fit.p_value["pre_slope"])
     notes = []
-    sign = 1 if row["better"] == "higher" else -1
-    if len(before) >= MIN_ITS_POINTS and len(after) >= MIN_ITS_POINTS:
-        fit = its(series["value"], series["period"], start, months, seasonal=seasonal,
-                  log=row.pop("log_scale"), alpha=alpha)
-        row.update(its_level_change=fit.level_change, its_level_ci_low=fit.level_ci_low,
-                   its_level_ci_high=fit.level_ci_high, its_level_p=fit.level_p,
-                   its_slope_change=fit.slope_change, its_slope_p=fit.slope_p,
-                   its_pre_slope=fit.pre_slope, its_pre_slope_p=fit.pre_slope_p)
-        if row["verdict"] == "improved" and fit.pre_slope_p < alpha and sign * fit.pre_slope > 0 and fit.level_p >= alpha:
-            notes.append("improving before adoption already; the change may continue that trend")
-    else:
-        notes.append(f"time series needs {MIN_ITS_POINTS} periods a side")
+    if not _has_width(row["effect"], row["effect_se"]):
+        notes.append("no variation around the fitted trends: the interval has no width")
+    if fit.p_value["pre_slope"] < alpha:
+        unit = "%" if fit.scale == "log" else f" {info['unit']}"
+        per = "quarter" if cycle == 4 else "month"
+        notes.append(f"the baseline trend ({row['its_pre_slope']:+.2g}{unit} a {per}) is extrapolated: the "
+                     f"effect is the change beyond it")
+    short = min(len(before), len(after)) < TESTED_POINTS
+    if short or fit.phi >= DESCRIPTIVE_PHI:
+        row["descriptive"] = True
+        why = (f"fewer than {TESTED_POINTS} periods on a side" if short
+               else f"autocorrelation {fit.phi:.2f} ≥ {DESCRIPTIVE_PHI}")
+        way = "improvement" if row["improvement"] > 0 else "worsening" if row["improvement"] < 0 else "no change"
+        notes.insert(0, f"descriptive only ({why}): the estimate points to {way}")
     chart = xmr(after, baseline=before)
     better_side = "above" if sign > 0 else "below"
     flagged = chart.signals.groupby("side")["position"].nunique()
     row["xmr_signals_better"] = int(flagged.get(better_side, 0))
     row["xmr_signals_worse"] = int(flagged.drop(better_side, errors="ignore").sum())
-    row["note"] = "; ".join(notes)
+    row["note"] = _join(*notes)
     return {c: row[c] for c in COLUMNS}
 
 
 EFFECT_COLUMNS = [
     "case_id", "kpi", "category", "better", "scale", "n_before", "n_after", "baseline", "post",
-    "improvement", "ci_low", "ci_high",
-    "improvement_unit", "effect", "effect_se", "usable", "sector", "maturity_before", "maturity_latest",
-    "levels_gained",
+    "improvement", "ci_low", "ci_high", "improvement_unit", "effect", "effect_se", "autocorrelation", "usable",
+    "sector", "maturity_before", "maturity_latest", "levels_gained",
 ]
 
 
 def kpi_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05,
-                transition_months: int | None = None) -> pd.DataFrame:
-    """Each case's before/after effect for each KPI: the inputs of the cross-case tests.
+                transition_months: int | None = None, horizon_months: int = HORIZON_MONTHS) -> pd.DataFrame:
+    """Each case's effect for each KPI: the inputs of the cross-case tests.
+
+    The effect and its standard error are those of :func:`compare_case`
+    (the same model and estimate); the bootstrap, which only calibrates a
+    single case's p-value, is skipped, and ``ci_low, ci_high`` use t on
+    n − p degrees of freedom. A ratio-scale KPI that has a zero or negative
+    value in any case is compared on the raw scale in every case (the log
+    ratio of its levels, delta method), so that one estimand is pooled.
 
     Returns
     -------
@@ -211,10 +302,11 @@ def kpi_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05,
         n_before, n_after, baseline, post``, ``improvement, ci_low, ci_high,
         improvement_unit`` (as in :func:`compare_case`), ``effect,
         effect_se`` (direction-aware log ratio, or points, and its standard
-        error), ``usable`` (enough data for both), and the case's ``sector,
-        maturity_before, maturity_latest`` and ``levels_gained`` (latest
-        minus before adoption; an organization with no rated appraisal
-        before adoption counts as maturity level 1).
+        error), ``autocorrelation``, ``usable`` (an effect with a positive
+        standard error), and the case's ``sector, maturity_before,
+        maturity_latest`` and ``levels_gained`` (latest minus before
+        adoption; an organization with no rated appraisal before adoption
+        counts as maturity level 1).
 
     Examples
     --------
@@ -227,17 +319,21 @@ def kpi_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05,
     if transition_months is not None:
         data = pd.concat([case_series(portfolio, c, transition_months) for c in data["case_id"].unique()])
         data = data[data["kpi"].isin(list(kpis))] if kpis is not None else data
-    values, phases = data["value"].to_numpy(), data["phase"].to_numpy()
-    info = data[list(INFO)].to_numpy()
+    cases = portfolio.cases.set_index("case_id")
+    starts, transitions = cases["adoption_start"], cases["transition_months"]
+    positive = data.loc[data["phase"] != "transition"].groupby("kpi")["value"].min() > 0
+    month_numbers, freqs = _month_numbers(data["date"]), data["freq"].to_numpy()
+    phases, values, info = data["phase"].to_numpy(), data["value"].to_numpy(), data[list(INFO)].to_numpy()
+    dates = data["date"].to_numpy()
     rows = []
     for (case_id, kpi), index in sorted(data.groupby(["case_id", "kpi"]).indices.items()):
-        index = index[np.argsort(data["date"].to_numpy()[index], kind="stable")]
-        ph, vals = phases[index], values[index]
-        row = _before_after(vals[ph == "before"], vals[ph == "after"], dict(zip(INFO, info[index[0]])), alpha)
-        rows.append({"case_id": case_id, "kpi": kpi, **row})
-    table = pd.DataFrame(rows).reindex(columns=EFFECT_COLUMNS[:-5])
-    table["usable"] = np.isfinite(table["effect"]) & (table["effect_se"] > 0)
-    cases = portfolio.cases.set_index("case_id")
+        index = index[np.argsort(dates[index], kind="stable")]
+        months = transitions[case_id] if transition_months is None else int(transition_months)
+        rows.append(_kpi_row(case_id, kpi, month_numbers[index], freqs[index[0]], phases[index], values[index],
+                             dict(zip(INFO, info[index[0]])), starts[case_id], months, alpha, False, horizon_months,
+                             full=False, log=bool(positive.get(kpi, True))))
+    table = pd.DataFrame(rows, columns=COLUMNS).reindex(columns=EFFECT_COLUMNS[:-5])
+    table["usable"] = np.isfinite(table["effect"]) & _has_width(table["effect"], table["effect_se"])
     table = table.join(cases[["sector", "maturity_before", "maturity_latest"]], on="case_id")
     table["levels_gained"] = table["maturity_latest"] - table["maturity_before"].fillna(1)
     return table[EFFECT_COLUMNS]

@@ -4,13 +4,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import casekit as ck
-from casekit.within import _before_after
-
-INFO = dict(label="Escaped defects", unit="defects", better="lower", category="quality", scale="ratio")
-
 
 @pytest.fixture(autouse=True)
 def no_warnings():
@@ -19,26 +16,47 @@ def no_warnings():
         yield
 
 
+def one_kpi(case_dir: Path, before, after, kpi="escaped_defects"):
+    """acme measuring one KPI: ``before`` ends 2019-12, ``after`` starts 2020-04 (after a 3-month transition)."""
+    months = [str(m) for m in pd.period_range(end="2019-12", periods=len(before), freq="M")]
+    months += [str(m) for m in pd.period_range("2020-04", periods=len(after), freq="M")]
+    if not before:
+        months, before = ["2019-12"], [1.0]  # validation needs data before the start; the KPI has none
+        kpi_rows = [("2019-12", "defect_density", 1.0)]
+    else:
+        kpi_rows = []
+    text = "period,kpi,value\n" + "".join(f"{m},{kpi},{v!r}\n" for m, v in zip(months, list(before) + list(after)))
+    text += "".join(f"{m},{k},{v!r}\n" for m, k, v in kpi_rows)
+    (case_dir / "acme" / "kpis.csv").write_text(text, encoding="utf-8")
+    path = case_dir / "acme" / "case.yaml"
+    path.write_text(path.read_text(encoding="utf-8").split("business_goals:")[0] + "investments: []\n", encoding="utf-8")
+    return ck.compare_case(ck.load_cases(case_dir), "acme").set_index("kpi").loc[kpi]
+
+
 @pytest.mark.parametrize("before, after, note", [
-    ([1.0, 2.0], [1.0, 2.0, 3.0], "needs 3 periods before and after; has 2 and 3"),
-    ([], [1.0, 2.0, 3.0], "needs 3 periods before and after; has 0 and 3"),
-    ([4.0] * 6, [4.0] * 6, "the values never vary"),
-    ([0.0] * 6, [0.0, 1.0, 0.0, 2.0, 0.0, 1.0], "the baseline is zero, so a relative change is undefined"),
+    ([1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 2.0, 3.0, 1.0, 2.0, 3.0], "needs 6 periods before and after; has 5 and 6"),
+    ([4.0] * 8, [4.0] * 8, "the values never vary"),
+    ([0.0] * 8, [0.0, 1.0, 0.0, 2.0, 0.0, 1.0, 0.0, 1.0], "the baseline level is zero, so a relative change is undefined"),
 ])
-def test_not_enough_data(before, after, note):
-    row = _before_after(np.array(before), np.array(after), INFO, 0.05)
+def test_not_enough_data(case_dir, before, after, note):
+    row = one_kpi(case_dir, before, after)
     assert row["verdict"] == "not enough data" and row["note"] == note
 
 
-def test_steps_without_noise_are_called_but_flagged():
-    row = _before_after(np.array([2.0] * 5), np.array([1.0] * 5), INFO, 0.05)
-    assert row["verdict"] == "improved" and row["improvement"] == pytest.approx(50.0)
-    assert row["note"] == "no variation within each phase: the interval has no width"
+def test_steps_without_noise_are_estimated_but_flagged(case_dir):
+    row = one_kpi(case_dir, [2.0] * 12, [1.0] * 12)
+    assert row["improvement"] == pytest.approx(50.0) and row["verdict"] == "improved"
+    assert "no variation around the fitted trends" in row["note"]
 
 
-def test_zeros_in_a_ratio_kpi_use_the_raw_scale():
-    row = _before_after(np.array([2.0, 0.0, 3.0, 1.0, 2.0, 4.0]), np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0]), INFO, 0.05)
+def test_zeros_in_a_ratio_kpi_use_the_raw_scale(case_dir):
+    rng = np.random.default_rng(2)
+    before = rng.poisson(3.0, 24).astype(float).tolist()
+    after = rng.poisson(1.5, 24).astype(float).tolist()
+    assert 0.0 in after
+    row = one_kpi(case_dir, before, after)
     assert row["verdict"] in {"improved", "no clear change"} and np.isfinite(row["improvement"])
+    assert row["ci_low"] < row["improvement"] < row["ci_high"] <= 100  # a drop can never exceed 100%
 
 
 def test_one_case_portfolio(case_dir: Path):

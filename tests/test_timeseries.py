@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 
 import casekit as ck
 from casekit.timeseries import hac_ols, mean_shift, newey_west_lags
@@ -54,11 +55,51 @@ def test_mean_shift_levels_are_geometric_means():
 
 
 def test_mean_shift_raw_scale_with_zeros():
-    shift = mean_shift([0.0, 2.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.0])
+    before, after = np.array([0.0, 2.0, 1.0, 1.0, 3.0, 2.0]), np.array([0.0, 0.0, 1.0, 0.0, 1.0, 1.0])
+    shift = mean_shift(before, after)
     assert shift.scale == "raw"
-    assert (shift.baseline, shift.post) == (pytest.approx(1.0), pytest.approx(0.25))
-    assert shift.change_pct == pytest.approx(-75.0)
-    assert shift.log_ratio == pytest.approx(np.log(0.25))  # delta method on the raw scale
+    assert (shift.baseline, shift.post) == (pytest.approx(1.5), pytest.approx(0.5))
+    assert shift.log_ratio == pytest.approx(np.log(0.5 / 1.5))
+    # the delta method with both means and their covariance, from statsmodels' HAC covariance of (a, b)
+    y = np.r_[before, after]
+    X = np.column_stack([np.ones(12), np.r_[np.zeros(6), np.ones(6)]])
+    cov = hac_ols(y, X).cov_params()
+    a, post = 1.5, 0.5
+    gradient = np.array([1 / post - 1 / a, 1 / post])  # d log(a + b) - log(a) / d(a, b)
+    assert shift.log_ratio_se == pytest.approx(np.sqrt(gradient @ cov @ gradient), rel=1e-10)
+    # the percent change and its interval follow from the log ratio, so they carry the baseline's uncertainty
+    assert shift.change_pct == pytest.approx(100 * (post / a - 1))
+    crit = stats.t.ppf(0.975, 10)
+    assert shift.change_ci_low == pytest.approx(100 * np.expm1(shift.log_ratio - crit * shift.log_ratio_se))
+
+
+def test_mean_shift_lags_count_in_periods():
+    # points either side of a gap are not neighbours: the same as zero scores at the missing periods
+    rng = np.random.default_rng(4)
+    positions = np.r_[np.arange(10), np.arange(13, 20), np.arange(22, 30)]
+    y = np.exp(rng.normal(0, 0.2, len(positions)))
+    n_before = 10
+    shift = mean_shift(y[:n_before], y[n_before:], positions=positions, maxlags=3)
+    target = np.log(y)
+    X = np.column_stack([np.ones(len(y)), np.r_[np.zeros(n_before), np.ones(len(y) - n_before)]])
+    scores = X * (target - X @ np.linalg.lstsq(X, target, rcond=None)[0])[:, None]
+    padded = np.zeros((positions[-1] + 1, 2))
+    padded[positions] = scores
+    meat = padded.T @ padded
+    for lag in range(1, 4):
+        gamma = padded[lag:].T @ padded[:-lag]
+        meat += (1 - lag / 4) * (gamma + gamma.T)
+    bread = np.linalg.inv(X.T @ X)
+    cov = bread @ meat @ bread * len(y) / (len(y) - 2)
+    assert shift.log_ratio_se == pytest.approx(np.sqrt(cov[1, 1]), rel=1e-12)
+    assert mean_shift(y[:n_before], y[n_before:], maxlags=3).log_ratio_se != pytest.approx(shift.log_ratio_se)
+
+
+def test_a_mid_quarter_adoption_is_measured_from_the_first_whole_quarter():
+    start = pd.Period("2021-02", freq="M")
+    t, phases, _, _ = ck.timeseries._positions(["2020-Q4", "2021-Q1", "2021-Q2", "2021-Q3"], start, 0)
+    assert phases.tolist() == ["before", "transition", "after", "after"]
+    assert t.tolist() == [-2, -1, 0, 1]  # the level change is at 2021-Q2, the first quarter wholly after
 
 
 def _series(level_change, slope_change, pre_slope=0.002, n=(30, 30), transition=0, noise=0.01, seed=0, freq="M"):
@@ -79,7 +120,7 @@ def test_its_recovers_level_and_slope_change():
     y, periods, start = _series(level_change=-0.25, slope_change=-0.01)
     res = ck.its(y, periods, start)
     assert res.level_change == pytest.approx(-25, abs=1.5) and res.level_ci_low < -25 < res.level_ci_high
-    assert res.slope_change == pytest.approx(-1, abs=0.15) and res.slope_p < 0.001
+    assert res.slope_change == pytest.approx(-1, abs=0.15) and res.slope_p <= 0.001  # 1 / (999 + 1)
     assert res.pre_slope == pytest.approx(0.2, abs=0.1)
     assert (res.n_before, res.n_after, res.scale) == (30, 30, "log")
 
