@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from .loading import Portfolio
 from .meta import meta_analysis
+from .multiplicity import CORRECTIONS, adjust_pvalues
 from .paired import paired_tests
 from .within import kpi_effects
 
-CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "none": None}
 
 
-def _improvement(theta, sign, scale):
+def percent_improvement(theta, sign, scale):
     """Direction-aware effect (log ratio, or points) → improvement (%, or points)."""
     theta = np.asarray(theta, dtype=float)
     if scale == "interval":
@@ -32,42 +31,18 @@ def _group_effects(effects: pd.DataFrame, by: str) -> pd.DataFrame:
     ratio = usable[usable["scale"] == "ratio"]
     grouped = ratio.groupby(["case_id", "category"]).agg(
         effect=("effect", "mean"),
-        var_sum=("effect_se", lambda s: float((s**2).sum())),
-        m=("effect", "size"),
+        # The KPIs of one case share its months and its organization, so their estimates are correlated by an
+        # unknown amount; the mean of their standard errors is the standard error of their mean when they are
+        # perfectly correlated, and an upper bound for any correlation.
+        effect_se=("effect_se", "mean"),
         improvement=("improvement", "median"),
     ).reset_index()
-    grouped["effect_se"] = np.sqrt(grouped["var_sum"]) / grouped["m"]
-    # a category mixes KPIs of both directions; effects are already direction-aware, so report
-    # its improvement on the "higher is better" convention: 100 (exp(effect) - 1)
-    grouped["better"], grouped["scale"] = "higher", "ratio"
+    # A category's percent follows the KPI rows' convention for the direction most of its rows share
+    # (a drop is a positive improvement of a lower-is-better KPI); ties read as higher-is-better.
+    lower = ratio.assign(lower=ratio["better"] == "lower").groupby("category")["lower"].mean() > 0.5
+    grouped["better"] = np.where(grouped["category"].map(lower), "lower", "higher")
+    grouped["scale"] = "ratio"
     return grouped.rename(columns={"category": "group"}).assign(category=lambda g: g["group"])
-
-
-def adjust_pvalues(p_values, correction: str = "holm") -> np.ndarray:
-    """p-values adjusted for testing several hypotheses (statsmodels' multipletests).
-
-    ``correction``: ``"holm"`` (family-wise error, Holm 1979), ``"bh"``
-    (false discovery rate, Benjamini & Hochberg 1995) or ``"none"``.
-
-    Examples
-    --------
-    Holm multiplies the i-th smallest of m p-values by m − i + 1 and keeps
-    the sequence increasing; Benjamini–Hochberg multiplies by m / i and keeps
-    it decreasing from the top:
-
-    >>> from casekit.across import adjust_pvalues
-    >>> adjust_pvalues([0.01, 0.02, 0.03, 0.04, 0.05], "holm").round(4).tolist()
-    [0.05, 0.08, 0.09, 0.09, 0.09]
-    >>> adjust_pvalues([0.01, 0.02, 0.03, 0.04, 0.05], "bh").round(4).tolist()
-    [0.05, 0.05, 0.05, 0.05, 0.05]
-    """
-    method = CORRECTIONS.get(correction, "invalid")
-    if method == "invalid":
-        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
-    p = np.asarray(p_values, dtype=float)
-    if method is None or len(p) <= 1:  # one test needs no correction (and multipletests' Holm runs gc.collect)
-        return p.copy()
-    return multipletests(p, method=method)[1]
 
 
 def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm", alpha: float = 0.05,
@@ -75,11 +50,11 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
                       transition_months: int | None = None) -> pd.DataFrame:
     """Cross-case tests of improvement, one row per KPI (or per SEI category).
 
-    Each case contributes one direction-aware effect per KPI: the log ratio
-    of its post-adoption to its baseline level, signed so that positive is
-    better (a difference in points for interval-scale KPIs), with the
-    standard error from its own HAC before/after comparison (see
-    :func:`compare_case`).
+    Each case contributes one direction-aware effect per KPI, the same
+    estimate and standard error as its own verdict (:func:`compare_case`):
+    the first-year change beyond the baseline trend, as a log ratio signed
+    so that positive is better (a difference in points for interval-scale
+    KPIs), from the segmented regression with AR(1) errors.
 
     Parameters
     ----------
@@ -92,12 +67,15 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
     alpha : float
         Level for CIs and the verdict.
     by : {"kpi", "category"}
-        One row per KPI, or per SEI category (a case's ratio-scale KPIs in a
-        category are averaged first, their variances combined as if
-        independent). A category mixes directions, so its pooled
-        improvement is 100·(exp(θ) − 1) for the mean direction-aware log
-        ratio θ: a 20% drop of a lower-is-better KPI alone (θ = −log 0.8)
-        reads as 25%, the better-direction ratio 1/0.8.
+        One row per KPI, or per SEI category: a case's ratio-scale KPIs in a
+        category are averaged first (the mean of their direction-aware log
+        ratios), with the mean of their standard errors as its standard
+        error (exact when the KPIs' estimates are perfectly correlated, an
+        upper bound otherwise: a case's KPIs share its months, so they are
+        not independent). The percent follows the KPI rows' convention for
+        the direction most of the category's rows share: in a
+        lower-is-better category a 20% drop reads as +20%, as it does on
+        its KPI rows.
     meta_method : {"DL", "PM"}
         tau² estimator of the random-effects model.
     hartung_knapp : bool
@@ -118,7 +96,8 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
         ``wilcoxon_stat, wilcoxon_p, t_stat, t_p`` (paired t on the log
         ratios), ``sign_positive, sign_n, sign_p``; the paired effect size
         ``dz, dz_ci_low, dz_ci_high`` (mean/sd of the effects, noncentral-t
-        CI); and ``verdict``: ``improved`` / ``worsened`` when
+        CI); ``heterogeneity_note`` (how to read tau², I² and the
+        prediction interval with few cases); and ``verdict``: ``improved`` / ``worsened`` when
         ``p_adjusted < alpha``, ``no clear change``, or ``not enough data``
         (fewer than 2 cases).
 
@@ -144,7 +123,7 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
     (5, 'no clear change')
     >>> row = ck.compare_portfolio(pf, by="category").set_index("category").loc["schedule"]
     >>> int(row["k"]), row["verdict"], round(float(row["pooled_improvement"]), 1)
-    (8, 'improved', 35.1)
+    (8, 'no clear change', 26.8)
     """
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
@@ -187,10 +166,21 @@ def _test_group(group, cases: pd.DataFrame, alpha, meta_method, hartung_knapp) -
     if len(cases) >= 2:
         res = meta_analysis(cases["effect"], cases["effect_se"] ** 2, method=meta_method,
                             hartung_knapp=hartung_knapp, alpha=alpha)
-        values = _improvement([res.estimate, res.ci_low, res.ci_high, res.pi_low, res.pi_high], sign, scale)
+        values = percent_improvement([res.estimate, res.ci_low, res.ci_high, res.pi_low, res.pi_high], sign, scale)
         low, high = sorted(values[1:3])
         pi_low, pi_high = sorted(values[3:5])
         pooled.update(pooled_improvement=float(values[0]), pooled_ci_low=float(low), pooled_ci_high=float(high),
                       pi_low=float(pi_low), pi_high=float(pi_high), tau2=res.tau2, i2=res.i2, q=res.q,
                       q_pvalue=res.q_pvalue, p_value=res.p_value)
-    return {**row, **pooled, **paired_tests(cases["effect"].to_numpy(), alpha)}
+    return {**row, **pooled, **paired_tests(cases["effect"].to_numpy(), alpha),
+            "heterogeneity_note": heterogeneity_note(len(cases))}
+
+
+def heterogeneity_note(k: int) -> str:
+    """How to read tau², I² and the prediction interval of a meta-analysis of ``k`` cases."""
+    if k < 3:
+        return f"{k} case(s): no prediction interval (it needs 3); tau² and I² say almost nothing"
+    if k < 10:
+        return (f"{k} cases: tau², I² and the prediction interval are very imprecise (a tau² or I² of 0 does not "
+                f"show that the cases agree); read them as descriptions, not tests")
+    return ""

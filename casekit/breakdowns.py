@@ -7,9 +7,10 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
-from .across import _improvement
+from .across import percent_improvement
 from .loading import Portfolio
 from .meta import meta_analysis
+from .multiplicity import adjust_pvalues
 from .within import kpi_effects
 
 
@@ -59,7 +60,8 @@ def category_summary(portfolio: Portfolio, reference: pd.DataFrame | None = None
 
 
 def subgroup_analysis(portfolio: Portfolio, by: str = "sector", kpis=None, meta_method: str = "DL",
-                      alpha: float = 0.05, transition_months: int | None = None) -> pd.DataFrame:
+                      alpha: float = 0.05, transition_months: int | None = None,
+                      correction: str = "holm") -> pd.DataFrame:
     """Pooled improvement per KPI within subgroups of cases, and a test of their difference.
 
     Parameters
@@ -67,37 +69,44 @@ def subgroup_analysis(portfolio: Portfolio, by: str = "sector", kpis=None, meta_
     by : str
         A column of :func:`kpi_effects`: ``"sector"``, ``"maturity_latest"``
         (the maturity level reached), ``"levels_gained"``...
+    correction : {"holm", "bh", "none"}
+        Multiplicity correction of the tests for subgroup differences
+        across the KPIs tested.
 
     Returns
     -------
     pandas.DataFrame
         One row per KPI and subgroup: ``kpi, <by>, k``, ``pooled_improvement,
-        ci_low, ci_high`` (random-effects within the subgroup; a single case's
-        own estimate when k = 1), ``tau2``, and per KPI ``q_between`` and
-        ``p_between``: the test for subgroup differences of R's meta package
-        (Cochran's Q across the subgroup estimates with their standard
-        errors, G − 1 df; Borenstein et al. 2009, ch. 19). NaN with fewer
-        than two subgroups.
+        ci_low, ci_high`` (random effects within the subgroup with the
+        Hartung–Knapp interval, as the primary test of
+        :func:`compare_portfolio`; a single case's own estimate and interval
+        when k = 1), ``tau2``, and per KPI ``q_between``, ``p_between`` and
+        ``p_between_adjusted``: the test for subgroup differences of R's meta
+        package (Cochran's Q across the subgroup estimates with their
+        standard errors, G − 1 df; Borenstein et al. 2009, ch. 19),
+        corrected across KPIs. NaN with fewer than two subgroups.
     """
     effects = kpi_effects(portfolio, kpis=kpis, alpha=alpha, transition_months=transition_months)
     effects = effects[effects["usable"]]
     if by not in effects.columns:
         raise ValueError(f"by must be a column of kpi_effects, such as sector or maturity_latest; got {by!r}")
     rows = []
-    crit = stats.norm.ppf(1 - alpha / 2)
     for kpi, of_kpi in effects.groupby("kpi"):
         sign = 1 if of_kpi["better"].iloc[0] == "higher" else -1
         scale = of_kpi["scale"].iloc[0]
         estimates = []
         for group, cases in of_kpi.groupby(by):
             if len(cases) >= 2:
-                res = meta_analysis(cases["effect"], cases["effect_se"] ** 2, method=meta_method, alpha=alpha)
-                theta, se, tau2 = res.estimate, res.se, res.tau2
+                res = meta_analysis(cases["effect"], cases["effect_se"] ** 2, method=meta_method, alpha=alpha,
+                                    hartung_knapp=True)
+                point, low, high = percent_improvement([res.estimate, res.ci_low, res.ci_high], sign, scale)
+                estimates.append((res.estimate, res.se))
+                tau2 = res.tau2
             else:
-                theta, se, tau2 = cases["effect"].iloc[0], cases["effect_se"].iloc[0], np.nan
-            point, low, high = _improvement([theta, theta - crit * se, theta + crit * se], sign, scale)
+                case = cases.iloc[0]
+                point, low, high, tau2 = case["improvement"], case["ci_low"], case["ci_high"], np.nan
+                estimates.append((case["effect"], case["effect_se"]))
             low, high = sorted((low, high))
-            estimates.append((theta, se))
             rows.append({"kpi": kpi, by: group, "k": len(cases), "pooled_improvement": point, "ci_low": low,
                          "ci_high": high, "tau2": tau2})
         q, p = np.nan, np.nan
@@ -108,8 +117,12 @@ def subgroup_analysis(portfolio: Portfolio, by: str = "sector", kpis=None, meta_
             p = float(stats.chi2.sf(q, len(estimates) - 1))
         for row in rows[-len(estimates):]:
             row.update(q_between=q, p_between=p)
-    return pd.DataFrame(rows, columns=["kpi", by, "k", "pooled_improvement", "ci_low", "ci_high", "tau2",
-                                       "q_between", "p_between"])
+    table = pd.DataFrame(rows, columns=["kpi", by, "k", "pooled_improvement", "ci_low", "ci_high", "tau2",
+                                        "q_between", "p_between"])
+    per_kpi = table.groupby("kpi")["p_between"].first().dropna()
+    adjusted = pd.Series(adjust_pvalues(per_kpi.to_numpy(), correction), index=per_kpi.index)
+    table["p_between_adjusted"] = table["kpi"].map(adjusted)
+    return table
 
 
 def dose_response(portfolio: Portfolio, by: str = "category", transition_months: int | None = None) -> pd.DataFrame:
@@ -117,31 +130,48 @@ def dose_response(portfolio: Portfolio, by: str = "category", transition_months:
 
     Spearman's rank correlation between maturity levels gained (latest
     rated level minus the level before adoption; unrated before adoption
-    counts as ML1) and the direction-aware effect, per KPI or per category.
-    The per-case points are in :func:`kpi_effects` (``levels_gained``,
-    ``improvement``) for charts.
+    counts as ML1) and the direction-aware effect, with one point per case:
+    per KPI, per category (the mean of the case's ratio-scale KPIs in it)
+    or over all of a case's ratio-scale KPIs (``by="all"``). Interval-scale
+    KPIs (points) are not averaged with log ratios; they appear only per
+    KPI. The per-case points are :func:`dose_points`, for charts.
 
     Returns
     -------
     pandas.DataFrame
-        One row per ``kpi`` or ``category``: ``n`` (cases), ``levels``
-        (distinct levels gained), ``rho`` (scipy.stats.spearmanr) and
-        ``p_value`` (two-sided permutation test, exact up to 7 cases, else
-        9,999 seeded resamples: the t approximation is useless for the few
-        cases a portfolio has); NaN with fewer than 3 cases or no spread.
+        One row per ``kpi``, ``category`` or (``all``) one row: ``n``
+        (cases), ``levels`` (distinct levels gained), ``rho``
+        (scipy.stats.spearmanr) and ``p_value`` (two-sided permutation test,
+        exact up to 7 cases, else 9,999 seeded resamples: the t
+        approximation is useless for the few cases a portfolio has); NaN
+        with fewer than 3 cases or no spread.
     """
-    if by not in ("kpi", "category"):
-        raise ValueError(f"by must be 'kpi' or 'category', got {by!r}")
-    effects = kpi_effects(portfolio, transition_months=transition_months)
-    effects = effects[effects["usable"] & effects["levels_gained"].notna()]
+    points = dose_points(portfolio, by=by, transition_months=transition_months)
     rows = []
-    for group, cases in effects.groupby(by):
+    for group, cases in points.groupby(by):
         levels = cases["levels_gained"].astype(float)
         row = {by: group, "n": len(cases), "levels": int(levels.nunique()), "rho": np.nan, "p_value": np.nan}
         if len(cases) >= 3 and levels.nunique() > 1 and cases["effect"].nunique() > 1:
             row.update(_spearman(levels.to_numpy(), cases["effect"].to_numpy()))
         rows.append(row)
     return pd.DataFrame(rows, columns=[by, "n", "levels", "rho", "p_value"])
+
+
+def dose_points(portfolio: Portfolio, by: str = "category", transition_months: int | None = None) -> pd.DataFrame:
+    """One point per case (and KPI or category) for :func:`dose_response`: levels gained and effect.
+
+    Returns ``case_id, <by>, levels_gained, effect`` (a direction-aware
+    log ratio, or points for an interval-scale KPI when ``by="kpi"``).
+    """
+    if by not in ("kpi", "category", "all"):
+        raise ValueError(f"by must be 'kpi', 'category' or 'all', got {by!r}")
+    effects = kpi_effects(portfolio, transition_months=transition_months)
+    effects = effects[effects["usable"] & effects["levels_gained"].notna()]
+    if by == "kpi":
+        return effects[["case_id", "kpi", "levels_gained", "effect"]].reset_index(drop=True)
+    ratio = effects[effects["scale"] == "ratio"].assign(all="all")
+    return ratio.groupby(["case_id", by], as_index=False).agg(levels_gained=("levels_gained", "first"),
+                                                              effect=("effect", "mean"))
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> dict:

@@ -10,9 +10,10 @@ from .loading import Portfolio
 from .within import compare_case
 
 
-def _improvement_text(row: pd.Series) -> str:
+def _improvement_text(row: pd.Series, alpha: float) -> str:
     unit = "%" if row["improvement_unit"] == "%" else " points"
-    return f"{row['improvement']:+.1f}{unit} (95% CI {row['ci_low']:+.1f} to {row['ci_high']:+.1f})"
+    return (f"{row['improvement']:+.1f}{unit} ({100 * (1 - alpha):g}% CI {row['ci_low']:+.1f} to "
+            f"{row['ci_high']:+.1f})")
 
 
 def case_profile(portfolio: Portfolio, case_id: str) -> pd.DataFrame:
@@ -36,22 +37,26 @@ def case_findings(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
     Examples
     --------
     >>> import casekit as ck
-    >>> ck.case_findings(ck.load_cases("cases"), "meridian-financial")[0]
-    'Of 5 KPIs, 3 improved, 0 worsened and 2 showed no clear change (95% confidence).'
+    >>> ck.case_findings(ck.load_cases("cases"), "meridian-financial")[0]  # doctest: +NORMALIZE_WHITESPACE
+    'Of 5 KPIs, 1 improved, 0 worsened and 4 showed no clear change beyond their trend before adoption
+    (5 tested at 95% confidence, Holm-corrected across them).'
     """
     table = compare_case(portfolio, case_id, alpha=alpha, transition_months=transition_months, kpis=kpis)
     counts = table["verdict"].value_counts()
-    level = f"{100 * (1 - alpha):g}% confidence"
+    tested = int(table["p_adjusted"].notna().sum())
     lines = [
         f"Of {len(table)} KPIs, {counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened and "
-        f"{counts.get('no clear change', 0)} showed no clear change ({level})."
+        f"{counts.get('no clear change', 0)} showed no clear change beyond their trend before adoption "
+        f"({tested} tested at {100 * (1 - alpha):g}% confidence, Holm-corrected across them)."
+        + (f" {counts['descriptive only']} descriptive only (too short or too autocorrelated to test)."
+           if counts.get("descriptive only") else "")
         + (f" {counts['not enough data']} had too little data." if counts.get("not enough data") else "")
     ]
     for _, row in table.iterrows():
         if row["verdict"] == "not enough data":
             lines.append(f"{row['label']}: not enough data ({row['note']}).")
             continue
-        text = f"{row['label']}: {row['verdict']}, {_improvement_text(row)}"
+        text = f"{row['label']}: {row['verdict']}, {_improvement_text(row, alpha)}"
         lines.append(text + (f"; {row['note']}." if row["note"] else "."))
     for _, goal in goal_attainment(portfolio, case_id, alpha=alpha, transition_months=transition_months).iterrows():
         lines.append(f"Goal {goal['goal_id']} ({goal['statement']}): {goal['status']}.")
@@ -78,12 +83,13 @@ def portfolio_findings(portfolio: Portfolio, alpha: float = 0.05, correction: st
     tested = by_kpi[by_kpi["verdict"] != "not enough data"]
     lines = [f"{len(portfolio.cases)} organizations, {len(by_kpi)} KPIs; {len(tested)} KPIs measured by two or more "
              f"organizations were tested ({correction} correction)."]
+    level = f"{100 * (1 - alpha):g}% CI"
     for _, row in tested.sort_values("p_adjusted").iterrows():
         unit = "%" if row["improvement_unit"] == "%" else " points"
         lines.append(
             f"{row['kpi']}: {row['verdict']} across {row['k']} organizations, pooled {row['pooled_improvement']:+.1f}"
-            f"{unit} (95% CI {row['pooled_ci_low']:+.1f} to {row['pooled_ci_high']:+.1f}), adjusted p = "
-            f"{row['p_adjusted']:.3g}, I² = {100 * row['i2']:.0f}%.")
+            f"{unit} ({level} {row['pooled_ci_low']:+.1f} to {row['pooled_ci_high']:+.1f}), {correction}-adjusted "
+            f"p = {row['p_adjusted']:.3g}, I² = {100 * row['i2']:.0f}%.")
     by_category = compare_portfolio(portfolio, by="category", correction=correction, alpha=alpha,
                                     meta_method=meta_method)
     for _, row in by_category[by_category["verdict"] != "not enough data"].iterrows():

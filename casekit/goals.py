@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .loading import Portfolio
 from .within import compare_case
@@ -24,8 +25,9 @@ def goal_attainment(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
         ``target_kind`` (``change_pct``: a change against the baseline,
         restated as a direction-aware improvement, so a −30% target on
         defects reads 30; ``value``: a level to reach), ``achieved`` with
-        ``ci_low, ci_high`` (the improvement in percent, or the
-        post-adoption level), ``unit``, and ``status``: ``met`` when the
+        ``ci_low, ci_high`` (the effect of :func:`compare_case` in percent
+        — the change beyond the baseline trend — or the post-adoption
+        level), ``unit``, and ``status``: ``met`` when the
         whole CI is at or beyond the target, ``not met`` when the whole CI
         falls short of it, ``inconclusive`` when it straddles the target,
         ``not enough data`` when the KPI cannot be compared, ``no target``
@@ -77,7 +79,8 @@ def _attainment(case_id: str, goal: pd.Series, result: pd.Series) -> dict:
 
 
 ROI_COLUMNS = ["case_id", "currency", "investment", "monthly_benefit", "horizon_months", "benefit", "benefit_low",
-               "benefit_high", "net_benefit", "benefit_cost_ratio", "roi_pct", "payback_months"]
+               "benefit_high", "net_benefit", "benefit_cost_ratio", "roi_pct", "payback_months", "kpis_valued",
+               "discounted", "note"]
 
 
 def roi(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
@@ -86,23 +89,31 @@ def roi(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
 
     The case's ``kpi_values`` say what one unit of a KPI is worth per period
     (e.g. 4,500 per escaped defect per month). The monthly benefit is the
-    sum over those KPIs of the direction-aware change in level
-    (:func:`compare_case`, post minus baseline) times the unit value (per
-    quarter divided by 3 for quarterly KPIs). Benefits accrue from the first
-    post-transition month to the end of the data (the horizon).
+    sum over those KPIs of the effect (:func:`compare_case`: the change
+    beyond the baseline trend, direction-aware) in the KPI's own unit —
+    the baseline level times the relative effect for ratio-scale KPIs —
+    times the unit value (per quarter divided by 3 for quarterly KPIs).
+    Benefits accrue from the first post-transition month to the end of the
+    data (the horizon). Neither benefits nor investments are discounted:
+    the ratios are undiscounted, as in the SEI's performance reports.
 
     Returns
     -------
     pandas.DataFrame
         One row: ``case_id, currency, investment`` (total of the case's
         investments), ``monthly_benefit``, ``horizon_months``, ``benefit``
-        with ``benefit_low, benefit_high`` (from the CIs of the KPIs'
-        changes, added as if independent bounds: a conservative range),
+        with ``benefit_low, benefit_high`` (a 1 − alpha interval from the
+        KPIs' standard errors by the delta method, added as if the KPIs'
+        estimates were perfectly correlated — the widest case for any
+        correlation, which the data of one case cannot pin down),
         ``net_benefit`` (benefit − investment), ``benefit_cost_ratio`` (the
-        SEI's "x : 1" ROI), ``roi_pct`` (net benefit / investment × 100) and
+        SEI's "x : 1" ROI), ``roi_pct`` (net benefit / investment × 100),
         ``payback_months`` (months from the adoption start until the
         cumulative benefit reaches the total investment; NaN if not within
-        the data). NaN throughout when the case values no KPI.
+        the data), ``kpis_valued`` (the KPIs counted), ``discounted``
+        (False) and ``note`` (valued KPIs left out because they could not
+        be compared: they are not counted as zero benefit, and no benefit is
+        given when none is left). NaN throughout when the case values no KPI.
 
     Examples
     --------
@@ -116,32 +127,47 @@ def roi(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
     case = portfolio.cases.set_index("case_id").loc[case_id]
     investment = float(portfolio.investments.loc[portfolio.investments["case_id"] == case_id, "amount"].sum())
     row = dict.fromkeys(ROI_COLUMNS, np.nan)
-    row.update(case_id=case_id, currency=case["currency"], investment=investment)
+    row.update(case_id=case_id, currency=case["currency"], investment=investment, kpis_valued="", discounted=False,
+               note="")
     values = portfolio.kpi_values[portfolio.kpi_values["case_id"] == case_id].set_index("kpi")["unit_value"]
     if values.empty:
         return pd.DataFrame([row], columns=ROI_COLUMNS)
     compared = compare_case(portfolio, case_id, alpha=alpha, transition_months=transition_months,
                             kpis=list(values.index)).set_index("kpi")
+    missing = compared.index[~np.isfinite(compared["effect"]) | ~(compared["effect_se"] >= 0)]
+    if len(missing):
+        row["note"] = "not counted (could not be compared): " + ", ".join(
+            f"{kpi} ({compared.loc[kpi, 'verdict']})" for kpi in missing)
+    compared = compared.drop(index=missing)
+    if compared.empty:
+        return pd.DataFrame([row], columns=ROI_COLUMNS)
     freq = portfolio.kpis[portfolio.kpis["case_id"] == case_id].groupby("kpi")["freq"].first()
-    per_month = values / freq.reindex(values.index).map({"M": 1, "Q": 3})
-    # the direction-aware change in the KPI's own unit: percent of baseline, or points
-    per_unit = np.where(compared["improvement_unit"] == "%", compared["baseline"] / 100, 1.0)
-    change, low, high = (compared[c] * per_unit for c in ("improvement", "ci_low", "ci_high"))
+    per_month = (values / freq.reindex(values.index).map({"M": 1, "Q": 3})).reindex(compared.index)
+    ratio = (compared["improvement_unit"] == "%").to_numpy()
+    sign = np.where(compared["better"] == "higher", 1.0, -1.0)
+    raw = sign * compared["effect"].to_numpy()  # the log ratio (or points) in the KPI's own direction
+    baseline = compared["baseline"].to_numpy()
+    # the effect in the KPI's own unit, direction-aware, and its standard error (delta method)
+    change = np.where(ratio, sign * baseline * np.expm1(raw), compared["effect"].to_numpy())
+    change_se = np.where(ratio, baseline * np.exp(raw), 1.0) * compared["effect_se"].to_numpy()
     monthly = float((change * per_month).sum())
+    monthly_se = float((change_se * per_month.abs()).sum())
     months = case["transition_months"] if transition_months is None else transition_months
     first_after = case["adoption_start"] + months
     last = pd.Period(portfolio.kpis.loc[portfolio.kpis["case_id"] == case_id, "date"].max(), freq="M")
     horizon = max((last - first_after).n + 1, 0)
     benefit = monthly * horizon
+    half = stats.norm.ppf(1 - alpha / 2) * monthly_se * horizon
     row.update(
         monthly_benefit=monthly,
         horizon_months=horizon,
         benefit=benefit,
-        benefit_low=float((low * per_month).sum()) * horizon,
-        benefit_high=float((high * per_month).sum()) * horizon,
+        benefit_low=benefit - half,
+        benefit_high=benefit + half,
         net_benefit=benefit - investment,
         benefit_cost_ratio=benefit / investment if investment > 0 else np.nan,
         roi_pct=100 * (benefit - investment) / investment if investment > 0 else np.nan,
+        kpis_valued=", ".join(compared.index),
     )
     if monthly > 0:
         needed = int(np.ceil(investment / monthly))

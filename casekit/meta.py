@@ -65,8 +65,10 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
         distribution with k − 1 degrees of freedom for the CI and p-value,
         which keeps coverage near nominal when k is small (IntHout et al.
         2014). The standard error is never taken below the usual one (the
-        modification of Röver, Knapp & Friede 2015), since the unmodified
-        method gives too-narrow intervals when the cases agree closely.
+        ad hoc rule of Knapp & Hartung 2003, studied by Röver, Knapp &
+        Friede 2015; metafor's ``test="adhoc"``, not ``test="knha"``), since
+        the unmodified method gives too-narrow intervals when the cases agree
+        closely.
     alpha : float
         1 − confidence level of the CI and the prediction interval.
 
@@ -96,7 +98,14 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     R's metafor, tau² / (tau² + s²) with s² the "typical" within-case variance
     (Higgins & Thompson 2002, eq. 9); for DerSimonian–Laird this equals the
     familiar (Q − df) / Q. The prediction interval follows Higgins, Thompson &
-    Spiegelhalter (2009): estimate ± t(k−2) · sqrt(tau² + se²).
+    Spiegelhalter (2009, eq. 12): estimate ± t(k−2) · sqrt(tau² + se²), with
+    the usual random-effects se (not the Hartung–Knapp one), for k ≥ 3.
+
+    With few cases tau², I² and the prediction interval are very imprecise:
+    a tau² of 0 or an I² of 0% with k < 10 does not show that the cases
+    agree (von Hippel 2015), and a prediction interval from 3–5 cases is
+    mostly the width of the t(k − 2) quantile. Read them as descriptions,
+    not tests.
 
     References
     ----------
@@ -106,6 +115,10 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     Bur Stand 87:377–385.
     Hartung J, Knapp G (2001). On tests of the overall treatment effect in
     meta-analysis with normally distributed responses. Stat Med 20:1771–1782.
+    Knapp G, Hartung J (2003). Improved tests for a random effects
+    meta-regression with a single covariate. Stat Med 22:2693–2710.
+    von Hippel PT (2015). The heterogeneity statistic I² can be biased in
+    small meta-analyses. BMC Med Res Methodol 15:35.
     Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a
     meta-analysis. Stat Med 21:1539–1558.
     Higgins JPT, Thompson SG, Spiegelhalter DJ (2009). A re-evaluation of
@@ -154,6 +167,7 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
         # as DerSimonian & Laird and metafor do, the random-effects model is the fixed-effect one
         estimate, tau2 = float(res.mean_effect_fe), 0.0
         se, se_hk = float(res.sd_eff_w_fe), float(np.sqrt(res.var_hksj_fe))
+    se_usual = se
     if hartung_knapp:
         se = max(se, se_hk)
     dist = stats.t(k - 1) if hartung_knapp else stats.norm()
@@ -162,7 +176,7 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     w = 1 / v
     typical = (k - 1) * w.sum() / (w.sum() ** 2 - (w**2).sum())
     if k >= 3:
-        half = stats.t(k - 2).ppf(1 - alpha / 2) * np.sqrt(tau2 + se**2)
+        half = stats.t(k - 2).ppf(1 - alpha / 2) * np.sqrt(tau2 + se_usual**2)
         pi_low, pi_high = estimate - half, estimate + half
     else:
         pi_low = pi_high = float("nan")

@@ -32,6 +32,21 @@ def test_kacker_against_metafor(method):
     assert res.k == 9 and res.method == method and res.p_value < 1e-100
 
 
+# Five close effects (Q < k - 1), where the Hartung-Knapp SE falls below the usual one; R 4.2, metafor 3.8-1:
+#   y <- c(0.10, 0.12, 0.11, 0.13, 0.105); v <- c(0.010, 0.012, 0.015, 0.020, 0.011)
+#   rma(y, v, method = "DL", test = "adhoc")   # test = "knha" gives se 0.00507289421867448, p 2.58e-05
+CLOSE_Y = [0.10, 0.12, 0.11, 0.13, 0.105]
+CLOSE_V = [0.010, 0.012, 0.015, 0.020, 0.011]
+METAFOR_ADHOC = dict(estimate=0.110968992248062, se=0.0505780538858873, ci_low=-0.0294581978938401,
+                     ci_high=0.251396182389964, p_value=0.0932732348285559, tau2=0.0)
+
+
+def test_hartung_knapp_is_metafor_adhoc_not_knha():
+    res = ck.meta_analysis(CLOSE_Y, CLOSE_V, method="DL", hartung_knapp=True)
+    for name, expected in METAFOR_ADHOC.items():
+        assert getattr(res, name) == pytest.approx(expected, rel=1e-9, abs=1e-12), name
+
+
 def test_hartung_knapp_against_metafor_knha():
     res = ck.meta_analysis(KACKER_Y, KACKER_V, method="DL", hartung_knapp=True)
     for name, expected in METAFOR_KNHA.items():
