@@ -39,15 +39,15 @@ def case_findings(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
     >>> import casekit as ck
     >>> ck.case_findings(ck.load_cases("cases"), "meridian-financial")[0]  # doctest: +NORMALIZE_WHITESPACE
     'Of 5 KPIs, 1 improved, 0 worsened and 4 showed no clear change beyond their trend before adoption
-    (5 tested at 95% confidence, Holm-corrected across them).'
+    (95% confidence, Holm-corrected across the 5 compared).'
     """
     table = compare_case(portfolio, case_id, alpha=alpha, transition_months=transition_months, kpis=kpis)
     counts = table["verdict"].value_counts()
-    tested = int(table["p_adjusted"].notna().sum())
+    compared = int(table["p_adjusted"].notna().sum())
     lines = [
         f"Of {len(table)} KPIs, {counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened and "
         f"{counts.get('no clear change', 0)} showed no clear change beyond their trend before adoption "
-        f"({tested} tested at {100 * (1 - alpha):g}% confidence, Holm-corrected across them)."
+        f"({100 * (1 - alpha):g}% confidence, Holm-corrected across the {compared} compared)."
         + (f" {counts['descriptive only']} descriptive only (too short or too autocorrelated to test)."
            if counts.get("descriptive only") else "")
         + (f" {counts['not enough data']} had too little data." if counts.get("not enough data") else "")

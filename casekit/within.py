@@ -48,7 +48,7 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
         The case to compare.
     alpha : float
         1 − confidence level; the verdicts control the case's family-wise
-        error at this level (Holm across its tested KPIs).
+        error at this level (Holm across its KPIs).
     transition_months : int, optional
         Months after the adoption start left out; default the case's own.
     kpis : list of str, optional
@@ -78,8 +78,8 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
           percent for ratio-scale KPIs, points for interval-scale KPIs such
           as NPS; the CI at level 1 − ``alpha``, not adjusted;
         - ``p_value`` of the effect (AR(1) parametric bootstrap, see
-          :func:`its`) and ``p_adjusted`` (Holm across the case's tested
-          KPIs; NaN for KPIs that are not tested);
+          :func:`its`) and ``p_adjusted`` (Holm across every KPI of the
+          case that could be compared, descriptive ones included);
         - ``autocorrelation``: the KPI's estimated AR(1) coefficient;
         - ``its_level_change, its_level_ci_low, its_level_ci_high,
           its_level_p, its_slope_change, its_slope_p, its_pre_slope,
@@ -152,17 +152,22 @@ INFO = ("label", "unit", "better", "category", "scale")
 
 
 def _decide(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """Verdicts from the Holm-adjusted p-values of the KPIs that are tested."""
-    tested = (table["verdict"] == "") & ~table["descriptive"].astype(bool)
-    table.loc[tested, "p_adjusted"] = adjust_pvalues(table.loc[tested, "p_value"], "holm")
+    """Verdicts from p-values Holm-adjusted across every KPI compared, descriptive ones included.
+
+    The family is fixed before looking at which KPIs turn out descriptive: a KPI is descriptive when its
+    estimated autocorrelation is high, and leaving those out would let the family shrink exactly where the
+    remaining p-values are least trustworthy.
+    """
+    compared = table["verdict"] == ""
+    table.loc[compared, "p_adjusted"] = adjust_pvalues(table.loc[compared, "p_value"], "holm")
+    tested = compared & ~table["descriptive"].astype(bool)
     significant = tested & (table["p_adjusted"] < alpha)
     table.loc[tested, "verdict"] = "no clear change"
     table.loc[significant, "verdict"] = np.where(table.loc[significant, "improvement"] > 0, "improved", "worsened")
     only_raw = tested & ~significant & (table["p_value"] < alpha)
     table.loc[only_raw, "note"] = table.loc[only_raw, "note"].map(
         lambda note: _join(note, "p < alpha before, but not after, the Holm correction across the case's KPIs"))
-    rest = table["verdict"] == ""
-    table.loc[rest, "verdict"] = "descriptive only"
+    table.loc[table["verdict"] == "", "verdict"] = "descriptive only"
     table["descriptive"] = table["descriptive"].astype(bool)
     return table
 
