@@ -90,7 +90,7 @@ def _simulate(args: argparse.Namespace) -> int:
     try:
         portfolio = simulate_portfolio(args.orgs, args.effect, args.seed, kpis=tuple(args.kpi or
                                        ("defect_density", "on_time_delivery")), heterogeneity=args.heterogeneity,
-                                       noise=args.noise, out=out)
+                                       noise=args.noise, trend=args.trend, out=out)
     except ValueError as exc:
         print(f"casekit simulate: {exc}", file=sys.stderr)
         return 2
@@ -162,6 +162,9 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--heterogeneity", type=float, default=0.05,
                           help="between-organization sd of the true effect, log scale (default 0.05)")
     simulate.add_argument("--noise", type=float, default=0.10, help="month-to-month noise, log scale (default 0.10)")
+    simulate.add_argument("--trend", type=float, default=0.0,
+                          help="a steady change a month, log scale, before and after adoption alike: no effect "
+                               "(-0.01: about 1%% lower each month; default 0)")
     simulate.add_argument("--kpi", action="append", help="a catalog KPI to simulate (repeatable; default "
                           "defect_density and on_time_delivery)")
     simulate.set_defaults(func=_simulate)

@@ -16,7 +16,7 @@ from .validation import ParsedCase
 
 def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Period, transition: int, *,
                base: float, effect: float, better: str, noise: float, phi: float = 0.4, season: float = 0.0,
-               interval: bool = False, low: float = 0.0, high: float | None = None) -> np.ndarray:
+               interval: bool = False, low: float = 0.0, high: float | None = None, trend: float = 0.0) -> np.ndarray:
     """One KPI's monthly values: a level that changes by ``effect`` at adoption.
 
     ``effect`` is the true direction-aware improvement as a fraction (0.2 =
@@ -25,8 +25,10 @@ def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Perio
     points. The change ramps in linearly over the ``transition`` months.
     Noise is AR(1) with coefficient ``phi`` and innovation sd ``noise`` on
     the log scale (in points for interval KPIs, times 1), plus a yearly
-    sinusoid of amplitude ``season`` with a random phase. Values are clipped
-    to [low, high − 0.5].
+    sinusoid of amplitude ``season`` with a random phase, plus a steady
+    ``trend`` (log change a month, or points a month for interval KPIs) that
+    runs through the whole series and is no effect of adoption. Values are
+    clipped to [low, high − 0.5].
     """
     n = len(months)
     shocks = rng.normal(0.0, noise, n)
@@ -37,18 +39,19 @@ def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Perio
     cycle = season * np.sin(2 * np.pi * (months.month.to_numpy() - 1) / 12 + rng.uniform(0, 2 * np.pi))
     since = months.asi8 - start.ordinal
     ramp = np.clip((since + 1) / max(transition, 1), 0, 1)
+    steps = np.arange(n)
     if interval:
-        values = base + effect * ramp + 10 * cycle + ar
+        values = base + effect * ramp + 10 * cycle + ar + trend * steps
     else:
         sign = -1 if better == "lower" else 1
-        values = base * (1 + sign * effect * ramp) * np.exp(cycle + ar)
+        values = base * (1 + sign * effect * ramp) * np.exp(cycle + ar + trend * steps)
     return np.clip(values, low, np.inf if high is None else high - 0.5)
 
 
 def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_density", "on_time_delivery"),
                        heterogeneity: float = 0.05, noise: float = 0.10, phi: float = 0.4,
                        months_before: int = 24, months_after: int = 24, transition_months: int = 3,
-                       out: str | Path | None = None) -> Portfolio:
+                       trend: float = 0.0, out: str | Path | None = None) -> Portfolio:
     """A portfolio of simulated organizations whose true improvement is known.
 
     Parameters
@@ -70,6 +73,10 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
         its autocorrelation.
     months_before, months_after, transition_months : int
         Length of each phase.
+    trend : float
+        A steady change a month on the log scale (−0.01: about 1% lower
+        every month) that runs before and after adoption alike: no effect
+        of adoption, but a naive before/after comparison sees one.
     out : path, optional
         Also write the cases there, in the case format (validated like any
         other case).
@@ -102,7 +109,7 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
     parsed, truth = [], []
     for i in range(n_orgs):
         case, true = _organization(rng, i + 1, effect, kpis, catalog, heterogeneity, noise, phi,
-                                   months_before, months_after, transition_months)
+                                   months_before, months_after, transition_months, trend)
         parsed.append(case)
         truth += true
     portfolio = _portfolio(parsed, kpi_catalog())
@@ -113,7 +120,7 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
     return portfolio
 
 
-def _organization(rng, number, effect, kpis, catalog, tau, noise, phi, n_before, n_after, transition):
+def _organization(rng, number, effect, kpis, catalog, tau, noise, phi, n_before, n_after, transition, trend):
     start = pd.Period("2020-01", freq="M") + int(rng.integers(0, 24))
     months = pd.period_range(start - n_before, start + transition + n_after - 1, freq="M")
     case_id = f"sim-{number:04d}"
@@ -127,7 +134,7 @@ def _organization(rng, number, effect, kpis, catalog, tau, noise, phi, n_before,
         high = info["max"] if np.isfinite(info["max"]) else None
         base = 40.0 if high is not None else 5.0
         values = kpi_series(rng, months, start, transition, base=base, effect=true_fraction,
-                            better=info["better"], noise=noise, phi=phi, high=high)
+                            better=info["better"], noise=noise, phi=phi, high=high, trend=trend)
         rows += [{"period": m, "kpi": kpi, "value": float(f"{v:.6g}"), "line": 0} for m, v in zip(months, values)]
         truth.append({"case_id": case_id, "kpi": kpi, "true_effect": theta, "true_improvement": 100 * true_fraction})
     before = int(rng.integers(1, 4))
