@@ -86,6 +86,14 @@ def xmr(values, baseline=None) -> XmrResult:
     Western Electric zone rules (Western Electric 1956, pp. 25–28) are
     checked on ``values`` against the reference limits.
 
+    The chart describes; it does not test. The limits assume independent
+    points: under positive autocorrelation the moving range understates
+    the process's spread, so the limits are too narrow and signals come
+    without any change (with 24 monthly points a side and AR(1) noise of
+    phi = 0.4, 47% of unchanged series show a post-adoption point on one
+    side, against 18% with independent noise; tests/test_behaviour.py).
+    casekit never turns signals alone into a finding.
+
     References
     ----------
     Western Electric Company (1956). Statistical Quality Control Handbook.
