@@ -1,9 +1,12 @@
 """compare_portfolio on N simulated organizations, against a hand-written statsmodels loop.
 
-The loop is what an analyst would otherwise write: for every case and KPI, a
-statsmodels OLS of log(value) on an after-adoption dummy with Newey-West errors,
-then statsmodels' combine_effects and scipy's Wilcoxon per KPI. Both run in this
-process on the same portfolio; the pooled estimates must agree.
+The loop is what an analyst would otherwise write for the same model: for every
+case and KPI, statsmodels' GLSAR (feasible GLS with AR(1) errors, iterated) of
+log(value) on the segmented-regression design, the first-year effect and its
+standard error from the fit, then statsmodels' combine_effects and scipy's
+Wilcoxon per KPI. Both run in this process on the same portfolio. The two
+estimate phi differently (casekit corrects its bias, GLSAR does not), so the
+pooled estimates agree closely but not exactly.
 
     python benchmarks/compare_portfolio_bench.py [N_ORGS]
 """
@@ -19,22 +22,25 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 import casekit as ck
-from casekit.timeseries import newey_west_lags
 
 
 def hand_loop(portfolio):
     data = portfolio.kpis[portfolio.kpis["phase"] != "transition"]
     pooled = {}
+    contrast = np.array([0, 0, 1, 5.5])  # level change + slope change over the first year
     for kpi, rows in data.groupby("kpi"):
         effects, variances = [], []
         sign = 1 if rows["better"].iloc[0] == "higher" else -1
         for _, series in rows.groupby("case_id"):
+            series = series.sort_values("date")
             y = np.log(series["value"].to_numpy())
-            X = sm.add_constant((series["phase"] == "after").to_numpy(float))
-            fit = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": newey_west_lags(len(y)),
-                                                              "use_correction": True}, use_t=True)
-            effects.append(sign * fit.params[1])
-            variances.append(fit.bse[1] ** 2)
+            after = (series["phase"] == "after").to_numpy(float)
+            months = series["date"].dt.year.to_numpy() * 12 + series["date"].dt.month.to_numpy()
+            t = months - months[np.argmax(after)]  # months from the first post-transition month
+            X = np.column_stack([np.ones(len(y)), t, after, t * after])
+            fit = sm.GLSAR(y, X, rho=1).iterative_fit(maxiter=10)
+            effects.append(sign * contrast @ fit.params)
+            variances.append(contrast @ fit.cov_params() @ contrast)
         stats.wilcoxon(effects)
         pooled[kpi] = combine_effects(np.array(effects), np.array(variances), method_re="chi2").mean_effect_re
     return pooled
@@ -59,12 +65,12 @@ def main(n_orgs: int = 1000) -> None:
         sign = 1 if better[kpi] == "higher" else -1
         ours = table.loc[kpi, "pooled_improvement"]
         theirs = sign * np.expm1(sign * estimate) * 100
-        assert abs(ours - theirs) < 1e-6, (kpi, ours, theirs)
+        assert abs(ours - theirs) < 1.0, (kpi, ours, theirs)  # percentage points
 
     print(f"portfolio: {n_orgs} organizations, {n_series} KPI series, {len(portfolio.kpis)} measurements "
           f"(simulated in {simulated:.2f} s)")
     print(f"casekit.compare_portfolio            {casekit_time:7.2f} s   (goal: under 5 s)")
-    print(f"statsmodels loop (HAC OLS + pooling) {loop_time:7.2f} s")
+    print(f"statsmodels loop (GLSAR + pooling)   {loop_time:7.2f} s")
     print(f"ratio loop / casekit                 {loop_time / casekit_time:7.1f}x")
 
 
