@@ -97,7 +97,10 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
         ratios), ``sign_positive, sign_n, sign_p``; the paired effect size
         ``dz, dz_ci_low, dz_ci_high`` (mean/sd of the effects, noncentral-t
         CI); ``heterogeneity_note`` (how to read tau², I² and the
-        prediction interval with few cases); and ``verdict``: ``improved`` / ``worsened`` when
+        prediction interval with few cases, and why a prediction interval is
+        missing: fewer than 3 cases, or bounds that would put an
+        organization with the median baseline outside the KPI's range, such
+        as an on-time delivery above 100%); and ``verdict``: ``improved`` / ``worsened`` when
         ``p_adjusted < alpha``, ``no clear change``, or ``not enough data``
         (fewer than 2 cases).
 
@@ -137,6 +140,8 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
         return table
     if by == "category":
         table = table.drop(columns="category")
+    else:
+        table = _drop_impossible_predictions(table, groups, portfolio.kpi_definitions)
     table = table.rename(columns={"group": by})
     tested = table["p_value"].notna()
     table["p_adjusted"] = np.nan
@@ -147,6 +152,34 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
         "no clear change",
     )
     return table
+
+
+def _drop_impossible_predictions(table: pd.DataFrame, effects: pd.DataFrame, definitions: pd.DataFrame):
+    """No prediction interval whose bounds put a typical organization outside the KPI's range.
+
+    A bound is read as the level it implies for the median case's baseline (a 300% rise of on-time
+    delivery from 80% is 320%); with 3 or 4 cases the t(k − 2) quantile makes such intervals common.
+    """
+    ranges = definitions.drop_duplicates("kpi").set_index("kpi")[["min", "max"]]
+    baselines = effects.groupby("group")["baseline"].median()
+    for i, row in table.iterrows():
+        if not np.isfinite(row["pi_low"]) or row["group"] not in ranges.index:
+            continue
+        low, high = ranges.loc[row["group"]]
+        sign = 1 if effects.loc[effects["group"] == row["group"], "better"].iloc[0] == "higher" else -1
+        bounds = np.array([row["pi_low"], row["pi_high"]])
+        base = baselines[row["group"]]
+        levels = base + sign * bounds if row["scale"] == "interval" else base * (1 + sign * bounds / 100)
+        if (np.isfinite(high) and (levels > high).any()) or (np.isfinite(low) and (levels < low).any()):
+            table.loc[i, ["pi_low", "pi_high"]] = np.nan
+            table.loc[i, "heterogeneity_note"] = _join_notes(
+                row["heterogeneity_note"], f"no prediction interval: its bounds imply levels outside the KPI's range "
+                                           f"({low:g} to {high:g}) for a typical organization")
+    return table
+
+
+def _join_notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
 
 
 def _test_group(group, cases: pd.DataFrame, alpha, meta_method, hartung_knapp) -> dict:

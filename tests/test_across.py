@@ -129,3 +129,13 @@ def test_calibration_of_heterogeneity_without_any():
     assert rejected <= 300 * (0.10 + 2 * np.sqrt(0.1 * 0.9 / 300)), rejected
     assert np.mean([row["i2"] for row in rows]) < 0.16
     assert "imprecise" in rows[0]["heterogeneity_note"]
+
+
+def test_no_prediction_interval_that_leaves_the_kpis_range(shipped):
+    table = ck.compare_portfolio(shipped).set_index("kpi")
+    # three cases: t(1) makes the interval reach past 100% on-time delivery for a typical organization
+    otd = table.loc["on_time_delivery"]
+    assert np.isnan(otd["pi_low"]) and "outside the KPI's range (0 to 100)" in otd["heterogeneity_note"]
+    # defect density has no upper bound: its (wide) interval is shown
+    assert np.isfinite(table.loc["defect_density", "pi_low"])
+    assert "1 case(s): no prediction interval" in table.loc["lead_time", "heterogeneity_note"]

@@ -73,6 +73,10 @@ def test_prediction_interval_follows_higgins_2009():
     half = stats.t.ppf(0.975, 7) * np.sqrt(m["tau2"] + m["se"] ** 2)
     assert (res.pi_low, res.pi_high) == (pytest.approx(m["estimate"] - half), pytest.approx(m["estimate"] + half))
     assert np.isnan(ck.meta_analysis([1.0, 2.0], [0.1, 0.1]).pi_low)  # k = 2: no t(0)
+    # with Hartung-Knapp the CI widens, but the prediction interval keeps Higgins' usual SE
+    hk = ck.meta_analysis(KACKER_Y, KACKER_V, hartung_knapp=True)
+    assert (hk.pi_low, hk.pi_high) == (pytest.approx(res.pi_low), pytest.approx(res.pi_high))
+    assert hk.ci_high - hk.ci_low > res.ci_high - res.ci_low
 
 
 @pytest.mark.parametrize("method", ["DL", "PM"])
