@@ -381,7 +381,8 @@ def mean_shift(before, after, log: bool | None = None, alpha: float = 0.05,
     positions = np.arange(len(y)) if positions is None else np.asarray(positions, dtype=np.int64)
     cov = _hac_two_groups(target - np.r_[np.full(n_before, a), np.full(n_after, post_level)], n_before,
                           newey_west_lags(len(y)) if maxlags is None else maxlags, positions)
-    se_b, se_post = np.sqrt(cov[1, 1]), np.sqrt(cov[0, 0] + 2 * cov[0, 1] + cov[1, 1])
+    # an exact fit leaves variances of rounding size, possibly just below zero
+    se_b, se_post = np.sqrt(max(cov[1, 1], 0.0)), np.sqrt(max(cov[0, 0] + 2 * cov[0, 1] + cov[1, 1], 0.0))
     crit = _t_quantile(len(y) - 2, 1 - alpha / 2)
     b_low, b_high = b - crit * se_b, b + crit * se_b
     post_low, post_high = post_level - crit * se_post, post_level + crit * se_post

@@ -196,7 +196,8 @@ def _effect(fit, sign: int, interval: bool) -> dict:
         low, high = sorted((sign * (b - half), sign * (b + half)))
         return dict(improvement=sign * b, ci_low=low, ci_high=high, improvement_unit="points",
                     effect=sign * b, effect_se=pooled)
-    low, high = sorted(sign * 100 * np.expm1([b - half, b + half]))
+    with np.errstate(over="ignore"):  # a bound beyond exp(709): unbounded, as far as the data can tell
+        low, high = sorted(sign * 100 * np.expm1([b - half, b + half]))
     return dict(improvement=sign * 100 * np.expm1(b), ci_low=low, ci_high=high, improvement_unit="%",
                 effect=sign * b, effect_se=pooled)
 

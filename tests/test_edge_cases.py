@@ -82,3 +82,32 @@ def test_two_data_points_case(case_dir: Path):
     assert np.isnan(ck.roi(pf, "acme").loc[0, "benefit"])
     findings = ck.case_findings(pf, "acme")
     assert findings[0].endswith("2 had too little data.")
+
+
+def test_random_series_give_rows_never_exceptions_or_warnings():
+    """Monthly and quarterly series with gaps, zeros, steps without noise, random walks and negative points."""
+    from casekit.periods import phases
+    from casekit.within import _kpi_row
+
+    rng = np.random.default_rng(0)
+    start = pd.Period("2020-01", "M")
+    for trial in range(400):
+        quarterly = rng.random() < 0.2
+        n_before, n_after, transition = rng.integers(0, 40), rng.integers(0, 40), int(rng.integers(0, 8))
+        if quarterly:
+            first_quarter = start.ordinal // 3
+            months = np.arange(first_quarter - n_before // 3 - 1, first_quarter + (transition + n_after) // 3 + 2) * 3
+        else:
+            months = np.arange(start.ordinal - n_before, start.ordinal + transition + n_after)
+        months = months[rng.random(len(months)) > rng.random() * 0.3]
+        n = len(months)
+        kind = trial % 6
+        values = [np.full(n, 5.0), rng.poisson(1.0, n).astype(float), rng.normal(0, 10, n),
+                  np.exp(rng.normal(0, 0.1, n)) * 10, np.r_[np.full(n // 2, 3.0), np.full(n - n // 2, 2.0)],
+                  np.round(np.exp(np.cumsum(rng.normal(0, 0.2, n))), 1)][kind]
+        info = dict(label="X", unit="u", better=["lower", "higher"][trial % 2], category="quality",
+                    scale="interval" if kind == 2 else "ratio")
+        ph = phases(months, months + (2 if quarterly else 0), start.ordinal, transition)
+        row = _kpi_row("c", "k", months, "Q" if quarterly else "M", ph, values, info, start, transition, 0.05,
+                       trial % 3 == 0, 12, full=trial % 2 == 0)
+        assert row["verdict"] == "not enough data" or np.isfinite(row["improvement"]), row
