@@ -59,7 +59,8 @@ def case_findings(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
         text = f"{row['label']}: {row['verdict']}, {_improvement_text(row, alpha)}"
         lines.append(text + (f"; {row['note']}." if row["note"] else "."))
     for _, goal in goal_attainment(portfolio, case_id, alpha=alpha, transition_months=transition_months).iterrows():
-        lines.append(f"Goal {goal['goal_id']} ({goal['statement']}): {goal['status']}.")
+        caution = f" ({goal['note']})" if goal["note"] else ""
+        lines.append(f"Goal {goal['goal_id']} ({goal['statement']}): {goal['status']}{caution}.")
     money = roi(portfolio, case_id, alpha=alpha, transition_months=transition_months).iloc[0]
     if pd.notna(money["benefit"]):
         payback = (f"paid back after {int(money['payback_months'])} months" if pd.notna(money["payback_months"])

@@ -10,7 +10,7 @@ from .loading import Portfolio
 from .within import compare_case
 
 GOAL_COLUMNS = ["case_id", "goal_id", "statement", "kpi", "target", "target_kind", "achieved", "ci_low", "ci_high",
-                "unit", "status"]
+                "unit", "status", "note"]
 
 
 def goal_attainment(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
@@ -31,7 +31,10 @@ def goal_attainment(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
         whole CI is at or beyond the target, ``not met`` when the whole CI
         falls short of it, ``inconclusive`` when it straddles the target,
         ``not enough data`` when the KPI cannot be compared, ``no target``
-        for a goal without one.
+        for a goal without one; and ``note``, which says when the KPI's
+        comparison is descriptive only (too short or too autocorrelated to
+        test, :func:`compare_case`): the status then describes rather than
+        proves.
 
     Examples
     --------
@@ -52,7 +55,7 @@ def goal_attainment(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
 
 def _attainment(case_id: str, goal: pd.Series, result: pd.Series) -> dict:
     row = dict.fromkeys(GOAL_COLUMNS, np.nan)
-    row.update(case_id=case_id, goal_id=goal["goal_id"], statement=goal["statement"], kpi=goal["kpi"])
+    row.update(case_id=case_id, goal_id=goal["goal_id"], statement=goal["statement"], kpi=goal["kpi"], note="")
     if pd.notna(goal["target_change_pct"]):
         kind = "change_pct"
     elif pd.notna(goal["target_value"]):
@@ -75,6 +78,8 @@ def _attainment(case_id: str, goal: pd.Series, result: pd.Series) -> dict:
         worst, best = sorted((sign * result["post_ci_low"], sign * result["post_ci_high"]))
         target = sign * target
     status = "met" if worst >= target else "not met" if best < target else "inconclusive"
+    if result["descriptive"]:
+        row["note"] = f"{goal['kpi']} is compared descriptively only"
     return {**row, "target_kind": kind, "status": status}
 
 
@@ -113,7 +118,8 @@ def roi(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
         the data), ``kpis_valued`` (the KPIs counted), ``discounted``
         (False) and ``note`` (valued KPIs left out because they could not
         be compared: they are not counted as zero benefit, and no benefit is
-        given when none is left). NaN throughout when the case values no KPI.
+        given when none is left; and valued KPIs whose comparison is
+        descriptive only). NaN throughout when the case values no KPI.
 
     Examples
     --------
@@ -141,6 +147,10 @@ def roi(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
     compared = compared.drop(index=missing)
     if compared.empty:
         return pd.DataFrame([row], columns=ROI_COLUMNS)
+    descriptive = compared.index[compared["descriptive"].astype(bool)]
+    if len(descriptive):
+        row["note"] = "; ".join(filter(None, [row["note"], "rests on comparisons that are descriptive only: "
+                                              + ", ".join(descriptive)]))
     freq = portfolio.kpis[portfolio.kpis["case_id"] == case_id].groupby("kpi")["freq"].first()
     per_month = (values / freq.reindex(values.index).map({"M": 1, "Q": 3})).reindex(compared.index)
     ratio = (compared["improvement_unit"] == "%").to_numpy()
