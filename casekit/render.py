@@ -99,6 +99,43 @@ def check_parameters(notebook: Path, parameters: dict) -> None:
                               f"got {type(value).__name__} {value!r}")
 
 
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def check_run_settings(out, jobs, timeout, scheduler: str | None = None) -> None:
+    """Refuse settings that cannot make a run, before anything starts: one clear RenderError each.
+
+    ``jobs`` is a whole number of at least 1; ``timeout`` a positive, finite
+    number of seconds; ``out`` a folder (or a path to create one at);
+    ``scheduler`` an address such as ``tcp://HOST:PORT``.
+
+    Examples
+    --------
+    >>> from casekit.render import check_run_settings
+    >>> check_run_settings("reports", 2, 600)
+    >>> check_run_settings("reports", 2, 0)
+    Traceback (most recent call last):
+    ...
+    casekit.render.RenderError: timeout must be a positive, finite number of seconds, got 0
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise RenderError(f"jobs must be a whole number of at least 1, got {jobs!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise RenderError(f"timeout must be a positive, finite number of seconds, got {timeout!r}")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise RenderError(f"--out must be a folder; {display_path(Path(out))} is a file")
+    if scheduler is not None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(str(scheduler))
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.scheme not in SCHEDULER_SCHEMES or not parts.hostname or port is None:
+            raise RenderError(f"scheduler must be an address such as tcp://HOST:8786, got {str(scheduler)!r}")
+
+
 def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: int = 2, case_ids=None,
            no_input: bool = False, timeout: float = 600, progress: bool = True,
            notebooks: str | Path | None = None, force: bool = False, engine: str | None = None,
@@ -155,8 +192,9 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     Raises
     ------
     RenderError
-        Before any kernel starts: unknown cases, bad parameters, an
-        unreachable scheduler.
+        Before any kernel starts: unknown cases, bad parameters, settings
+        that cannot make a run (:func:`check_run_settings`), an unreachable
+        scheduler.
     RenderInterrupted
         On Ctrl-C: running reports are stopped with their kernels, nothing
         half-written is left, and the index lists what finished.
@@ -171,6 +209,7 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     inputs (its case files, the notebook, casekit's code, the parameters);
     a report whose fingerprint is unchanged is skipped unless ``force``.
     """
+    check_run_settings(out, jobs, timeout, scheduler)
     engine = engine or ("casekit" if can_fork() else "nbclient")
     if engine not in ENGINES:
         raise RenderError(f"unknown engine {engine!r}; engines are {', '.join(ENGINES)}")

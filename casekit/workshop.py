@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .render import NOTEBOOKS, RenderError, _Job, _run_all, _start_pool, check_parameters
+from .render import NOTEBOOKS, RenderError, _Job, _run_all, _start_pool, check_parameters, check_run_settings
 
 WORKSHOP = NOTEBOOKS / "workshop"
 SOLUTION_TAG = "solution"
@@ -41,6 +41,7 @@ def render_workshop(out: str | Path = "workshop", jobs: int = 2, timeout: float 
         One row per rendering: ``audience, report, status, error, cell,
         seconds, ipynb, html``.
     """
+    check_run_settings(out, jobs, timeout)
     source = WORKSHOP if notebooks is None else Path(notebooks).resolve()
     found = sorted(source.glob("*.ipynb"))
     if not found:

@@ -2,6 +2,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import edit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,3 +81,32 @@ def test_casekit_imports_the_statistics_only_when_they_are_used():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False", "True"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--timeout", "-5"], "timeout must be a positive, finite number of seconds, got -5.0"),
+    (["--timeout", "0"], "timeout must be a positive, finite number of seconds, got 0.0"),
+    (["--timeout", "nan"], "timeout must be a positive, finite number of seconds, got nan"),
+    (["--timeout", "inf"], "timeout must be a positive, finite number of seconds, got inf"),
+    (["--jobs", "0"], "jobs must be a whole number of at least 1, got 0"),
+    (["--scheduler", "not a url"], "scheduler must be an address such as tcp://HOST:8786, got 'not a url'"),
+    (["--scheduler", "tcp://host"], "scheduler must be an address such as tcp://HOST:8786, got 'tcp://host'"),
+])
+def test_render_refuses_settings_that_cannot_make_a_run(case_dir: Path, args, message):
+    out = case_dir.parent / "reports"
+    result = run("render", "cases", "--out", str(out), "--no-progress-bar", *args, cwd=case_dir.parent)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == f"casekit render: {message}"
+    assert not out.exists()  # refused before anything was written
+
+
+def test_render_refuses_an_out_that_is_a_file(case_dir: Path):
+    (case_dir.parent / "notes.txt").write_text("mine", encoding="utf-8")
+    result = run("render", "cases", "--out", "notes.txt", cwd=case_dir.parent)
+    assert result.returncode == 2 and "--out must be a folder; notes.txt is a file" in result.stderr
+    assert (case_dir.parent / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_workshop_refuses_a_nonsense_timeout(tmp_path: Path):
+    result = run("workshop", "--out", str(tmp_path / "w"), "--timeout", "-1")
+    assert result.returncode == 2 and "timeout must be a positive" in result.stderr and "Traceback" not in result.stderr
