@@ -8,7 +8,7 @@ import sys
 from . import __version__
 from .errors import CaseError
 from .loading import load_cases
-from .summary import case_overview
+from .summary import overview_text
 from .validation import validate_cases
 
 
@@ -31,7 +31,7 @@ def _summary(args: argparse.Namespace) -> int:
             print(problem)
         print(f"{len(exc.problems)} problem(s) found; run `casekit validate`.", file=sys.stderr)
         return 1
-    print(case_overview(portfolio).to_string(index=False))
+    print(overview_text(portfolio))
     return 0
 
 

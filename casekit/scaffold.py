@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 from .validation import CASE_ID
@@ -40,7 +40,10 @@ def new_case(case_id: str, cases_dir: str | Path = "cases") -> Path:
     if folder.exists():
         raise ValueError(f"{folder} exists already; choose another id or remove it")
     cases_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{case_id}.", dir=cases_dir))
+    # created like any folder the user makes (the umask's permissions), not mkdtemp's private 0700;
+    # mkdir refuses a name that exists, so a planted folder or link is never written into
+    staging = cases_dir / f".{case_id}.{secrets.token_hex(6)}.new"
+    staging.mkdir()
     try:
         for source in sorted(TEMPLATE.iterdir()):
             text = source.read_text(encoding="utf-8")

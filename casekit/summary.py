@@ -35,3 +35,34 @@ def case_overview(portfolio: Portfolio) -> pd.DataFrame:
     )
     return table[["case_id", "sector", "model", "adoption_start", "kpis", "before", "transition", "after",
                   "maturity_before", "maturity_latest"]].reset_index(drop=True)
+
+
+def overview_text(portfolio: Portfolio) -> str:
+    """:func:`case_overview` as the aligned text table ``casekit summary`` prints.
+
+    Text left-aligned, counts right-aligned; maturity reads "ML3" or "not
+    rated" (never ``<NA>``); ``before``, ``transition`` and ``after`` count
+    measurements in each phase.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> from casekit.summary import overview_text
+    >>> print(overview_text(ck.load_cases("cases")).splitlines()[4])
+    ironforge-industrial  Industrial manufacturing  CMMI-DEV v1.3  2018-07      5     146          30    178  not rated        ML3
+    """
+    table = case_overview(portfolio)
+    for column in ("maturity_before", "maturity_latest"):
+        table[column] = [f"ML{int(level)}" if pd.notna(level) else "not rated" for level in table[column]]
+    table["adoption_start"] = table["adoption_start"].astype(str)
+    names = {"case_id": "case", "sector": "sector", "model": "CMMI model", "adoption_start": "adoption",
+             "kpis": "KPIs", "before": "before", "transition": "transition", "after": "after",
+             "maturity_before": "maturity before", "maturity_latest": "maturity latest"}
+    counts = {"kpis", "before", "transition", "after"}
+    columns = []
+    for column, name in names.items():
+        cells = [str(value) for value in table[column]]
+        width = max(len(name), *(len(cell) for cell in cells)) if cells else len(name)
+        align = str.rjust if column in counts else str.ljust
+        columns.append([align(name, width)] + [align(cell, width) for cell in cells])
+    return "\n".join("  ".join(row).rstrip() for row in zip(*columns))

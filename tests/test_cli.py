@@ -55,8 +55,11 @@ def test_summary_lists_every_case():
     result = run("summary", "cases")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:3] == ["case_id", "sector", "model"]
+    assert lines[0].split()[:4] == ["case", "sector", "CMMI", "model"]
     assert len(lines) == 9
+    # unrated maturity in words, levels as ML n, columns aligned
+    assert "<NA>" not in result.stdout and "not rated" in result.stdout and " ML3" in result.stdout
+    assert len({line.index("CMMI-DEV v1.3") for line in lines if "CMMI-DEV v1.3" in line}) == 1
 
 
 def test_summary_of_invalid_cases_exits_1(case_dir: Path):

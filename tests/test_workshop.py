@@ -120,6 +120,14 @@ def test_new_case_refuses_unsafe_ids(tmp_path: Path, case_id: str):
     assert not (tmp_path / "escape").exists()
 
 
+def test_new_case_folder_has_the_usual_permissions(tmp_path: Path):
+    folder = ck.new_case("acme", tmp_path)
+    (tmp_path / "made-by-hand").mkdir()
+    assert folder.stat().st_mode & 0o777 == (tmp_path / "made-by-hand").stat().st_mode & 0o777
+    assert folder.stat().st_mode & 0o077  # not mkdtemp's private 0700 (under the usual umask)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acme", "made-by-hand"]  # no staging folder left
+
+
 def test_new_case_never_overwrites(tmp_path: Path):
     ck.new_case("acme", tmp_path)
     with pytest.raises(ValueError, match="exists already"):
