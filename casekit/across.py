@@ -9,7 +9,7 @@ from .loading import Portfolio
 from .meta import meta_analysis
 from .multiplicity import CORRECTIONS, adjust_pvalues
 from .paired import paired_tests
-from .within import kpi_effects
+from .within import join_notes, kpi_effects
 
 
 
@@ -172,14 +172,10 @@ def _drop_impossible_predictions(table: pd.DataFrame, effects: pd.DataFrame, def
         levels = base + sign * bounds if row["scale"] == "interval" else base * (1 + sign * bounds / 100)
         if (np.isfinite(high) and (levels > high).any()) or (np.isfinite(low) and (levels < low).any()):
             table.loc[i, ["pi_low", "pi_high"]] = np.nan
-            table.loc[i, "heterogeneity_note"] = _join_notes(
+            table.loc[i, "heterogeneity_note"] = join_notes(
                 row["heterogeneity_note"], f"no prediction interval: its bounds imply levels outside the KPI's range "
                                            f"({low:g} to {high:g}) for a typical organization")
     return table
-
-
-def _join_notes(*notes: str) -> str:
-    return "; ".join(n for n in notes if n)
 
 
 def _test_group(group, cases: pd.DataFrame, alpha, meta_method, hartung_knapp) -> dict:

@@ -7,7 +7,7 @@ import pandas as pd
 from scipy import stats
 
 from .loading import Portfolio
-from .within import compare_case
+from .within import compare_case, join_notes
 
 GOAL_COLUMNS = ["case_id", "goal_id", "statement", "kpi", "target", "target_kind", "achieved", "ci_low", "ci_high",
                 "unit", "status", "note"]
@@ -149,8 +149,7 @@ def roi(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
         return pd.DataFrame([row], columns=ROI_COLUMNS)
     descriptive = compared.index[compared["descriptive"].astype(bool)]
     if len(descriptive):
-        row["note"] = "; ".join(filter(None, [row["note"], "rests on comparisons that are descriptive only: "
-                                              + ", ".join(descriptive)]))
+        row["note"] = join_notes(row["note"], "rests on comparisons that are descriptive only: " + ", ".join(descriptive))
     freq = portfolio.kpis[portfolio.kpis["case_id"] == case_id].groupby("kpi")["freq"].first()
     per_month = (values / freq.reindex(values.index).map({"M": 1, "Q": 3})).reindex(compared.index)
     ratio = (compared["improvement_unit"] == "%").to_numpy()

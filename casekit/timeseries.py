@@ -113,11 +113,10 @@ def _scale(values: np.ndarray, log: bool | None) -> str:
 class ItsFit:
     """What casekit's comparisons take from a segmented regression, on the scale fitted.
 
-    ``estimate``/``se`` are indexed by :data:`CONTRASTS`; ``counterfactual``
-    and ``fitted`` are the average levels over the horizon without and with
-    the change (log levels on the log scale); ``log_ratio``/``log_ratio_se``
-    their log ratio on the raw scale (delta method, both levels and their
-    covariance); ``critical`` each contrast's interval multiplier (for the
+    ``estimate``/``se`` are indexed by :data:`CONTRASTS`; ``log_ratio``/
+    ``log_ratio_se`` on the raw scale are the log ratio of the average
+    levels over the horizon with and without the change (delta method, both
+    levels and their covariance); ``critical`` each contrast's interval multiplier (for the
     plug-in standard errors with the bootstrap, else for the inflated
     ones); ``inflation`` the factor (:func:`casekit.ar1.se_inflation`) that
     turns the effect's plug-in standard error into the one a meta-analysis
@@ -133,12 +132,16 @@ class ItsFit:
     se: dict
     p_value: dict
     critical: dict
-    counterfactual: float
-    fitted: float
     log_ratio: float
     log_ratio_se: float
     inflation: float
     bootstrap: bool
+
+    def shown(self, name: str):
+        """A contrast as reported: (value, CI low, CI high, p-value), in percent on the log scale."""
+        b, half = self.estimate[name], self.critical[name] * self.se[name]
+        show = (lambda v: float(100 * np.expm1(v))) if self.scale == "log" else float
+        return show(b), show(b - half), show(b + half), self.p_value[name]
 
 
 CONTRASTS = ("effect", "level", "slope", "pre_slope")
@@ -187,25 +190,25 @@ def its_arrays(values, t, phases, seasons, cycle: int, seasonal: bool = False, l
     rows[1, 2], rows[2, 3], rows[3, 1] = 1, 1, 1  # level change, slope change, baseline slope
     rows[4, 0], rows[4, 1] = 1, middle          # the counterfactual level over the horizon (season averages out)
     rows[5] = rows[4] + rows[0]                 # the fitted level with the change
-    estimate, se, phi = ar1_estimates(target, X, t, rows)
+    if bootstrap:  # one fit serves the estimates and the test (the last two rows' p-values go unused)
+        test = ar1_test(target, X, t, rows, alpha=alpha, n_boot=n_boot)
+        estimate, se, phi, p_values, critical = test.estimate, test.se, test.phi, test.p_value, test.critical
+    else:
+        estimate, se, phi = ar1_estimates(target, X, t, rows)
+        df = len(y) - p
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_values = 2 * stats.t.sf(np.abs(estimate[:4] / se[:4]), df)
+        critical = np.full(4, _t_quantile(df, 1 - alpha / 2))
     log_ratio = log_ratio_se = np.nan
     if scale == "raw" and estimate[4] > 0 and estimate[5] > 0:
         gradient = rows[5] / estimate[5] - rows[4] / estimate[4]
         log_ratio = float(np.log(estimate[5] / estimate[4]))
         log_ratio_se = float(ar1_estimates(target, X, t, gradient)[1][0])
-    if bootstrap:
-        test = ar1_test(target, X, t, rows[:4], alpha=alpha, n_boot=n_boot)
-        p_values, critical = test.p_value, test.critical
-    else:
-        df = len(y) - p
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p_values = 2 * stats.t.sf(np.abs(estimate[:4] / se[:4]), df)
-        critical = np.full(4, _t_quantile(df, 1 - alpha / 2))
     return ItsFit(
         n_before=n_before, n_after=n_after, scale=scale, horizon=horizon, phi=phi,
         estimate=dict(zip(CONTRASTS, map(float, estimate))), se=dict(zip(CONTRASTS, map(float, se))),
         p_value=dict(zip(CONTRASTS, map(float, p_values))), critical=dict(zip(CONTRASTS, map(float, critical))),
-        counterfactual=float(estimate[4]), fitted=float(estimate[5]), log_ratio=log_ratio, log_ratio_se=log_ratio_se,
+        log_ratio=log_ratio, log_ratio_se=log_ratio_se,
         inflation=se_inflation(X, t, rows[0], phi), bootstrap=bootstrap,
     )
 
@@ -304,19 +307,13 @@ def its(values, periods, start, transition_months: int = 0, seasonal: bool = Fal
     True
     """
     fit = its_fit(values, periods, start, transition_months, seasonal, log, alpha, horizon_months, n_boot=n_boot)
-    show = (lambda b: float(100 * np.expm1(b))) if fit.scale == "log" else float
-
-    def interval(name):
-        b, half = fit.estimate[name], fit.critical[name] * fit.se[name]
-        return show(b), show(b - half), show(b + half), fit.p_value[name]
-
-    effect, level, slope = interval("effect"), interval("level"), interval("slope")
+    effect, level, slope = fit.shown("effect"), fit.shown("level"), fit.shown("slope")
     return ItsResult(
         n_before=fit.n_before, n_after=fit.n_after, scale=fit.scale,
         effect=effect[0], effect_ci_low=effect[1], effect_ci_high=effect[2], effect_p=effect[3],
         level_change=level[0], level_ci_low=level[1], level_ci_high=level[2], level_p=level[3],
         slope_change=slope[0], slope_ci_low=slope[1], slope_ci_high=slope[2], slope_p=slope[3],
-        pre_slope=show(fit.estimate["pre_slope"]), pre_slope_p=fit.p_value["pre_slope"],
+        pre_slope=fit.shown("pre_slope")[0], pre_slope_p=fit.p_value["pre_slope"],
         autocorrelation=fit.phi, horizon=fit.horizon, seasonal=seasonal,
     )
 

@@ -166,7 +166,7 @@ def _decide(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
     table.loc[significant, "verdict"] = np.where(table.loc[significant, "improvement"] > 0, "improved", "worsened")
     only_raw = tested & ~significant & (table["p_value"] < alpha)
     table.loc[only_raw, "note"] = table.loc[only_raw, "note"].map(
-        lambda note: _join(note, "p < alpha before, but not after, the Holm correction across the case's KPIs"))
+        lambda note: join_notes(note, "p < alpha before, but not after, the Holm correction across the case's KPIs"))
     table.loc[table["verdict"] == "", "verdict"] = "descriptive only"
     table["descriptive"] = table["descriptive"].astype(bool)
     return table
@@ -177,7 +177,8 @@ def _has_width(effect, se):
     return se > 1e-9 * np.abs(effect)
 
 
-def _join(*notes: str) -> str:
+def join_notes(*notes: str) -> str:
+    """Notes joined by semicolons, empty ones left out."""
     return "; ".join(n for n in notes if n)
 
 
@@ -252,13 +253,10 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
     row["autocorrelation"] = fit.phi
     if not full:
         return row
-    show = (lambda b: 100 * np.expm1(b)) if fit.scale == "log" else (lambda b: b)
-    level, crit = fit.estimate["level"], fit.critical["level"] * fit.se["level"]
-    row.update(p_value=fit.p_value["effect"],
-               its_level_change=show(level), its_level_ci_low=show(level - crit), its_level_ci_high=show(level + crit),
-               its_level_p=fit.p_value["level"], its_slope_change=show(fit.estimate["slope"]),
-               its_slope_p=fit.p_value["slope"], its_pre_slope=show(fit.estimate["pre_slope"]),
-               its_pre_slope_p=fit.p_value["pre_slope"])
+    level, slope, pre_slope = fit.shown("level"), fit.shown("slope"), fit.shown("pre_slope")
+    row.update(p_value=fit.p_value["effect"], its_level_change=level[0], its_level_ci_low=level[1],
+               its_level_ci_high=level[2], its_level_p=level[3], its_slope_change=slope[0], its_slope_p=slope[3],
+               its_pre_slope=pre_slope[0], its_pre_slope_p=pre_slope[3])
     notes = []
     if not _has_width(row["effect"], row["effect_se"]):
         notes.append("no variation around the fitted trends: the interval has no width")
@@ -279,7 +277,7 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
     flagged = chart.signals.groupby("side")["position"].nunique()
     row["xmr_signals_better"] = int(flagged.get(better_side, 0))
     row["xmr_signals_worse"] = int(flagged.drop(better_side, errors="ignore").sum())
-    row["note"] = _join(*notes)
+    row["note"] = join_notes(*notes)
     return {c: row[c] for c in COLUMNS}
 
 
