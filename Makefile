@@ -1,24 +1,31 @@
-# `make test` and `make report` each build .venv first (once, and again when
-# pyproject.toml changes).
+# `make report` builds .venv with what reporting needs and renders every case report; `make test` adds the
+# test tools and runs every test. Each builds .venv once, and again when pyproject.toml changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+REPORT_STAMP := $(VENV)/.installed-report
+TEST_STAMP := $(VENV)/.installed-test
 CASES ?= cases
 
 .PHONY: test report env clean
 
-env: $(STAMP)
+env: $(TEST_STAMP)
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e '.[test]'
-	touch $(STAMP)
 
-test: $(STAMP)
+$(REPORT_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
+	touch $(REPORT_STAMP)
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $(REPORT_STAMP) $(TEST_STAMP)
+
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
-report: $(STAMP)
+report: $(REPORT_STAMP)
 	$(BIN)/casekit validate $(CASES)
 	$(BIN)/casekit render $(CASES) --out reports --jobs 2
 	@echo "open reports/index.html"

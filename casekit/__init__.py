@@ -3,16 +3,15 @@
 See the README for the case format and the statistical methods.
 """
 
-__version__ = "0.1.0"
-
 import importlib
 import importlib.util
 
 from .catalog import kpi_catalog
-from .errors import CaseError, Problem
+from .errors import CaseError, CasekitError, ParameterError, Problem, RenderError, RenderInterrupted
 from .loading import Portfolio, load_cases
-from .render import RenderError, render
+from .reporting import render
 from .validation import validate_cases
+from .version import VERSION as __version__
 
 # The statistics import scipy and statsmodels, which take seconds: they load on first use, so that the
 # command line (and a render's main process) starts at once. ``import casekit`` offers the same names.
@@ -22,7 +21,9 @@ _LAZY = {
     "case_findings": "findings", "case_profile": "findings", "portfolio_findings": "findings",
     "goal_attainment": "goals", "roi": "goals", "MetaResult": "meta", "meta_analysis": "meta",
     "simulate_portfolio": "simulate", "new_case": "scaffold", "case_overview": "summary", "ItsResult": "timeseries",
-    "its": "timeseries", "compare_case": "within", "kpi_effects": "within", "render_workshop": "workshop",
+    "its": "timeseries", "compare_case": "within", "kpi_effects": "within", "render_workshop": "reporting",
+    "check_report_parameters": "reporting", "init_project": "project", "find_cases": "project",
+    "reference_path": "project",
 }
 
 
@@ -43,6 +44,9 @@ def __dir__():
 
 __all__ = [
     "CaseError",
+    "CasekitError",
+    "ParameterError",
+    "RenderInterrupted",
     "MetaResult",
     "XmrResult",
     "Portfolio",
@@ -50,13 +54,16 @@ __all__ = [
     "Problem",
     "ItsResult",
     "case_findings",
+    "check_report_parameters",
     "case_overview",
     "case_profile",
     "category_summary",
     "compare_case",
     "compare_portfolio",
     "dose_response",
+    "find_cases",
     "goal_attainment",
+    "init_project",
     "its",
     "kpi_effects",
     "kpi_catalog",
@@ -64,6 +71,7 @@ __all__ = [
     "meta_analysis",
     "new_case",
     "portfolio_findings",
+    "reference_path",
     "render",
     "render_workshop",
     "roi",

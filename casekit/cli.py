@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__
-from .errors import CaseError
+from .errors import CaseError, CasekitError, RenderError, RenderInterrupted
 from .loading import load_cases
 from .summary import overview_text
 from .validation import validate_cases
+from .version import VERSION
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -35,16 +35,32 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refused(command: str, error: Exception) -> int:
+    """Print a refusal, one line per problem, and return the usage error's status."""
+    for line in str(error).splitlines():
+        print(f"casekit {command}: {line}", file=sys.stderr)
+    return 2
+
+
+def _parameters(args: argparse.Namespace) -> dict:
+    from .reporting.parameters import parse_value, parse_yaml_parameters
+
+    parameters = {name: parse_value(value) for name, value in args.parameters or []}
+    for text in args.yaml_parameters or []:
+        parameters.update(parse_yaml_parameters(text))
+    return parameters
+
+
 def _render(args: argparse.Namespace) -> int:
-    from .render import RenderError, RenderInterrupted, render
+    from .reporting import render
 
     try:
+        parameters = _parameters(args)
         table = render(args.cases_dir, args.out, jobs=args.jobs, case_ids=args.case or None, no_input=args.no_input,
                        timeout=args.timeout, progress=not args.no_progress_bar, force=args.force, engine=args.engine,
-                       scheduler=args.scheduler, notebooks=args.notebooks)
+                       scheduler=args.scheduler, notebooks=args.notebooks, parameters=parameters)
     except RenderError as exc:
-        print(f"casekit render: {exc}", file=sys.stderr)
-        return 2
+        return _refused("render", exc)
     except RenderInterrupted as stop:
         done = stop.table[stop.table["status"] == "ok"]
         print(f"interrupted: {len(done)} report(s) finished and listed in {args.out}/index.html; "
@@ -100,15 +116,31 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _workshop(args: argparse.Namespace) -> int:
-    from .render import RenderError
-    from .workshop import render_workshop
+def _init(args: argparse.Namespace) -> int:
+    from .project import init_project
 
     try:
-        table = render_workshop(args.out, jobs=args.jobs, timeout=args.timeout, progress=not args.no_progress_bar)
-    except RenderError as exc:
-        print(f"casekit workshop: {exc}", file=sys.stderr)
+        folder = init_project(args.folder)
+    except CasekitError as exc:
+        return _refused("init", exc)
+    print(f"created {folder}: cd {folder} && casekit render  (then open reports/index.html)")
+    return 0
+
+
+def _workshop(args: argparse.Namespace) -> int:
+    from .reporting import render_workshop
+
+    try:
+        table = render_workshop(args.out, jobs=args.jobs, timeout=args.timeout, progress=not args.no_progress_bar,
+                                notebooks=args.notebooks, cases_dir=args.cases)
+    except CaseError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"casekit workshop: {len(exc.problems)} problem(s) in {args.cases or 'the sample cases'}; fix them "
+              "(`casekit validate` lists them too) or pass --cases with another folder", file=sys.stderr)
         return 2
+    except RenderError as exc:
+        return _refused("workshop", exc)
     failed = table[table["status"] == "failed"]
     print(f"{len(table) - len(failed)} rendering(s) in {args.out}/learner and {args.out}/instructor, "
           f"{len(failed)} failed")
@@ -119,7 +151,7 @@ def _workshop(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="casekit", description="CMMI case studies: validate, analyse, report.")
-    parser.add_argument("--version", action="version", version=f"casekit {__version__}")
+    parser.add_argument("--version", action="version", version=f"casekit {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, func, text in (
         ("validate", _validate, "check every case and print each problem as path:line: field: message"),
@@ -146,6 +178,10 @@ def _parser() -> argparse.ArgumentParser:
                              "kernel (default where os.fork exists); nbclient: papermill's kernel per report")
     render.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                         help="render on this Dask distributed cluster instead of local processes")
+    render.add_argument("-p", "--parameters", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                        help="a report parameter, as papermill's -p: -p alpha 0.1 -p correction bh (repeatable)")
+    render.add_argument("-y", "--parameters_yaml", dest="yaml_parameters", action="append", metavar="YAML",
+                        help="report parameters as YAML, as papermill's -y: -y 'kpis: [cycle_time, lead_time]'")
     render.set_defaults(func=_render)
     new = commands.add_parser("new", help="create a case folder from a commented template",
                               description="Create CASES/CASE_ID from a commented template that validates as is.")
@@ -172,10 +208,18 @@ def _parser() -> argparse.ArgumentParser:
                                    description="Render every workshop notebook twice: learner (solutions removed) "
                                                "and instructor (solutions run), ipynb and HTML.")
     workshop.add_argument("--out", default="workshop", help="output folder (default: workshop)")
+    workshop.add_argument("--cases", metavar="DIR", help="the cases the notebooks read, copied into each handout "
+                          "folder (default: the sample cases casekit ships)")
+    workshop.add_argument("--notebooks", metavar="DIR", help="a folder of your own workshop notebooks")
     workshop.add_argument("--jobs", type=int, default=2)
     workshop.add_argument("--timeout", type=float, default=600)
     workshop.add_argument("--no-progress-bar", action="store_true")
     workshop.set_defaults(func=_workshop)
+    init = commands.add_parser("init", help="start a project: cases/ with an example case, the report notebooks",
+                               description="Create DIR with cases/ (one example case), editable copies of the "
+                                           "report notebooks and a README; then `cd DIR && casekit render`.")
+    init.add_argument("folder", metavar="DIR")
+    init.set_defaults(func=_init)
     return parser
 
 

@@ -24,13 +24,41 @@ class Problem:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
-class CaseError(ValueError):
+class CasekitError(Exception):
+    """The base of every exception casekit raises to its users: ``except ck.CasekitError`` catches them all."""
+
+
+class CaseError(CasekitError, ValueError):
     """Raised when cases cannot be loaded; ``.problems`` lists every problem found."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(f"{len(self.problems)} problem(s) in the cases:\n{lines}")
+
+
+class RenderError(CasekitError, ValueError):
+    """A render that cannot start: bad settings or parameters, unknown cases, a missing notebook, no scheduler."""
+
+
+class ParameterError(RenderError):
+    """A report parameter casekit refuses: an unknown name, a wrong type, a value out of range.
+
+    Raised before any kernel starts by :func:`casekit.render`, and inside a
+    notebook by :func:`casekit.check_report_parameters`; in a notebook the
+    error shows as its one-line message, not a traceback.
+    """
+
+    def _render_traceback_(self) -> list[str]:  # what IPython shows for it instead of a traceback
+        return [f"{type(self).__name__}: {self}"]
+
+
+class RenderInterrupted(CasekitError, KeyboardInterrupt):
+    """Ctrl-C during a render: ``.table`` holds what finished (the index and manifest list it)."""
+
+    def __init__(self, table):
+        super().__init__("render interrupted")
+        self.table = table
 
 
 def display_path(path: Path) -> str:

@@ -135,10 +135,11 @@ def load_cases(path: str | Path = "cases", case_ids=None) -> Portfolio:
         parsed.append(case)
     if problems:
         raise CaseError(problems)
-    return _portfolio(parsed, catalog)
+    return portfolio_from(parsed, catalog)
 
 
-def _portfolio(parsed: list[ParsedCase], catalog: pd.DataFrame) -> Portfolio:
+def portfolio_from(parsed: list[ParsedCase], catalog: pd.DataFrame) -> Portfolio:
+    """The Portfolio of cases already parsed and checked (``validation.check_case``), with the KPI catalog."""
     definitions = pd.concat(
         [catalog.assign(case_id=pd.NA)]
         + [c.kpi_definitions.assign(case_id=c.meta["id"]) for c in parsed if len(c.kpi_definitions)],

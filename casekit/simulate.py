@@ -9,7 +9,7 @@ import pandas as pd
 import yaml
 
 from .catalog import kpi_catalog
-from .loading import Portfolio, _portfolio
+from .loading import Portfolio, portfolio_from
 from .periods import format_period
 from .validation import ParsedCase
 
@@ -112,7 +112,7 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
                                    months_before, months_after, transition_months, trend)
         parsed.append(case)
         truth += true
-    portfolio = _portfolio(parsed, kpi_catalog())
+    portfolio = portfolio_from(parsed, kpi_catalog())
     portfolio.truth = pd.DataFrame(truth)
     if out is not None:
         for case in parsed:

@@ -17,7 +17,7 @@ def shipped():
 
 
 def test_category_summary_is_the_sei_view(shipped):
-    sei = pd.read_csv(ROOT / "data" / "sei_performance_results_2006.csv")
+    sei = pd.read_csv(ROOT / "casekit" / "data" / "sei_performance_results_2006.csv")
     summary = ck.category_summary(shipped, reference=sei).set_index("category")
     effects = ck.kpi_effects(shipped)
     quality = effects[(effects["category"] == "quality") & (effects["scale"] == "ratio") & effects["usable"]]

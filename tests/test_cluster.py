@@ -18,7 +18,7 @@ distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402  (after the skip: only with distributed installed)
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
+NOTEBOOKS = ROOT / "casekit" / "notebooks"
 CASES = ["northwood-paper", "quantia-tech", "voltcart-ecommerce"]
 
 
@@ -30,8 +30,12 @@ def _checked(notebook: Path) -> list[str]:
 
 @pytest.fixture
 def cluster():
-    """Two single-threaded worker processes and a scheduler on loopback, restarted by their nannies if killed."""
-    with dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 2}):
+    """Two single-threaded worker processes and a scheduler on loopback, restarted by their nannies if killed.
+
+    The workers keep Dask's default settings: daemonic processes, as ``dask worker`` starts them.
+    """
+    assert dask.config.get("distributed.worker.daemon") is True
+    with dask.config.set({"distributed.scheduler.allowed-failures": 2}):
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                       dashboard_address=None) as local:
             yield local
@@ -60,7 +64,6 @@ def _slow_notebooks(tmp_path: Path) -> Path:
     """casekit's notebooks, with every case report pausing a second so that a worker can be killed mid-report."""
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder)
-    shutil.copytree(ROOT / "data", tmp_path / "data")
     nb = nbformat.read(folder / "case_report.ipynb", as_version=4)
     nb.cells.insert(2, nbformat.v4.new_code_cell("import time\ntime.sleep(1.5)"))
     nbformat.write(nb, folder / "case_report.ipynb")
@@ -90,7 +93,6 @@ def _killer_notebooks(tmp_path: Path) -> Path:
     """casekit's notebooks, where one case's report kills the Dask worker running it, every time."""
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder)
-    shutil.copytree(ROOT / "data", tmp_path / "data")
     nb = nbformat.read(folder / "case_report.ipynb", as_version=4)
     nb.cells.insert(2, nbformat.v4.new_code_cell(
         'if case_id == "quantia-tech":\n    import os, signal\n'

@@ -14,11 +14,11 @@ import papermill
 import pytest
 
 import casekit as ck
-from casekit import forking, inprocess
-from casekit.forking import ChildDied, run_forked
+from casekit.reporting._fast import forking, inprocess
+from casekit.reporting._fast.forking import ChildDied, run_forked
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
+NOTEBOOKS = ROOT / "casekit" / "notebooks"
 
 
 def _checked(notebook: Path) -> list[str]:
@@ -74,7 +74,6 @@ def _leaky_notebooks(tmp_path: Path) -> Path:
 
 
 def test_each_report_starts_from_a_fresh_interpreter(tmp_path: Path):
-    shutil.copytree(ROOT / "data", tmp_path / "data")
     # One worker renders every report in turn: anything one report left behind, the next would see.
     table = ck.render(ROOT / "cases", tmp_path / "out", jobs=1, progress=False, engine="casekit",
                       notebooks=_leaky_notebooks(tmp_path)).set_index("report")
@@ -159,9 +158,9 @@ def test_run_forked_returns_raises_and_reports_a_dead_child():
 
 def test_the_engine_module_can_be_imported_before_papermill():
     # papermill loads its engines' entry points while it is being imported; that must not find casekit half-made
-    code = ("import casekit.inprocess\n"
+    code = ("import casekit.reporting.engine\n"
             "from papermill.engines import papermill_engines\n"
-            "print(papermill_engines.get_engine('casekit') is casekit.inprocess.InProcessEngine)")
+            "print(papermill_engines.get_engine('casekit') is casekit.reporting.engine.InProcessEngine)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr[-2000:]
 
@@ -177,9 +176,9 @@ def test_preload_follows_the_notebooks_and_casekits_imports(tmp_path: Path):
     nbformat.write(nb, tmp_path / "n.ipynb")
     assert forking.notebook_imports([tmp_path / "n.ipynb", tmp_path / "gone.ipynb"]) == {"json", "email"}
     found = forking.package_imports(forking.PACKAGE)
-    assert {"casekit", "casekit.render", "statsmodels.stats.meta_analysis", "seaborn"} <= found
+    assert {"casekit", "casekit.reporting.batch", "statsmodels.stats.meta_analysis", "seaborn"} <= found
     assert "casekit.__main__" not in found  # importing it would run the command line
-    assert not {"distributed", "casekit.cluster"} & found  # only the Dask client and workers need them
+    assert not {"distributed", "casekit.reporting.cluster", "casekit.reporting._fast.server"} & found  # only the Dask client and workers need them
 
 
 def test_render_workers_are_forked_from_one_preloaded_server(tmp_path: Path):
@@ -187,15 +186,16 @@ def test_render_workers_are_forked_from_one_preloaded_server(tmp_path: Path):
     script = tmp_path / "workers.py"
     script.write_text(textwrap.dedent(f"""\
         import importlib, os, sys
-        render = importlib.import_module("casekit.render")
+        worker = importlib.import_module("casekit.reporting._fast.worker")
 
         def state():
-            return os.getppid(), "seaborn" in sys.modules, render._WARM
+            return os.getppid(), "seaborn" in sys.modules, worker.warmed_up()
 
         if __name__ == "__main__":
-            pool = render._start_pool(2, [{str(NOTEBOOKS / "case_report.ipynb")!r}])
+            from casekit.reporting.runners import LocalRunner
+            pool = LocalRunner(2, [{str(NOTEBOOKS / "case_report.ipynb")!r}])
             found = {{pool.submit(state).result() for _ in range(6)}}
-            pool.shutdown()
+            pool.close()
             parents = {{parent for parent, _, _ in found}}
             print(len(parents), os.getpid() in parents, all(loaded and warm for _, loaded, warm in found))"""))
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
@@ -209,19 +209,19 @@ def test_a_forked_worker_follows_only_the_notebooks_its_server_has_not(tmp_path:
     script = tmp_path / "again.py"
     script.write_text(textwrap.dedent(f"""\
         import importlib, json
-        from casekit.forking import run_forked
-        render = importlib.import_module("casekit.render")
+        from casekit.reporting._fast.forking import run_forked
+        worker = importlib.import_module("casekit.reporting._fast.worker")
         case, portfolio = {str(NOTEBOOKS / "case_report.ipynb")!r}, {str(NOTEBOOKS / "portfolio_report.ipynb")!r}
-        render._prepare_worker([case])
+        worker.prepare_worker([case])
         followed = []
-        render.preload = followed.append
+        worker.preload = followed.append
 
-        def worker():
-            render._prepare_worker([case])
-            render._prepare_worker([case, portfolio])
+        def second_worker():
+            worker.prepare_worker([case])
+            worker.prepare_worker([case, portfolio])
             return followed
 
-        print(json.dumps(run_forked(worker) == [[portfolio]]))"""))
+        print(json.dumps(run_forked(second_worker) == [[portfolio]]))"""))
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.split() == ["true"], result.stdout + result.stderr[-2000:]
 
@@ -238,12 +238,13 @@ def test_the_fork_server_ends_without_tearing_its_interpreter_down(tmp_path: Pat
     script = tmp_path / "server.py"
     script.write_text(textwrap.dedent(f"""\
         import importlib, os
-        render = importlib.import_module("casekit.render")
+        worker = importlib.import_module("casekit.reporting._fast.worker")
 
         if __name__ == "__main__":
-            pool = render._start_pool(1, [{str(tmp_path / "n.ipynb")!r}])
+            from casekit.reporting.runners import LocalRunner
+            pool = LocalRunner(1, [{str(tmp_path / "n.ipynb")!r}])
             print(pool.submit(os.getppid).result() != os.getpid())
-            pool.shutdown()"""))
+            pool.close()"""))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0 and result.stdout.split() == ["True"], result.stderr[-2000:]
@@ -255,17 +256,19 @@ def test_a_report_imports_almost_nothing_its_worker_has_not(tmp_path: Path):
     script = tmp_path / "imports.py"
     script.write_text(textwrap.dedent(f"""\
         import importlib, sys
-        from casekit.forking import preload, run_forked
-        render = importlib.import_module("casekit.render")
+        from casekit.reporting._fast.forking import preload, run_forked
+        worker = importlib.import_module("casekit.reporting._fast.worker")
         notebook = {str(NOTEBOOKS / "case_report.ipynb")!r}
         preload([notebook])
-        render._warm_up()
+        worker.warm_up()
 
         def report():
             before = set(sys.modules)
-            job = render._Job("quantia-tech", notebook, {{"case_id": "quantia-tech", "cases_dir": {str(ROOT / "cases")!r}}},
+            from casekit.reporting.jobs import Job
+            from casekit.reporting.execute import execute_report
+            job = Job("quantia-tech", notebook, {{"case_id": "quantia-tech", "cases_dir": {str(ROOT / "cases")!r}}},
                               {str(tmp_path)!r}, False, 600, "casekit")
-            assert render._execute_and_export(job)["status"] == "ok"
+            assert execute_report(job).status == "ok"
             return sorted(set(sys.modules) - before)
 
         print(" ".join(run_forked(report)))"""))
@@ -280,8 +283,8 @@ def test_workers_warm_up_what_every_export_would_repeat():
     script = textwrap.dedent("""\
         import importlib
         from pygments.lexers import find_lexer_class_by_name
-        render = importlib.import_module("casekit.render")
-        render._warm_up()
+        worker = importlib.import_module("casekit.reporting._fast.worker")
+        worker.warm_up()
         import matplotlib.pyplot as plt
         print("_tokens" in find_lexer_class_by_name("ipython3").__dict__, plt.get_fignums())""")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
@@ -292,7 +295,7 @@ def test_workers_warm_up_what_every_export_would_repeat():
 def test_iri_grammar_is_deferred_not_lost():
     script = textwrap.dedent("""\
         import sys
-        from casekit.forking import defer_iri_grammar
+        from casekit.reporting._fast.forking import defer_iri_grammar
         defer_iri_grammar()
         import nbformat, jsonschema
         assert not hasattr(sys.modules["rfc3987_syntax"], "RFC3987_SYNTAX_TERMS")  # not built at import
@@ -327,9 +330,9 @@ def test_engine_refuses_another_language(tmp_path: Path):
 
 
 def test_headline_survives_a_print_split_across_outputs():
-    from casekit.render import _headline
+    from casekit.reporting.export import headline
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", metadata={"tags": ["findings"]})])
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="-"),
                            nbformat.v4.new_output("stream", name="stdout", text=" Of 5 KPIs, 5 improved\n- more\n")]
-    assert _headline(nb) == "Of 5 KPIs, 5 improved"
+    assert headline(nb) == "Of 5 KPIs, 5 improved"

@@ -77,7 +77,7 @@ def test_forest_and_slope(pf):
 
 
 def test_category_chart_with_reference(pf):
-    summary = ck.category_summary(pf, reference=pd.read_csv(ROOT / "data" / "sei_performance_results_2006.csv"))
+    summary = ck.category_summary(pf, reference=pd.read_csv(ROOT / "casekit" / "data" / "sei_performance_results_2006.csv"))
     ax = plots.category_chart(summary)
     assert [t.get_text() for t in ax.get_xticklabels()] == list(summary["category"])
     assert "SEI 2006 median" in [t.get_text() for t in ax.get_legend().get_texts()]

@@ -11,10 +11,11 @@ import nbformat
 import pytest
 
 import casekit as ck
-from casekit.render import RenderError, check_parameters
+from casekit.errors import RenderError
+from casekit.reporting import check_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
+NOTEBOOKS = ROOT / "casekit" / "notebooks"
 
 
 def test_render_all_cases(rendered):
@@ -72,7 +73,6 @@ def _broken_notebooks(tmp_path: Path) -> Path:
     """casekit's notebooks, with one case raising and one hanging after the parameters cell."""
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder)
-    shutil.copytree(ROOT / "data", tmp_path / "data")  # the portfolio report reads ../data
     nb = nbformat.read(folder / "case_report.ipynb", as_version=4)
     trap = nbformat.v4.new_code_cell(
         'if case_id == "chemhaven-specialty":\n    raise RuntimeError("boom: " + case_id)\n'
@@ -163,7 +163,8 @@ def test_notebooks_run_with_papermills_own_cli(tmp_path: Path):
 def test_a_kernel_that_fails_to_start_once_is_started_again(tmp_path: Path, monkeypatch):
     # kernels started at the same moment in other workers can race for ports and never answer; a report whose
     # kernel did not start is started once more. Here a "python3" kernel dies at its first launch only.
-    from casekit.render import _execute_and_export, _Job
+    from casekit.reporting.execute import execute_report
+    from casekit.reporting.jobs import Job
 
     marker = tmp_path / "launched-once"
     launcher = tmp_path / "launch.py"
@@ -187,8 +188,8 @@ def test_a_kernel_that_fails_to_start_once_is_started_again(tmp_path: Path, monk
     (tmp_path / "in").mkdir()
     nbformat.write(nb, tmp_path / "in" / "r.ipynb")
 
-    row = _execute_and_export(_Job("r", str(tmp_path / "in" / "r.ipynb"), {}, str(tmp_path), False, 60, "nbclient"))
+    outcome = execute_report(Job("r", str(tmp_path / "in" / "r.ipynb"), {}, str(tmp_path), False, 60, "nbclient"))
     assert marker.exists()  # the first launch happened, and died
-    assert row["status"] == "ok", row["error"]
+    assert outcome.status == "ok", outcome.failure
     out = nbformat.read(tmp_path / "r.ipynb", as_version=4)
     assert out.cells[0].outputs[0]["text"] == "42\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import casekit as ck
-from casekit.render import RenderError
+from casekit.errors import RenderError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,7 +138,7 @@ def test_parameters_are_passed_as_data(two_cases: Path, tmp_path: Path):
     """A value that looks like code stays a string in the injected parameters cell."""
     import nbformat
 
-    from casekit.render import NOTEBOOKS
+    from casekit.project import NOTEBOOKS
 
     out = tmp_path / "nb.ipynb"
     import papermill

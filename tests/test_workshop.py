@@ -1,6 +1,7 @@
 """Workshop kit: learner and instructor renderings, `casekit simulate`, `casekit new`."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import casekit as ck
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKSHOP = ROOT / "notebooks" / "workshop"
+WORKSHOP = ROOT / "casekit" / "notebooks" / "workshop"
 NAMES = sorted(p.stem for p in WORKSHOP.glob("*.ipynb"))
 
 
@@ -37,10 +38,22 @@ def test_at_least_three_notebooks_with_goals_exercises_and_solutions():
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # stored without outputs
 
 
-def test_both_renderings_exist(handouts):
+def test_both_renderings_exist_with_the_cases_they_read(handouts):
+    shipped = sorted(p.name for p in (ROOT / "casekit" / "data" / "cases").iterdir())
     for audience in ("learner", "instructor"):
         assert sorted(p.name for p in (handouts / audience).iterdir()) == sorted(
-            f"{n}.{ext}" for n in NAMES for ext in ("html", "ipynb"))
+            [f"{n}.{ext}" for n in NAMES for ext in ("html", "ipynb")] + ["cases"])
+        assert sorted(p.name for p in (handouts / audience / "cases").iterdir()) == shipped
+        for name in NAMES:
+            nb = nbformat.read(handouts / audience / f"{name}.ipynb", as_version=4)
+            code = "\n".join(cell.source for cell in nb.cells)  # no path of the machine that rendered it
+            assert str(handouts) not in code and str(ROOT) not in code, name
+
+
+def test_learner_comments_describe_the_learner_copy(handouts):
+    for name in NAMES:
+        raw = (handouts / "learner" / f"{name}.ipynb").read_text(encoding="utf-8")
+        assert "set solutions = True" not in raw and "run the solution cells" not in raw
 
 
 def test_learner_renderings_hold_no_solution(handouts):
@@ -68,12 +81,49 @@ def test_instructor_renderings_run_every_solution(handouts):
         assert nb.metadata.papermill.parameters["solutions"] is True
 
 
-def test_both_renderings_run_under_nbval(handouts):
+def test_both_renderings_run_under_nbval_after_being_moved(handouts, tmp_path: Path):
+    # a learner unpacks the handout folder somewhere else, and runs it from there
+    moved = tmp_path / "unpacked elsewhere"
+    for audience in ("learner", "instructor"):
+        shutil.copytree(handouts / audience, tmp_path / audience)
+        (tmp_path / "unpacked elsewhere").mkdir(exist_ok=True)
+        shutil.move(tmp_path / audience, moved / audience)
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-                             "--nbval-lax", str(handouts / "learner"), str(handouts / "instructor")],
-                            cwd=handouts, capture_output=True, text=True, timeout=900)
+                             "--nbval-lax", str(moved / "learner"), str(moved / "instructor")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_workshop_takes_its_cases_from_cases(tmp_path: Path):
+    from test_reporting import FakeRunner
+
+    cases = tmp_path / "mine"
+    for name in ("northwood-paper", "ironforge-industrial", "meridian-financial", "atlas-capital"):
+        shutil.copytree(ROOT / "cases" / name, cases / name)
+    runner = FakeRunner()
+    table = ck.render_workshop(tmp_path / "out", cases_dir=cases, runner=runner, progress=False)
+    assert (table["status"] == "ok").all() and len(table) == 2 * len(NAMES)
+    for audience in ("learner", "instructor"):
+        assert sorted(p.name for p in (tmp_path / "out" / audience / "cases").iterdir()) == sorted(
+            p.name for p in cases.iterdir())
+    for job in runner.jobs:
+        assert job.parameters.get("cases_dir", "cases") == "cases" and job.cwd == job.out
+        assert job.parameters["solutions"] is (Path(job.out).name == "instructor")
+
+
+def test_an_invalid_case_is_listed_problem_by_problem(tmp_path: Path):
+    cases = tmp_path / "mine"
+    shutil.copytree(ROOT / "cases" / "northwood-paper", cases / "northwood-paper")
+    (cases / "northwood-paper" / "appraisals.csv").write_text("date,method,maturity_level\n2020-01-01,SCAMPI A,7\n"
+                                                              "2021-01-01,SCAMPI A,9\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "casekit", "workshop", "--cases", str(cases), "--out",
+                             str(tmp_path / "out"), "--no-progress-bar"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and all("appraisals.csv:" in line and "maturity_level" in line for line in lines), lines
+    assert "2 problem(s) in" in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_simulate_validate_compare_recovers_the_known_effect(tmp_path: Path):

@@ -2,7 +2,7 @@
 and warms the chart and HTML caches once, so that each worker starts with them instead of repeating the work.
 
 A fork server is given module names only, so the notebooks whose imports to follow come from the environment
-variable ``casekit.render.PRELOAD_NOTEBOOKS``. Nothing here may raise: a fork server that fails to start
+variable ``worker.PRELOAD_NOTEBOOKS``. Nothing here may raise: a fork server that fails to start
 would take the render down, where a cold worker only costs time.
 """
 
@@ -10,7 +10,7 @@ import atexit
 import os
 import sys
 
-from .render import PRELOAD_NOTEBOOKS, _prepare_worker
+from .worker import PRELOAD_NOTEBOOKS, prepare_worker
 
 
 def _exit_at_once(server: int = os.getpid()) -> None:
@@ -27,7 +27,7 @@ def _exit_at_once(server: int = os.getpid()) -> None:
 
 if os.environ.get(PRELOAD_NOTEBOOKS):
     try:
-        _prepare_worker(os.environ[PRELOAD_NOTEBOOKS].split(os.pathsep))
+        prepare_worker(os.environ[PRELOAD_NOTEBOOKS].split(os.pathsep))
     except Exception:  # the workers import and warm up themselves
         pass
     atexit.register(_exit_at_once)  # after the imports' own handlers, so that it runs before them

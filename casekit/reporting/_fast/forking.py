@@ -21,7 +21,9 @@ import sys
 import types
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+from ...errors import CasekitError
+
+PACKAGE = Path(__file__).resolve().parents[2]  # casekit
 
 # What an in-process kernel needs that the notebooks' own imports do not name.
 KERNEL_MODULES = (
@@ -39,7 +41,7 @@ KERNEL_MODULES = (
 )
 
 
-class ChildDied(RuntimeError):
+class ChildDied(CasekitError, RuntimeError):
     """The forked child ended without sending its result."""
 
 
@@ -120,8 +122,8 @@ def notebook_imports(notebooks) -> set[str]:
     return names
 
 
-# Modules no report uses: the Dask client and worker code (importing distributed takes half a second).
-NOT_FOR_REPORTS = ("cluster",)
+# Modules no report uses: the Dask client's and worker's code (importing distributed takes half a second).
+NOT_FOR_REPORTS = ("cluster", "server")
 
 
 def package_imports(package: Path) -> set[str]:

@@ -2,12 +2,12 @@
 
 casekit's render workers import the analysis libraries once, then fork one child
 process per report that runs this engine: each report gets a fresh interpreter
-without paying for a kernel's start-up and imports (see ``casekit.forking``).
+without paying for a kernel's start-up and imports (see ``forking``).
 The kernel is ipykernel's own in-process kernel, so outputs, tracebacks and
 inline figures are what a kernel process would send; cells run in the main
 thread, which lets a timer stop a cell that runs too long.
 
-Use it from papermill as ``papermill --engine casekit in.ipynb out.ipynb``;
+papermill finds it as ``--engine casekit`` through ``casekit.reporting.engine``;
 a separate kernel process, papermill's default engine, is ``--engine nbclient``.
 """
 
@@ -21,37 +21,19 @@ import sys
 from contextlib import contextmanager
 from queue import Empty
 
+from ...errors import CasekitError
+
 # Seconds a cell may go on after its timeout fired before its whole process is stopped (a cell stuck in C code).
 _GRACE = 10.0
 
 
-class CellTimeoutError(TimeoutError):
+class CellTimeoutError(CasekitError, TimeoutError):
     """A cell ran longer than the render's timeout."""
 
 
-class InProcessEngine:
-    """papermill engine: execute the notebook's cells in an in-process ipykernel, in this process's main thread.
-
-    papermill loads its engines while it is itself being imported, so this class
-    imports nothing from papermill: it hands each call to papermill's ``Engine``
-    subclass, built on first use (:func:`_engine`).
-    """
-
-    @classmethod
-    def execute_notebook(cls, nb, kernel_name, **kwargs):
-        return _engine().execute_notebook(nb, kernel_name, **kwargs)
-
-    @classmethod
-    def nb_kernel_name(cls, nb, name=None):
-        return _engine().nb_kernel_name(nb, name)
-
-    @classmethod
-    def nb_language(cls, nb, language=None):
-        return _engine().nb_language(nb, language)
-
-
 @functools.cache
-def _engine():
+def papermill_engine():
+    """papermill's ``Engine`` subclass that runs cells in an in-process kernel (built on first use)."""
     from papermill.engines import Engine
 
     return type("InProcessEngine", (Engine,), {"execute_managed_notebook": classmethod(_execute_managed_notebook)})

@@ -8,7 +8,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from . import __version__
+from ..version import VERSION
 
 MANIFEST = "manifest.json"
 
@@ -16,8 +16,8 @@ MANIFEST = "manifest.json"
 @lru_cache(maxsize=1)
 def _casekit_code() -> str:
     """casekit's version and the hash of its source: a code change re-renders everything."""
-    digest = hashlib.sha256(__version__.encode())
-    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256(VERSION.encode())
+    package = Path(__file__).resolve().parents[1]
     for path in sorted(package.rglob("*")):
         if path.is_file() and path.suffix in {".py", ".csv", ".j2"} and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())

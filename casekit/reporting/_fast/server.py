@@ -1,0 +1,98 @@
+"""A render server: a process of its own, started with ``subprocess``, that prepares like a render worker and
+then renders one report at a time, each in a fresh child forked from it (the casekit engine).
+
+It serves a parent that may not have ``multiprocessing`` children: a stock Dask worker runs as a daemonic
+process, and those may not. Jobs arrive on stdin and outcomes leave on a private copy of stdout, as pickles
+(a pickle marks its own end); a report's own writes to stdout go to /dev/null instead. The server leads a
+process group of its own, and when its parent dies (a killed Dask worker) it kills that group: itself, the
+report running, and any process that report started.
+
+    python -m casekit.reporting._fast.server [NOTEBOOK ...]   # the notebooks whose imports to preload
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from ...errors import CasekitError
+from ..jobs import Failure, Job, Outcome
+
+POLL_SECONDS = 0.5
+
+
+class ServerDied(CasekitError, RuntimeError):
+    """The render server ended before it sent a report's outcome."""
+
+
+class RenderServer:
+    """The parent's handle on one render server: ``render(job)`` one report at a time, ``close()`` at the end."""
+
+    def __init__(self, preload: list[str]):
+        self._process = subprocess.Popen([sys.executable, "-m", __name__, *preload], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def render(self, job: Job) -> Outcome:
+        try:
+            pickle.dump(job, self._process.stdin)
+            self._process.stdin.flush()
+            return pickle.load(self._process.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            code = self._process.wait()
+            raise ServerDied(f"the report's render server ended (exit status {code}) before it finished") from None
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def close(self) -> None:
+        """End the server: it exits when its stdin closes; one that does not is killed with its group."""
+        try:
+            self._process.stdin.close()
+            self._process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._process.wait()
+
+
+def _end_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(POLL_SECONDS)
+    os.killpg(0, signal.SIGKILL)
+
+
+def serve(preload: list[str]) -> None:
+    """The server's side: read jobs from stdin until it closes, write each outcome."""
+    from .worker import prepare_worker, render_one
+
+    os.setpgid(0, 0)
+    threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True, name="casekit-end-with-parent").start()
+    outcomes = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the process's stdout for its lifetime)
+    jobs = sys.stdin.buffer
+    prepare_worker(preload)
+    while True:
+        try:
+            job = pickle.load(jobs)
+        except EOFError:
+            return
+        try:
+            outcome = render_one(job)
+        except Exception as exc:  # the report's child died, or the render itself failed
+            outcome = Outcome.failed(job.name, Failure.from_exception(exc), os.path.basename(job.out))
+        pickle.dump(outcome, outcomes)
+        outcomes.flush()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1:])

@@ -1,0 +1,237 @@
+"""Batch rendering: plan every case report and the portfolio report, skip the unchanged, run the rest on a
+runner (local processes or a Dask cluster), then write the manifest and the index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..catalog import kpi_catalog
+from ..errors import ParameterError, RenderError, RenderInterrupted, display_path
+from ..loading import load_cases, portfolio_from
+from ..project import NOTEBOOKS
+from ..validation import case_folders, check_case
+from .export import PORTFOLIO, index_page, write_atomically
+from .jobs import COLUMNS, OK, Failure, Job, Outcome
+from .manifest import fingerprint, read_manifest, write_manifest
+from .runners import LocalRunner, with_progress
+from .parameters import check_parameters, check_report_parameters, check_run_settings, declared_parameters
+from ._fast.forking import can_fork, defer_iri_grammar
+
+ENGINES = ("casekit", "nbclient")
+CASE_NOTEBOOK = "case_report.ipynb"
+PORTFOLIO_NOTEBOOK = "portfolio_report.ipynb"
+# Set by render itself for each report; the message says what to use instead.
+SET_BY_RENDER = {"case_id": "--case ID (case_ids=)", "case_ids": "--case ID (case_ids=)",
+                 "cases_dir": "the CASES_DIR argument (cases_dir=)"}
+
+
+def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: int = 2, case_ids=None,
+           no_input: bool = False, timeout: float = 600, progress: bool = True,
+           notebooks: str | Path | None = None, force: bool = False, engine: str | None = None,
+           scheduler: str | None = None, parameters: dict | None = None, runner=None) -> pd.DataFrame:
+    """Render every (or the named) case report and the portfolio report, ipynb and HTML, plus an index.
+
+    Parameters
+    ----------
+    cases_dir : path
+        Folder of cases.
+    out : path
+        Output folder: ``<case-id>.ipynb``, ``<case-id>.html``,
+        ``portfolio.ipynb``, ``portfolio.html`` and ``index.html``.
+    jobs : int
+        Reports rendered at once, each in its own process with its own kernel.
+    case_ids : list of str, optional
+        Only these cases (the portfolio report covers them too).
+    no_input : bool
+        Hide code cells in the HTML (for executive readers).
+    timeout : float
+        Seconds one cell may run before its report is stopped and reported.
+    progress : bool
+        Show a progress bar.
+    notebooks : path, optional
+        A folder with your own ``case_report.ipynb`` and
+        ``portfolio_report.ipynb`` (default: the notebooks casekit ships).
+    force : bool
+        Render every report, even those whose inputs are unchanged.
+    engine : {"casekit", "nbclient"}, optional
+        How each report runs. ``"casekit"`` (the default where processes
+        can fork: Linux, macOS): each worker imports the notebooks' libraries
+        once, and every report runs in an in-process IPython kernel in a
+        fresh child forked from it. ``"nbclient"`` (the default on Windows):
+        papermill's own engine, a new kernel process per report.
+    scheduler : str, optional
+        A Dask distributed scheduler's address (``tcp://HOST:PORT``): render
+        on its workers instead of in local processes (``jobs`` is then
+        ignored; each worker renders as many reports at once as it has
+        threads). Workers need casekit installed, not the files: each
+        report's files travel with it and the rendered files come back here.
+    parameters : dict, optional
+        Report parameters, as papermill's ``-p``: each goes to every
+        notebook whose ``parameters`` cell defines it (``alpha`` to both,
+        ``correction`` to the portfolio report). Checked before any kernel
+        starts (:func:`casekit.check_report_parameters`).
+    runner : optional
+        Where the reports run, for tests and embedding: an object with
+        ``run(jobs)`` yielding :class:`~casekit.reporting.jobs.Outcome` and
+        ``close()``. Default: local processes, or the Dask cluster.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per report: ``report, status`` (``ok`` or ``failed``),
+        ``error`` (the exception and its message, or the case's validation
+        problems), ``cell`` (the failing cell's execution count, the ``[n]``
+        shown beside it in the notebook), ``seconds``,
+        ``headline`` (the first finding), ``ipynb, html`` (relative to
+        ``out``; a failed report keeps its partial notebook as
+        ``<name>.failed.ipynb``), ``skipped`` (True when the report's inputs
+        were unchanged since it was last rendered, so it was not run again).
+
+    Raises
+    ------
+    RenderError
+        Before any kernel starts: unknown cases, settings that cannot make a
+        run (:func:`check_run_settings`), an unreachable scheduler.
+    ParameterError
+        Before any kernel starts: a parameter no notebook defines, or a value
+        of the wrong type or out of range.
+    RenderInterrupted
+        On Ctrl-C: running reports are stopped with their kernels, nothing
+        half-written is left, and the index lists what finished.
+
+    Notes
+    -----
+    A failing report never stops the others. Every file is written under a
+    temporary name and renamed when complete, so a finished name never holds
+    a half-written file. Cases with validation problems are reported as
+    failed without starting a kernel, and left out of the portfolio report.
+    ``out/manifest.json`` records a fingerprint of each finished report's
+    inputs (its case files, the notebook, casekit's code, the parameters);
+    a report whose fingerprint is unchanged is skipped unless ``force``.
+    """
+    check_run_settings(out, jobs, timeout, scheduler)
+    engine = engine or ("casekit" if can_fork() else "nbclient")
+    if engine not in ENGINES:
+        raise RenderError(f"unknown engine {engine!r}; engines are {', '.join(ENGINES)}")
+    if engine == "casekit" and not can_fork():
+        raise RenderError("the casekit engine needs os.fork, which this system lacks; use engine='nbclient'")
+    cases_dir, out = Path(cases_dir).resolve(), Path(out).resolve()
+    notebooks = NOTEBOOKS if notebooks is None else Path(notebooks).resolve()
+    case_notebook, portfolio_notebook = notebooks / CASE_NOTEBOOK, notebooks / PORTFOLIO_NOTEBOOK
+    for notebook in (case_notebook, portfolio_notebook):
+        if not notebook.is_file():
+            raise RenderError(f"notebook not found: {display_path(notebook)}")
+    problems: list = []
+    folders = {f.name: f for f in case_folders(cases_dir, problems)}
+    if problems:
+        raise RenderError("; ".join(str(p) for p in problems))
+    if case_ids is not None:
+        unknown = sorted(set(case_ids) - set(folders))
+        if unknown:
+            raise RenderError(f"no case {', '.join(map(repr, unknown))} in {display_path(cases_dir)}; "
+                              f"cases are {', '.join(sorted(folders))}")
+        folders = {name: folders[name] for name in case_ids}
+    defer_iri_grammar()  # before papermill imports nbformat
+    extra = split_parameters(parameters or {}, [case_notebook, portfolio_notebook], cases_dir, sorted(folders))
+    out.mkdir(parents=True, exist_ok=True)
+    if runner is None:
+        runner = _default_runner(scheduler, cases_dir, jobs, len(folders) + 1, engine,
+                                 [str(case_notebook), str(portfolio_notebook)])
+
+    outcomes: list[Outcome] = []
+    catalog = kpi_catalog()
+    interrupted = False
+    try:
+        valid, parsed = [], []
+        for name, folder in sorted(folders.items()):
+            case, found = check_case(folder, catalog)
+            if found:
+                outcomes.append(Outcome.failed(name, Failure("invalid case", "; ".join(map(str, found))), out.name))
+            else:
+                valid.append(name)
+                parsed.append(case)
+        planned = [Job(name, str(case_notebook), {"case_id": name, "cases_dir": str(cases_dir), **extra[0]},
+                       str(out), no_input, timeout, engine) for name in valid]
+        if valid:
+            planned.append(Job(PORTFOLIO, str(portfolio_notebook),
+                               {"cases_dir": str(cases_dir), "case_ids": valid, **extra[1]}, str(out), no_input,
+                               timeout, engine))
+        for job in {job.notebook: job for job in planned}.values():  # one job per notebook
+            check_parameters(Path(job.notebook), job.parameters)
+
+        previous = {} if force else read_manifest(out)
+        prints = {job.name: fingerprint(Path(job.notebook), job.parameters, no_input,
+                                        [cases_dir / name for name in job_cases(job)]) for job in planned}
+        unchanged = [job for job in planned if previous.get(job.name, {}).get("fingerprint") == prints[job.name]
+                     and (out / f"{job.name}.html").exists() and (out / f"{job.name}.ipynb").exists()]
+        outcomes += [Outcome(job.name, OK, out.name, 0.0, previous[job.name].get("headline", ""),
+                             previous[job.name].get("ipynb", ""), previous[job.name].get("html", ""),
+                             skipped=True) for job in unchanged]
+        to_run = [job for job in planned if job not in unchanged]
+        try:
+            for outcome in with_progress(runner.run(to_run), len(to_run), f"rendering on {scheduler}" if scheduler else "rendering",
+                                         progress):
+                outcomes.append(outcome)
+        except KeyboardInterrupt:
+            interrupted = True
+    finally:
+        runner.close()
+    for leftover in out.glob(".*.tmp*"):  # from reports stopped mid-way
+        leftover.unlink(missing_ok=True)
+    table = outcome_table(outcomes)
+    write_manifest(out, {row["report"]: {"fingerprint": prints[row["report"]], "headline": row["headline"],
+                                         "ipynb": row["ipynb"], "html": row["html"]}
+                         for _, row in table.iterrows() if row["status"] == OK})
+    finished = table.loc[(table["status"] == OK) & (table["report"] != PORTFOLIO), "report"]
+    cases = portfolio_from([c for c in parsed if c.meta["id"] in set(finished)], catalog).cases if len(finished) \
+        else None
+    write_atomically(out / "index.html", index_page(table, cases_dir, cases))
+    if interrupted:
+        raise RenderInterrupted(table)
+    return table
+
+
+def job_cases(job: Job) -> list[str]:
+    """The case ids whose files a job's report reads."""
+    return list(job.parameters.get("case_ids") or [job.parameters["case_id"]])
+
+
+def split_parameters(parameters: dict, notebooks: list[Path], cases_dir: Path, case_ids: list[str]) -> list[dict]:
+    """The user's report parameters for each notebook: each name goes to the notebooks that define it.
+
+    Refused with a ParameterError: a name no notebook defines, one render sets
+    itself (``case_id``, ``case_ids``, ``cases_dir``), a value
+    :func:`check_report_parameters` refuses.
+    """
+    declared = [declared_parameters(notebook) for notebook in notebooks]
+    problems = []
+    for name in parameters:
+        if name in SET_BY_RENDER:
+            problems.append(f"{name} is set by casekit render for each report; use {SET_BY_RENDER[name]}")
+        elif not any(name in names for names in declared):
+            problems.append(f"no report takes a parameter {name!r}; they take "
+                            f"{', '.join(sorted(set().union(*declared) - set(SET_BY_RENDER)))}")
+    if problems:
+        raise ParameterError("\n".join(problems))
+    check_report_parameters(cases_dir=str(cases_dir), **parameters, **({"case_ids": case_ids}
+                                                                       if "kpis" in parameters else {}))
+    return [{name: value for name, value in parameters.items() if name in names} for names in declared]
+
+
+def outcome_table(outcomes: list[Outcome]) -> pd.DataFrame:
+    """The render's table: one row per outcome, the cases by id, then the portfolio."""
+    table = pd.DataFrame([outcome.row() for outcome in outcomes], columns=COLUMNS)
+    table["skipped"] = table["skipped"].eq(True)
+    order = table["report"].eq(PORTFOLIO).astype(int).astype(str) + table["report"]
+    return table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+
+
+def _default_runner(scheduler, cases_dir: Path, jobs: int, reports: int, engine: str, notebooks: list[str]):
+    if scheduler:
+        from .cluster import DaskRunner
+
+        return DaskRunner(scheduler, cases_dir)
+    return LocalRunner(max(1, min(jobs, reports)), notebooks if engine == "casekit" else [])
+

@@ -1,0 +1,54 @@
+"""casekit's papermill engine (``papermill --engine casekit``), registered through the ``papermill.engine``
+entry point, and a one-line message for refused parameters on papermill's command line.
+
+papermill loads its engines while it is itself being imported, so this module imports nothing from
+papermill at import time: the engine class hands each call to papermill's ``Engine`` subclass, built on
+first use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+PARAMETER_ERROR = "ParameterError"
+
+
+class InProcessEngine:
+    """papermill engine: execute the notebook's cells in an in-process ipykernel, in this process's main thread."""
+
+    @classmethod
+    def execute_notebook(cls, nb, kernel_name, **kwargs):
+        return _implementation().execute_notebook(nb, kernel_name, **kwargs)
+
+    @classmethod
+    def nb_kernel_name(cls, nb, name=None):
+        return _implementation().nb_kernel_name(nb, name)
+
+    @classmethod
+    def nb_language(cls, nb, language=None):
+        return _implementation().nb_language(nb, language)
+
+
+def _implementation():
+    from ._fast.inprocess import papermill_engine
+
+    return papermill_engine()
+
+
+def papermill_excepthook(kind, value, traceback, previous=sys.excepthook):
+    """On papermill's command line, a notebook that refused its parameters (casekit's ParameterError)
+    ends with ``papermill: <message>``, not papermill's traceback; everything else is left to ``previous``."""
+    if getattr(value, "ename", None) == PARAMETER_ERROR and getattr(value, "evalue", None):
+        print(f"papermill: {value.evalue}", file=sys.stderr)
+        return
+    previous(kind, value, traceback)
+
+
+def _on_papermill_command_line() -> bool:
+    return os.path.basename(sys.argv[0] if sys.argv else "") == "papermill" or (
+        getattr(sys.modules.get("__main__"), "__package__", None) == "papermill")
+
+
+if _on_papermill_command_line():
+    sys.excepthook = papermill_excepthook

@@ -1,0 +1,85 @@
+"""What a render is made of: a job (one notebook to run into one folder) and its outcome."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+OK, FAILED = "ok", "failed"
+# The columns of the table `render` returns, in order (Outcome.row gives them).
+COLUMNS = ["report", "status", "error", "cell", "seconds", "headline", "ipynb", "html", "skipped"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One report to render: ``notebook`` run with ``parameters``, written to ``out/<name>.ipynb`` and ``.html``.
+
+    ``cwd`` is the kernel's working directory (default: the notebook's
+    folder); ``engine`` is ``"casekit"`` or ``"nbclient"``.
+    """
+
+    name: str
+    notebook: str
+    parameters: dict = field(default_factory=dict)
+    out: str = "."
+    no_input: bool = False
+    timeout: float = 600
+    engine: str = "nbclient"
+    cwd: str = ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a report failed: the error's name and message, and the failing cell's execution count if in one.
+
+    ``str(failure)`` reads ``Name: message``, as a traceback's last line does.
+    """
+
+    name: str
+    message: str
+    cell: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}" if self.message else self.name
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> Failure:
+        """From papermill's PapermillExecutionError (which names the cell) or any other exception."""
+        name = getattr(exc, "ename", None) or type(exc).__name__
+        message = str(getattr(exc, "evalue", exc)).strip()
+        return cls(name, message.splitlines()[0] if message else "", getattr(exc, "exec_count", None))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one job: ``status`` ``ok`` or ``failed`` (with ``failure``), and the files written.
+
+    ``ipynb`` and ``html`` are file names in ``folder``; a failed report
+    keeps its partial notebook as ``<name>.failed.ipynb`` (then ``ipynb``).
+    ``skipped`` is True when the report's inputs had not changed since it
+    was last rendered, so it was not run again.
+    """
+
+    report: str
+    status: str
+    folder: str = ""
+    seconds: float = 0.0
+    headline: str = ""
+    ipynb: str = ""
+    html: str = ""
+    failure: Failure | None = None
+    skipped: bool = False
+
+    @classmethod
+    def failed(cls, job_name: str, failure: Failure, folder: str = "", seconds: float = 0.0,
+               partial: str = "") -> Outcome:
+        return cls(job_name, FAILED, folder, seconds, ipynb=partial, failure=failure)
+
+    def replace(self, **changes) -> Outcome:
+        return dataclasses.replace(self, **changes)
+
+    def row(self) -> dict:
+        """A row of the table :func:`casekit.render` returns (``error`` and ``cell`` from the failure)."""
+        return {"report": self.report, "status": self.status, "error": str(self.failure or ""),
+                "cell": None if self.failure is None else self.failure.cell, "seconds": self.seconds,
+                "headline": self.headline, "ipynb": self.ipynb, "html": self.html, "skipped": self.skipped}

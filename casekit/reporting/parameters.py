@@ -1,0 +1,260 @@
+"""Report parameters, checked before a kernel starts: names and types against the notebook's ``parameters``
+cell, values against what casekit's reports accept; and the run's own settings (jobs, timeout, --out)."""
+
+from __future__ import annotations
+
+import ast
+import math
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..errors import ParameterError, RenderError, display_path
+
+_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "list": (list, tuple)}
+
+
+def declared_parameters(notebook: Path) -> dict[str, str]:
+    """The names the notebook's ``parameters`` cell defines, each with its type's name ("None": any value).
+
+    A parameter's type is its annotation where papermill found one, or else
+    the type of its default; a default of None accepts any value.
+    """
+    from papermill import inspect_notebook
+
+    return {name: _declared_type(parameter) for name, parameter in inspect_notebook(str(notebook)).items()}
+
+
+def _declared_type(parameter: dict) -> str:
+    if parameter["inferred_type_name"] not in ("None", ""):
+        return parameter["inferred_type_name"]
+    try:
+        default = ast.literal_eval(parameter["default"])
+    except (ValueError, SyntaxError):
+        return "None"
+    return "None" if default is None else type(default).__name__
+
+
+def _matches(value, type_name: str) -> bool:
+    expected = _TYPES.get(type_name)
+    if expected is None or value is None:  # a None default, or a type papermill could not infer
+        return True
+    if isinstance(value, bool) and bool not in expected:  # True is an int to Python, not to a report
+        return False
+    return isinstance(value, expected)
+
+
+def check_parameters(notebook: Path, parameters: dict) -> None:
+    """Refuse names the notebook's ``parameters`` cell does not define, and values of the wrong type.
+
+    papermill itself only warns about unknown names and guesses types.
+    """
+    declared = declared_parameters(notebook)
+    for name, value in parameters.items():
+        if name not in declared:
+            raise ParameterError(f"{Path(notebook).name} has no parameter {name!r}; it takes {', '.join(declared)}")
+        if not _matches(value, declared[name]):
+            raise ParameterError(f"{Path(notebook).name}: parameter {name!r} expects {declared[name]}, "
+                                 f"got {type(value).__name__} {value!r}")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _id_list(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
+
+
+def _list_hint(name: str, value) -> str:
+    if isinstance(value, str):
+        return f"; for one, pass a list: -y '{name}: [{value}]'"
+    return ""
+
+
+def _cases_in(cases_dir) -> list[str] | None:
+    if cases_dir is None or not Path(cases_dir).is_dir():
+        return None
+    return sorted(p.name for p in Path(cases_dir).iterdir() if (p / "case.yaml").is_file())
+
+
+def _kpi_ids(cases_dir, case_ids) -> set[str]:
+    """The catalog's KPI ids and those the cases define in their case.yaml."""
+    import yaml
+
+    from ..catalog import kpi_catalog
+
+    known = set(kpi_catalog()["kpi"])
+    for case_id in case_ids or []:
+        try:
+            meta = yaml.safe_load((Path(cases_dir) / case_id / "case.yaml").read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError, TypeError):
+            continue
+        definitions = meta.get("kpis") if isinstance(meta, dict) else None
+        if isinstance(definitions, dict):
+            known |= {str(k) for k in definitions}
+        elif isinstance(definitions, list):
+            known |= {str(d.get("id")) for d in definitions if isinstance(d, dict)}
+    return known
+
+
+def check_report_parameters(**values) -> None:
+    """Check the values of a report's parameters; raise one ParameterError with a line per problem.
+
+    casekit's notebooks call it right after their ``parameters`` cell, so a
+    papermill user gets the same one-line message as ``casekit render``.
+    Names it knows: ``alpha`` (0 < alpha < 1), ``transition_months`` (None
+    or a whole number ≥ 0), ``case_id`` and ``case_ids`` (cases in
+    ``cases_dir``), ``kpis`` (None or a list of KPI ids: the catalog's and
+    the cases' own), ``sectors`` (None or a list of names), ``correction``
+    (``holm``, ``bh``, ``none``), ``meta_method`` (``DL``, ``PM``),
+    ``seed`` (a whole number ≥ 0), ``solutions`` (True or False),
+    ``reference_file`` (None or a file). Other names are not checked.
+
+    Raises
+    ------
+    ParameterError
+        Shown in a notebook as its message only, not a traceback.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> ck.check_report_parameters(alpha=0.1, transition_months=3)
+    >>> ck.check_report_parameters(alpha=5)
+    Traceback (most recent call last):
+    ...
+    casekit.errors.ParameterError: alpha must be a number between 0 and 1 (such as 0.05), got 5
+    """
+    problems = [problem for name, value in values.items() if (problem := _problem(name, value, values))]
+    if problems:
+        raise ParameterError("\n".join(problems))
+
+
+def _problem(name: str, value, values: dict) -> str | None:
+    cases_dir = values.get("cases_dir")
+    if name == "alpha" and not (_number(value) and 0 < value < 1):
+        return f"alpha must be a number between 0 and 1 (such as 0.05), got {value!r}"
+    if name == "transition_months" and value is not None and not _whole(value):
+        return f"transition_months must be None (the case's own window) or a whole number of months ≥ 0, got {value!r}"
+    if name == "seed" and not _whole(value):
+        return f"{name} must be a whole number ≥ 0, got {value!r}"
+    if name == "solutions" and not isinstance(value, bool):
+        return f"solutions must be True or False, got {value!r}"
+    if name == "cases_dir" and value is not None:
+        if not isinstance(value, (str, os.PathLike)):
+            return f"cases_dir must be a folder's path, got {type(value).__name__} {value!r}"
+        if not Path(value).is_dir():
+            return f"cases_dir: no folder {display_path(Path(value))}"
+    if name == "reference_file" and value is not None and not (
+            isinstance(value, (str, os.PathLike)) and Path(value).is_file()):
+        return f"reference_file must be None (casekit's SEI 2006 data) or a CSV file's path, got {value!r}"
+    if name == "case_id":
+        known = _cases_in(cases_dir)
+        if not isinstance(value, str):
+            return f"case_id must be a case's id (text), got {type(value).__name__} {value!r}"
+        if known is not None and value not in known:
+            return f"case_id: no case {value!r} in {display_path(Path(cases_dir))}; cases are {', '.join(known)}"
+    if name in ("case_ids", "sectors", "kpis") and value is not None:
+        if not _id_list(value):
+            return f"{name} must be None or a list of {'ids' if name != 'sectors' else 'names'}, " \
+                   f"got {type(value).__name__} {value!r}{_list_hint(name, value)}"
+        if name == "case_ids" and (known := _cases_in(cases_dir)) is not None:
+            unknown = [v for v in value if v not in known]
+            if unknown:
+                return f"case_ids: no case {', '.join(map(repr, unknown))} in {display_path(Path(cases_dir))}; " \
+                       f"cases are {', '.join(known)}"
+        if name == "kpis":
+            ids = [values["case_id"]] if isinstance(values.get("case_id"), str) else values.get("case_ids")
+            known_kpis = _kpi_ids(cases_dir, ids if ids is not None else _cases_in(cases_dir))
+            unknown = [v for v in value if v not in known_kpis]
+            if unknown:
+                return f"kpis: unknown KPI {', '.join(map(repr, unknown))}; KPIs are {', '.join(sorted(known_kpis))}"
+    if name == "correction":
+        from ..multiplicity import CORRECTIONS
+
+        if value not in CORRECTIONS:
+            return f"correction must be one of {', '.join(map(repr, CORRECTIONS))}, got {value!r}"
+    if name == "meta_method":
+        from ..meta import METHODS
+
+        if value not in METHODS:
+            return f"meta_method must be one of {', '.join(map(repr, METHODS))}, got {value!r}"
+    return None
+
+
+def parse_value(text: str):
+    """A ``-p NAME VALUE`` value as papermill's command line reads it: True, False, None, int, float, else text.
+
+    Examples
+    --------
+    >>> [parse_value(v) for v in ("0.1", "3", "True", "None", "bh")]
+    [0.1, 3, True, None, 'bh']
+    """
+    if text in ("True", "False"):
+        return text == "True"
+    if text == "None":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_yaml_parameters(text: str) -> dict:
+    """A ``-y YAML`` argument as papermill's command line reads it: a mapping of names to values.
+
+    Examples
+    --------
+    >>> parse_yaml_parameters("kpis: [defect_density, cycle_time]")
+    {'kpis': ['defect_density', 'cycle_time']}
+    """
+    import yaml
+
+    try:
+        parameters = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"-y: not YAML: {text!r} ({str(exc).splitlines()[0]})") from None
+    if not isinstance(parameters, dict):
+        raise ParameterError(f"-y takes a mapping of parameters, such as -y 'kpis: [cycle_time]'; got {text!r}")
+    return parameters
+
+
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def check_run_settings(out, jobs, timeout, scheduler: str | None = None) -> None:
+    """Refuse settings that cannot make a run, before anything starts: one clear RenderError each.
+
+    ``jobs`` is a whole number of at least 1; ``timeout`` a positive, finite
+    number of seconds; ``out`` a folder (or a path to create one at);
+    ``scheduler`` an address such as ``tcp://HOST:PORT``.
+
+    Examples
+    --------
+    >>> from casekit.reporting import check_run_settings
+    >>> check_run_settings("reports", 2, 600)
+    >>> check_run_settings("reports", 2, 0)
+    Traceback (most recent call last):
+    ...
+    casekit.errors.RenderError: timeout must be a positive, finite number of seconds, got 0
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise RenderError(f"jobs must be a whole number of at least 1, got {jobs!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise RenderError(f"timeout must be a positive, finite number of seconds, got {timeout!r}")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise RenderError(f"--out must be a folder; {display_path(Path(out))} is a file")
+    if scheduler is not None:
+        parts = urlsplit(str(scheduler))
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.scheme not in SCHEDULER_SCHEMES or not parts.hostname or port is None:
+            raise RenderError(f"scheduler must be an address such as tcp://HOST:8786, got {str(scheduler)!r}")

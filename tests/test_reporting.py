@@ -1,0 +1,211 @@
+"""Planning a render, skipping the unchanged, the index and failure reporting, through a fake runner (no kernel),
+and the report parameters casekit refuses, through casekit render and through papermill's own command line."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import casekit as ck
+from casekit.reporting.jobs import Failure, Job, Outcome
+from casekit.reporting.parameters import parse_value
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "casekit" / "notebooks"
+BIN = Path(sys.executable).parent
+
+
+class FakeRunner:
+    """Renders nothing: writes two small files per job and says the report finished (or failed, for ``fail``)."""
+
+    def __init__(self, fail=()):
+        self.fail, self.jobs, self.closed = set(fail), [], False
+
+    def run(self, jobs):
+        for job in jobs:
+            self.jobs.append(job)
+            out = Path(job.out)
+            if job.name in self.fail:
+                (out / f"{job.name}.failed.ipynb").write_text("{}", encoding="utf-8")
+                yield Outcome.failed(job.name, Failure("RuntimeError", f"boom <{job.name}>", 7), out.name, 0.1,
+                                     f"{job.name}.failed.ipynb")
+                continue
+            for suffix in ("ipynb", "html"):
+                (out / f"{job.name}.{suffix}").write_text(f"{job.name} {job.parameters}", encoding="utf-8")
+            yield Outcome(job.name, "ok", out.name, 0.1, f"headline of {job.name}", f"{job.name}.ipynb",
+                          f"{job.name}.html")
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def three_cases(tmp_path: Path) -> Path:
+    cases = tmp_path / "cases"
+    for name in ("northwood-paper", "quantia-tech", "voltcart-ecommerce"):
+        shutil.copytree(ROOT / "cases" / name, cases / name)
+    return cases
+
+
+def test_render_plans_a_job_per_case_and_the_portfolio(three_cases: Path, tmp_path: Path):
+    runner = FakeRunner()
+    table = ck.render(three_cases, tmp_path / "out", runner=runner, progress=False, parameters={"alpha": 0.1,
+                                                                                              "correction": "bh"})
+    assert runner.closed and table["report"].tolist() == ["northwood-paper", "quantia-tech", "voltcart-ecommerce",
+                                                          "portfolio"]
+    jobs = {job.name: job for job in runner.jobs}
+    assert jobs["quantia-tech"].parameters == {"case_id": "quantia-tech", "cases_dir": str(three_cases), "alpha": 0.1}
+    assert jobs["portfolio"].parameters == {"cases_dir": str(three_cases), "alpha": 0.1, "correction": "bh",
+                                            "case_ids": ["northwood-paper", "quantia-tech", "voltcart-ecommerce"]}
+    assert all(isinstance(job, Job) and Path(job.notebook).is_file() for job in runner.jobs)
+    assert table["headline"].tolist()[1] == "headline of quantia-tech"
+
+
+def test_unchanged_reports_are_skipped_and_a_changed_case_is_rerun(three_cases: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    ck.render(three_cases, out, runner=FakeRunner(), progress=False)
+    again = FakeRunner()
+    table = ck.render(three_cases, out, runner=again, progress=False)
+    assert again.jobs == [] and table["skipped"].all() and (table["status"] == "ok").all()
+    assert table.loc[table["report"] == "quantia-tech", "headline"].item() == "headline of quantia-tech"
+    kpis = three_cases / "quantia-tech" / "kpis.csv"
+    kpis.write_text(kpis.read_text(encoding="utf-8") + "2024-12,defect_density,2.0\n", encoding="utf-8")
+    changed = FakeRunner()
+    ck.render(three_cases, out, runner=changed, progress=False)
+    assert sorted(job.name for job in changed.jobs) == ["portfolio", "quantia-tech"]
+    forced = FakeRunner()
+    ck.render(three_cases, out, runner=forced, progress=False, force=True)
+    assert len(forced.jobs) == 4
+    other = FakeRunner()
+    ck.render(three_cases, out, runner=other, progress=False, parameters={"alpha": 0.1})
+    assert len(other.jobs) == 4  # new parameters, new reports
+
+
+def test_failures_and_invalid_cases_reach_the_table_and_the_index(three_cases: Path, tmp_path: Path):
+    (three_cases / "northwood-paper" / "appraisals.csv").write_text("date,method,maturity_level\n2020-01-01,SCAMPI A,7\n",
+                                                                   encoding="utf-8")
+    out = tmp_path / "out"
+    table = ck.render(three_cases, out, runner=FakeRunner(fail={"quantia-tech"}), progress=False).set_index("report")
+    assert table.loc["quantia-tech", ["status", "error", "cell", "ipynb"]].tolist() == [
+        "failed", "RuntimeError: boom <quantia-tech>", 7, "quantia-tech.failed.ipynb"]
+    assert table.loc["northwood-paper", "error"].startswith("invalid case: ")
+    assert "maturity_level" in table.loc["northwood-paper", "error"]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "boom &lt;quantia-tech&gt;" in index and "<quantia-tech>" not in index  # escaped by the template
+    assert 'href="quantia-tech.failed.ipynb"' in index and "<td>7</td>" in index
+    assert 'href="voltcart-ecommerce.html"' in index and "headline of voltcart-ecommerce" in index
+    assert "1 report(s) rendered" not in index and "2 report(s) rendered, 2 failed" in index
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(manifest) == ["portfolio", "voltcart-ecommerce"]
+
+
+def test_interrupted_run_keeps_what_finished(three_cases: Path, tmp_path: Path):
+    class Interrupted(FakeRunner):
+        def run(self, jobs):
+            yield from super().run(jobs[:1])
+            raise KeyboardInterrupt
+
+    runner = Interrupted()
+    with pytest.raises(ck.RenderInterrupted) as stop:
+        ck.render(three_cases, tmp_path / "out", runner=runner, progress=False)
+    assert runner.closed and stop.value.table["report"].tolist() == ["northwood-paper"]
+    assert isinstance(stop.value, ck.CasekitError) and isinstance(stop.value, KeyboardInterrupt)
+    assert "headline of northwood-paper" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_error_casekit_raises_to_users_shares_one_base():
+    from casekit.reporting._fast.forking import ChildDied
+    from casekit.reporting._fast.inprocess import CellTimeoutError
+    from casekit.reporting._fast.server import ServerDied
+    from casekit.reporting.cluster import ClusterError
+
+    for error in (ck.CaseError, ck.RenderError, ck.ParameterError, ck.RenderInterrupted, ChildDied,
+                  CellTimeoutError, ServerDied, ClusterError):
+        assert issubclass(error, ck.CasekitError), error
+
+
+REFUSED_BY_THE_CASE_REPORT = [
+    (["-p", "alpha", "abc"], "alpha must be a number between 0 and 1 (such as 0.05), got 'abc'"),
+    (["-p", "alpha", "5"], "alpha must be a number between 0 and 1 (such as 0.05), got 5"),
+    (["-p", "alpha", "0"], "alpha must be a number between 0 and 1 (such as 0.05), got 0"),
+    (["-p", "transition_months", "-3"], "transition_months must be None (the case's own window) or a whole number "
+                                        "of months ≥ 0, got -3"),
+    (["-p", "transition_months", "1.5"], "transition_months must be None (the case's own window) or a whole number "
+                                         "of months ≥ 0, got 1.5"),
+    (["-p", "kpis", "defect_density"], "kpis must be None or a list of ids, got str 'defect_density'; for one, "
+                                       "pass a list: -y 'kpis: [defect_density]'"),
+    (["-y", "kpis: [defect_density, nope]"], "kpis: unknown KPI 'nope'; KPIs are "),
+]
+REFUSED_BY_THE_PORTFOLIO_REPORT = [
+    (["-p", "correction", "bonferroni"], "correction must be one of 'holm', 'bh', 'fdr_bh', 'none', got 'bonferroni'"),
+    (["-p", "meta_method", "REML"], "meta_method must be one of 'DL', 'PM', got 'REML'"),
+    (["-y", "case_ids: [quantia-tech, nope]"], "case_ids: no case 'nope' in"),
+    (["-p", "reference_file", "missing.csv"], "reference_file must be None (casekit's SEI 2006 data) or a CSV file's "
+                                              "path, got 'missing.csv'"),
+    (["-p", "sectors", "Technology"], "sectors must be None or a list of names, got str 'Technology'"),
+]
+
+
+@pytest.mark.parametrize("arguments, message", REFUSED_BY_THE_CASE_REPORT + REFUSED_BY_THE_PORTFOLIO_REPORT[:2] + [
+    (["-p", "alhpa", "0.1"], "no report takes a parameter 'alhpa'; they take alpha, correction, kpis"),
+    (["-p", "case_id", "123"], "case_id is set by casekit render for each report; use --case ID"),
+    (["-p", "cases_dir", "x"], "cases_dir is set by casekit render for each report; use the CASES_DIR argument"),
+])
+def test_casekit_render_refuses_a_bad_parameter_before_any_kernel(tmp_path: Path, arguments, message):
+    result = subprocess.run([str(BIN / "casekit"), "render", str(ROOT / "cases"), "--out", str(tmp_path / "out"),
+                             *arguments], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert f"casekit render: {message}" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("notebook, arguments, message", [
+    ("case_report.ipynb", arguments, message) for arguments, message in REFUSED_BY_THE_CASE_REPORT + [
+        (["-p", "case_id", "123"], "case_id must be a case's id (text), got int 123"),
+        (["-p", "case_id", "nope"], "case_id: no case 'nope' in"),
+        (["-p", "cases_dir", "/nonexistent/cases"], "cases_dir: no folder /nonexistent/cases")]
+] + [("portfolio_report.ipynb", arguments, message) for arguments, message in REFUSED_BY_THE_PORTFOLIO_REPORT])
+def test_papermills_cli_gets_the_same_one_line_refusal(tmp_path: Path, notebook, arguments, message):
+    result = subprocess.run([str(BIN / "papermill"), str(NOTEBOOKS / notebook), str(tmp_path / "o.ipynb"),
+                             "--cwd", str(ROOT), "--no-progress-bar", *arguments],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert f"papermill: {message}" in result.stderr
+    assert "Traceback" not in result.stderr and "PapermillExecutionError" not in result.stderr
+
+
+def test_python_parameters_are_checked_like_the_command_lines(three_cases: Path, tmp_path: Path):
+    with pytest.raises(ck.ParameterError, match=re.escape("alpha must be a number between 0 and 1")):
+        ck.render(three_cases, tmp_path / "out", parameters={"alpha": 1.5}, runner=FakeRunner(), progress=False)
+    with pytest.raises(ck.ParameterError, match="kpis: unknown KPI 'x'"):
+        ck.check_report_parameters(kpis=["defect_density", "x"], case_id="quantia-tech", cases_dir=three_cases)
+    ck.check_report_parameters(kpis=["defect_density"], case_id="quantia-tech", cases_dir=three_cases,
+                               transition_months=0, alpha=0.01, correction="bh", meta_method="PM", seed=3)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_kpi_a_case_defines_itself_is_known(tmp_path: Path, case_dir: Path):
+    ck.check_report_parameters(kpis=["review_coverage"], case_id="acme", cases_dir=case_dir)
+
+
+def test_values_are_read_as_papermill_reads_them():
+    assert [parse_value(v) for v in ("0.1", "-3", "True", "False", "None", "bh", "1e-3")] == [
+        0.1, -3, True, False, None, "bh", 0.001]
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--timeout", "-5"], "timeout must be a positive, finite number of seconds, got -5.0"),
+    (["--jobs", "0"], "jobs must be a whole number of at least 1, got 0"),
+])
+def test_run_settings_are_refused_at_the_command_line(tmp_path: Path, arguments, message):
+    for command in (["render", str(ROOT / "cases"), "--out", str(tmp_path / "out")],
+                    ["workshop", "--out", str(tmp_path / "out")]):
+        result = subprocess.run([str(BIN / "casekit"), *command, *arguments], capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 2 and f": {message}" in result.stderr and "Traceback" not in result.stderr
