@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .errors import ArgumentError
 from .loading import Portfolio
 from .meta import meta_analysis
 from .multiplicity import CORRECTIONS, adjust_pvalues
 from .paired import paired_tests
 from .within import join_notes, kpi_effects
-
 
 
 def percent_improvement(theta, sign, scale):
@@ -27,7 +27,7 @@ def _group_effects(effects: pd.DataFrame, by: str) -> pd.DataFrame:
     if by == "kpi":
         return usable.rename(columns={"kpi": "group"})
     if by != "category":
-        raise ValueError(f"by must be 'kpi' or 'category', got {by!r}")
+        raise ArgumentError(f"by must be 'kpi' or 'category', got {by!r}")
     ratio = usable[usable["scale"] == "ratio"]
     grouped = ratio.groupby(["case_id", "category"]).agg(
         effect=("effect", "mean"),
@@ -129,7 +129,7 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
     (8, 'no clear change', 26.8)
     """
     if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+        raise ArgumentError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     effects = kpi_effects(portfolio, kpis=kpis, alpha=alpha, transition_months=transition_months)
     groups = _group_effects(effects, by)
     rows = []

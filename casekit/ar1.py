@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ArgumentError
+
 PHI_LIMIT = 0.95  # |phi| is kept below this: nearer 1 the series is a random walk and no test holds
 _GRID = np.linspace(-PHI_LIMIT, 0.99, 390)
 
@@ -26,7 +28,7 @@ def ar1_correlation(positions, phi: float) -> np.ndarray:
 def _steps(positions: np.ndarray) -> np.ndarray:
     steps = np.diff(positions)
     if len(positions) < 2 or (steps <= 0).any():
-        raise ValueError("positions must be at least two strictly increasing integers")
+        raise ArgumentError("positions must be at least two strictly increasing integers")
     return steps
 
 
@@ -241,9 +243,9 @@ def ar1_test(y, X, positions, contrasts, alpha: float = 0.05, n_boot: int = 999,
     C = np.atleast_2d(np.asarray(contrasts, dtype=float))
     n, p = X.shape
     if len(y) != n or len(positions) != n:
-        raise ValueError("y, X and positions must have one row per observation")
+        raise ArgumentError("y, X and positions must have one row per observation")
     if n - p < 2:
-        raise ValueError(f"an AR(1) regression with {p} coefficients needs at least {p + 2} points, got {n}")
+        raise ArgumentError(f"an AR(1) regression with {p} coefficients needs at least {p + 2} points, got {n}")
     design = _design(X, positions)
     phi = _phi(y[None], design)
     estimate, se = _contrasts(y[None], design, phi, C)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .errors import ArgumentError
+
 # Control-chart constants for moving ranges of two points, as tabulated (Montgomery 2013,
 # Appendix VI) and used by R's qcc: d2 = 1.128, D4 = 3.267. Wheeler rounds 3/d2 to 2.66.
 D2 = 1.128
@@ -116,11 +118,11 @@ def xmr(values, baseline=None) -> XmrResult:
     x = np.asarray(values, dtype=float)
     ref = x if baseline is None else np.asarray(baseline, dtype=float)
     if x.ndim != 1 or ref.ndim != 1:
-        raise ValueError("values and baseline must be one-dimensional")
+        raise ArgumentError("values and baseline must be one-dimensional")
     if len(ref) < 2:
-        raise ValueError(f"an XmR chart needs at least 2 reference points, got {len(ref)}")
+        raise ArgumentError(f"an XmR chart needs at least 2 reference points, got {len(ref)}")
     if not (np.isfinite(x).all() and np.isfinite(ref).all()):
-        raise ValueError("values must be finite numbers (drop missing periods first)")
+        raise ArgumentError("values must be finite numbers (drop missing periods first)")
     center = float(ref.mean())
     mr_bar = float(np.abs(np.diff(ref)).mean())
     sigma = mr_bar / D2

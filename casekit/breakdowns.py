@@ -8,6 +8,7 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from .across import percent_improvement
+from .errors import ArgumentError
 from .loading import Portfolio
 from .meta import meta_analysis
 from .multiplicity import adjust_pvalues
@@ -89,7 +90,7 @@ def subgroup_analysis(portfolio: Portfolio, by: str = "sector", kpis=None, meta_
     effects = kpi_effects(portfolio, kpis=kpis, alpha=alpha, transition_months=transition_months)
     effects = effects[effects["usable"]]
     if by not in effects.columns:
-        raise ValueError(f"by must be a column of kpi_effects, such as sector or maturity_latest; got {by!r}")
+        raise ArgumentError(f"by must be a column of kpi_effects, such as sector or maturity_latest; got {by!r}")
     rows = []
     for kpi, of_kpi in effects.groupby("kpi"):
         sign = 1 if of_kpi["better"].iloc[0] == "higher" else -1
@@ -164,7 +165,7 @@ def dose_points(portfolio: Portfolio, by: str = "category", transition_months: i
     log ratio, or points for an interval-scale KPI when ``by="kpi"``).
     """
     if by not in ("kpi", "category", "all"):
-        raise ValueError(f"by must be 'kpi', 'category' or 'all', got {by!r}")
+        raise ArgumentError(f"by must be 'kpi', 'category' or 'all', got {by!r}")
     effects = kpi_effects(portfolio, transition_months=transition_months)
     effects = effects[effects["usable"] & effects["levels_gained"].notna()]
     if by == "kpi":

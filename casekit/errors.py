@@ -28,6 +28,17 @@ class CasekitError(Exception):
     """The base of every exception casekit raises to its users: ``except ck.CasekitError`` catches them all."""
 
 
+class ArgumentError(CasekitError, ValueError):
+    """A casekit function was called with an argument it cannot use; the message says what it takes."""
+
+
+class CaseNotFound(CasekitError, KeyError):
+    """A case id that the portfolio does not hold."""
+
+    def __str__(self) -> str:  # KeyError's own would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class CaseError(CasekitError, ValueError):
     """Raised when cases cannot be loaded; ``.problems`` lists every problem found."""
 

@@ -9,6 +9,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
+from .errors import ArgumentError
+
 METHODS = {"DL": "chi2", "PM": "iterated"}
 
 
@@ -147,15 +149,15 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     0   62.3901  61.9085  62.8718  9
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise ArgumentError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     y = np.asarray(effect, dtype=float)
     v = np.asarray(variance, dtype=float)
     if y.ndim != 1 or y.shape != v.shape:
-        raise ValueError(f"effect and variance must be 1-D and of the same length, got {y.shape} and {v.shape}")
+        raise ArgumentError(f"effect and variance must be 1-D and of the same length, got {y.shape} and {v.shape}")
     if len(y) < 2:
-        raise ValueError(f"a meta-analysis needs at least 2 effects, got {len(y)}")
+        raise ArgumentError(f"a meta-analysis needs at least 2 effects, got {len(y)}")
     if not (np.isfinite(y).all() and np.isfinite(v).all() and (v > 0).all()):
-        raise ValueError("effects must be finite and variances finite and positive")
+        raise ArgumentError("effects must be finite and variances finite and positive")
     k = len(y)
     with np.errstate(invalid="ignore"):
         res = combine_effects(y, v, method_re=METHODS[method])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from statsmodels.stats.multitest import multipletests
 
+from .errors import ArgumentError
+
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "none": None}
 
 
@@ -28,7 +30,7 @@ def adjust_pvalues(p_values, correction: str = "holm") -> np.ndarray:
     """
     method = CORRECTIONS.get(correction, "invalid")
     if method == "invalid":
-        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+        raise ArgumentError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     p = np.asarray(p_values, dtype=float)
     if method is None or len(p) <= 1:  # one test needs no correction (and multipletests' Holm runs gc.collect)
         return p.copy()

@@ -8,6 +8,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from .errors import ArgumentError
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -30,14 +32,14 @@ def _parse_period(text: str) -> pd.Period:
     q = _QUARTER.match(text)
     if q:
         return pd.Period(year=int(q.group(1)), quarter=int(q.group(2)), freq="Q")
-    raise ValueError(f"expected a month YYYY-MM or a quarter YYYY-Qn, got {text!r}")
+    raise ArgumentError(f"expected a month YYYY-MM or a quarter YYYY-Qn, got {text!r}")
 
 
 def parse_month(text: str) -> pd.Period:
     """Parse a month ``YYYY-MM``; raise ``ValueError`` otherwise."""
     period = parse_period(text)
     if period.freqstr != "M":
-        raise ValueError(f"expected a month YYYY-MM, got {text!r}")
+        raise ArgumentError(f"expected a month YYYY-MM, got {text!r}")
     return period
 
 
@@ -49,11 +51,11 @@ def parse_date(text: str) -> pd.Timestamp:
         try:
             return pd.Timestamp(year=int(d.group(1)), month=int(d.group(2)), day=int(d.group(3)))
         except ValueError:
-            raise ValueError(f"{text!r} is not a real calendar date") from None
+            raise ArgumentError(f"{text!r} is not a real calendar date") from None
     try:
         return parse_month(text).start_time
     except ValueError:
-        raise ValueError(f"expected a date YYYY-MM-DD or a month YYYY-MM, got {text!r}") from None
+        raise ArgumentError(f"expected a date YYYY-MM-DD or a month YYYY-MM, got {text!r}") from None
 
 
 def month_span(period: pd.Period) -> tuple[int, int]:

@@ -26,7 +26,7 @@ def reference_path(name: str = "sei_performance_results_2006.csv") -> Path:
     >>> import pandas as pd
     >>> from casekit.project import reference_path
     >>> sorted(pd.read_csv(reference_path()).columns)[:2]
-    ['category', 'max']
+    ['category', 'data_points']
     """
     path = DATA / name
     if not path.is_file():

@@ -7,6 +7,7 @@ import secrets
 import shutil
 from pathlib import Path
 
+from .errors import ArgumentError
 from .validation import CASE_ID
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "new_case"
@@ -33,12 +34,12 @@ def new_case(case_id: str, cases_dir: str | Path = "cases") -> Path:
     []
     """
     if not isinstance(case_id, str) or not CASE_ID.match(case_id):
-        raise ValueError(f"a case id is lowercase letters, digits and single hyphens, such as acme-bank; "
+        raise ArgumentError(f"a case id is lowercase letters, digits and single hyphens, such as acme-bank; "
                          f"got {case_id!r}")
     cases_dir = Path(cases_dir)
     folder = cases_dir / case_id
     if folder.exists():
-        raise ValueError(f"{folder} exists already; choose another id or remove it")
+        raise ArgumentError(f"{folder} exists already; choose another id or remove it")
     cases_dir.mkdir(parents=True, exist_ok=True)
     # created like any folder the user makes (the umask's permissions), not mkdtemp's private 0700;
     # mkdir refuses a name that exists, so a planted folder or link is never written into

@@ -9,6 +9,7 @@ import pandas as pd
 import yaml
 
 from .catalog import kpi_catalog
+from .errors import ArgumentError
 from .loading import Portfolio, portfolio_from
 from .periods import format_period
 from .validation import ParsedCase
@@ -98,13 +99,13 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
     True
     """
     if n_orgs < 1:
-        raise ValueError(f"n_orgs must be at least 1, got {n_orgs}")
+        raise ArgumentError(f"n_orgs must be at least 1, got {n_orgs}")
     catalog = kpi_catalog().set_index("kpi")
     unknown = [k for k in kpis if k not in catalog.index or catalog.loc[k, "scale"] != "ratio"]
     if unknown:
-        raise ValueError(f"simulate ratio-scale catalog KPIs only; not {', '.join(unknown)}")
+        raise ArgumentError(f"simulate ratio-scale catalog KPIs only; not {', '.join(unknown)}")
     if not -1 < effect < 1:
-        raise ValueError(f"effect is a fraction between -1 and 1, got {effect}")
+        raise ArgumentError(f"effect is a fraction between -1 and 1, got {effect}")
     rng = np.random.default_rng(seed)
     parsed, truth = [], []
     for i in range(n_orgs):

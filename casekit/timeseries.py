@@ -13,6 +13,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from .ar1 import ar1_estimates, ar1_test, se_inflation
+from .errors import ArgumentError
 from .periods import parse_month, parse_period, phases_of
 
 
@@ -95,7 +96,7 @@ def _positions(periods, start: pd.Period, transition_months: int):
     parsed = [p if isinstance(p, pd.Period) else parse_period(p) for p in periods]
     freqs = {p.freqstr[0] for p in parsed}
     if len(freqs) != 1:
-        raise ValueError("a series must be all monthly or all quarterly")
+        raise ArgumentError("a series must be all monthly or all quarterly")
     months = [p.ordinal * 3 if p.freqstr[0] == "Q" else p.ordinal for p in parsed]
     t, seasons, cycle = positions(months, freqs.pop(), start, transition_months)
     return t, phases_of(parsed, start, transition_months), seasons, cycle
@@ -105,7 +106,7 @@ def _scale(values: np.ndarray, log: bool | None) -> str:
     if log is None:
         log = bool((values > 0).all())
     if log and not (values > 0).all():
-        raise ValueError("log scale needs positive values")
+        raise ArgumentError("log scale needs positive values")
     return "log" if log else "raw"
 
 
@@ -175,7 +176,7 @@ def its_arrays(values, t, phases, seasons, cycle: int, seasonal: bool = False, l
     post = (phases == "after").astype(float)
     n_before, n_after = int((post == 0).sum()), int(post.sum())
     if n_before < 3 or n_after < 3:
-        raise ValueError(f"need at least 3 periods before and after, got {n_before} and {n_after}")
+        raise ArgumentError(f"need at least 3 periods before and after, got {n_before} and {n_after}")
     scale = _scale(y, log)
     target = np.log(y) if scale == "log" else y
     columns = [np.ones(len(t)), t.astype(float), post, t * post]
@@ -369,7 +370,7 @@ def mean_shift(before, after, log: bool | None = None, alpha: float = 0.05,
     before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
     n_before, n_after = len(before), len(after)
     if n_before < 3 or n_after < 3:
-        raise ValueError(f"need at least 3 periods before and after, got {n_before} and {n_after}")
+        raise ArgumentError(f"need at least 3 periods before and after, got {n_before} and {n_after}")
     y = np.r_[before, after]
     scale = _scale(y, log)
     target = np.log(y) if scale == "log" else y

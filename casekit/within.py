@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .behaviour import xmr
+from .errors import CaseNotFound
 from .loading import Portfolio
 from .multiplicity import adjust_pvalues
 from .periods import phases_of
@@ -122,7 +123,7 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
     ['lower', 'improved']
     """
     if case_id not in set(portfolio.cases["case_id"]):
-        raise KeyError(f"no case {case_id!r}; cases are {', '.join(portfolio.cases['case_id'])}")
+        raise CaseNotFound(f"no case {case_id!r}; cases are {', '.join(portfolio.cases['case_id'])}")
     case = portfolio.cases.set_index("case_id").loc[case_id]
     rows = case_series(portfolio, case_id, transition_months)
     months = case["transition_months"] if transition_months is None else int(transition_months)

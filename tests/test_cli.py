@@ -113,3 +113,32 @@ def test_render_refuses_an_out_that_is_a_file(case_dir: Path):
 def test_workshop_refuses_a_nonsense_timeout(tmp_path: Path):
     result = run("workshop", "--out", str(tmp_path / "w"), "--timeout", "-1")
     assert result.returncode == 2 and "timeout must be a positive" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_init_makes_a_project_that_validates_and_never_overwrites(tmp_path: Path):
+    result = run("init", "study", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "cd study && casekit render" in result.stdout
+    study = tmp_path / "study"
+    assert sorted(p.name for p in (study / "notebooks").iterdir()) == ["case_report.ipynb", "portfolio_report.ipynb"]
+    assert run("validate", cwd=study).returncode == 0
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine", encoding="utf-8")
+    for target in ("study", "busy", "busy/notes.txt"):
+        refused = run("init", target, cwd=tmp_path)
+        assert refused.returncode == 2 and "is not an empty folder; choose a new one" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert (tmp_path / "busy" / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["busy", "study"]  # no staging folder left
+
+
+def test_notebooks_find_the_nearest_cases_folder(tmp_path: Path, monkeypatch):
+    import casekit as ck
+
+    (tmp_path / "cases").mkdir()
+    (tmp_path / "notebooks" / "deeper").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "notebooks" / "deeper")
+    assert ck.find_cases() == tmp_path / "cases"
+    monkeypatch.chdir(tmp_path.parent)
+    with pytest.raises(ck.ParameterError, match="no cases/ folder in"):
+        ck.find_cases()

@@ -1,5 +1,6 @@
 """Rendering on a real Dask distributed cluster on loopback: same reports as a local run, and workers that die."""
 
+import json
 import os
 import shutil
 import signal
@@ -117,3 +118,48 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path):
     assert result.returncode == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _render_servers() -> list:
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if "casekit.reporting._fast.server" in " ".join(process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def test_a_worker_started_with_the_dask_command_renders_and_its_processes_end_with_it(tmp_path: Path):
+    import psutil
+
+    dask_command = Path(sys.executable).parent / "dask"
+    scheduler_file = tmp_path / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen([str(dask_command), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                  "--no-dashboard", "--scheduler-file", str(scheduler_file)], **quiet)
+    worker = None
+    try:
+        for _ in range(600):
+            if scheduler_file.is_file() and scheduler_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        # as a user starts one: no settings, no environment variables (a nanny and a daemonic worker process)
+        worker = subprocess.Popen([str(dask_command), "worker", "--scheduler-file", str(scheduler_file),
+                                   "--nthreads", "1", "--no-dashboard"], **quiet)
+        address = json.loads(scheduler_file.read_text(encoding="utf-8"))["address"]
+        with distributed.Client(address) as client:
+            client.wait_for_workers(1, timeout=120)
+        table = ck.render(ROOT / "cases", tmp_path / "out", case_ids=CASES[:1], scheduler=address, progress=False)
+        assert (table["status"] == "ok").all(), table["error"].tolist()
+        servers = _render_servers()
+        assert servers  # waiting for the next report
+        for process in psutil.Process(worker.pid).children():  # the worker process, under its nanny
+            process.kill()
+        _, alive = psutil.wait_procs(servers, timeout=15)
+        assert not alive, [p.info["cmdline"] for p in alive]
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=60)

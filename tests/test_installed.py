@@ -1,0 +1,102 @@
+"""casekit as a user installs it: the wheel, built from a copy of the sources and installed (not editable) into
+a fresh virtual environment, then used from a folder that holds nothing of the checkout."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A fresh venv with casekit's wheel installed; its dependencies come from this venv's site-packages."""
+    root = tmp_path_factory.mktemp("installed")
+    source = root / "source"  # building writes build/ and egg-info: into a copy of the tracked files, not here
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], check=True, capture_output=True,
+                             text=True).stdout.split("\0")
+    for name in filter(None, tracked):
+        target = source / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_symlink():
+            target.symlink_to(os.readlink(ROOT / name))
+        elif (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, target)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(root / "dist"), str(source)], check=True, capture_output=True, timeout=600)
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    # a plain path line: this venv's packages importable, its .pth files (casekit's editable finder) not run
+    Path(purelib, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    wheel = next((root / "dist").glob("casekit-*.whl"))
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)], check=True,
+                   capture_output=True, timeout=300)
+    return venv
+
+
+def _run(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    # the dependencies' data files (nbconvert's templates) are under this venv's prefix, not the new one's
+    env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
+    return subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_the_wheel_carries_the_notebooks_data_and_templates(installed: Path):
+    wheel = next((installed.parent / "dist").glob("casekit-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for expected in ("casekit/notebooks/case_report.ipynb", "casekit/notebooks/portfolio_report.ipynb",
+                     "casekit/notebooks/workshop/01_read_a_case.ipynb", "casekit/data/sei_performance_results_2006.csv",
+                     "casekit/data/cases/quantia-tech/case.yaml", "casekit/reporting/templates/index.html.j2",
+                     "casekit/reporting/_fast/server.py", "casekit/templates/new_case/case.yaml"):
+        assert expected in names, expected
+
+
+def test_init_render_with_parameters_and_workshop_from_any_folder(installed: Path, tmp_path: Path):
+    where = _run(installed, "python", "-c", "import casekit; print(casekit.__file__)", cwd=tmp_path)
+    assert where.stdout.startswith(str(installed)), where.stdout + where.stderr  # the wheel, not the checkout
+
+    made = _run(installed, "casekit", "init", "study", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    study = tmp_path / "study"
+    assert sorted(p.name for p in study.iterdir()) == ["README.md", "cases", "notebooks"]
+    assert "casekit render" in (study / "README.md").read_text(encoding="utf-8")
+
+    rendered = _run(installed, "casekit", "render", "-p", "alpha", "0.1", "-p", "correction", "bh",
+                    "--no-progress-bar", cwd=study)
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+    assert "2 report(s) rendered" in rendered.stdout
+    for name in ("quantia-tech", "portfolio"):
+        nb = nbformat.read(study / "reports" / f"{name}.ipynb", as_version=4)
+        assert nb.metadata.papermill.parameters["alpha"] == 0.1
+    portfolio = nbformat.read(study / "reports" / "portfolio.ipynb", as_version=4)
+    assert portfolio.metadata.papermill.parameters["correction"] == "bh"
+    case = nbformat.read(study / "reports" / "quantia-tech.ipynb", as_version=4)
+    assert "(90% confidence" in "".join(o.get("text", "") for c in case.cells for o in c.get("outputs", []))
+    assert "Quantia" in (study / "reports" / "index.html").read_text(encoding="utf-8")
+
+    own = _run(installed, "casekit", "render", "--notebooks", "notebooks", "--out", "mine", "--no-progress-bar",
+               cwd=study)  # the project's editable copies
+    assert own.returncode == 0, own.stdout + own.stderr
+
+    refused = _run(installed, "casekit", "render", "-p", "alpha", "5", cwd=study)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "casekit render: alpha must be a number between 0 and 1" in refused.stderr
+
+    workshop = _run(installed, "casekit", "workshop", "--out", "handouts", "--no-progress-bar", cwd=tmp_path)
+    assert workshop.returncode == 0, workshop.stdout + workshop.stderr
+    for audience in ("learner", "instructor"):
+        assert len(list((tmp_path / "handouts" / audience).glob("*.html"))) == 3
+        assert (tmp_path / "handouts" / audience / "cases" / "northwood-paper" / "case.yaml").is_file()
