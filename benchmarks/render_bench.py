@@ -65,11 +65,10 @@ def copy_cases(cases_dir: Path, copies: int, target: Path) -> Path:
 
 
 def tables_only(notebooks: Path, target: Path) -> Path:
-    """The notebooks without the code cells that draw charts, in ``target/notebooks`` beside ``target/data``."""
+    """The notebooks without the code cells that draw charts, in ``target/notebooks``."""
     import nbformat
 
     (target / "notebooks").mkdir(parents=True)
-    os.symlink(notebooks.parent / "data", target / "data")  # the portfolio report reads ../data
     for name in ("case_report.ipynb", "portfolio_report.ipynb"):
         nb = nbformat.read(notebooks / name, as_version=4)
         nb.cells = [cell for cell in nb.cells if not (cell.cell_type == "code" and "plots." in cell.source)]

@@ -38,3 +38,17 @@ def test_python_requirement_in_step():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     assert f"python{project['requires-python']}" in env["dependencies"]
+
+
+def test_make_report_installs_only_what_reporting_needs():
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    commands = {target: subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True,
+                                       check=True).stdout for target in ("report", "test")}
+    assert "pip install -e ." in commands["report"] and "[test]" not in commands["report"]
+    assert "pip install -e '.[test]'" in commands["test"]

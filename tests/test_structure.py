@@ -1,0 +1,74 @@
+"""The package's seams: no module imports another's private names, no import cycle, `_fast` private to reporting."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "casekit"
+
+
+def _modules() -> dict[str, ast.Module]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = ast.parse(path.read_text(encoding="utf-8"))
+    return found
+
+
+def _imports(name: str, tree: ast.Module, top_level_only: bool):
+    """(module imported, names taken from it) for each casekit import in ``tree``."""
+    package = name if name in _PACKAGES else name.rpartition(".")[0]
+    nodes = tree.body if top_level_only else ast.walk(tree)
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("casekit")):
+            base = package
+            for _ in range(max(node.level - 1, 0)):
+                base = base.rpartition(".")[0]
+            module = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+            yield module, [alias.name for alias in node.names]
+
+
+_PACKAGES = {".".join(p.relative_to(PACKAGE.parent).parts) for p in PACKAGE.rglob("__init__.py") for p in [p.parent]}
+
+
+def test_no_module_imports_a_private_name_of_another():
+    offenders = []
+    for name, tree in _modules().items():
+        for module, names in _imports(name, tree, top_level_only=False):
+            offenders += [f"{name} imports {module}.{n}" for n in names if n.startswith("_") and not n.startswith("__")]
+    assert not offenders, offenders
+
+
+def test_fast_is_imported_only_from_inside_reporting():
+    offenders = [f"{name} imports {module}" for name, tree in _modules().items()
+                 for module, _ in _imports(name, tree, top_level_only=False)
+                 if "._fast" in module and not name.startswith("casekit.reporting")]
+    assert not offenders, offenders
+
+
+def test_no_import_cycle_between_modules():
+    modules = _modules()
+    graph = {name: set() for name in modules}
+    for name, tree in modules.items():
+        for module, names in _imports(name, tree, top_level_only=True):
+            targets = [f"{module}.{n}" for n in names if f"{module}.{n}" in modules] or [module]
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    # a package's __init__ importing its own modules is how packages are made, not a cycle
+    for name in graph:
+        graph[name] = {t for t in graph[name] if not (name in _PACKAGES and t.startswith(name + "."))}
+    state: dict[str, int] = {}
+
+    def visit(node, path):
+        state[node] = 1
+        for target in graph[node]:
+            if state.get(target) == 1:
+                raise AssertionError(" -> ".join(path + [node, target]))
+            if target not in state:
+                visit(target, path + [node])
+        state[node] = 2
+
+    for name in graph:
+        if name not in state:
+            visit(name, [])
