@@ -61,7 +61,7 @@ def test_subset_without_code(tmp_path: Path):
     assert table["report"].tolist() == ["voltcart-ecommerce", "portfolio"]
     assert (table["status"] == "ok").all()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "index.html", "manifest.json", "portfolio.html", "portfolio.ipynb", "voltcart-ecommerce.html",
+        ".casekit.lock", "index.html", "manifest.json", "portfolio.html", "portfolio.ipynb", "voltcart-ecommerce.html",
         "voltcart-ecommerce.ipynb"]
     page = (tmp_path / "voltcart-ecommerce.html").read_text(encoding="utf-8")
     assert "load_cases" not in page and "VoltCart" in page
@@ -89,14 +89,12 @@ def test_failures_never_stop_the_others(tmp_path: Path):
     (cases / "northwood-paper" / "appraisals.csv").write_text("date,method,maturity_level\n2020-01-01,SCAMPI A,7\n",
                                                               encoding="utf-8")
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "chemhaven-specialty.html").write_text("an old report", encoding="utf-8")
     table = ck.render(cases, out, timeout=8, progress=False, notebooks=_broken_notebooks(tmp_path)).set_index("report")
     assert table.loc["quantia-tech", "status"] == "ok" and table.loc["portfolio", "status"] == "ok"
     boom = table.loc["chemhaven-specialty"]
     assert boom["status"] == "failed" and boom["error"] == "RuntimeError: boom: chemhaven-specialty"
     assert boom["ipynb"] == "chemhaven-specialty.failed.ipynb" and (out / boom["ipynb"]).is_file()
-    assert not (out / "chemhaven-specialty.html").exists()  # the stale report is gone, not left to mislead
+    assert not (out / "chemhaven-specialty.html").exists()
     failed_nb = nbformat.read(out / boom["ipynb"], as_version=4)
     assert failed_nb.metadata.papermill.exception
     hung = table.loc["atlas-capital"]
@@ -193,3 +191,16 @@ def test_a_kernel_that_fails_to_start_once_is_started_again(tmp_path: Path, monk
     assert outcome.status == "ok", outcome.failure
     out = nbformat.read(tmp_path / "r.ipynb", as_version=4)
     assert out.cells[0].outputs[0]["text"] == "42\n"
+
+
+def test_a_rerender_that_fails_everywhere_keeps_every_good_report(tmp_path: Path):
+    out = tmp_path / "out"
+    first = ck.render(ROOT / "cases", out, case_ids=["voltcart-ecommerce"], progress=False)
+    assert (first["status"] == "ok").all()
+    good = {p.name: p.read_bytes() for p in out.glob("*.html") if p.name != "index.html"}
+    again = ck.render(ROOT / "cases", out, case_ids=["voltcart-ecommerce"], progress=False, force=True, timeout=0.001)
+    assert (again["status"] == "failed").all()
+    assert {name: (out / name).read_bytes() for name in good} == good
+    assert all((out / name.replace(".html", ".ipynb")).is_file() for name in good)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.count("last good copy: its latest render failed") == 2

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import casekit as ck
@@ -36,8 +37,8 @@ class FakeRunner:
                 yield Outcome.failed(job.name, Failure("RuntimeError", f"boom <{job.name}>", 7), out.name, 0.1,
                                      f"{job.name}.failed.ipynb")
                 continue
-            for suffix in ("ipynb", "html"):
-                (out / f"{job.name}.{suffix}").write_text(f"{job.name} {job.parameters}", encoding="utf-8")
+            nbformat.write(nbformat.v4.new_notebook(metadata={"parameters": job.parameters}), out / f"{job.name}.ipynb")
+            (out / f"{job.name}.html").write_text(f"<html>{job.name}</html>", encoding="utf-8")
             yield Outcome(job.name, "ok", out.name, 0.1, f"headline of {job.name}", f"{job.name}.ipynb",
                           f"{job.name}.html")
 
@@ -102,7 +103,10 @@ def test_failures_and_invalid_cases_reach_the_table_and_the_index(three_cases: P
     assert 'href="voltcart-ecommerce.html"' in index and "headline of voltcart-ecommerce" in index
     assert "1 report(s) rendered" not in index and "2 report(s) rendered, 2 failed" in index
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert sorted(manifest) == ["portfolio", "voltcart-ecommerce"]
+    manifest = manifest["reports"]
+    assert {name: entry["status"] for name, entry in manifest.items()} == {
+        "northwood-paper": "failed", "quantia-tech": "failed", "voltcart-ecommerce": "ok", "portfolio": "ok"}
+    assert sorted(manifest["quantia-tech"]["files"]) == ["quantia-tech.failed.ipynb"]
 
 
 def test_interrupted_run_keeps_what_finished(three_cases: Path, tmp_path: Path):

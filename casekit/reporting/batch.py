@@ -9,12 +9,14 @@ import pandas as pd
 
 from ..catalog import kpi_catalog
 from ..errors import ParameterError, RenderError, RenderInterrupted, display_path
-from ..loading import load_cases, portfolio_from
+from ..loading import portfolio_from
 from ..project import NOTEBOOKS
 from ..validation import case_folders, check_case
-from .export import PORTFOLIO, index_page, write_atomically
+from .export import PORTFOLIO, index_page
 from .jobs import COLUMNS, OK, Failure, Job, Outcome
-from .manifest import fingerprint, read_manifest, write_manifest
+from .fingerprints import fingerprint
+from .outputs import (RESERVED, check_out_folder, foreign_files, intact, locked, present, publish, read_manifest,
+                      staging_folder, write_manifest)
 from .runners import LocalRunner, with_progress
 from .parameters import check_parameters, check_report_parameters, check_run_settings, declared_parameters
 from ._fast.forking import can_fork, defer_iri_grammar
@@ -135,62 +137,102 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         folders = {name: folders[name] for name in case_ids}
     defer_iri_grammar()  # before papermill imports nbformat
     extra = split_parameters(parameters or {}, [case_notebook, portfolio_notebook], cases_dir, sorted(folders))
-    out.mkdir(parents=True, exist_ok=True)
-    if runner is None:
-        runner = _default_runner(scheduler, cases_dir, jobs, len(folders) + 1, engine,
-                                 [str(case_notebook), str(portfolio_notebook)])
+    check_out_folder(out, cases_dir)
+    previous = read_manifest(out)
+    foreign = foreign_files(out, previous)
+    if foreign and not force:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise RenderError(f"--out {display_path(out)} holds files casekit did not write ({shown}); choose an empty "
+                          "or new folder, or pass --force to render beside them")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"cannot make --out {display_path(out)}: {exc.strerror}") from None
+    with locked(out), staging_folder(out) as staging:
+        table, entries, interrupted = _render_in(
+            out, staging, cases_dir, folders, extra, previous, force, no_input, timeout, engine, progress, scheduler,
+            runner or _default_runner(scheduler, cases_dir, jobs, len(folders) + 1, engine,
+                                      [str(case_notebook), str(portfolio_notebook)]),
+            case_notebook, portfolio_notebook)
+        write_manifest(out, entries, index_page(entries, cases_dir, _index_cases(entries, cases_dir)))
+    if interrupted:
+        raise RenderInterrupted(table)
+    return table
 
+
+def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: list[dict], previous: dict,
+               force: bool, no_input: bool, timeout: float, engine: str, progress: bool, scheduler, runner,
+               case_notebook: Path, portfolio_notebook: Path) -> tuple[pd.DataFrame, dict, bool]:
+    """Plan, skip, run and publish; the run's table, the manifest's new entries, and whether it was interrupted."""
     outcomes: list[Outcome] = []
+    entries = {name: kept for name, entry in previous.items() if (kept := present(out, entry)) is not None}
     catalog = kpi_catalog()
     interrupted = False
     try:
-        valid, parsed = [], []
+        valid = []
         for name, folder in sorted(folders.items()):
-            case, found = check_case(folder, catalog)
+            if name in RESERVED:  # reported, not recorded: its name is the page's, in the manifest too
+                outcomes.append(Outcome.failed(name, Failure("invalid case", (
+                    f"case id {name!r} is the name of casekit's {name} page; rename the case's folder and id")),
+                    out.name))
+                continue
+            found = [str(p) for p in check_case(folder, catalog)[1]]
             if found:
-                outcomes.append(Outcome.failed(name, Failure("invalid case", "; ".join(map(str, found))), out.name))
+                outcome, entry = publish(Outcome.failed(name, Failure("invalid case", "; ".join(found)), out.name),
+                                         staging, out, previous.get(name))
+                outcomes.append(outcome)
+                _record(entries, name, entry)
             else:
                 valid.append(name)
-                parsed.append(case)
         planned = [Job(name, str(case_notebook), {"case_id": name, "cases_dir": str(cases_dir), **extra[0]},
-                       str(out), no_input, timeout, engine) for name in valid]
+                       str(staging), no_input, timeout, engine) for name in valid]
         if valid:
             planned.append(Job(PORTFOLIO, str(portfolio_notebook),
-                               {"cases_dir": str(cases_dir), "case_ids": valid, **extra[1]}, str(out), no_input,
+                               {"cases_dir": str(cases_dir), "case_ids": valid, **extra[1]}, str(staging), no_input,
                                timeout, engine))
         for job in {job.notebook: job for job in planned}.values():  # one job per notebook
             check_parameters(Path(job.notebook), job.parameters)
-
-        previous = {} if force else read_manifest(out)
         prints = {job.name: fingerprint(Path(job.notebook), job.parameters, no_input,
                                         [cases_dir / name for name in job_cases(job)]) for job in planned}
-        unchanged = [job for job in planned if previous.get(job.name, {}).get("fingerprint") == prints[job.name]
-                     and (out / f"{job.name}.html").exists() and (out / f"{job.name}.ipynb").exists()]
+        unchanged = [job for job in planned if not force and previous.get(job.name, {}).get("status") == OK
+                     and previous[job.name].get("fingerprint") == prints[job.name] and intact(out, previous[job.name])]
         outcomes += [Outcome(job.name, OK, out.name, 0.0, previous[job.name].get("headline", ""),
                              previous[job.name].get("ipynb", ""), previous[job.name].get("html", ""),
                              skipped=True) for job in unchanged]
         to_run = [job for job in planned if job not in unchanged]
+        description = f"rendering on {scheduler}" if scheduler else "rendering"
         try:
-            for outcome in with_progress(runner.run(to_run), len(to_run), f"rendering on {scheduler}" if scheduler else "rendering",
-                                         progress):
+            for outcome in with_progress(runner.run(to_run), len(to_run), description, progress):
+                outcome, entry = publish(outcome, staging, out, previous.get(outcome.report))
                 outcomes.append(outcome)
+                _record(entries, outcome.report, entry, prints.get(outcome.report))
         except KeyboardInterrupt:
             interrupted = True
     finally:
         runner.close()
-    for leftover in out.glob(".*.tmp*"):  # from reports stopped mid-way
-        leftover.unlink(missing_ok=True)
-    table = outcome_table(outcomes)
-    write_manifest(out, {row["report"]: {"fingerprint": prints[row["report"]], "headline": row["headline"],
-                                         "ipynb": row["ipynb"], "html": row["html"]}
-                         for _, row in table.iterrows() if row["status"] == OK})
-    finished = table.loc[(table["status"] == OK) & (table["report"] != PORTFOLIO), "report"]
-    cases = portfolio_from([c for c in parsed if c.meta["id"] in set(finished)], catalog).cases if len(finished) \
-        else None
-    write_atomically(out / "index.html", index_page(table, cases_dir, cases))
-    if interrupted:
-        raise RenderInterrupted(table)
-    return table
+    return outcome_table(outcomes), entries, interrupted
+
+
+def _record(entries: dict, name: str, entry: dict | None, fingerprint: str | None = None) -> None:
+    """Put a report's new manifest entry in ``entries`` (a finished report with the fingerprint of its inputs)."""
+    if entry is None:
+        entries.pop(name, None)
+        return
+    entries[name] = {**entry, "fingerprint": fingerprint} if entry["status"] == OK else \
+        {**entry, "fingerprint": entries.get(name, {}).get("fingerprint")}
+
+
+def _index_cases(entries: dict, cases_dir: Path) -> pd.DataFrame | None:
+    """``Portfolio.cases`` for the valid cases whose reports the index lists (others show by id)."""
+    catalog = kpi_catalog()
+    parsed = []
+    for name in sorted(entries):
+        if name == PORTFOLIO or not (cases_dir / name).is_dir():
+            continue
+        case, problems = check_case(cases_dir / name, catalog)
+        if not problems:
+            parsed.append(case)
+    return portfolio_from(parsed, catalog).cases if parsed else None
 
 
 def job_cases(job: Job) -> list[str]:

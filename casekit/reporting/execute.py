@@ -18,8 +18,8 @@ def execute_report(job: Job) -> Outcome:
     """Run ``job.notebook`` with papermill into ``job.out/<name>.ipynb`` and export ``<name>.html``.
 
     A failure keeps the partial notebook as ``<name>.failed.ipynb`` and
-    names the failing cell; a success removes an earlier failure's partial
-    notebook.
+    names the failing cell, and leaves an earlier finished report alone; a
+    success removes an earlier failure's partial notebook.
     """
     import papermill
 
@@ -42,8 +42,6 @@ def execute_report(job: Job) -> Outcome:
                 if attempt == 2 or not str(exc).startswith(KERNEL_START_FAILURES):
                     raise
     except Exception as exc:
-        for stale in (final_ipynb, final_html):
-            stale.unlink(missing_ok=True)
         kept = ""
         if tmp_ipynb.exists():
             os.replace(tmp_ipynb, failed)

@@ -3,7 +3,6 @@ and the index of a render's reports (a Jinja template with autoescape)."""
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
@@ -64,28 +63,36 @@ def html_exporter(no_input: bool):
     return _EXPORTERS[no_input]
 
 
-def index_page(table: pd.DataFrame, cases_dir: Path, cases: pd.DataFrame | None) -> str:
-    """The HTML of ``index.html``: every finished report with its case's details and headline, then failures.
+def index_page(entries: dict, cases_dir: Path, cases: pd.DataFrame | None) -> str:
+    """The HTML of ``index.html``: every report in the folder with its case's details and headline, then failures.
 
-    ``table`` is the render's table; ``cases`` is ``Portfolio.cases`` for
-    (at least) the finished case reports.
+    ``entries`` are the manifest's (every report casekit has written into the
+    folder, whichever run wrote it); ``cases`` is ``Portfolio.cases`` for the
+    valid cases among them (a report whose case is gone or invalid shows by id).
+    A report whose latest render failed is listed with its last good copy,
+    marked as such.
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     cases = None if cases is None else cases.set_index("case_id")
-    reports = []
-    for _, row in table[table["status"] == "ok"].iterrows():
-        if row["report"] == PORTFOLIO:
-            who, sector, maturity = "Portfolio: all organizations", "", ""
-        else:
-            case = cases.loc[row["report"]]
-            who, sector = case["name"], case["sector"]
-            maturity = f"{_maturity(case['maturity_before'])} → {_maturity(case['maturity_latest'])}"
-        reports.append({"who": who, "sector": sector, "maturity": maturity, "headline": row["headline"],
-                        "html": row["html"], "ipynb": row["ipynb"]})
-    failures = [{"report": row["report"], "error": row["error"], "ipynb": row["ipynb"],
-                 "cell": "" if pd.isna(row["cell"]) else int(row["cell"])}
-                for _, row in table[table["status"] == "failed"].iterrows()]
+    reports, failures = [], []
+    for name in sorted(entries, key=lambda n: (n == PORTFOLIO, n)):  # cases by id, then the portfolio
+        entry = entries[name]
+        if entry.get("html"):
+            who, sector, maturity = name, "", ""
+            if name == PORTFOLIO:
+                who = "Portfolio: all organizations"
+            elif cases is not None and name in cases.index:
+                case = cases.loc[name]
+                who, sector = case["name"], case["sector"]
+                maturity = f"{_maturity(case['maturity_before'])} → {_maturity(case['maturity_latest'])}"
+            reports.append({"who": who, "sector": sector, "maturity": maturity, "headline": entry.get("headline", ""),
+                            "html": entry["html"], "ipynb": entry.get("ipynb", ""),
+                            "stale": entry.get("status") != "ok"})
+        if entry.get("status") != "ok":
+            cell = entry.get("cell")
+            failures.append({"report": name, "error": entry.get("error", ""), "ipynb": entry.get("failed_ipynb", ""),
+                             "cell": cell if isinstance(cell, int) else "", "kept": bool(entry.get("html"))})
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     return environment.get_template(INDEX_TEMPLATE).render(reports=reports, failures=failures,
                                                            cases_dir=display_path(cases_dir))
@@ -93,11 +100,3 @@ def index_page(table: pd.DataFrame, cases_dir: Path, cases: pd.DataFrame | None)
 
 def _maturity(level) -> str:
     return "not rated" if pd.isna(level) else f"ML{level}"
-
-
-def write_atomically(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` under a temporary name first, so ``path`` never holds half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path

@@ -1,4 +1,4 @@
-"""The render manifest: what each finished report was rendered from, so unchanged reports are skipped."""
+"""A fingerprint of everything a report is rendered from, so that a report whose inputs are unchanged is skipped."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 from ..version import VERSION
 
-MANIFEST = "manifest.json"
 
 
 @lru_cache(maxsize=1)
@@ -35,16 +34,3 @@ def fingerprint(notebook: Path, parameters: dict, no_input: bool, inputs: list[P
             if path.exists():
                 digest.update(str(path.relative_to(path.parents[1])).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
-
-
-def read_manifest(out: Path) -> dict:
-    try:
-        return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def write_manifest(out: Path, entries: dict) -> None:
-    tmp = out / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, out / MANIFEST)
