@@ -3,12 +3,21 @@
 Only reading happens here: text must be UTF-8, YAML is loaded with the safe
 loader (no tags that construct objects), CSV rows keep their line numbers.
 What the values mean is checked in ``casekit.validation``.
+
+Every file is bounded before it is read: a plain file in the case folder (a
+link is never followed, its target never read), at most ``MAX_FILE_BYTES``.
+YAML is bounded before it is walked: no anchors or aliases, at most
+``MAX_YAML_DEPTH`` levels and ``MAX_YAML_EVENTS`` values, no key given twice,
+no ``4_82``-style number, no control character or lone surrogate in a string.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +53,40 @@ class YamlDoc:
         return line
 
 
+# The files casekit reads in a case folder; nothing else there is read (or fingerprinted, or sent to a cluster).
+CASE_FILES = ("case.yaml", "kpis.csv", "appraisals.csv", "practice_areas.csv")
+MAX_FILE_BYTES = 50 * 10**6
+MAX_YAML_DEPTH = 20
+MAX_YAML_EVENTS = 200_000
+
+
+def plain_file_problem(path: Path) -> str | None:
+    """Why casekit will not read ``path`` (a link, not a regular file, too large), or None when it will."""
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        return f"cannot read the file: {exc.strerror}"
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link; casekit reads only plain files in the case folder (copy the file in instead)"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file"
+    if info.st_size > MAX_FILE_BYTES:
+        return f"file is {info.st_size / 1e6:,.0f} MB; a case file may be at most {MAX_FILE_BYTES // 10**6} MB"
+    return None
+
+
 def read_text(path: Path, problems: list[Problem]) -> str | None:
-    """The file's text, or None with a problem when it is not UTF-8."""
-    raw = path.read_bytes()
+    """The file's text, or None with a problem when it is not a plain, bounded, readable UTF-8 file."""
+    refused = plain_file_problem(path)
+    if refused is not None:
+        problems.append(Problem(display_path(path), None, "", refused))
+        return None
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        problems.append(Problem(display_path(path), None, "", f"cannot read the file: {exc.strerror}"))
+        return None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -66,21 +106,105 @@ def read_text(path: Path, problems: list[Problem]) -> str | None:
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 
 
+def _shape_problems(text: str, where: str) -> list[Problem] | None:
+    """Problems with the document's shape, read as a stream of events (nothing is built, nothing recurses):
+    aliases, depth, size. None when the text does not even parse (the loaders below word that)."""
+    for loader in dict.fromkeys(filter(None, (_FAST_LOADER, yaml.SafeLoader))):  # libyaml, then pure Python
+        found = _scan_events(loader(text), where)
+        if found is not None:
+            return found
+    return None
+
+
+def _scan_events(parser, where: str) -> list[Problem] | None:
+    depth, count = 0, 0
+    try:
+        while (event := parser.get_event()) is not None and not isinstance(event, yaml.StreamEndEvent):
+            count += 1
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                return [Problem(where, line, "", "YAML anchors and aliases (&name, *name) are not allowed in case "
+                                                 "files; write each value out")]
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    return [Problem(where, line, "", f"nested more than {MAX_YAML_DEPTH} levels deep")]
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            if count > MAX_YAML_EVENTS:
+                return [Problem(where, line, "", f"more than {MAX_YAML_EVENTS:,} values; a case.yaml is far smaller")]
+    except (yaml.YAMLError, RecursionError):
+        return None
+    finally:
+        parser.dispose()
+    return []
+
+
+def _value_problems(root: yaml.Node | None, where: str) -> list[Problem]:
+    """Keys given twice, numbers written with '_', strings with control characters or lone surrogates."""
+    found, todo = [], [root] if root is not None else []
+    while todo:
+        node = todo.pop()
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        found.append(Problem(where, key.start_mark.line + 1, _excerpt(key.value),
+                                             f"given twice (first on line {seen[key.value]}); give it once"))
+                    seen.setdefault(key.value, key.start_mark.line + 1)
+                todo += [key, value]
+        elif isinstance(node, yaml.SequenceNode):
+            todo += node.value
+        elif isinstance(node, yaml.ScalarNode):
+            if node.tag.endswith((":int", ":float")) and "_" in node.value:
+                found.append(Problem(where, line, "", f"write numbers without '_': got {_excerpt(node.value)}"))
+            elif (bad := unsafe_character(node.value)) is not None:
+                found.append(Problem(where, line, "", f"text holds {bad}; remove it"))
+    return sorted(found, key=lambda p: p.line or 0)
+
+
+def unsafe_character(text: str) -> str | None:
+    """A description of the first control character or lone surrogate in ``text`` (tabs and newlines are
+    fine), or None."""
+    for character in text:
+        code = ord(character)
+        if 0xD800 <= code <= 0xDFFF:
+            return f"a lone surrogate (U+{code:04X})"
+        if character not in "\t\n\r" and unicodedata.category(character) == "Cc":
+            return f"a control character (U+{code:04X})"
+    return None
+
+
+def _excerpt(text: str, limit: int = 40) -> str:
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    return repr(shown)
+
+
 def read_yaml(path: Path, problems: list[Problem]) -> YamlDoc | None:
     """Load a YAML file with the safe loader; None with a problem on any error."""
     text = read_text(path, problems)
     if text is None:
         return None
-    if _FAST_LOADER is not None:  # libyaml, several times faster; an error is worded by the pure loader below
+    where = display_path(path)
+    shape = _shape_problems(text, where)
+    if shape:
+        problems.extend(shape)
+        return None
+    if _FAST_LOADER is not None and shape is not None:  # libyaml, several times faster; errors worded below
         loader = _FAST_LOADER(text)
         try:
             root = loader.get_single_node()
+            found = _value_problems(root, where)
+            if found:
+                problems.extend(found)
+                return None
             return YamlDoc(loader.construct_document(root) if root is not None else None, root)
         except yaml.YAMLError:
             pass
         finally:
             loader.dispose()
-    where = display_path(path)
     try:
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:
@@ -89,6 +213,10 @@ def read_yaml(path: Path, problems: list[Problem]) -> YamlDoc | None:
         return None
     try:
         root = loader.get_single_node()
+        found = _value_problems(root, where)
+        if found:
+            problems.extend(found)
+            return None
         data = loader.construct_document(root) if root is not None else None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -159,6 +287,10 @@ def read_csv(
                 problems.append(
                     Problem(where, line, "", f"expected {len(header)} fields as in the header, found {len(fields)}")
                 )
+                continue
+            bad = next((b for f in fields if (b := unsafe_character(f)) is not None), None)
+            if bad is not None:
+                problems.append(Problem(where, line, "", f"a field holds {bad}; remove it"))
                 continue
             rows.append((line, {h: f.strip() for h, f in zip(header, fields) if h not in unknown}))
     except csv.Error as exc:

@@ -58,14 +58,15 @@ def _render(args: argparse.Namespace) -> int:
         parameters = _parameters(args)
         table = render(args.cases_dir, args.out, jobs=args.jobs, case_ids=args.case or None, no_input=args.no_input,
                        timeout=args.timeout, progress=not args.no_progress_bar, force=args.force, engine=args.engine,
-                       scheduler=args.scheduler, notebooks=args.notebooks, parameters=parameters)
+                       scheduler=args.scheduler, notebooks=args.notebooks, parameters=parameters,
+                       memory_limit=args.memory_limit)
     except RenderError as exc:
         return _refused("render", exc)
     except RenderInterrupted as stop:
         done = stop.table[stop.table["status"] == "ok"]
         print(f"interrupted: {len(done)} report(s) finished and listed in {args.out}/index.html; "
               "nothing half-written was left", file=sys.stderr)
-        return 130
+        return 128 + stop.signal_number
     failed = table[table["status"] == "failed"]
     skipped = int(table["skipped"].sum())
     print(f"{len(table) - len(failed)} report(s) rendered ({skipped} unchanged, not re-run), {len(failed)} failed; "
@@ -169,6 +170,9 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--case", action="append", metavar="ID", help="render only this case (repeatable)")
     render.add_argument("--no-input", action="store_true", help="hide code in the HTML reports")
     render.add_argument("--timeout", type=float, default=600, help="seconds a cell may run (default: 600)")
+    render.add_argument("--memory-limit", default="auto", metavar="SIZE",
+                        help="what one report may allocate, such as 2GB; 'none' for no limit (default: auto, half "
+                             "of this machine's memory shared among --jobs)")
     render.add_argument("--notebooks", metavar="DIR", help="a folder with your own case_report.ipynb and "
                         "portfolio_report.ipynb (default: casekit's notebooks)")
     render.add_argument("--no-progress-bar", action="store_true", help="no progress bar")

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+MAX_MESSAGE = 300  # characters of a problem's message shown: an excerpt of a value, never a file's contents
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a case: where it is and what was expected.
@@ -21,7 +24,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        message = self.message if len(self.message) <= MAX_MESSAGE else self.message[:MAX_MESSAGE] + "…"
+        return f"{where}: {self.field}: {message}" if self.field else f"{where}: {message}"
 
 
 class CasekitError(Exception):
@@ -65,11 +69,13 @@ class ParameterError(RenderError):
 
 
 class RenderInterrupted(CasekitError, KeyboardInterrupt):
-    """Ctrl-C during a render: ``.table`` holds what finished (the index and manifest list it)."""
+    """Ctrl-C (or SIGTERM, SIGHUP) during a render: ``.table`` holds what finished (the index and manifest list
+    it); ``.signal_number`` is the signal that stopped it."""
 
-    def __init__(self, table):
+    def __init__(self, table, signal_number: int = 2):
         super().__init__("render interrupted")
         self.table = table
+        self.signal_number = signal_number
 
 
 def display_path(path: Path) -> str:

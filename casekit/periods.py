@@ -26,6 +26,7 @@ def parse_period(text: str) -> pd.Period:
 @functools.lru_cache(maxsize=4096)
 def _parse_period(text: str) -> pd.Period:
     # A case repeats each period once per KPI, and making a pandas Period costs tens of microseconds.
+    _check_year(text)
     m = _MONTH.match(text)
     if m and 1 <= int(m.group(2)) <= 12:
         return pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")
@@ -33,6 +34,15 @@ def _parse_period(text: str) -> pd.Period:
     if q:
         return pd.Period(year=int(q.group(1)), quarter=int(q.group(2)), freq="Q")
     raise ArgumentError(f"expected a month YYYY-MM or a quarter YYYY-Qn, got {text!r}")
+
+
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+def _check_year(text: str) -> None:
+    """Refuse years outside FIRST_YEAR-LAST_YEAR: outside pandas' range they would land on other dates."""
+    if text[:4].isdigit() and text[4:5] == "-" and not FIRST_YEAR <= int(text[:4]) <= LAST_YEAR:
+        raise ArgumentError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}, got {text!r}")
 
 
 def parse_month(text: str) -> pd.Period:
@@ -46,6 +56,7 @@ def parse_month(text: str) -> pd.Period:
 def parse_date(text: str) -> pd.Timestamp:
     """Parse a calendar date ``YYYY-MM-DD`` or a month ``YYYY-MM`` (its first day)."""
     text = str(text).strip()
+    _check_year(text)
     d = _DAY.match(text)
     if d:
         try:

@@ -28,6 +28,11 @@ def _label_before_seaborn(ax) -> None:
     ax.set_ylabel("y")
 
 
+def _plain(text) -> str:
+    """Text from a case file, drawn as written: a '$' is a dollar sign, not the start of matplotlib's mathtext."""
+    return str(text).replace("$", r"\$")
+
+
 def _direction(better: str) -> str:
     return "lower is better" if better == "lower" else "higher is better"
 
@@ -56,9 +61,9 @@ def kpi_chart(chart: pd.DataFrame, ax=None):
     ax.scatter(flagged["date"], flagged["value"], s=40, facecolors="none", edgecolors="crimson", zorder=3,
                label="XmR signal")
     first = chart.iloc[0]
-    ax.set_title(f"{first['label']} ({_direction(first['better'])})")
+    ax.set_title(_plain(f"{first['label']} ({_direction(first['better'])})"))
     ax.set_xlabel("")
-    ax.set_ylabel(first["unit"])
+    ax.set_ylabel(_plain(first["unit"]))
     ax.legend(loc="best", fontsize="small")
     return ax
 
@@ -89,6 +94,7 @@ def capability_heatmap(practice_areas: pd.DataFrame, columns: str = "date", ax=N
     else:
         latest = table.sort_values("date").groupby(["case_id", "practice_area"]).last().reset_index()
         grid = latest.pivot(index="practice_area", columns=columns, values="capability_level")
+    grid.index = [_plain(area) for area in grid.index]
     ax = _axes(ax, (1.2 + 0.9 * grid.shape[1], 0.6 + 0.35 * grid.shape[0]))
     sns.heatmap(grid, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=3, cbar_kws={"label": "capability level"},
                 linewidths=0.5, ax=ax)

@@ -7,6 +7,7 @@ of problems; ``validate_cases`` does that for a folder of cases.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from .casefiles import YamlDoc, read_csv, read_yaml
+from .casefiles import CASE_FILES, YamlDoc, read_csv, read_yaml
 from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog
 from .errors import Problem, display_path
 from .periods import format_period, parse_date, parse_month, parse_period
@@ -64,6 +65,18 @@ class ParsedCase:
     practice_areas: list[dict[str, Any]] = field(default_factory=list)
 
 
+MAX_TEXT = 200  # characters in a name, sector, region, KPI label or unit, goal id
+MAX_LONG_TEXT = 5_000  # in a summary, a reference, a goal statement, a KPI description
+MAX_NUMBER = 1e15
+
+
+def _number_text(text: str) -> float:
+    """A CSV number: what ``float`` reads, except its '_' digit separators (``4_82`` is not 482)."""
+    if "_" in text:
+        raise ValueError(text)
+    return float(text)
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -90,8 +103,11 @@ class _YamlChecker:
         name = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys).lstrip(".")
         self.problems.append(Problem(self.where, self.doc.line(*keys), name, message))
 
-    def text(self, keys: tuple, value: Any) -> str | None:
+    def text(self, keys: tuple, value: Any, limit: int = MAX_TEXT) -> str | None:
         if isinstance(value, str) and value.strip():
+            if len(value.strip()) > limit:
+                self.problem(keys, f"expected at most {limit:,} characters, got {len(value.strip()):,}")
+                return None
             return value.strip()
         hint = " (put it in quotes)" if isinstance(value, (bool, int, float)) else ""
         self.problem(keys, f"expected text, got {_kind(value)}{hint}")
@@ -99,6 +115,9 @@ class _YamlChecker:
 
     def number(self, keys: tuple, value: Any, minimum: float | None = None, integer: bool = False) -> float | None:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and abs(value) > MAX_NUMBER:
+            self.problem(keys, f"expected a number below {MAX_NUMBER:.0e}, got one with {len(str(int(value)))} digits")
+            return None
         if ok and integer and not float(value).is_integer():
             ok = False
         if not ok or not math.isfinite(value):
@@ -118,8 +137,9 @@ class _YamlChecker:
     def month(self, keys: tuple, value: Any) -> pd.Period | None:
         try:
             return parse_month(value) if isinstance(value, str) else parse_month("")
-        except ValueError:
-            self.problem(keys, f"expected a month YYYY-MM (in quotes if need be), got {_kind(value)}")
+        except ValueError as exc:
+            self.problem(keys, str(exc) if "year must be" in str(exc)
+                         else f"expected a month YYYY-MM (in quotes if need be), got {_kind(value)}")
             return None
 
     def mapping(self, keys: tuple, value: Any) -> dict | None:
@@ -159,7 +179,7 @@ def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd
         meta["id"] = case_id
     for name in ("name", "sector", "region", "summary", "reference"):
         if name in raw:
-            meta[name] = c.text((name,), raw[name])
+            meta[name] = c.text((name,), raw[name], MAX_LONG_TEXT if name in ("summary", "reference") else MAX_TEXT)
     if "size" in raw:
         meta["size"] = c.number(("size",), raw["size"], minimum=1, integer=True)
     if "source" in raw:
@@ -227,7 +247,7 @@ def _check_kpi_definitions(c: _YamlChecker, raw: Any, catalog: pd.DataFrame) -> 
         row["category"] = c.choice(keys + ("category",), spec.get("category"), CATEGORIES)
         row["scale"] = c.choice(keys + ("scale",), spec.get("scale", "ratio"), SCALES)
         if "description" in spec:
-            row["description"] = c.text(keys + ("description",), spec["description"])
+            row["description"] = c.text(keys + ("description",), spec["description"], MAX_LONG_TEXT)
         for bound in ("min", "max"):
             value = spec.get(bound)
             row[bound] = float("nan") if value is None else c.number(keys + (bound,), value)
@@ -248,7 +268,7 @@ def _check_goals(c: _YamlChecker, raw: Any, known: pd.DataFrame) -> list[dict]:
         if goal_id in seen:
             c.problem(keys + ("id",), f"goal id {goal_id!r} is used twice")
         seen.add(goal_id)
-        statement = c.text(keys + ("statement",), goal.get("statement"))
+        statement = c.text(keys + ("statement",), goal.get("statement"), MAX_LONG_TEXT)
         kpis = c.items(keys + ("kpis",), goal.get("kpis"))
         if "kpis" in goal and not kpis:
             c.problem(keys + ("kpis",), "list at least one KPI that measures the goal")
@@ -350,8 +370,8 @@ def _check_kpi_rows(path: Path, known: pd.DataFrame | None, problems: list[Probl
             problems.append(Problem(where, line, "kpi", f"unknown KPI {kpi!r}; use a catalog KPI or define it in case.yaml under kpis:"))
             ok = False
         try:
-            value = float(row["value"])
-            if not math.isfinite(value):
+            value = _number_text(row["value"])
+            if not math.isfinite(value) or abs(value) > MAX_NUMBER:
                 raise ValueError
         except ValueError:
             hint = "; leave the row out for a missing period" if not row["value"] else ""
@@ -361,6 +381,10 @@ def _check_kpi_rows(path: Path, known: pd.DataFrame | None, problems: list[Probl
             continue
         if known is not None and not _in_range(value, info := known[kpi]):
             problems.append(Problem(where, line, "value", f"{kpi} ranges over {_range_text(info)}, got {value:g}"))
+        elif known is not None and info.get("scale") == "ratio" and value < 0:
+            problems.append(Problem(where, line, "value", f"{kpi} is compared as a ratio, so it cannot be negative, "
+                                                          f"got {value:g}; give it scale: interval in case.yaml "
+                                                          "if it can"))
         key = (format_period(period), kpi)
         if key in first_line:
             problems.append(Problem(where, line, "period", f"duplicate row for {kpi} in {key[0]}; first given on line {first_line[key]}"))
@@ -375,6 +399,8 @@ def _check_kpi_rows(path: Path, known: pd.DataFrame | None, problems: list[Probl
 
 
 def _int_in(text: str, low: int, high: int) -> int:
+    if "_" in text:
+        raise ValueError(text)
     value = int(text)
     if not low <= value <= high:
         raise ValueError
@@ -488,18 +514,23 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
     catalog = kpi_catalog() if catalog is None else catalog
     problems: list[Problem] = []
     case = ParsedCase(folder)
-    files = {name: folder / name for name in ("case.yaml", "kpis.csv", "appraisals.csv", "practice_areas.csv")}
+    if folder.is_symlink():
+        problems.append(Problem(display_path(folder), None, "", "the case folder is a symbolic link; casekit reads "
+                                                                "only folders inside the cases folder"))
+        return case, problems
+    files = {name: folder / name for name in CASE_FILES}
+    present = {name: os.path.lexists(path) for name, path in files.items()}  # a link is present, and refused
     for name in ("case.yaml", "kpis.csv", "appraisals.csv"):
-        if not files[name].is_file():
+        if not present[name]:
             problems.append(Problem(display_path(files[name]), None, "", "required file is missing"))
-    doc = read_yaml(files["case.yaml"], problems) if files["case.yaml"].is_file() else None
+    doc = read_yaml(files["case.yaml"], problems) if present["case.yaml"] else None
     meta = _check_meta(folder, doc, problems, catalog) if doc is not None else None
     known = None if meta is None else pd.concat([catalog, meta["kpi_definitions"]], ignore_index=True).set_index("kpi")
-    if files["kpis.csv"].is_file():
+    if present["kpis.csv"]:
         case.kpis = _check_kpi_rows(files["kpis.csv"], known, problems)
-    if files["appraisals.csv"].is_file():
+    if present["appraisals.csv"]:
         case.appraisals = _check_appraisals(files["appraisals.csv"], problems)
-    if files["practice_areas.csv"].is_file():
+    if present["practice_areas.csv"]:
         case.practice_areas = _check_practice_areas(files["practice_areas.csv"], problems)
     if meta is not None:
         _check_span(folder, doc, meta, case.kpis, problems)

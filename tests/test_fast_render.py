@@ -181,27 +181,24 @@ def test_preload_follows_the_notebooks_and_casekits_imports(tmp_path: Path):
     assert not {"distributed", "casekit.reporting.cluster", "casekit.reporting._fast.server"} & found  # only the Dask client and workers need them
 
 
-def test_render_workers_are_forked_from_one_preloaded_server(tmp_path: Path):
-    # the imports and warm-up are done once, in a fork server, not once in every worker
-    script = tmp_path / "workers.py"
-    script.write_text(textwrap.dedent(f"""\
-        import importlib, os, sys
-        worker = importlib.import_module("casekit.reporting._fast.worker")
+def test_a_render_server_imports_once_and_forks_each_report_from_itself(tmp_path: Path):
+    from casekit.reporting._fast.server import RenderServer
+    from casekit.reporting.jobs import Job
 
-        def state():
-            return os.getppid(), "seaborn" in sys.modules, worker.warmed_up()
-
-        if __name__ == "__main__":
-            from casekit.reporting.runners import LocalRunner
-            pool = LocalRunner(2, [{str(NOTEBOOKS / "case_report.ipynb")!r}])
-            found = {{pool.submit(state).result() for _ in range(6)}}
-            pool.close()
-            parents = {{parent for parent, _, _ in found}}
-            print(len(parents), os.getpid() in parents, all(loaded and warm for _, loaded, warm in found))"""))
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["1", "False", "True"]
-    assert "Warning" not in result.stderr  # the server's imports warn, on its quietened stderr
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, sys\nfrom casekit.reporting._fast import worker\n"
+        "print(os.getppid(), os.getpgid(0) == os.getpid(), 'seaborn' in sys.modules, worker.warmed_up())")])
+    nbformat.write(probe, tmp_path / "probe.ipynb")
+    server = RenderServer([str(NOTEBOOKS / "case_report.ipynb")])
+    try:
+        seen = []
+        for name in ("a", "b"):
+            outcome = server.render(Job(name, str(tmp_path / "probe.ipynb"), {}, str(tmp_path), engine="casekit"))
+            assert outcome.status == "ok", outcome.failure
+            seen.append(nbformat.read(tmp_path / f"{name}.ipynb", as_version=4).cells[0].outputs[0]["text"].split())
+    finally:
+        server.close()
+    assert seen == [[str(server.pid), "True", "True", "True"]] * 2  # forked from it, in a group of its own
 
 
 def test_a_forked_worker_follows_only_the_notebooks_its_server_has_not(tmp_path: Path):
@@ -224,31 +221,6 @@ def test_a_forked_worker_follows_only_the_notebooks_its_server_has_not(tmp_path:
         print(json.dumps(run_forked(second_worker) == [[portfolio]]))"""))
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.split() == ["true"], result.stdout + result.stderr[-2000:]
-
-
-def test_the_fork_server_ends_without_tearing_its_interpreter_down(tmp_path: Path):
-    # Tearing down all the server has imported takes about a second, and the server holds the caller's stdout:
-    # whoever reads a render's output would wait for it. An exit handler of a module the notebook imports
-    # stands for that teardown: it must not run.
-    (tmp_path / "exit_marker.py").write_text(
-        f"import atexit, pathlib\natexit.register(pathlib.Path({str(tmp_path / 'torn-down')!r}).touch)\n")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import exit_marker")]
-    nbformat.write(nb, tmp_path / "n.ipynb")
-    script = tmp_path / "server.py"
-    script.write_text(textwrap.dedent(f"""\
-        import importlib, os
-        worker = importlib.import_module("casekit.reporting._fast.worker")
-
-        if __name__ == "__main__":
-            from casekit.reporting.runners import LocalRunner
-            pool = LocalRunner(1, [{str(tmp_path / "n.ipynb")!r}])
-            print(pool.submit(os.getppid).result() != os.getpid())
-            pool.close()"""))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0 and result.stdout.split() == ["True"], result.stderr[-2000:]
-    assert not (tmp_path / "torn-down").exists()  # the server has closed our stdout, so it has ended
 
 
 def test_a_report_imports_almost_nothing_its_worker_has_not(tmp_path: Path):

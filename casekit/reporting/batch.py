@@ -18,7 +18,9 @@ from .fingerprints import fingerprint
 from .outputs import (RESERVED, check_out_folder, foreign_files, intact, locked, present, publish, read_manifest,
                       staging_folder, write_manifest)
 from .runners import LocalRunner, with_progress
-from .parameters import check_parameters, check_report_parameters, check_run_settings, declared_parameters
+from .parameters import (check_parameters, check_report_parameters, check_run_settings, declared_parameters,
+                         memory_bytes)
+from .signals import signals_ignored, stopped_by_signals
 from ._fast.forking import can_fork, defer_iri_grammar
 
 ENGINES = ("casekit", "nbclient")
@@ -32,7 +34,8 @@ SET_BY_RENDER = {"case_id": "--case ID (case_ids=)", "case_ids": "--case ID (cas
 def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: int = 2, case_ids=None,
            no_input: bool = False, timeout: float = 600, progress: bool = True,
            notebooks: str | Path | None = None, force: bool = False, engine: str | None = None,
-           scheduler: str | None = None, parameters: dict | None = None, runner=None) -> pd.DataFrame:
+           scheduler: str | None = None, parameters: dict | None = None, memory_limit: int | str | None = "auto",
+           runner=None) -> pd.DataFrame:
     """Render every (or the named) case report and the portfolio report, ipynb and HTML, plus an index.
 
     Parameters
@@ -74,6 +77,11 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         notebook whose ``parameters`` cell defines it (``alpha`` to both,
         ``correction`` to the portfolio report). Checked before any kernel
         starts (:func:`casekit.check_report_parameters`).
+    memory_limit : int, str or None
+        What one report may allocate, in bytes or as ``"2GB"`` / ``"500MB"``
+        (casekit engine): a cell that asks for more fails its report with a
+        MemoryError, and the others carry on. ``"auto"`` (the default): half
+        of this machine's memory, shared among ``jobs``; None: no limit.
     runner : optional
         Where the reports run, for tests and embedding: an object with
         ``run(jobs)`` yielding :class:`~casekit.reporting.jobs.Outcome` and
@@ -114,6 +122,7 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     a report whose fingerprint is unchanged is skipped unless ``force``.
     """
     check_run_settings(out, jobs, timeout, scheduler)
+    memory_limit = memory_bytes(None if scheduler and memory_limit == "auto" else memory_limit, jobs)
     engine = engine or ("casekit" if can_fork() else "nbclient")
     if engine not in ENGINES:
         raise RenderError(f"unknown engine {engine!r}; engines are {', '.join(ENGINES)}")
@@ -148,26 +157,27 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RenderError(f"cannot make --out {display_path(out)}: {exc.strerror}") from None
-    with locked(out), staging_folder(out) as staging:
-        table, entries, interrupted = _render_in(
+    with locked(out), staging_folder(out) as staging, stopped_by_signals() as stop:
+        table, entries = _render_in(
             out, staging, cases_dir, folders, extra, previous, force, no_input, timeout, engine, progress, scheduler,
             runner or _default_runner(scheduler, cases_dir, jobs, len(folders) + 1, engine,
-                                      [str(case_notebook), str(portfolio_notebook)]),
-            case_notebook, portfolio_notebook)
-        write_manifest(out, entries, index_page(entries, cases_dir, _index_cases(entries, cases_dir)))
-    if interrupted:
-        raise RenderInterrupted(table)
+                                      [str(case_notebook), str(portfolio_notebook)], memory_limit),
+            case_notebook, portfolio_notebook, memory_limit)
+        with signals_ignored():  # what is known is written, however many times Ctrl-C is pressed now
+            write_manifest(out, entries, index_page(entries, cases_dir, _index_cases(entries, cases_dir)))
+    if stop.signal_number:
+        raise RenderInterrupted(table, stop.signal_number)
     return table
 
 
 def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: list[dict], previous: dict,
                force: bool, no_input: bool, timeout: float, engine: str, progress: bool, scheduler, runner,
-               case_notebook: Path, portfolio_notebook: Path) -> tuple[pd.DataFrame, dict, bool]:
-    """Plan, skip, run and publish; the run's table, the manifest's new entries, and whether it was interrupted."""
+               case_notebook: Path, portfolio_notebook: Path, memory_limit: int | None
+               ) -> tuple[pd.DataFrame, dict]:
+    """Plan, skip, run and publish (until a signal stops it): the run's table and the manifest's entries."""
     outcomes: list[Outcome] = []
     entries = {name: kept for name, entry in previous.items() if (kept := present(out, entry)) is not None}
     catalog = kpi_catalog()
-    interrupted = False
     try:
         valid = []
         for name, folder in sorted(folders.items()):
@@ -185,11 +195,11 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
             else:
                 valid.append(name)
         planned = [Job(name, str(case_notebook), {"case_id": name, "cases_dir": str(cases_dir), **extra[0]},
-                       str(staging), no_input, timeout, engine) for name in valid]
+                       str(staging), no_input, timeout, engine, memory_limit=memory_limit) for name in valid]
         if valid:
             planned.append(Job(PORTFOLIO, str(portfolio_notebook),
                                {"cases_dir": str(cases_dir), "case_ids": valid, **extra[1]}, str(staging), no_input,
-                               timeout, engine))
+                               timeout, engine, memory_limit=memory_limit))
         for job in {job.notebook: job for job in planned}.values():  # one job per notebook
             check_parameters(Path(job.notebook), job.parameters)
         prints = {job.name: fingerprint(Path(job.notebook), job.parameters, no_input,
@@ -206,11 +216,12 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
                 outcome, entry = publish(outcome, staging, out, previous.get(outcome.report))
                 outcomes.append(outcome)
                 _record(entries, outcome.report, entry, prints.get(outcome.report))
-        except KeyboardInterrupt:
-            interrupted = True
+        except KeyboardInterrupt:  # the signal is recorded by stopped_by_signals
+            pass
     finally:
-        runner.close()
-    return outcome_table(outcomes), entries, interrupted
+        with signals_ignored():
+            runner.close()
+    return outcome_table(outcomes), entries
 
 
 def _record(entries: dict, name: str, entry: dict | None, fingerprint: str | None = None) -> None:
@@ -270,7 +281,8 @@ def outcome_table(outcomes: list[Outcome]) -> pd.DataFrame:
     return table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
 
 
-def _default_runner(scheduler, cases_dir: Path, jobs: int, reports: int, engine: str, notebooks: list[str]):
+def _default_runner(scheduler, cases_dir: Path, jobs: int, reports: int, engine: str, notebooks: list[str],
+                    memory_limit: int | None):
     if scheduler:
         from .cluster import DaskRunner
 

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from ..casefiles import CASE_FILES, plain_file_problem
 from ..errors import RenderError
 from .jobs import FAILED, Failure, Job, Outcome
 from ._fast.server import RenderServer, ServerDied
@@ -52,9 +53,10 @@ def pack(job: Job, cases_dir: Path) -> dict[str, bytes]:
     files = {f"{REMOTE_NOTEBOOKS}/{Path(job.notebook).name}": Path(job.notebook).read_bytes()}
     ids = job.parameters.get("case_ids") or [job.parameters["case_id"]]
     for case_id in ids:
-        for path in sorted((cases_dir / case_id).iterdir()):
-            if path.is_file():
-                files[f"{REMOTE_CASES}/{case_id}/{path.name}"] = path.read_bytes()
+        for name in CASE_FILES:  # only what casekit reads there, and never through a link
+            path = cases_dir / case_id / name
+            if plain_file_problem(path) is None:
+                files[f"{REMOTE_CASES}/{case_id}/{name}"] = path.read_bytes()
     return files
 
 

@@ -38,7 +38,8 @@ def headline(nb) -> str:
     """The first non-empty line the notebook's ``findings`` cell printed, without a list bullet."""
     for cell in nb.cells:
         if FINDINGS_TAG in cell.metadata.get("tags", []):
-            text = "".join(o["text"] for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+            text = "".join(o["text"] for o in cell.get("outputs", [])
+                           if o.get("output_type") == "stream" and o.get("name") == "stdout")  # not warnings
             lines = [line for line in text.splitlines() if line.strip()]
             return lines[0].lstrip("- ").strip() if lines else ""
     return ""

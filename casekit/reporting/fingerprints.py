@@ -8,6 +8,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from ..casefiles import CASE_FILES, plain_file_problem
 from ..version import VERSION
 
 
@@ -23,14 +24,18 @@ def _casekit_code() -> str:
     return digest.hexdigest()
 
 
-def fingerprint(notebook: Path, parameters: dict, no_input: bool, inputs: list[Path]) -> str:
-    """A hash of everything a report is rendered from: notebook, parameters, casekit, input files."""
+def fingerprint(notebook: Path, parameters: dict, no_input: bool, case_folders: list[Path]) -> str:
+    """A hash of everything a report is rendered from: notebook, parameters, casekit, the case files it reads.
+
+    Only the files casekit reads in a case folder count (``casefiles.CASE_FILES``, as plain files): anything
+    else there is never read, however large.
+    """
     digest = hashlib.sha256(_casekit_code().encode())
     digest.update(Path(notebook).read_bytes())
     digest.update(json.dumps({"parameters": parameters, "no_input": no_input}, sort_keys=True).encode())
-    for folder in inputs:
-        files = sorted(p for p in Path(folder).rglob("*") if p.is_file()) if Path(folder).is_dir() else [Path(folder)]
-        for path in files:
-            if path.exists():
-                digest.update(str(path.relative_to(path.parents[1])).encode() + b"\0" + path.read_bytes())
+    for folder in case_folders:
+        for name in CASE_FILES:
+            path = Path(folder) / name
+            if plain_file_problem(path) is None:
+                digest.update(f"{Path(folder).name}/{name}".encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

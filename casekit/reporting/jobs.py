@@ -15,7 +15,8 @@ class Job:
     """One report to render: ``notebook`` run with ``parameters``, written to ``out/<name>.ipynb`` and ``.html``.
 
     ``cwd`` is the kernel's working directory (default: the notebook's
-    folder); ``engine`` is ``"casekit"`` or ``"nbclient"``.
+    folder); ``engine`` is ``"casekit"`` or ``"nbclient"``;
+    ``memory_limit`` the bytes the report may allocate (casekit engine).
     """
 
     name: str
@@ -26,6 +27,7 @@ class Job:
     timeout: float = 600
     engine: str = "nbclient"
     cwd: str = ""
+    memory_limit: int | None = None
 
 
 @dataclass(frozen=True)

@@ -225,6 +225,42 @@ def parse_yaml_parameters(text: str) -> dict:
     return parameters
 
 
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20,
+          "GIB": 2**30, "TIB": 2**40}
+
+
+def memory_bytes(limit, jobs: int = 1) -> int | None:
+    """A report's memory limit in bytes: from a number, ``"2GB"``-style text, ``"auto"`` or None (no limit).
+
+    ``"auto"`` is half of this machine's memory shared among ``jobs``.
+
+    Examples
+    --------
+    >>> memory_bytes("2GB"), memory_bytes("512MiB"), memory_bytes(None)
+    (2000000000, 536870912, None)
+    """
+    import re
+
+    if limit is None or (isinstance(limit, str) and limit.strip().lower() in ("none", "0")):
+        return None
+    if isinstance(limit, str) and limit.strip().lower() == "auto":
+        try:
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            return None
+        return total // 2 // max(jobs, 1)
+    if isinstance(limit, str):
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", limit)
+        if not match or match.group(2).upper() not in _UNITS:
+            raise RenderError(f"memory limit must be a size such as 2GB or 500MB, 'auto' or 'none'; got {limit!r}")
+        limit = float(match.group(1)) * _UNITS[match.group(2).upper()]
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit < float("inf"):
+        raise RenderError(f"memory limit must be a positive size such as 2GB, got {limit!r}")
+    if limit < 100 * 10**6:
+        raise RenderError(f"memory limit {limit:.0f} bytes is less than a report needs to start; give at least 100MB")
+    return int(limit)
+
+
 SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
 
 

@@ -8,14 +8,13 @@ cluster. Tests drive :func:`casekit.reporting.batch.render` with a fake one.
 from __future__ import annotations
 
 import os
-import signal
+import queue
+import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import forkserver, get_context
 from typing import Protocol
 
 from .jobs import Failure, Job, Outcome
-from ._fast.worker import PRELOAD_NOTEBOOKS, prepare_worker, render_one
+from ._fast.server import RenderServer, ServerDied
 
 PORTFOLIO = "portfolio"
 
@@ -27,69 +26,64 @@ class Runner(Protocol):
 
 
 class LocalRunner:
-    """Reports in ``workers`` local processes, each report in a fresh interpreter.
+    """Reports in ``workers`` local render servers (``_fast.server``), each report in a fresh interpreter.
 
-    With ``preload`` (the notebooks whose imports to follow; for the casekit
-    engine) the workers are forked from a fork server that imports and warms
-    up once, while the caller goes on (validating cases); each report then
-    runs in a child forked from a worker. Without, workers are spawned and
-    each report starts its own kernel process (papermill's nbclient engine).
+    The servers start at once and import the notebooks' libraries (``preload``,
+    for the casekit engine) while the caller goes on validating cases; each
+    report then runs in a child forked from a server. A server that dies costs
+    only the report it held: that report fails, and a new server takes its place
+    for the rest. Every process a server starts ends with it, and every server
+    ends with this process, however it ends.
     """
 
     def __init__(self, workers: int, preload: list[str] | None = None):
-        preload = list(preload or [])
-        if preload:
-            context = get_context("forkserver")
-            context.set_forkserver_preload(["casekit.reporting._fast.preloaded"])
-            os.environ[PRELOAD_NOTEBOOKS] = os.pathsep.join(preload)
-            try:
-                forkserver.ensure_running()  # starts the server's imports, without waiting for them
-            finally:
-                del os.environ[PRELOAD_NOTEBOOKS]
-        else:
-            context = get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=prepare_worker,
-                                         initargs=(preload,))
-        if not preload:
-            for _ in range(workers):
-                self._pool.submit(int)  # the pool starts a process for each task submitted while none is idle
-
-    def submit(self, function, *args):
-        """Run ``function(*args)`` in a worker; a ``concurrent.futures.Future`` of its result."""
-        return self._pool.submit(function, *args)
+        self._preload = list(preload or [])
+        self._servers = [RenderServer(self._preload) for _ in range(workers)]
+        self._stopping = threading.Event()
 
     def run(self, jobs: list[Job]) -> Iterator[Outcome]:
-        futures: dict = {}
-        collected: set = set()
+        waiting: queue.SimpleQueue = queue.SimpleQueue()
+        for job in sorted(jobs, key=lambda job: job.name != PORTFOLIO):  # the longest first, so it does not finish last
+            waiting.put(job)
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        threads = [threading.Thread(target=self._serve, args=(slot, waiting, done), daemon=True,
+                                    name=f"casekit-render-{slot}") for slot in range(len(self._servers))]
+        for thread in threads:
+            thread.start()
         try:
-            longest_first = sorted(jobs, key=lambda job: job.name != PORTFOLIO)  # so it does not finish last
-            futures = {self._pool.submit(render_one, job): job for job in longest_first}
-            for future in as_completed(futures):
-                collected.add(future)
-                job = futures[future]
-                try:
-                    outcome = future.result()
-                except KeyboardInterrupt:
-                    raise
-                except BaseException as exc:  # the worker process itself died
-                    outcome = Outcome.failed(job.name, Failure.from_exception(exc), os.path.basename(job.out))
-                yield outcome
+            for _ in jobs:
+                yield done.get()
         except KeyboardInterrupt:
-            # Stop what runs (each worker's papermill shuts its kernel down on KeyboardInterrupt), drop what waits.
-            for process in list((self._pool._processes or {}).values()):
-                if process.is_alive():
-                    os.kill(process.pid, signal.SIGINT)
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            for future in set(futures) - collected:  # reports that finished while we were stopping
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    yield future.result()
+            self._stopping.set()
+            for server in self._servers:
+                server.kill()
+            while not done.empty():  # reports that finished while we were stopping
+                outcome = done.get()
+                if outcome.status == "ok":
+                    yield outcome
             raise
 
+    def _serve(self, slot: int, waiting: queue.SimpleQueue, done: queue.SimpleQueue) -> None:
+        while not self._stopping.is_set():
+            try:
+                job = waiting.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                outcome = self._servers[slot].render(job)
+            except ServerDied as exc:
+                if self._stopping.is_set():
+                    return
+                outcome = Outcome.failed(job.name, Failure.from_exception(exc), os.path.basename(job.out))
+                self._servers[slot].close()
+                self._servers[slot] = RenderServer(self._preload)  # the next report gets a fresh one
+            done.put(outcome)
+
     def close(self) -> None:
-        """Stop the workers; any still running are only importing (the reports have all been collected)."""
-        for process in list((self._pool._processes or {}).values()):  # None once the pool has been shut down
-            process.terminate()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """End the servers: those idle exit when told; any still running anything are killed."""
+        self._stopping.set()
+        for server in self._servers:
+            server.kill()
 
 
 def with_progress(outcomes: Iterable[Outcome], total: int, description: str, progress: bool = True

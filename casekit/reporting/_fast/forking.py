@@ -158,7 +158,8 @@ def run_forked(function, *args, **kwargs):
     """Return ``function(*args, **kwargs)``, run in a child process forked from this one.
 
     The child sends back its result (or the exception it raised) through a
-    pipe and ends with ``os._exit``, so nothing it did survives it.
+    pipe and ends with ``os._exit``, so nothing it did survives it. See
+    :func:`fork_call` for the child's process group and memory limit.
 
     Raises
     ------
@@ -173,6 +174,27 @@ def run_forked(function, *args, **kwargs):
     >>> run_forked(os.getpid) != os.getpid()
     True
     """
+    return fork_call(function, args, kwargs)
+
+
+_running: list[int] = []  # the child fork_call is waiting for, if any
+
+
+def running_child() -> int | None:
+    """The pid (and process group) of the child :func:`fork_call` is waiting for, or None."""
+    return _running[-1] if _running else None
+
+
+def fork_call(function, args=(), kwargs=None, memory_limit: int | None = None):
+    """:func:`run_forked` with the child in a process group of its own, and optionally a memory limit.
+
+    Whatever the child starts (a forked process, a subprocess) is in its
+    group, which is killed when the call returns, however it returns: nothing
+    a report started outlives it. ``memory_limit`` (bytes) caps what the child
+    may allocate beyond what it inherited (its address space, RLIMIT_AS); an
+    allocation past it raises MemoryError in the child.
+    """
+    kwargs = kwargs or {}
     # What this process holds now (the preloaded modules) is never garbage: freezing it keeps the child's
     # collections from walking it, which is both slow and writes to every page it touches (copy-on-write).
     gc.collect()
@@ -183,6 +205,10 @@ def run_forked(function, *args, **kwargs):
         os.close(read_end)
         status = 0
         try:
+            os.setpgid(0, 0)
+            _die_with_parent()
+            if memory_limit:
+                _limit_memory(memory_limit)
             try:
                 result = (True, function(*args, **kwargs))
             except BaseException as exc:
@@ -192,24 +218,27 @@ def run_forked(function, *args, **kwargs):
             except Exception:  # an exception that cannot be pickled
                 payload = pickle.dumps((False, RuntimeError(f"{type(result[1]).__name__}: {result[1]}")))
             with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(payload)
+                pipe.write(len(payload).to_bytes(8, "big") + payload)
         except BaseException:
             status = 1
         finally:
             os._exit(status)
     os.close(write_end)
+    _running.append(pid)
     try:
-        with os.fdopen(read_end, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(pid, 0)
-    except BaseException:
         try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):  # it had already ended
+            os.setpgid(pid, pid)  # also here: the group must exist before anything the child starts joins it
+        except OSError:  # the child has set it already, or has ended
             pass
+        payload, status = _receive(read_end, pid)
+    except BaseException:
+        _kill_group(pid)
         raise
-    if not payload:
+    finally:
+        _running.remove(pid)
+        os.close(read_end)
+    _kill_group(pid)  # what the child started and left running
+    if payload is None:
         how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                else f"exited with code {os.WEXITSTATUS(status)}")
         raise ChildDied(f"the report's process {how} before it finished")
@@ -217,3 +246,76 @@ def run_forked(function, *args, **kwargs):
     if ok:
         return value
     raise value
+
+
+def _receive(read_end: int, pid: int) -> tuple[bytes | None, int]:
+    """The child's length-prefixed payload (None if it ended without one) and its exit status.
+
+    The child's own descendants may hold the pipe open after it ends, so the end of the payload is read by
+    its length, not at end of file, and the child's exit is watched meanwhile.
+    """
+    import select
+
+    buffer, status = b"", None
+    while True:
+        ready, _, _ = select.select([read_end], [], [], 0.5)
+        if ready:
+            chunk = os.read(read_end, 1 << 20)
+            buffer += chunk
+            if len(buffer) >= 8 and len(buffer) >= 8 + int.from_bytes(buffer[:8], "big"):
+                break
+            if chunk:
+                continue
+        if status is None:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = code
+        if status is not None and (not ready or not chunk):
+            return None, status
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    return buffer[8:8 + int.from_bytes(buffer[:8], "big")], status
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # reaped already
+        pass
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this process if its parent dies (PR_SET_PDEATHSIG); elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _limit_memory(limit: int) -> None:
+    import resource
+
+    inherited = _address_space()
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = inherited + limit
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (what RLIMIT_AS counts)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

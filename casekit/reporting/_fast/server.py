@@ -49,6 +49,27 @@ class RenderServer:
     def alive(self) -> bool:
         return self._process.poll() is None
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def kill(self) -> None:
+        """Stop the server at once, with the report it is running and everything that report started.
+
+        SIGTERM lets the server kill the report's process group before its own; one that does not end
+        promptly is killed with its group.
+        """
+        try:
+            self._process.terminate()
+            self._process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._process.wait()
+
     def close(self) -> None:
         """End the server: it exits when its stdin closes; one that does not is killed with its group."""
         try:
@@ -63,8 +84,22 @@ class RenderServer:
 
 
 def _end_with_parent(parent: int) -> None:
+    """When the parent is gone (killed, even by SIGKILL), end everything, as on SIGTERM."""
     while os.getppid() == parent:
         time.sleep(POLL_SECONDS)
+    _end_everything()
+
+
+def _end_everything(*_) -> None:
+    """Kill the report running (its process group: all it started), then this server's group."""
+    from .forking import running_child
+
+    child = running_child()
+    if child is not None:
+        try:
+            os.killpg(child, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     os.killpg(0, signal.SIGKILL)
 
 
@@ -73,6 +108,8 @@ def serve(preload: list[str]) -> None:
     from .worker import prepare_worker, render_one
 
     os.setpgid(0, 0)
+    signal.signal(signal.SIGTERM, _end_everything)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; a terminal's Ctrl-C is its to handle
     threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True, name="casekit-end-with-parent").start()
     outcomes = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_WRONLY)

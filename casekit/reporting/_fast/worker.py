@@ -7,16 +7,13 @@ import os
 from ..execute import execute_report
 from ..export import html_exporter
 from ..jobs import Job, Outcome
-from .forking import preload, run_forked
-
-# The environment variable that tells the fork server (``preloaded``) which notebooks' imports to follow.
-PRELOAD_NOTEBOOKS = "CASEKIT_PRELOAD_NOTEBOOKS"
-
+from .forking import fork_call, preload
 
 def render_one(job: Job) -> Outcome:
-    """Render one report: with the casekit engine in a child forked from this worker, else here."""
+    """Render one report: with the casekit engine in a child forked from this worker (in a process group of
+    its own, killed with all it started when the report ends, and held to the job's memory limit), else here."""
     if job.engine == "casekit":
-        return run_forked(execute_report, job)
+        return fork_call(execute_report, (job,), memory_limit=job.memory_limit)
     return execute_report(job)
 
 
@@ -25,8 +22,8 @@ def prepare_worker(notebooks: list[str]) -> None:
 
     stderr, which kernels and forked children inherit, goes to /dev/null: imports and kernels log
     start-up warnings there, and on Ctrl-C the traceback of the cell they were running. Errors reach
-    the summary through papermill. A worker forked from the fork server finds both done already, and
-    follows only notebooks the server was not given (a later render's, in the same session).
+    the summary through papermill. Notebooks whose imports this process has followed already are not
+    read again.
     """
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
@@ -39,12 +36,12 @@ def prepare_worker(notebooks: list[str]) -> None:
         warm_up()
 
 
-_PRELOADED: set[str] = set()  # notebooks whose imports this process (or its fork server) has followed
-_WARM = False  # whether warm_up has run in this process (or in the fork server it was forked from)
+_PRELOADED: set[str] = set()  # notebooks whose imports this process has followed
+_WARM = False  # whether warm_up has run in this process
 
 
 def warmed_up() -> bool:
-    """Whether this process (or the fork server it was forked from) has warmed up."""
+    """Whether this process has warmed up."""
     return _WARM
 
 

@@ -1,0 +1,168 @@
+"""Inputs are bounded and never disclosed: links refused unread, YAML bombs and deep nesting refused before they
+are walked, big files refused, strings, numbers and years bounded, and what validates renders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import casekit as ck
+from conftest import edit, write_case
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _problems(case_dir: Path) -> list[str]:
+    return [str(p) for p in ck.validate_cases(case_dir)]
+
+
+def _validate_cli(case_dir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "casekit", "validate", str(case_dir)], capture_output=True,
+                          text=True, timeout=120)
+
+
+SECRET = "BEGIN PRIVATE KEY 3f9a1c-do-not-publish"
+
+
+@pytest.mark.parametrize("name", ["case.yaml", "kpis.csv", "appraisals.csv", "practice_areas.csv"])
+def test_a_linked_case_file_is_refused_and_its_target_never_read(case_dir: Path, tmp_path: Path, name: str):
+    secret = tmp_path / "id_rsa"
+    secret.write_text(SECRET + "\n", encoding="utf-8")
+    (case_dir / "acme" / name).unlink()
+    (case_dir / "acme" / name).symlink_to(secret)
+    result = _validate_cli(case_dir)
+    assert result.returncode == 1 and "is a symbolic link" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+    out = tmp_path / "out"
+    ck.render(case_dir, out, progress=False)
+    for page in out.iterdir():
+        if page.is_file():
+            assert SECRET not in page.read_text(encoding="utf-8", errors="replace"), page.name
+
+
+def test_a_linked_case_folder_is_refused(case_dir: Path, tmp_path: Path):
+    write_case(tmp_path / "elsewhere" / "beta")
+    edit(tmp_path / "elsewhere" / "beta" / "case.yaml", "id: acme", "id: beta")
+    (case_dir / "beta").symlink_to(tmp_path / "elsewhere" / "beta")
+    assert any("the case folder is a symbolic link" in p for p in _problems(case_dir))
+
+
+def test_a_file_over_the_size_limit_is_refused_without_reading_it(case_dir: Path):
+    kpis = case_dir / "acme" / "kpis.csv"
+    with open(kpis, "r+b") as file:
+        file.truncate(60 * 10**6)  # sparse: no disk used, and a reader would have to read it all
+    started = time.monotonic()
+    problems = _problems(case_dir)
+    assert time.monotonic() - started < 5
+    assert any("kpis.csv: file is 60 MB; a case file may be at most 50 MB" in p for p in problems)
+
+
+def test_a_stray_big_file_in_a_case_folder_is_never_read(case_dir: Path, tmp_path: Path):
+    with open(case_dir / "acme" / "notes.bin", "wb") as file:
+        file.truncate(8 * 10**9)
+    from casekit.reporting.fingerprints import fingerprint
+
+    started = time.monotonic()
+    fingerprint(ROOT / "casekit" / "notebooks" / "case_report.ipynb", {}, False, [case_dir / "acme"])
+    assert time.monotonic() - started < 5
+    assert _problems(case_dir) == []
+
+
+BOMB = """\
+a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+@pytest.mark.parametrize("text, message", [
+    (BOMB, "YAML anchors and aliases (&name, *name) are not allowed in case files"),
+    ("a: " + "[" * 1000 + "]" * 1000 + "\n", "nested more than 20 levels deep"),
+    ("id: acme\nid: acme\n", "given twice (first on line 1); give it once"),
+    ("id: acme\nsize: 4_82\n", "write numbers without '_': got '4_82'"),
+    ('id: acme\nname: "lone \\ud800 surrogate"\n', "text holds a lone surrogate (U+D800)"),
+    ('id: acme\nname: "\\e[31mred\\e[0m"\n', "text holds a control character (U+001B)"),
+])
+def test_yaml_is_bounded_before_it_is_walked(case_dir: Path, text: str, message: str):
+    (case_dir / "acme" / "case.yaml").write_text(text, encoding="utf-8")
+    started = time.monotonic()
+    result = _validate_cli(case_dir)
+    assert time.monotonic() - started < 30 and len(result.stdout) < 5_000
+    assert result.returncode == 1 and message in result.stdout and "Traceback" not in result.stderr
+    assert "\x1b" not in result.stdout
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("name: Acme Software", "name: " + "A" * 300_000, "name: expected at most 200 characters, got 300,000"),
+    ("size: 120", "size: " + "9" * 400, "size: expected a number below 1e+15, got one with 400 digits"),
+    ("start: 2020-01", "start: 0000-01", "the year must be between 1900 and 2100"),
+])
+def test_strings_numbers_and_years_are_bounded(case_dir: Path, old: str, new: str, message: str):
+    edit(case_dir / "acme" / "case.yaml", old, new)
+    result = _validate_cli(case_dir)
+    assert result.returncode == 1 and message in result.stdout, result.stdout[:2000]
+    assert len(result.stdout) < 5_000
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("2019-05,defect_density,4.05", "2019-05,defect_density,4_05", "expected a finite number, got '4_05'"),
+    ("2019-05,defect_density,4.05", "1017-05,defect_density,4.05", "the year must be between 1900 and 2100"),
+    ("2019-05,defect_density,4.05", "9999-12,defect_density,4.05", "the year must be between 1900 and 2100"),
+    ("2019-05,defect_density,4.05", "2019-05,defect_density,4.05\x1b[2J", "a field holds a control character"),
+])
+def test_csv_values_are_bounded(case_dir: Path, old: str, new: str, message: str):
+    edit(case_dir / "acme" / "kpis.csv", old, new)
+    result = _validate_cli(case_dir)
+    assert result.returncode == 1 and message in result.stdout, result.stdout[:2000]
+
+
+def test_a_ratio_kpi_of_the_cases_own_cannot_be_negative(case_dir: Path):
+    edit(case_dir / "acme" / "case.yaml", "    min: 0\n", "")
+    edit(case_dir / "acme" / "kpis.csv", "2019-05,review_coverage,60.5", "2019-05,review_coverage,-60.5")
+    assert any("review_coverage is compared as a ratio, so it cannot be negative" in p for p in _problems(case_dir))
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_case_file_that_is_not_a_file_is_a_problem_not_a_traceback(case_dir: Path, kind: str):
+    target = case_dir / "acme" / "kpis.csv"
+    target.unlink()
+    target.mkdir() if kind == "folder" else os.mkfifo(target)  # a FIFO would block a reader forever
+    result = _validate_cli(case_dir)
+    assert result.returncode == 1 and "kpis.csv: is not a regular file" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_a_dollar_sign_in_a_label_is_drawn_as_written(case_dir: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from casekit import plots
+
+    edit(case_dir / "acme" / "case.yaml", "label: Review coverage", "label: Review $^$ coverage ($)")
+    pf = ck.load_cases(case_dir)
+    rows = pf.kpis[pf.kpis["kpi"] == "review_coverage"]
+    ax = plots.kpi_chart(ck.xmr_phases(rows))
+    ax.figure.canvas.draw()  # mathtext would raise here
+    assert ax.get_title().startswith(r"Review \$^\$ coverage (\$)")
+
+
+def test_the_headline_is_never_a_warning():
+    import nbformat
+
+    from casekit.reporting.export import headline
+
+    cell = nbformat.v4.new_code_cell("", metadata={"tags": ["findings"]})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="RuntimeWarning: invalid value\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="- Of 2 KPIs, 1 improved\n")]
+    assert headline(nbformat.v4.new_notebook(cells=[cell])) == "Of 2 KPIs, 1 improved"

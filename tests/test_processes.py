@@ -1,0 +1,161 @@
+"""No orphans, ever: every process a render starts ends with it, however it ends (kill -9, SIGTERM, a killed
+render server, a cell that forks or starts a subprocess and times out), and a memory-hungry cell fails alone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import casekit as ck
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "casekit" / "notebooks"
+CASES = ("quantia-tech", "voltcart-ecommerce", "northwood-paper")
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+
+
+def _cases(tmp_path: Path) -> Path:
+    folder = tmp_path / "cases"
+    for name in CASES:
+        shutil.copytree(ROOT / "cases" / name, folder / name)
+    return folder
+
+
+def _notebooks(tmp_path: Path, trap: str) -> Path:
+    """casekit's notebooks, with ``trap`` run by quantia-tech's report right after its parameters are checked."""
+    folder = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, folder, ignore=shutil.ignore_patterns("workshop"))
+    nb = nbformat.read(folder / "case_report.ipynb", as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell('if case_id == "quantia-tech":\n' + "\n".join(
+        "    " + line for line in trap.splitlines())))
+    nbformat.write(nb, folder / "case_report.ipynb")
+    return folder
+
+
+def _family(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+    return found
+
+
+def _alive(pids) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
+
+
+def _tagged(tag: str) -> list[int]:
+    """Processes whose command line holds ``tag`` (what a trap cell started)."""
+    found = []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if tag.encode() in path.read_bytes():
+                found.append(int(path.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def _start_render(tmp_path: Path, notebooks: Path, *options: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "casekit", "render", str(_cases(tmp_path)), "--out",
+                             str(tmp_path / "out"), "--notebooks", str(notebooks), "--no-progress-bar", *options],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _wait_for(condition, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_the_main_process_ending_takes_every_process_of_the_run_with_it(tmp_path: Path, how):
+    tag = f"casekit-trap-{tmp_path.name}"
+    render = _start_render(tmp_path, _notebooks(tmp_path, f"import subprocess, sys, time\n"
+                                                          f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{tag}'])\n"
+                                                          "time.sleep(300)"))
+    _wait_for(lambda: _tagged(tag))  # the trap cell runs: servers, a report child and its subprocess
+    family = _family(render.pid)
+    assert len(family) >= 3
+    started = time.monotonic()
+    os.kill(render.pid, how)
+    render.communicate(timeout=60)
+    _wait_for(lambda: not _alive(family) and not _tagged(tag), seconds=15)
+    assert time.monotonic() - started < 15
+    if how == signal.SIGTERM:  # stopped cleanly: the index lists what finished, exit 128 + 15
+        assert render.returncode == 143 and (tmp_path / "out" / "index.html").is_file()
+        assert not list((tmp_path / "out").glob(".casekit-staging-*"))
+
+
+def test_a_killed_render_server_costs_only_its_report(tmp_path: Path):
+    tag = f"casekit-victim-{tmp_path.name}"
+    render = _start_render(tmp_path, _notebooks(tmp_path, f"import subprocess, sys, time\n"
+                                                          f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{tag}'])\n"
+                                                          "time.sleep(300)"), "--jobs", "2")
+    _wait_for(lambda: _tagged(tag))
+    victim_child = int(Path(f"/proc/{_tagged(tag)[0]}/stat").read_text().split(")")[-1].split()[1])  # the report
+    server = int(Path(f"/proc/{victim_child}/stat").read_text().split(")")[-1].split()[1])
+    os.kill(server, signal.SIGKILL)
+    stdout, stderr = render.communicate(timeout=300)
+    assert render.returncode == 1, stdout + stderr
+    assert "3 report(s) rendered" in stdout and "FAILED quantia-tech" in stdout, stdout
+    assert "render server ended" in stdout
+    _wait_for(lambda: not _alive([victim_child]), seconds=15)
+
+
+@pytest.mark.parametrize("trap", [
+    "import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(300)\n    os._exit(0)\n",
+    "import subprocess, sys, time\npid = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)']).pid\n",
+])
+def test_a_timeout_ends_the_report_with_everything_it_started(tmp_path: Path, trap: str):
+    record = tmp_path / "started.pid"
+    trap += f"open({str(record)!r}, 'w').write(str(pid))\ntime.sleep(300)"
+    started = time.monotonic()
+    table = ck.render(_cases(tmp_path), tmp_path / "out", timeout=4, progress=False, case_ids=["quantia-tech"],
+                      notebooks=_notebooks(tmp_path, trap))
+    assert time.monotonic() - started < 60
+    assert table.set_index("report").loc["quantia-tech", "error"].startswith("CellTimeoutError")
+    assert _alive([int(record.read_text())]) == []
+
+
+def test_a_memory_hungry_cell_fails_its_report_alone(tmp_path: Path):
+    table = ck.render(_cases(tmp_path), tmp_path / "out", progress=False, memory_limit="1GB",
+                      notebooks=_notebooks(tmp_path, "hog = bytearray(3 * 2**30)")).set_index("report")
+    assert table.loc["quantia-tech", "status"] == "failed" and "MemoryError" in table.loc["quantia-tech", "error"]
+    assert (table.drop("quantia-tech")["status"] == "ok").all(), table["error"].tolist()
+
+
+def test_the_output_pipe_closes_when_the_render_ends(tmp_path: Path):
+    # `casekit render | tee log` must not wait for anything the render started
+    started = time.monotonic()
+    result = subprocess.run(f"{sys.executable} -m casekit render {_cases(tmp_path)} --out {tmp_path / 'out'} "
+                            "--case voltcart-ecommerce --no-progress-bar | cat", shell=True, capture_output=True,
+                            text=True, timeout=300)
+    assert "2 report(s) rendered" in result.stdout
+    assert time.monotonic() - started < 120
