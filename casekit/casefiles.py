@@ -109,11 +109,11 @@ _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 def _shape_problems(text: str, where: str) -> list[Problem] | None:
     """Problems with the document's shape, read as a stream of events (nothing is built, nothing recurses):
     aliases, depth, size. None when the text does not even parse (the loaders below word that)."""
-    for loader in dict.fromkeys(filter(None, (_FAST_LOADER, yaml.SafeLoader))):  # libyaml, then pure Python
-        found = _scan_events(loader(text), where)
-        if found is not None:
-            return found
-    return None
+    try:
+        parser = (_FAST_LOADER or yaml.SafeLoader)(text)
+    except yaml.YAMLError:  # e.g. a character YAML does not allow, which the loader below words
+        return None
+    return _scan_events(parser, where)
 
 
 def _scan_events(parser, where: str) -> list[Problem] | None:
@@ -236,6 +236,9 @@ def read_yaml(path: Path, problems: list[Problem]) -> YamlDoc | None:
         return None
     except yaml.YAMLError as exc:
         problems.append(Problem(where, None, "", f"YAML error: {exc}"))
+        return None
+    except RecursionError:  # nesting the event scan could not measure, because the text does not parse
+        problems.append(Problem(where, None, "", f"nested more than {MAX_YAML_DEPTH} levels deep"))
         return None
     finally:
         loader.dispose()

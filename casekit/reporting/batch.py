@@ -3,6 +3,7 @@ runner (local processes or a Dask cluster), then write the manifest and the inde
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pandas as pd
@@ -158,26 +159,32 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     except OSError as exc:
         raise RenderError(f"cannot make --out {display_path(out)}: {exc.strerror}") from None
     with locked(out), staging_folder(out) as staging, stopped_by_signals() as stop:
-        table, entries = _render_in(
+        table, entries, interrupted = _render_in(
             out, staging, cases_dir, folders, extra, previous, force, no_input, timeout, engine, progress, scheduler,
             runner or _default_runner(scheduler, cases_dir, jobs, len(folders) + 1, engine,
                                       [str(case_notebook), str(portfolio_notebook)], memory_limit),
             case_notebook, portfolio_notebook, memory_limit)
         with signals_ignored():  # what is known is written, however many times Ctrl-C is pressed now
-            write_manifest(out, entries, index_page(entries, cases_dir, _index_cases(entries, cases_dir)))
-    if stop.signal_number:
-        raise RenderInterrupted(table, stop.signal_number)
+            try:
+                write_manifest(out, entries, index_page(entries, cases_dir, _index_cases(entries, cases_dir)))
+            except OSError as exc:
+                raise RenderError(f"cannot write the index and manifest into {display_path(out)}: "
+                                  f"{exc.strerror or exc}; the reports themselves are in place") from None
+    if interrupted or stop.signal_number:
+        raise RenderInterrupted(table, stop.signal_number or signal.SIGINT)
     return table
 
 
 def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: list[dict], previous: dict,
                force: bool, no_input: bool, timeout: float, engine: str, progress: bool, scheduler, runner,
                case_notebook: Path, portfolio_notebook: Path, memory_limit: int | None
-               ) -> tuple[pd.DataFrame, dict]:
-    """Plan, skip, run and publish (until a signal stops it): the run's table and the manifest's entries."""
+               ) -> tuple[pd.DataFrame, dict, bool]:
+    """Plan, skip, run and publish (until Ctrl-C or a signal stops it): the run's table, the manifest's
+    entries, and whether it was stopped."""
     outcomes: list[Outcome] = []
     entries = {name: kept for name, entry in previous.items() if (kept := present(out, entry)) is not None}
     catalog = kpi_catalog()
+    interrupted = False
     try:
         valid = []
         for name, folder in sorted(folders.items()):
@@ -216,12 +223,12 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
                 outcome, entry = publish(outcome, staging, out, previous.get(outcome.report))
                 outcomes.append(outcome)
                 _record(entries, outcome.report, entry, prints.get(outcome.report))
-        except KeyboardInterrupt:  # the signal is recorded by stopped_by_signals
-            pass
+        except KeyboardInterrupt:
+            interrupted = True
     finally:
         with signals_ignored():
             runner.close()
-    return outcome_table(outcomes), entries
+    return outcome_table(outcomes), entries, interrupted
 
 
 def _record(entries: dict, name: str, entry: dict | None, fingerprint: str | None = None) -> None:
