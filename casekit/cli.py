@@ -176,7 +176,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--notebooks", metavar="DIR", help="a folder with your own case_report.ipynb and "
                         "portfolio_report.ipynb (default: casekit's notebooks)")
     render.add_argument("--no-progress-bar", action="store_true", help="no progress bar")
-    render.add_argument("--force", action="store_true", help="re-render reports whose inputs are unchanged too")
+    render.add_argument("--force", action="store_true", help="re-render reports whose inputs are unchanged too, and "
+                        "write into an --out that holds files casekit did not write")
     render.add_argument("--engine", choices=["casekit", "nbclient"], default=None,
                         help="casekit: fork each report from a worker with the libraries loaded, in an in-process "
                              "kernel (default where os.fork exists); nbclient: papermill's kernel per report")

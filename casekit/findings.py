@@ -70,6 +70,21 @@ def case_findings(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
     return lines
 
 
+def format_p(p: float) -> str:
+    """A p-value as a reader expects it: ``= 0.042``, ``< 0.001``, ``= 1``.
+
+    Examples
+    --------
+    >>> [format_p(p) for p in (0.04213, 0.0000788, 1.0, 0.5)]
+    ['= 0.042', '< 0.001', '= 1', '= 0.500']
+    """
+    if p != p:
+        return "not computed"
+    if p < 0.001:
+        return "< 0.001"
+    return "= 1" if p >= 0.9995 else f"= {p:.3f}"
+
+
 def portfolio_findings(portfolio: Portfolio, alpha: float = 0.05, correction: str = "holm",
                        meta_method: str = "DL") -> list[str]:
     """The portfolio's findings as sentences, from :func:`compare_portfolio` by KPI and by category.
@@ -77,20 +92,29 @@ def portfolio_findings(portfolio: Portfolio, alpha: float = 0.05, correction: st
     Examples
     --------
     >>> import casekit as ck
-    >>> ck.portfolio_findings(ck.load_cases("cases"))[0]
-    '8 organizations, 18 KPIs; 10 KPIs measured by two or more organizations were tested (holm correction).'
+    >>> print(ck.portfolio_findings(ck.load_cases("cases"))[0])
+    Across 8 organizations, of the 10 KPIs measured by two or more, 0 improved, 0 worsened and 10 showed no clear change (95% confidence, holm correction across the 10); 8 more KPIs were measured by one organization only.
     """
     by_kpi = compare_portfolio(portfolio, correction=correction, alpha=alpha, meta_method=meta_method)
     tested = by_kpi[by_kpi["verdict"] != "not enough data"]
-    lines = [f"{len(portfolio.cases)} organizations, {len(by_kpi)} KPIs; {len(tested)} KPIs measured by two or more "
-             f"organizations were tested ({correction} correction)."]
+    counts = tested["verdict"].value_counts()
+    confidence = f"{100 * (1 - alpha):g}% confidence" + (f", {correction} correction across the {len(tested)}"
+                                                        if correction != "none" and len(tested) > 1 else "")
+    lines = [f"Across {len(portfolio.cases)} organizations, of the {len(tested)} KPIs measured by two or more, "
+             f"{counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened and "
+             f"{counts.get('no clear change', 0)} showed no clear change ({confidence}); {len(by_kpi) - len(tested)} "
+             "more KPIs were measured by one organization only."]
     level = f"{100 * (1 - alpha):g}% CI"
+    labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
+    corrected = f"once corrected for testing {len(tested)} KPIs" if correction != "none" and len(tested) > 1 else ""
     for _, row in tested.sort_values("p_adjusted").iterrows():
         unit = "%" if row["improvement_unit"] == "%" else " points"
+        p_text = (f"{correction}-adjusted p {format_p(row['p_adjusted'])}, unadjusted p {format_p(row['p_value'])}"
+                  if corrected else f"p {format_p(row['p_value'])}")
         lines.append(
-            f"{row['kpi']}: {row['verdict']} across {row['k']} organizations, pooled {row['pooled_improvement']:+.1f}"
-            f"{unit} ({level} {row['pooled_ci_low']:+.1f} to {row['pooled_ci_high']:+.1f}), {correction}-adjusted "
-            f"p = {row['p_adjusted']:.3g}, I² = {100 * row['i2']:.0f}%.")
+            f"{labels.get(row['kpi'], row['kpi'])}: {row['verdict']} across {row['k']} organizations"
+            f"{' ' + corrected if corrected else ''} ({p_text}); pooled {row['pooled_improvement']:+.1f}{unit} "
+            f"({level} {row['pooled_ci_low']:+.1f} to {row['pooled_ci_high']:+.1f}), I² = {100 * row['i2']:.0f}%.")
     by_category = compare_portfolio(portfolio, by="category", correction=correction, alpha=alpha,
                                     meta_method=meta_method)
     for _, row in by_category[by_category["verdict"] != "not enough data"].iterrows():

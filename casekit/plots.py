@@ -37,6 +37,14 @@ def _direction(better: str) -> str:
     return "lower is better" if better == "lower" else "higher is better"
 
 
+def signals_in_better_direction(flagged: pd.DataFrame, better: str) -> pd.Series:
+    """For each XmR signal, whether it lies on the KPI's better side of the baseline's centre line."""
+    reference = ((flagged["baseline_lcl"] + flagged["baseline_ucl"]) / 2) if "baseline_lcl" in flagged else None
+    reference = flagged["center"] if reference is None else reference.fillna(flagged["center"])
+    higher = flagged["value"] > reference
+    return higher if better == "higher" else ~higher
+
+
 def kpi_chart(chart: pd.DataFrame, ax=None):
     """One KPI over time: values by phase, the transition shaded, each phase's XmR limits.
 
@@ -57,10 +65,13 @@ def kpi_chart(chart: pd.DataFrame, ax=None):
     transition = chart[chart["phase"] == "transition"]
     if len(transition):
         ax.axvspan(transition["date"].min(), transition["date"].max(), color="#dddddd", alpha=0.6, zorder=0)
-    flagged = chart[chart["signal"] != ""] if "signal" in chart else chart.iloc[0:0]
-    ax.scatter(flagged["date"], flagged["value"], s=40, facecolors="none", edgecolors="crimson", zorder=3,
-               label="XmR signal")
     first = chart.iloc[0]
+    flagged = chart[chart["signal"] != ""] if "signal" in chart else chart.iloc[0:0]
+    better = signals_in_better_direction(flagged, first["better"])
+    ax.scatter(flagged.loc[better, "date"], flagged.loc[better, "value"], s=60, marker="o", facecolors="none",
+               edgecolors="#2a7f3f", linewidths=1.5, zorder=3, label="XmR signal, better")
+    ax.scatter(flagged.loc[~better, "date"], flagged.loc[~better, "value"], s=60, marker="X", color="#c03030",
+               zorder=3, label="XmR signal, worse")
     ax.set_title(_plain(f"{first['label']} ({_direction(first['better'])})"))
     ax.set_xlabel("")
     ax.set_ylabel(_plain(first["unit"]))
@@ -68,20 +79,46 @@ def kpi_chart(chart: pd.DataFrame, ax=None):
     return ax
 
 
+# One colour per appraisal method in every report (seaborn's "deep" palette, in a fixed order).
+METHOD_COLORS = dict(zip(("SCAMPI A", "Benchmark", "Sustainment", "Action Plan Reappraisal", "SCAMPI B", "SCAMPI C",
+                          "Evaluation"), sns.color_palette("deep", 7).as_hex()))
+NOT_RATED = 0  # the row unrated appraisals are drawn on, below maturity level 1
+
+
 def maturity_chart(appraisals: pd.DataFrame, ax=None):
-    """Maturity levels appraised over time (rated appraisals filled, informal ones hollow at their level or 1)."""
+    """Maturity levels appraised over time: rated appraisals filled at their level, joined by a step line;
+    informal ones (SCAMPI B/C, Evaluation) hollow on a row of their own, "not rated", never at a level."""
+    import matplotlib.dates as mdates
+    from matplotlib.lines import Line2D
+
     ax = _axes(ax, (8, 2.8))
-    data = appraisals.assign(level=appraisals["maturity_level"].astype("Float64").fillna(1).astype(float))
-    rated = data[data["rated"]]
-    ax.step(rated["date"], rated["level"], where="post", color="#4c72b0", linewidth=1.5)
-    _label_before_seaborn(ax)
-    sns.scatterplot(data=data, x="date", y="level", hue="method", style="rated", s=90, ax=ax)
-    ax.set_ylim(0.5, 5.5)
-    ax.set_yticks([1, 2, 3, 4, 5])
-    ax.set_ylabel("maturity level")
+    data = appraisals.assign(level=appraisals["maturity_level"].astype("Float64").astype(float))
+    rated = data[data["rated"] & data["level"].notna()]
+    informal = data[~data.index.isin(rated.index)]
+    ax.step(rated["date"], rated["level"], where="post", color="#4c72b0", linewidth=1.5, zorder=1)
+    handles = []
+    for method in sorted(data["method"].unique(), key=lambda m: list(METHOD_COLORS).index(m)
+                         if m in METHOD_COLORS else len(METHOD_COLORS)):
+        color = METHOD_COLORS.get(method, "#555555")
+        mine = rated[rated["method"] == method]
+        ax.scatter(mine["date"], mine["level"], s=80, color=color, zorder=2)
+        hollow = informal[informal["method"] == method]
+        ax.scatter(hollow["date"], [NOT_RATED] * len(hollow), s=80, facecolors="white", edgecolors=color,
+                   linewidths=1.5, zorder=2)
+        handles.append(Line2D([], [], marker="o", linestyle="", color=color, markersize=8, label=method))
+    handles += [Line2D([], [], marker="o", linestyle="", color="#333333", markersize=8, label="rated"),
+                Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="#333333",
+                       markersize=8, label="not rated")]
+    ax.set_ylim(-0.6, 5.5)
+    ax.set_yticks([NOT_RATED, 1, 2, 3, 4, 5], ["not rated", "ML1", "ML2", "ML3", "ML4", "ML5"])
+    ax.axhline(0.5, color="#cccccc", linewidth=0.8)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_ylabel("")
     ax.set_xlabel("")
     ax.set_title("Appraisals and maturity level")
-    ax.legend(loc="upper left", fontsize="small")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", frameon=False)
     return ax
 
 
@@ -108,46 +145,105 @@ def forest_plot(effects: pd.DataFrame, pooled: pd.Series | None = None, ax=None)
     """Each case's improvement with its CI, and the pooled estimate with CI and prediction interval.
 
     ``effects``: rows of :func:`casekit.kpi_effects` for one KPI; ``pooled``:
-    that KPI's row of :func:`casekit.compare_portfolio`.
+    that KPI's row of :func:`casekit.compare_portfolio`. The axis spans the
+    estimates and their intervals; a prediction interval reaching beyond them
+    is cut at the edge with an arrow, and its bounds are printed. It is drawn
+    only from three cases up (below that it says nothing).
     """
     data = effects.sort_values("improvement").reset_index(drop=True)
-    ax = _axes(ax, (7, 1 + 0.4 * (len(data) + 2)))
+    ax = _axes(ax, (7, 1.4 + 0.4 * (len(data) + 2)))
     y = np.arange(len(data))
     ax.errorbar(data["improvement"], y, xerr=[data["improvement"] - data["ci_low"], data["ci_high"] - data["improvement"]],
-                fmt="s", color="#4c72b0", capsize=3)
+                fmt="s", color="#4c72b0", capsize=3, label="organization (CI)")
     labels = list(data["case_id"])
-    if pooled is not None and np.isfinite(pooled["pooled_improvement"]):
+    spans = [data["ci_low"].min(), data["ci_high"].max(), 0.0]
+    has_pooled = pooled is not None and np.isfinite(pooled["pooled_improvement"])
+    if has_pooled:
+        spans += [pooled["pooled_ci_low"], pooled["pooled_ci_high"]]
+    low, high = np.nanmin(spans), np.nanmax(spans)
+    margin = 0.08 * (high - low or 1.0)
+    low, high = low - margin, high + margin
+    if has_pooled:
         at = -1.5
-        if np.isfinite(pooled["pi_low"]):
-            ax.hlines(at, pooled["pi_low"], pooled["pi_high"], colors="#dd8452", linewidth=1, label="prediction interval")
+        if np.isfinite(pooled["pi_low"]) and pooled.get("k", 3) >= 3:
+            below = at - 0.5  # its own line under the diamond, which would hide it
+            left, right = max(pooled["pi_low"], low), min(pooled["pi_high"], high)
+            ax.hlines(below, left, right, colors="#a0522d", linewidth=1.2, label="prediction interval")
+            for edge, end, sign in ((left, pooled["pi_low"], -1), (right, pooled["pi_high"], 1)):
+                if end != edge:  # cut at the axis: an arrow says it goes on
+                    ax.annotate("", (edge, below), (edge - sign * 0.05 * (high - low), below),
+                                arrowprops={"arrowstyle": "->", "color": "#a0522d"})
+            unit = data["improvement_unit"].iloc[0] if len(data) else "%"
+            ax.annotate(f"prediction interval {pooled['pi_low']:+,.1f} to {pooled['pi_high']:+,.1f} {unit}",
+                        (0.5, below - 0.3), xycoords=("axes fraction", "data"), ha="center", va="top",
+                        fontsize="x-small", color="#a0522d")
         diamond_x = [pooled["pooled_ci_low"], pooled["pooled_improvement"], pooled["pooled_ci_high"], pooled["pooled_improvement"]]
-        ax.fill(diamond_x, [at, at + 0.3, at, at - 0.3], color="#dd8452", label="pooled (random effects)")
+        ax.fill(diamond_x, [at, at + 0.3, at, at - 0.3], color="#dd8452", label="pooled (random effects, CI)")
         y = np.r_[y, at]
         labels.append(f"pooled, I² = {100 * pooled['i2']:.0f}%")
+        ax.set_ylim(at - 1.4, len(data) - 0.4)
+    ax.set_xlim(low, high)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y)
     ax.set_yticklabels(labels)
     unit = data["improvement_unit"].iloc[0] if len(data) else "%"
     first = effects.iloc[0]
     ax.set_xlabel(f"improvement ({unit}, {_direction(first['better'])} → positive)")
-    ax.set_title(f"{first['kpi']}: improvement by organization")
-    if pooled is not None:
-        ax.legend(loc="lower right", fontsize="small")
+    ax.set_title(_plain(f"{_kpi_name(first)}: improvement by organization"))
+    height = ax.figure.get_size_inches()[1]
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.55 / height), ncol=3, fontsize="small", frameon=False)
     return ax
 
 
+def _kpi_name(row) -> str:
+    """A KPI's label where the table has one, else its id."""
+    label = row.get("label") if hasattr(row, "get") else None
+    return str(label) if isinstance(label, str) and label else str(row["kpi"])
+
+
+VERDICT_COLORS = {"improved": "#2a7f3f", "worsened": "#c03030"}  # anything else: grey
+
+
 def slope_chart(effects: pd.DataFrame, ax=None):
-    """Baseline and post-adoption level of one KPI, one line per organization."""
-    ax = _axes(ax, (4.5, 4))
-    for _, row in effects.iterrows():
-        color = "#55a868" if row["improvement"] > 0 else "#c44e52"
-        ax.plot([0, 1], [row["baseline"], row["post"]], marker="o", color=color)
-        ax.annotate(row["case_id"], (1.02, row["post"]), fontsize="x-small", va="center")
+    """Baseline and post-adoption level of one KPI, one line per organization, coloured by its verdict.
+
+    The colour is the case's ``verdict`` where ``effects`` has one (from
+    :func:`casekit.compare_case`), else whether the improvement's interval
+    lies above 0 (green), below 0 (red) or includes it (grey): a point
+    estimate alone never colours a line. Labels are spread so that they do
+    not overprint.
+    """
+    ax = _axes(ax, (5, 4.5))
+    if "verdict" in effects:
+        verdicts = effects["verdict"]
+    else:
+        verdicts = np.select([effects["ci_low"] > 0, effects["ci_high"] < 0], ["improved", "worsened"], "unclear")
+        verdicts = pd.Series(verdicts, index=effects.index)
+    for index, row in effects.iterrows():
+        ax.plot([0, 1], [row["baseline"], row["post"]], marker="o", color=VERDICT_COLORS.get(verdicts[index], "#999999"))
+    lows, highs = effects[["baseline", "post"]].min().min(), effects[["baseline", "post"]].max().max()
+    gap = 0.045 * ((highs - lows) or 1.0)
+    placed = []
+    for index, row in effects.sort_values("post").iterrows():
+        spot = row["post"] if not placed else max(row["post"], placed[-1] + gap)
+        placed.append(spot)
+        ax.annotate(row["case_id"], (1, row["post"]), (1.08, spot), textcoords="data", fontsize="x-small",
+                    va="center", arrowprops={"arrowstyle": "-", "color": "#bbbbbb", "linewidth": 0.5})
     first = effects.iloc[0]
     ax.set_xticks([0, 1])
     ax.set_xticklabels(["baseline", "after adoption"])
-    ax.set_xlim(-0.2, 1.6)
-    ax.set_title(f"{first['kpi']} ({_direction(first['better'])})")
+    ax.set_xlim(-0.2, 1.75)
+    unit = first.get("unit") if isinstance(first.get("unit"), str) else ""
+    ax.set_ylabel(_plain(unit))
+    ax.set_title(_plain(f"{_kpi_name(first)} ({_direction(first['better'])})"))
+    from matplotlib.lines import Line2D
+
+    key = "verdict" if "verdict" in effects else "interval"
+    names = {"verdict": ("improved", "worsened", "no clear change"),
+             "interval": ("CI above 0", "CI below 0", "CI includes 0")}[key]
+    ax.legend(handles=[Line2D([], [], color=c, marker="o", label=n) for c, n in
+                       zip(("#2a7f3f", "#c03030", "#999999"), names)], loc="upper center", bbox_to_anchor=(0.5, -0.1),
+              ncol=3, fontsize="x-small", frameon=False)
     return ax
 
 

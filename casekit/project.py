@@ -93,7 +93,7 @@ def init_project(folder: str | Path) -> Path:
 
     ``folder`` may exist if it is empty; nothing in it is ever overwritten.
     Afterwards ``cd folder && casekit render`` renders the example case's
-    report and the portfolio report into ``reports/``.
+    report into ``reports/``; with a second case or more, a portfolio report too.
 
     Raises
     ------

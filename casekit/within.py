@@ -283,7 +283,7 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
 
 
 EFFECT_COLUMNS = [
-    "case_id", "kpi", "category", "better", "scale", "n_before", "n_after", "baseline", "post",
+    "case_id", "kpi", "label", "unit", "category", "better", "scale", "n_before", "n_after", "baseline", "post",
     "improvement", "ci_low", "ci_high", "improvement_unit", "effect", "effect_se", "autocorrelation", "usable",
     "sector", "maturity_before", "maturity_latest", "levels_gained",
 ]
@@ -303,7 +303,7 @@ def kpi_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05,
     Returns
     -------
     pandas.DataFrame
-        One row per case and KPI: ``case_id, kpi, category, better, scale,
+        One row per case and KPI: ``case_id, kpi, label, unit, category, better, scale,
         n_before, n_after, baseline, post``, ``improvement, ci_low, ci_high,
         improvement_unit`` (as in :func:`compare_case`), ``effect,
         effect_se`` (direction-aware log ratio, or points, and its standard

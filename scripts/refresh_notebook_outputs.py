@@ -35,7 +35,7 @@ def refresh(path: Path) -> None:
 
 
 def main(paths: list[str]) -> None:
-    targets = [Path(p).resolve() for p in paths] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    targets = [Path(p).resolve() for p in paths] or sorted((ROOT / "casekit" / "notebooks").glob("*.ipynb"))
     for path in targets:
         refresh(path)
 

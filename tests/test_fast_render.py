@@ -39,7 +39,8 @@ def _outputs(notebook: Path) -> list[list[str]]:
 
 
 def test_same_report_from_both_engines(tmp_path: Path):
-    tables = {engine: ck.render(ROOT / "cases", tmp_path / engine, case_ids=["quantia-tech"], engine=engine,
+    tables = {engine: ck.render(ROOT / "cases", tmp_path / engine, case_ids=["quantia-tech", "voltcart-ecommerce"],
+                                engine=engine,
                                 progress=False) for engine in ("casekit", "nbclient")}
     assert all((table["status"] == "ok").all() for table in tables.values())
     for name in ("quantia-tech", "portfolio"):

@@ -77,19 +77,22 @@ def test_init_render_with_parameters_and_workshop_from_any_folder(installed: Pat
     rendered = _run(installed, "casekit", "render", "-p", "alpha", "0.1", "-p", "correction", "bh",
                     "--no-progress-bar", cwd=study)
     assert rendered.returncode == 0, rendered.stdout + rendered.stderr
-    assert "2 report(s) rendered" in rendered.stdout
-    for name in ("quantia-tech", "portfolio"):
-        nb = nbformat.read(study / "reports" / f"{name}.ipynb", as_version=4)
-        assert nb.metadata.papermill.parameters["alpha"] == 0.1
-    portfolio = nbformat.read(study / "reports" / "portfolio.ipynb", as_version=4)
-    assert portfolio.metadata.papermill.parameters["correction"] == "bh"
+    assert "1 report(s) rendered" in rendered.stdout  # one case: no portfolio to compare it with
+    assert not (study / "reports" / "portfolio.html").exists()
     case = nbformat.read(study / "reports" / "quantia-tech.ipynb", as_version=4)
     assert "(90% confidence" in "".join(o.get("text", "") for c in case.cells for o in c.get("outputs", []))
     assert "Quantia" in (study / "reports" / "index.html").read_text(encoding="utf-8")
 
+    shutil.copytree(study / "cases" / "quantia-tech", study / "cases" / "quantia-tech-2")
+    yaml = study / "cases" / "quantia-tech-2" / "case.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace("id: quantia-tech", "id: quantia-tech-2"), encoding="utf-8")
     own = _run(installed, "casekit", "render", "--notebooks", "notebooks", "--out", "mine", "--no-progress-bar",
-               cwd=study)  # the project's editable copies
+               "-p", "correction", "bh", cwd=study)  # the project's editable copies, and a portfolio of two
     assert own.returncode == 0, own.stdout + own.stderr
+    portfolio = nbformat.read(study / "mine" / "portfolio.ipynb", as_version=4)
+    assert portfolio.metadata.papermill.parameters["correction"] == "bh"
+    assert nbformat.read(study / "mine" / "quantia-tech.ipynb", as_version=4).metadata.papermill.parameters[
+        "alpha"] == 0.05
 
     refused = _run(installed, "casekit", "render", "-p", "alpha", "5", cwd=study)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr

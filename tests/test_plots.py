@@ -31,8 +31,23 @@ def test_kpi_chart_title_unit_and_signals(pf):
     chart = ck.xmr_phases(rows)
     ax = plots.kpi_chart(chart)
     assert ax.get_title() == "Defect density (lower is better)" and ax.get_ylabel() == "defects per KLOC"
-    flagged = [c for c in ax.collections if c.get_label() == "XmR signal"][0]
-    assert len(flagged.get_offsets()) == (chart["signal"] != "").sum()
+    better = [c for c in ax.collections if c.get_label() == "XmR signal, better"][0]
+    worse = [c for c in ax.collections if c.get_label() == "XmR signal, worse"][0]
+    assert len(better.get_offsets()) + len(worse.get_offsets()) == (chart["signal"] != "").sum()
+
+
+def test_signals_in_the_good_and_the_bad_direction_look_different(pf):
+    rows = pf.kpis[(pf.kpis["case_id"] == "chemhaven-specialty") & (pf.kpis["kpi"] == "cycle_time")]
+    chart = ck.xmr_phases(rows)
+    ax = plots.kpi_chart(chart)
+    better, worse = ([c for c in ax.collections if c.get_label() == f"XmR signal, {side}"][0]
+                     for side in ("better", "worse"))
+    assert len(better.get_offsets()) and len(worse.get_offsets())  # this case has both
+    assert better.get_paths()[0].vertices.tolist() != worse.get_paths()[0].vertices.tolist()  # shape, not colour only
+    flagged = chart[chart["signal"] != ""]
+    good = plots.signals_in_better_direction(flagged, "lower")
+    midline = (flagged["baseline_lcl"] + flagged["baseline_ucl"]) / 2
+    assert (flagged.loc[good, "value"] < midline[good]).all()  # cycle time: lower is better
 
 
 def test_kpi_chart_draws_each_phases_limits_and_no_empty_bands(pf):
@@ -55,7 +70,27 @@ def test_kpi_chart_draws_each_phases_limits_and_no_empty_bands(pf):
 def test_given_axes_are_used(pf):
     fig, ax = plt.subplots()
     assert plots.maturity_chart(pf.appraisals[pf.appraisals["case_id"] == "atlas-capital"], ax=ax) is ax
-    assert ax.get_ylim() == (0.5, 5.5)
+    assert ax.get_ylim() == (-0.6, 5.5)
+
+
+def test_unrated_appraisals_sit_on_their_own_row_and_methods_keep_their_colour(pf):
+    import matplotlib.colors as mcolors
+
+    colours = {}
+    for case in ("northwood-paper", "quantia-tech", "atlas-capital"):
+        appraisals = pf.appraisals[pf.appraisals["case_id"] == case]
+        ax = plots.maturity_chart(appraisals)
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["not rated", "ML1", "ML2", "ML3", "ML4", "ML5"]
+        drawn = [(tuple(point), c) for c in ax.collections for point in c.get_offsets()]
+        unrated = appraisals[~appraisals["rated"]]
+        assert sum(1 for (x, y), _ in drawn if y == plots.NOT_RATED) == len(unrated)
+        assert sum(1 for (x, y), _ in drawn if y >= 1) == appraisals["rated"].sum()
+        legend = {t.get_text(): h for t, h in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)}
+        assert set(appraisals["method"]) <= set(legend) and {"rated", "not rated"} <= set(legend)
+        for method in set(appraisals["method"]):
+            colours.setdefault(method, set()).add(mcolors.to_hex(legend[method].get_color()))
+        plt.close("all")
+    assert all(len(found) == 1 for found in colours.values()), colours  # one colour per method, every report
 
 
 def test_heatmaps(pf):
@@ -72,8 +107,35 @@ def test_forest_and_slope(pf):
     ax = plots.forest_plot(dd, pooled)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[-1].startswith("pooled, I²") and set(labels[:-1]) == set(dd["case_id"])
-    assert "lower is better" in ax.get_xlabel()
-    assert len(plots.slope_chart(dd).lines) == len(dd)
+    assert "lower is better" in ax.get_xlabel() and ax.get_title().startswith("Defect density")
+    slope = plots.slope_chart(dd)
+    assert len([line for line in slope.lines if len(line.get_xdata()) == 2]) == len(dd)
+
+
+def test_a_long_prediction_interval_is_cut_at_the_estimates_and_printed(pf):
+    effects = ck.kpi_effects(pf)
+    kpi = "escaped_defects"
+    rows = effects[effects["kpi"] == kpi]
+    pooled = ck.compare_portfolio(pf).set_index("kpi").loc[kpi]
+    ax = plots.forest_plot(rows, pooled)
+    low, high = ax.get_xlim()
+    span = max(rows["ci_high"].max(), pooled["pooled_ci_high"]) - min(rows["ci_low"].min(), pooled["pooled_ci_low"])
+    assert high - low < 1.5 * span  # the axis is the estimates', not the prediction interval's
+    if pooled["k"] >= 3 and pooled["pi_low"] < low:
+        assert any("prediction interval" in t.get_text() for t in ax.texts)
+
+
+def test_slope_colours_come_from_the_interval_or_the_verdict(pf):
+    effects = ck.kpi_effects(pf)
+    rows = effects[effects["kpi"] == "defect_density"].reset_index(drop=True)
+    ax = plots.slope_chart(rows)
+    lines = [line for line in ax.lines if len(line.get_xdata()) == 2]
+    for (_, row), line in zip(rows.iterrows(), lines):
+        expected = "#2a7f3f" if row["ci_low"] > 0 else "#c03030" if row["ci_high"] < 0 else "#999999"
+        assert line.get_color() == expected
+    plt.close("all")
+    told = rows.assign(verdict=["no clear change"] * len(rows))
+    assert {line.get_color() for line in plots.slope_chart(told).lines if len(line.get_xdata()) == 2} == {"#999999"}
 
 
 def test_category_chart_with_reference(pf):
@@ -95,4 +157,5 @@ def test_seaborn_is_not_asked_for_tick_labels(pf, monkeypatch):
     maturity = plots.maturity_chart(pf.appraisals[pf.appraisals["case_id"] == "atlas-capital"])
     assert asked == []
     assert (kpi.get_xlabel(), kpi.get_ylabel()) == ("", rows["unit"].iloc[0])
-    assert (maturity.get_xlabel(), maturity.get_ylabel()) == ("", "maturity level")
+    assert (maturity.get_xlabel(), maturity.get_ylabel()) == ("", "")
+    assert [t.get_text() for t in maturity.get_yticklabels()][1] == "ML1"

@@ -46,8 +46,12 @@ def test_index_lists_every_case_with_headline(rendered):
     assert "Quantia Software" in index and "ML2 → ML4" in index
     assert re.search(r"Of 5 KPIs, \d improved", index) and "All reports rendered." in index
     ids = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
-    positions = [index.index(f'href="{name}.html"') for name in ids + ["portfolio"]]
-    assert positions == sorted(positions)  # cases by id, the portfolio last
+    positions = [index.index(f'href="{name}.html"') for name in ["portfolio"] + ids]
+    assert positions == sorted(positions)  # the portfolio's result first, then the cases by id
+    assert "Portfolio: 8 organizations" in index and "Across 8 organizations, of the 10 KPIs" in index
+    quantia = index[index.index('href="quantia-tech.html"'):]
+    quantia = quantia[:quantia.index("</tr>")]
+    assert "Customer satisfaction, Defect density, Escaped defects, Net Promoter Score" in quantia  # improved
 
 
 def test_headline_matches_case_findings(rendered):
@@ -57,16 +61,17 @@ def test_headline_matches_case_findings(rendered):
 
 
 def test_subset_without_code(tmp_path: Path):
-    table = ck.render(ROOT / "cases", tmp_path, case_ids=["voltcart-ecommerce"], no_input=True, progress=False)
-    assert table["report"].tolist() == ["voltcart-ecommerce", "portfolio"]
+    table = ck.render(ROOT / "cases", tmp_path, case_ids=["voltcart-ecommerce", "atlas-capital"], no_input=True,
+                      progress=False)
+    assert table["report"].tolist() == ["atlas-capital", "voltcart-ecommerce", "portfolio"]
     assert (table["status"] == "ok").all()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        ".casekit.lock", "index.html", "manifest.json", "portfolio.html", "portfolio.ipynb", "voltcart-ecommerce.html",
+        ".casekit.lock", "atlas-capital.html", "atlas-capital.ipynb", "index.html", "manifest.json", "portfolio.html", "portfolio.ipynb", "voltcart-ecommerce.html",
         "voltcart-ecommerce.ipynb"]
     page = (tmp_path / "voltcart-ecommerce.html").read_text(encoding="utf-8")
     assert "load_cases" not in page and "VoltCart" in page
     portfolio = nbformat.read(tmp_path / "portfolio.ipynb", as_version=4)
-    assert portfolio.metadata.papermill.parameters["case_ids"] == ["voltcart-ecommerce"]
+    assert portfolio.metadata.papermill.parameters["case_ids"] == ["atlas-capital", "voltcart-ecommerce"]
 
 
 def _broken_notebooks(tmp_path: Path) -> Path:
@@ -203,4 +208,4 @@ def test_a_rerender_that_fails_everywhere_keeps_every_good_report(tmp_path: Path
     assert {name: (out / name).read_bytes() for name in good} == good
     assert all((out / name.replace(".html", ".ipynb")).is_file() for name in good)
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert index.count("last good copy: its latest render failed") == 2
+    assert index.count("last good copy: its latest render failed") == 1

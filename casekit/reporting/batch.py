@@ -27,6 +27,7 @@ from ._fast.forking import can_fork, defer_iri_grammar
 ENGINES = ("casekit", "nbclient")
 CASE_NOTEBOOK = "case_report.ipynb"
 PORTFOLIO_NOTEBOOK = "portfolio_report.ipynb"
+MIN_PORTFOLIO = 2  # valid cases a portfolio report needs
 # Set by render itself for each report; the message says what to use instead.
 SET_BY_RENDER = {"case_id": "--case ID (case_ids=)", "case_ids": "--case ID (case_ids=)",
                  "cases_dir": "the CASES_DIR argument (cases_dir=)"}
@@ -49,7 +50,8 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     jobs : int
         Reports rendered at once, each in its own process with its own kernel.
     case_ids : list of str, optional
-        Only these cases (the portfolio report covers them too).
+        Only these cases (the portfolio report covers them too, when there
+        are at least two; other reports already in ``out`` stay).
     no_input : bool
         Hide code cells in the HTML (for executive readers).
     timeout : float
@@ -60,7 +62,8 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         A folder with your own ``case_report.ipynb`` and
         ``portfolio_report.ipynb`` (default: the notebooks casekit ships).
     force : bool
-        Render every report, even those whose inputs are unchanged.
+        Render every report, even those whose inputs are unchanged; and write
+        into an ``out`` that holds files casekit did not write.
     engine : {"casekit", "nbclient"}, optional
         How each report runs. ``"casekit"`` (the default where processes
         can fork: Linux, macOS): each worker imports the notebooks' libraries
@@ -109,18 +112,23 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         Before any kernel starts: a parameter no notebook defines, or a value
         of the wrong type or out of range.
     RenderInterrupted
-        On Ctrl-C: running reports are stopped with their kernels, nothing
-        half-written is left, and the index lists what finished.
+        On Ctrl-C, SIGTERM or SIGHUP: running reports are stopped with all
+        they started, nothing half-written is left, and the index lists what
+        finished.
 
     Notes
     -----
-    A failing report never stops the others. Every file is written under a
-    temporary name and renamed when complete, so a finished name never holds
-    a half-written file. Cases with validation problems are reported as
-    failed without starting a kernel, and left out of the portfolio report.
-    ``out/manifest.json`` records a fingerprint of each finished report's
-    inputs (its case files, the notebook, casekit's code, the parameters);
-    a report whose fingerprint is unchanged is skipped unless ``force``.
+    A failing report never stops the others, and keeps its last good copy.
+    Reports are rendered into a private staging folder in ``out`` and
+    renamed into place once checked whole, so a finished name never holds a
+    half-written file. Cases with validation problems are reported as failed
+    without starting a kernel, and left out of the portfolio report.
+    ``out/manifest.json`` records what casekit wrote (each file's hash) and
+    a fingerprint of each report's inputs (its case files, the notebook,
+    casekit's code, the parameters); a report whose fingerprint is unchanged
+    and whose files are intact is skipped unless ``force``. ``force`` also
+    lets casekit write into a folder that holds files it did not write; it
+    never removes them. One render at a time may write into ``out``.
     """
     check_run_settings(out, jobs, timeout, scheduler)
     memory_limit = memory_bytes(None if scheduler and memory_limit == "auto" else memory_limit, jobs)
@@ -203,7 +211,7 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
                 valid.append(name)
         planned = [Job(name, str(case_notebook), {"case_id": name, "cases_dir": str(cases_dir), **extra[0]},
                        str(staging), no_input, timeout, engine, memory_limit=memory_limit) for name in valid]
-        if valid:
+        if len(valid) >= MIN_PORTFOLIO:  # a "portfolio" of one organization compares nothing
             planned.append(Job(PORTFOLIO, str(portfolio_notebook),
                                {"cases_dir": str(cases_dir), "case_ids": valid, **extra[1]}, str(staging), no_input,
                                timeout, engine, memory_limit=memory_limit))
@@ -222,6 +230,8 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
             for outcome in with_progress(runner.run(to_run), len(to_run), description, progress):
                 outcome, entry = publish(outcome, staging, out, previous.get(outcome.report))
                 outcomes.append(outcome)
+                if entry is not None and outcome.report == PORTFOLIO:
+                    entry["cases"] = valid  # the organizations it covers, for the index
                 _record(entries, outcome.report, entry, prints.get(outcome.report))
         except KeyboardInterrupt:
             interrupted = True

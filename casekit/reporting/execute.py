@@ -54,4 +54,5 @@ def execute_report(job: Job) -> Outcome:
     os.replace(tmp_html, final_html)
     failed.unlink(missing_ok=True)
     return Outcome(job.name, OK, out.name, time.perf_counter() - started, resources.get("headline", ""),
-                   final_ipynb.name, final_html.name)
+                   final_ipynb.name, final_html.name, improved=tuple(resources.get("improved", ())),
+                   worsened=tuple(resources.get("worsened", ())))

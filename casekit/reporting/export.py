@@ -3,6 +3,7 @@ and the index of a render's reports (a Jinja template with autoescape)."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -29,20 +30,39 @@ def headline_preprocessor_class():
     class HeadlinePreprocessor(Preprocessor):
         def preprocess(self, nb, resources):
             resources["headline"] = headline(nb)
+            resources["improved"], resources["worsened"] = verdict_kpis(nb)
             return nb, resources
 
     return HeadlinePreprocessor
 
 
-def headline(nb) -> str:
-    """The first non-empty line the notebook's ``findings`` cell printed, without a list bullet."""
+def findings_lines(nb) -> list[str]:
+    """The lines the notebook's ``findings`` cell printed to stdout (not its warnings), without list bullets."""
     for cell in nb.cells:
         if FINDINGS_TAG in cell.metadata.get("tags", []):
             text = "".join(o["text"] for o in cell.get("outputs", [])
-                           if o.get("output_type") == "stream" and o.get("name") == "stdout")  # not warnings
-            lines = [line for line in text.splitlines() if line.strip()]
-            return lines[0].lstrip("- ").strip() if lines else ""
-    return ""
+                           if o.get("output_type") == "stream" and o.get("name") == "stdout")
+            return [line.lstrip("- ").strip() for line in text.splitlines() if line.strip()]
+    return []
+
+
+def headline(nb) -> str:
+    """The first line the notebook's ``findings`` cell printed (a kernel may split a print across outputs)."""
+    lines = findings_lines(nb)
+    return lines[0] if lines else ""
+
+
+_VERDICT_LINE = re.compile(r"^(?!Goal |Category )(?P<kpi>[^:]{1,80}): (?P<verdict>improved|worsened)\b")
+
+
+def verdict_kpis(nb) -> tuple[list[str], list[str]]:
+    """The KPIs the findings call improved, and those they call worsened (``Label: improved, ...`` lines)."""
+    found: dict[str, list[str]] = {"improved": [], "worsened": []}
+    for line in findings_lines(nb)[1:]:
+        match = _VERDICT_LINE.match(line)
+        if match:
+            found[match["verdict"]].append(match["kpi"])
+    return found["improved"], found["worsened"]
 
 
 _EXPORTERS: dict = {}
@@ -82,21 +102,29 @@ def index_page(entries: dict, cases_dir: Path, cases: pd.DataFrame | None) -> st
         if entry.get("html"):
             who, sector, maturity = name, "", ""
             if name == PORTFOLIO:
-                who = "Portfolio: all organizations"
+                covered = entry.get("cases")
+                who = f"Portfolio: {len(covered)} organizations" if isinstance(covered, list) else "Portfolio"
             elif cases is not None and name in cases.index:
                 case = cases.loc[name]
                 who, sector = case["name"], case["sector"]
                 maturity = f"{_maturity(case['maturity_before'])} → {_maturity(case['maturity_latest'])}"
             reports.append({"who": who, "sector": sector, "maturity": maturity, "headline": entry.get("headline", ""),
-                            "html": entry["html"], "ipynb": entry.get("ipynb", ""),
+                            "html": entry["html"], "ipynb": entry.get("ipynb", ""), "portfolio": name == PORTFOLIO,
+                            "improved": _names(entry.get("improved")), "worsened": _names(entry.get("worsened")),
                             "stale": entry.get("status") != "ok"})
         if entry.get("status") != "ok":
             cell = entry.get("cell")
             failures.append({"report": name, "error": entry.get("error", ""), "ipynb": entry.get("failed_ipynb", ""),
                              "cell": cell if isinstance(cell, int) else "", "kept": bool(entry.get("html"))})
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-    return environment.get_template(INDEX_TEMPLATE).render(reports=reports, failures=failures,
-                                                           cases_dir=display_path(cases_dir))
+    portfolio = next((r for r in reports if r["portfolio"]), None)
+    return environment.get_template(INDEX_TEMPLATE).render(
+        reports=[r for r in reports if not r["portfolio"]], portfolio=portfolio, failures=failures,
+        cases_dir=display_path(cases_dir))
+
+
+def _names(value) -> str:
+    return ", ".join(v for v in value if isinstance(v, str)) if isinstance(value, list) else ""
 
 
 def _maturity(level) -> str:

@@ -71,6 +71,8 @@ class Outcome:
     html: str = ""
     failure: Failure | None = None
     skipped: bool = False
+    improved: tuple = ()  # the KPIs its findings call improved, and worsened
+    worsened: tuple = ()
 
     @classmethod
     def failed(cls, job_name: str, failure: Failure, folder: str = "", seconds: float = 0.0,

@@ -224,7 +224,8 @@ def publish(outcome: Outcome, staging: Path, out: Path, previous: dict | None) -
                     os.replace(staging / file, out / file)
                 _remove_owned(out, f"{name}.failed.ipynb", previous)
                 entry = {"status": OK, "headline": outcome.headline, "ipynb": f"{name}.ipynb",
-                         "html": f"{name}.html", "files": files}
+                         "html": f"{name}.html", "files": files, "improved": list(outcome.improved),
+                         "worsened": list(outcome.worsened)}
                 return outcome.replace(folder=out.name, ipynb=f"{name}.ipynb", html=f"{name}.html"), entry
         files = dict(kept)
         partial = staging / f"{name}.failed.ipynb"

@@ -75,12 +75,14 @@ class LocalRunner:
                 if self._stopping.is_set():
                     return
                 outcome = Outcome.failed(job.name, Failure.from_exception(exc), os.path.basename(job.out))
-                self._servers[slot].close()
+                self._servers[slot].kill()
                 self._servers[slot] = RenderServer(self._preload)  # the next report gets a fresh one
+            except Exception as exc:  # anything else here still answers for the job, so that run() ends
+                outcome = Outcome.failed(job.name, Failure.from_exception(exc), os.path.basename(job.out))
             done.put(outcome)
 
     def close(self) -> None:
-        """End the servers: those idle exit when told; any still running anything are killed."""
+        """End the servers, with anything they still run (after a full run, nothing: they are idle)."""
         self._stopping.set()
         for server in self._servers:
             server.kill()
