@@ -114,3 +114,29 @@ def rendered(tmp_path_factory):
     result = subprocess.run([sys.executable, "-m", "casekit", "render", str(ROOT / "cases"), "--out", str(out),
                              "--jobs", "2", "--no-progress-bar"], capture_output=True, text=True, timeout=900)
     return out, result
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux /proc): children, their children, and so on."""
+    found, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 import casekit as ck
+from conftest import alive, descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "casekit" / "notebooks"
@@ -41,32 +42,8 @@ def _notebooks(tmp_path: Path, trap: str) -> Path:
     return folder
 
 
-def _family(pid: int) -> set[int]:
-    found, todo = set(), [pid]
-    while todo:
-        current = todo.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                children = (task / "children").read_text().split()
-            except OSError:
-                continue
-            for child in map(int, children):
-                if child not in found:
-                    found.add(child)
-                    todo.append(child)
-    return found
-
-
 def _alive(pids) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            alive.append(pid)
-    return alive
+    return [pid for pid in pids if alive(pid)]
 
 
 def _tagged(tag: str) -> list[int]:
@@ -101,7 +78,7 @@ def test_the_main_process_ending_takes_every_process_of_the_run_with_it(tmp_path
                                                           f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{tag}'])\n"
                                                           "time.sleep(300)"))
     _wait_for(lambda: _tagged(tag))  # the trap cell runs: servers, a report child and its subprocess
-    family = _family(render.pid)
+    family = descendants(render.pid)
     assert len(family) >= 3
     started = time.monotonic()
     os.kill(render.pid, how)

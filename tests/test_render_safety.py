@@ -13,6 +13,7 @@ import pytest
 
 import casekit as ck
 from casekit.errors import RenderError
+from conftest import alive, descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,30 +50,6 @@ def test_unchanged_reports_are_skipped_and_force_renders_all(two_cases: Path, tm
     assert not forced["skipped"].any()
 
 
-def _descendants(pid: int) -> set[int]:
-    found, todo = set(), [pid]
-    while todo:
-        current = todo.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                children = (task / "children").read_text().split()
-            except OSError:
-                continue
-            for child in map(int, children):
-                if child not in found:
-                    found.add(child)
-                    todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_ctrl_c_stops_cleanly(tmp_path: Path):
     cases = tmp_path / "cases"
@@ -86,14 +63,14 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path):
     while not list(out.glob("*.html")) and time.monotonic() < deadline:  # let one report finish
         time.sleep(0.5)
     time.sleep(1.0)  # and others start
-    family = _descendants(process.pid)
+    family = descendants(process.pid)
     assert family, "no worker processes or kernels seen"
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stdout + stderr[-3000:]
     assert "interrupted:" in stderr and "Traceback" not in stderr
     time.sleep(1.0)
-    assert [pid for pid in family if _alive(pid)] == []  # no orphaned kernels or workers
+    assert [pid for pid in family if alive(pid)] == []  # no orphaned kernels or workers
     assert not list(out.glob(".*tmp*"))  # no half-written files
     finished = {p.stem for p in out.glob("*.html")} - {"index"}
     assert finished and len(finished) < 9
