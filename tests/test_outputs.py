@@ -204,3 +204,15 @@ def test_a_damaged_manifest_is_read_as_empty_and_never_linked(cases: Path, tmp_p
     if manifest != "DIR":
         _render(cases, out, force=True)
         assert "javascript:" not in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_failing_twice_leaves_no_file_casekit_would_later_call_foreign(cases: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    _render(cases, out, runner=FakeRunner(fail={"quantia-tech"}))
+    bad = cases / "quantia-tech" / "kpis.csv"
+    bad.write_text("period,kpi,value\n", encoding="utf-8")  # now invalid: no kernel, no new partial notebook
+    _render(cases, out)
+    bad.unlink()
+    shutil.copy(ROOT / "cases" / "quantia-tech" / "kpis.csv", bad)
+    _render(cases, out)  # no --force needed: every file in out is still casekit's
+    assert not (out / "quantia-tech.failed.ipynb").exists()  # and the good render removed the old partial

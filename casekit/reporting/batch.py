@@ -167,14 +167,14 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     except OSError as exc:
         raise RenderError(f"cannot make --out {display_path(out)}: {exc.strerror}") from None
     with locked(out), staging_folder(out) as staging, stopped_by_signals() as stop:
-        table, entries, interrupted = _render_in(
+        table, entries, parsed, interrupted = _render_in(
             out, staging, cases_dir, folders, extra, previous, force, no_input, timeout, engine, progress, scheduler,
             runner or _default_runner(scheduler, cases_dir, jobs, len(folders) + 1, engine,
                                       [str(case_notebook), str(portfolio_notebook)], memory_limit),
             case_notebook, portfolio_notebook, memory_limit)
         with signals_ignored():  # what is known is written, however many times Ctrl-C is pressed now
             try:
-                write_manifest(out, entries, index_page(entries, cases_dir, _index_cases(entries, cases_dir)))
+                write_manifest(out, entries, index_page(entries, cases_dir, _index_cases(entries, cases_dir, parsed)))
             except OSError as exc:
                 raise RenderError(f"cannot write the index and manifest into {display_path(out)}: "
                                   f"{exc.strerror or exc}; the reports themselves are in place") from None
@@ -186,12 +186,13 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
 def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: list[dict], previous: dict,
                force: bool, no_input: bool, timeout: float, engine: str, progress: bool, scheduler, runner,
                case_notebook: Path, portfolio_notebook: Path, memory_limit: int | None
-               ) -> tuple[pd.DataFrame, dict, bool]:
+               ) -> tuple[pd.DataFrame, dict, dict, bool]:
     """Plan, skip, run and publish (until Ctrl-C or a signal stops it): the run's table, the manifest's
-    entries, and whether it was stopped."""
+    entries, the cases it found valid (parsed, by id), and whether it was stopped."""
     outcomes: list[Outcome] = []
     entries = {name: kept for name, entry in previous.items() if (kept := present(out, entry)) is not None}
     catalog = kpi_catalog()
+    parsed: dict = {}
     interrupted = False
     try:
         valid = []
@@ -201,7 +202,8 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
                     f"case id {name!r} is the name of casekit's {name} page; rename the case's folder and id")),
                     out.name))
                 continue
-            found = [str(p) for p in check_case(folder, catalog)[1]]
+            case, problems = check_case(folder, catalog)
+            found = [str(p) for p in problems]
             if found:
                 outcome, entry = publish(Outcome.failed(name, Failure("invalid case", "; ".join(found)), out.name),
                                          staging, out, previous.get(name))
@@ -209,6 +211,7 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
                 _record(entries, name, entry)
             else:
                 valid.append(name)
+                parsed[name] = case
         planned = [Job(name, str(case_notebook), {"case_id": name, "cases_dir": str(cases_dir), **extra[0]},
                        str(staging), no_input, timeout, engine, memory_limit=memory_limit) for name in valid]
         if len(valid) >= MIN_PORTFOLIO:  # a "portfolio" of one organization compares nothing
@@ -226,19 +229,18 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
                              skipped=True) for job in unchanged]
         to_run = [job for job in planned if job not in unchanged]
         description = f"rendering on {scheduler}" if scheduler else "rendering"
-        try:
-            for outcome in with_progress(runner.run(to_run), len(to_run), description, progress):
-                outcome, entry = publish(outcome, staging, out, previous.get(outcome.report))
-                outcomes.append(outcome)
-                if entry is not None and outcome.report == PORTFOLIO:
-                    entry["cases"] = valid  # the organizations it covers, for the index
-                _record(entries, outcome.report, entry, prints.get(outcome.report))
-        except KeyboardInterrupt:
-            interrupted = True
+        for outcome in with_progress(runner.run(to_run), len(to_run), description, progress):
+            outcome, entry = publish(outcome, staging, out, previous.get(outcome.report))
+            outcomes.append(outcome)
+            if entry is not None and outcome.report == PORTFOLIO:
+                entry["cases"] = valid  # the organizations it covers, for the index
+            _record(entries, outcome.report, entry, prints.get(outcome.report))
+    except KeyboardInterrupt:  # while validating, planning or rendering: what is known is kept
+        interrupted = True
     finally:
         with signals_ignored():
             runner.close()
-    return outcome_table(outcomes), entries, interrupted
+    return outcome_table(outcomes), entries, parsed, interrupted
 
 
 def _record(entries: dict, name: str, entry: dict | None, fingerprint: str | None = None) -> None:
@@ -250,17 +252,19 @@ def _record(entries: dict, name: str, entry: dict | None, fingerprint: str | Non
         {**entry, "fingerprint": entries.get(name, {}).get("fingerprint")}
 
 
-def _index_cases(entries: dict, cases_dir: Path) -> pd.DataFrame | None:
-    """``Portfolio.cases`` for the valid cases whose reports the index lists (others show by id)."""
+def _index_cases(entries: dict, cases_dir: Path, parsed: dict) -> pd.DataFrame | None:
+    """``Portfolio.cases`` for the valid cases whose reports the index lists (others show by id): those this
+    run validated, and those an earlier run rendered, checked now."""
     catalog = kpi_catalog()
-    parsed = []
+    listed = []
     for name in sorted(entries):
-        if name == PORTFOLIO or not (cases_dir / name).is_dir():
-            continue
-        case, problems = check_case(cases_dir / name, catalog)
-        if not problems:
-            parsed.append(case)
-    return portfolio_from(parsed, catalog).cases if parsed else None
+        if name in parsed:
+            listed.append(parsed[name])
+        elif name != PORTFOLIO and (cases_dir / name).is_dir():
+            case, problems = check_case(cases_dir / name, catalog)
+            if not problems:
+                listed.append(case)
+    return portfolio_from(listed, catalog).cases if listed else None
 
 
 def job_cases(job: Job) -> list[str]:

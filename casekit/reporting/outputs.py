@@ -211,7 +211,8 @@ def publish(outcome: Outcome, staging: Path, out: Path, previous: dict | None) -
     """
     name = outcome.report
     previous = previous or {}
-    kept = {f: h for f, h in previous.get("files", {}).items() if f in (previous.get("html"), previous.get("ipynb"))}
+    kept = dict(previous.get("files", {}))  # what casekit wrote before stays its own until replaced
+    good = previous.get("html") in kept
     try:
         if outcome.status == OK:
             problem = _whole_report(staging, name)
@@ -234,8 +235,8 @@ def publish(outcome: Outcome, staging: Path, out: Path, previous: dict | None) -
             os.replace(partial, out / partial.name)
         entry = {"status": FAILED, "error": str(outcome.failure or ""), "files": files,
                  "cell": outcome.failure.cell if outcome.failure else None,
-                 "headline": previous.get("headline", "") if kept else "",
-                 "ipynb": previous.get("ipynb", "") if kept else "", "html": previous.get("html", "") if kept else "",
+                 "headline": previous.get("headline", "") if good else "",
+                 "ipynb": previous.get("ipynb", "") if good else "", "html": previous.get("html", "") if good else "",
                  "failed_ipynb": partial.name if partial.name in files else ""}
         return outcome.replace(folder=out.name, ipynb=entry["failed_ipynb"], html=entry["html"]), entry
     except OSError as exc:
