@@ -37,6 +37,9 @@ def test_reports_are_self_contained_and_carry_papermill_metadata(rendered):
     nb = nbformat.read(out / "quantia-tech.ipynb", as_version=4)
     assert nb.metadata.papermill.parameters["case_id"] == "quantia-tech"
     assert "load_cases" in page  # code shown by default
+    assert "<title>Quantia Software: CMMI case report</title>" in page
+    assert "<title>Portfolio of 8 organizations: CMMI case studies</title>" in (out / "portfolio.html").read_text(
+        encoding="utf-8")
 
 
 def test_index_lists_every_case_with_headline(rendered):

@@ -213,11 +213,13 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
                 valid.append(name)
                 parsed[name] = case
         planned = [Job(name, str(case_notebook), {"case_id": name, "cases_dir": str(cases_dir), **extra[0]},
-                       str(staging), no_input, timeout, engine, memory_limit=memory_limit) for name in valid]
+                       str(staging), no_input, timeout, engine, memory_limit=memory_limit,
+                       title=f"{parsed[name].meta.get('name') or name}: CMMI case report") for name in valid]
         if len(valid) >= MIN_PORTFOLIO:  # a "portfolio" of one organization compares nothing
             planned.append(Job(PORTFOLIO, str(portfolio_notebook),
                                {"cases_dir": str(cases_dir), "case_ids": valid, **extra[1]}, str(staging), no_input,
-                               timeout, engine, memory_limit=memory_limit))
+                               timeout, engine, memory_limit=memory_limit,
+                               title=f"Portfolio of {len(valid)} organizations: CMMI case studies"))
         for job in {job.notebook: job for job in planned}.values():  # one job per notebook
             check_parameters(Path(job.notebook), job.parameters)
         prints = {job.name: fingerprint(Path(job.notebook), job.parameters, no_input,

@@ -47,6 +47,8 @@ def execute_report(job: Job) -> Outcome:
             os.replace(tmp_ipynb, failed)
             kept = failed.name
         return Outcome.failed(job.name, Failure.from_exception(exc), out.name, time.perf_counter() - started, kept)
+    if job.title:
+        nb.metadata["title"] = job.title  # nbconvert's <title>
     body, resources = html_exporter(job.no_input).from_notebook_node(nb)
     tmp_html = out / f".{job.name}.tmp.html"
     tmp_html.write_text(body, encoding="utf-8")

@@ -16,7 +16,8 @@ class Job:
 
     ``cwd`` is the kernel's working directory (default: the notebook's
     folder); ``engine`` is ``"casekit"`` or ``"nbclient"``;
-    ``memory_limit`` the bytes the report may allocate (casekit engine).
+    ``memory_limit`` the bytes the report may allocate (casekit engine);
+    ``title`` the HTML page's title (default: the notebook's).
     """
 
     name: str
@@ -28,6 +29,7 @@ class Job:
     engine: str = "nbclient"
     cwd: str = ""
     memory_limit: int | None = None
+    title: str = ""  # the HTML page's <title>
 
 
 @dataclass(frozen=True)
