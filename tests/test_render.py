@@ -36,7 +36,7 @@ def test_reports_are_self_contained_and_carry_papermill_metadata(rendered):
     assert not re.findall(r'src="https?://', page) and "import(\"http" not in page
     nb = nbformat.read(out / "quantia-tech.ipynb", as_version=4)
     assert nb.metadata.papermill.parameters["case_id"] == "quantia-tech"
-    assert "load_cases" in page  # code shown by default
+    assert "load_cases" in page and "For analysts" in page  # code and the how-to-run note shown by default
     assert "<title>Quantia Software: CMMI case report</title>" in page
     assert "<title>Portfolio of 8 organizations: CMMI case studies</title>" in (out / "portfolio.html").read_text(
         encoding="utf-8")
@@ -73,6 +73,7 @@ def test_subset_without_code(tmp_path: Path):
         "voltcart-ecommerce.ipynb"]
     page = (tmp_path / "voltcart-ecommerce.html").read_text(encoding="utf-8")
     assert "load_cases" not in page and "VoltCart" in page
+    assert "For analysts" not in page and "papermill" not in page  # no how-to-run note for readers
     portfolio = nbformat.read(tmp_path / "portfolio.ipynb", as_version=4)
     assert portfolio.metadata.papermill.parameters["case_ids"] == ["atlas-capital", "voltcart-ecommerce"]
 

@@ -15,6 +15,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_TEMPLATE = "casekit_report.html.j2"
 INDEX_TEMPLATE = "index.html.j2"
 FINDINGS_TAG = "findings"
+ANALYST_TAG = "analyst"  # cells for the analyst running the notebook, left out of reports rendered without code
 PORTFOLIO = "portfolio"
 
 
@@ -71,7 +72,8 @@ _EXPORTERS: dict = {}
 def html_exporter(no_input: bool):
     """nbconvert's HTML exporter with casekit's template and the headline preprocessor, made once per process.
 
-    ``no_input`` hides code cells and prompts (nbconvert's ``exclude_input``).
+    ``no_input`` hides code cells and prompts (nbconvert's ``exclude_input``) and the cells tagged
+    ``analyst`` (how to run the notebook).
     """
     if no_input not in _EXPORTERS:
         from nbconvert import HTMLExporter
@@ -80,6 +82,11 @@ def html_exporter(no_input: bool):
                                 embed_images=True, exclude_input=no_input, exclude_input_prompt=no_input,
                                 exclude_output_prompt=no_input)
         exporter.register_preprocessor(headline_preprocessor_class()(), enabled=True)
+        if no_input:  # a reader without the code needs no note on how to run it either
+            from nbconvert.preprocessors import TagRemovePreprocessor
+
+            exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={ANALYST_TAG}, enabled=True),
+                                           enabled=True)
         _EXPORTERS[no_input] = exporter
     return _EXPORTERS[no_input]
 
