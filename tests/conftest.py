@@ -140,3 +140,9 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def after_parameters(nb) -> int:
+    """The index of the cell after a notebook's ``parameters`` cell: where a test inserts a cell that runs with
+    the parameters set (and before the notebook's own work)."""
+    return next(i for i, cell in enumerate(nb.cells) if "parameters" in cell.metadata.get("tags", [])) + 1

@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 import casekit as ck
+from conftest import after_parameters
 
 distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402  (after the skip: only with distributed installed)
@@ -66,7 +67,7 @@ def _slow_notebooks(tmp_path: Path) -> Path:
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder)
     nb = nbformat.read(folder / "case_report.ipynb", as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell("import time\ntime.sleep(1.5)"))
+    nb.cells.insert(after_parameters(nb), nbformat.v4.new_code_cell("import time\ntime.sleep(1.5)"))
     nbformat.write(nb, folder / "case_report.ipynb")
     return folder
 
@@ -95,7 +96,7 @@ def _killer_notebooks(tmp_path: Path) -> Path:
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder)
     nb = nbformat.read(folder / "case_report.ipynb", as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell(
+    nb.cells.insert(after_parameters(nb), nbformat.v4.new_code_cell(
         'if case_id == "quantia-tech":\n    import os, signal\n'
         '    os.kill(int(os.environ["CASEKIT_DASK_WORKER_PID"]), signal.SIGKILL)'))
     nbformat.write(nb, folder / "case_report.ipynb")

@@ -14,6 +14,7 @@ import papermill
 import pytest
 
 import casekit as ck
+from conftest import after_parameters
 from casekit.reporting._fast import forking, inprocess
 from casekit.reporting._fast.forking import ChildDied, run_forked
 
@@ -69,7 +70,7 @@ def _leaky_notebooks(tmp_path: Path) -> Path:
         pd.set_option("display.max_rows", 7)
         sys.modules["leaky_module"] = casekit
         print("pid", os.getpid())"""))
-    nb.cells.insert(2, probe)
+    nb.cells.insert(after_parameters(nb), probe)
     nbformat.write(nb, folder / "case_report.ipynb")
     return folder
 

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 import casekit as ck
-from conftest import alive, descendants
+from conftest import after_parameters, alive, descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "casekit" / "notebooks"
@@ -36,7 +36,7 @@ def _notebooks(tmp_path: Path, trap: str) -> Path:
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder, ignore=shutil.ignore_patterns("workshop"))
     nb = nbformat.read(folder / "case_report.ipynb", as_version=4)
-    nb.cells.insert(3, nbformat.v4.new_code_cell('if case_id == "quantia-tech":\n' + "\n".join(
+    nb.cells.insert(after_parameters(nb) + 1, nbformat.v4.new_code_cell('if case_id == "quantia-tech":\n' + "\n".join(
         "    " + line for line in trap.splitlines())))
     nbformat.write(nb, folder / "case_report.ipynb")
     return folder

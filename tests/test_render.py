@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 import casekit as ck
+from conftest import after_parameters
 from casekit.errors import RenderError
 from casekit.reporting import check_parameters
 
@@ -86,7 +87,7 @@ def _broken_notebooks(tmp_path: Path) -> Path:
     trap = nbformat.v4.new_code_cell(
         'if case_id == "chemhaven-specialty":\n    raise RuntimeError("boom: " + case_id)\n'
         'if case_id == "atlas-capital":\n    import time\n    time.sleep(120)')
-    nb.cells.insert(2, trap)
+    nb.cells.insert(after_parameters(nb), trap)
     nbformat.write(nb, folder / "case_report.ipynb")
     return folder
 
