@@ -13,10 +13,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
+from .export import PORTFOLIO
 from .jobs import Failure, Job, Outcome
 from ._fast.server import RenderServer, ServerDied
-
-PORTFOLIO = "portfolio"
 
 
 class Runner(Protocol):
