@@ -75,7 +75,7 @@ def kpi_chart(chart: pd.DataFrame, ax=None):
     ax.set_title(_plain(f"{first['label']} ({_direction(first['better'])})"))
     ax.set_xlabel("")
     ax.set_ylabel(_plain(first["unit"]))
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", frameon=False)  # never over the data
     return ax
 
 
@@ -122,14 +122,24 @@ def maturity_chart(appraisals: pd.DataFrame, ax=None):
     return ax
 
 
+HEATMAP_COLUMNS = 30  # beyond this many organizations, the heatmap shows shares of organizations per level
+
+
 def capability_heatmap(practice_areas: pd.DataFrame, columns: str = "date", ax=None):
-    """Capability level (0-3) per practice area, by appraisal date or (``columns="case_id"``) by organization."""
+    """Capability level (0-3) per practice area, by appraisal date or (``columns="case_id"``) by organization.
+
+    With more than :data:`HEATMAP_COLUMNS` organizations, one column per
+    organization would not fit a page: the chart is then
+    :func:`capability_shares`.
+    """
     table = practice_areas.copy()
     if columns == "date":
         table["date"] = table["date"].dt.strftime("%Y-%m")
         grid = table.pivot_table(index="practice_area", columns="date", values="capability_level", aggfunc="max")
     else:
         latest = table.sort_values("date").groupby(["case_id", "practice_area"]).last().reset_index()
+        if latest[columns].nunique() > HEATMAP_COLUMNS:
+            return capability_shares(latest, ax=ax)
         grid = latest.pivot(index="practice_area", columns=columns, values="capability_level")
     grid.index = [_plain(area) for area in grid.index]
     ax = _axes(ax, (1.2 + 0.9 * grid.shape[1], 0.6 + 0.35 * grid.shape[0]))
@@ -141,6 +151,26 @@ def capability_heatmap(practice_areas: pd.DataFrame, columns: str = "date", ax=N
     return ax
 
 
+def capability_shares(practice_areas: pd.DataFrame, ax=None):
+    """For each practice area, the share of organizations at each capability level (their latest appraisal)."""
+    latest = practice_areas.sort_values("date").groupby(["case_id", "practice_area"]).last().reset_index()
+    counts = latest.pivot_table(index="practice_area", columns="capability_level", values="case_id", aggfunc="count",
+                                fill_value=0).reindex(columns=range(4), fill_value=0)
+    shares = 100 * counts.div(counts.sum(axis=1), axis=0)
+    shares.index = [f"{_plain(area)} (n={n:,})" for area, n in zip(shares.index, counts.sum(axis=1))]
+    shares.columns = [f"level {level}" for level in shares.columns]
+    ax = _axes(ax, (6, 0.8 + 0.35 * len(shares)))
+    sns.heatmap(shares, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100,
+                cbar_kws={"label": "% of organizations"}, linewidths=0.5, ax=ax)
+    ax.set_title("Practice-area capability: % of organizations at each level")
+    ax.set_xlabel("capability level at the latest appraisal")
+    ax.set_ylabel("")
+    return ax
+
+
+FOREST_EXTREMES = 10  # beyond 2 × this many organizations, a forest plot shows the most and least improved
+
+
 def forest_plot(effects: pd.DataFrame, pooled: pd.Series | None = None, ax=None):
     """Each case's improvement with its CI, and the pooled estimate with CI and prediction interval.
 
@@ -149,14 +179,34 @@ def forest_plot(effects: pd.DataFrame, pooled: pd.Series | None = None, ax=None)
     estimates and their intervals; a prediction interval reaching beyond them
     is cut at the edge with an arrow, and its bounds are printed. It is drawn
     only from three cases up (below that it says nothing).
+
+    With more than ``2 * FOREST_EXTREMES`` organizations the plot shows the
+    :data:`FOREST_EXTREMES` least and most improved, and one row between
+    them for the rest: their median and the 10th to 90th percentile of
+    their estimates. The pooled estimate uses every organization.
     """
-    data = effects.sort_values("improvement").reset_index(drop=True)
-    ax = _axes(ax, (7, 1.4 + 0.4 * (len(data) + 2)))
-    y = np.arange(len(data))
+    everyone = effects.sort_values("improvement").reset_index(drop=True)
+    rest = None
+    if len(everyone) > 2 * FOREST_EXTREMES:
+        rest = everyone.iloc[FOREST_EXTREMES:-FOREST_EXTREMES]["improvement"]
+        data = pd.concat([everyone.head(FOREST_EXTREMES), everyone.tail(FOREST_EXTREMES)]).reset_index(drop=True)
+        y = np.r_[np.arange(FOREST_EXTREMES), np.arange(FOREST_EXTREMES) + FOREST_EXTREMES + 1]
+    else:
+        data = everyone
+        y = np.arange(len(data))
+    rows = len(data) + (rest is not None)
+    ax = _axes(ax, (7, 1.4 + 0.4 * (rows + 2)))
     ax.errorbar(data["improvement"], y, xerr=[data["improvement"] - data["ci_low"], data["ci_high"] - data["improvement"]],
                 fmt="s", color="#4c72b0", capsize=3, label="organization (CI)")
     labels = list(data["case_id"])
     spans = [data["ci_low"].min(), data["ci_high"].max(), 0.0]
+    if rest is not None:
+        low10, median, high90 = np.percentile(rest, [10, 50, 90])
+        ax.hlines(FOREST_EXTREMES, low10, high90, colors="#999999", linewidth=6, alpha=0.6,
+                  label="the others: 10th–90th percentile")
+        ax.plot([median], [FOREST_EXTREMES], "D", color="#555555", label="the others: median")
+        y = np.r_[y[:FOREST_EXTREMES], FOREST_EXTREMES, y[FOREST_EXTREMES:]]
+        labels = labels[:FOREST_EXTREMES] + [f"… {len(rest):,} others"] + labels[FOREST_EXTREMES:]
     has_pooled = pooled is not None and np.isfinite(pooled["pooled_improvement"])
     if has_pooled:
         spans += [pooled["pooled_ci_low"], pooled["pooled_ci_high"]]
@@ -181,7 +231,7 @@ def forest_plot(effects: pd.DataFrame, pooled: pd.Series | None = None, ax=None)
         ax.fill(diamond_x, [at, at + 0.3, at, at - 0.3], color="#dd8452", label="pooled (random effects, CI)")
         y = np.r_[y, at]
         labels.append(f"pooled, I² = {100 * pooled['i2']:.0f}%")
-        ax.set_ylim(at - 1.4, len(data) - 0.4)
+        ax.set_ylim(at - 1.4, rows - 0.4)
     ax.set_xlim(low, high)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y)
@@ -192,6 +242,9 @@ def forest_plot(effects: pd.DataFrame, pooled: pd.Series | None = None, ax=None)
     ax.set_title(_plain(f"{_kpi_name(first)}: improvement by organization"))
     height = ax.figure.get_size_inches()[1]
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.55 / height), ncol=3, fontsize="small", frameon=False)
+    if rest is not None:
+        ax.set_title(_plain(f"{_kpi_name(first)}: the {FOREST_EXTREMES} least and most improved of "
+                            f"{len(everyone):,} organizations"))
     return ax
 
 
@@ -204,6 +257,9 @@ def _kpi_name(row) -> str:
 VERDICT_COLORS = {"improved": "#2a7f3f", "worsened": "#c03030"}  # anything else: grey
 
 
+SLOPE_LABELLED = 20  # beyond this many organizations, a slope chart shows faint lines, the median and no labels
+
+
 def slope_chart(effects: pd.DataFrame, ax=None):
     """Baseline and post-adoption level of one KPI, one line per organization, coloured by its verdict.
 
@@ -211,39 +267,54 @@ def slope_chart(effects: pd.DataFrame, ax=None):
     :func:`casekit.compare_case`), else whether the improvement's interval
     lies above 0 (green), below 0 (red) or includes it (grey): a point
     estimate alone never colours a line. Labels are spread so that they do
-    not overprint.
+    not overprint. With more than :data:`SLOPE_LABELLED` organizations the
+    lines are faint and unlabelled, and a black line joins the medians.
     """
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
     ax = _axes(ax, (5, 4.5))
     if "verdict" in effects:
         verdicts = effects["verdict"]
     else:
         verdicts = np.select([effects["ci_low"] > 0, effects["ci_high"] < 0], ["improved", "worsened"], "unclear")
         verdicts = pd.Series(verdicts, index=effects.index)
-    for index, row in effects.iterrows():
-        ax.plot([0, 1], [row["baseline"], row["post"]], marker="o", color=VERDICT_COLORS.get(verdicts[index], "#999999"))
+    colors = [VERDICT_COLORS.get(v, "#999999") for v in verdicts]
+    many = len(effects) > SLOPE_LABELLED
+    segments = [[(0, b), (1, a)] for b, a in zip(effects["baseline"], effects["post"])]
+    ax.add_collection(LineCollection(segments, colors=colors, linewidths=0.6 if many else 1.5,
+                                     alpha=0.25 if many else 1.0))
+    ax.scatter(np.r_[np.zeros(len(effects)), np.ones(len(effects))], np.r_[effects["baseline"], effects["post"]],
+               c=colors + colors, s=6 if many else 30, alpha=0.4 if many else 1.0, zorder=3)
     lows, highs = effects[["baseline", "post"]].min().min(), effects[["baseline", "post"]].max().max()
     gap = 0.045 * ((highs - lows) or 1.0)
-    placed = []
-    for index, row in effects.sort_values("post").iterrows():
-        spot = row["post"] if not placed else max(row["post"], placed[-1] + gap)
-        placed.append(spot)
-        ax.annotate(row["case_id"], (1, row["post"]), (1.08, spot), textcoords="data", fontsize="x-small",
-                    va="center", arrowprops={"arrowstyle": "-", "color": "#bbbbbb", "linewidth": 0.5})
+    ax.set_ylim(lows - gap, highs + gap)
+    handles = []
+    if many:
+        ax.plot([0, 1], [effects["baseline"].median(), effects["post"].median()], color="black", linewidth=2.5,
+                marker="o", zorder=4)
+        handles.append(Line2D([], [], color="black", linewidth=2.5, marker="o", label="median"))
+    else:
+        placed = []
+        for _, row in effects.sort_values("post").iterrows():
+            spot = row["post"] if not placed else max(row["post"], placed[-1] + gap)
+            placed.append(spot)
+            ax.annotate(row["case_id"], (1, row["post"]), (1.08, spot), textcoords="data", fontsize="x-small",
+                        va="center", arrowprops={"arrowstyle": "-", "color": "#bbbbbb", "linewidth": 0.5})
     first = effects.iloc[0]
     ax.set_xticks([0, 1])
     ax.set_xticklabels(["baseline", "after adoption"])
-    ax.set_xlim(-0.2, 1.75)
+    ax.set_xlim(-0.2, 1.3 if many else 1.75)
     unit = first.get("unit") if isinstance(first.get("unit"), str) else ""
     ax.set_ylabel(_plain(unit))
-    ax.set_title(_plain(f"{_kpi_name(first)} ({_direction(first['better'])})"))
-    from matplotlib.lines import Line2D
-
+    title = f"{_kpi_name(first)} ({_direction(first['better'])})"
+    ax.set_title(_plain(title + (f", {len(effects):,} organizations" if many else "")))
     key = "verdict" if "verdict" in effects else "interval"
     names = {"verdict": ("improved", "worsened", "no clear change"),
              "interval": ("CI above 0", "CI below 0", "CI includes 0")}[key]
-    ax.legend(handles=[Line2D([], [], color=c, marker="o", label=n) for c, n in
-                       zip(("#2a7f3f", "#c03030", "#999999"), names)], loc="upper center", bbox_to_anchor=(0.5, -0.1),
-              ncol=3, fontsize="x-small", frameon=False)
+    handles += [Line2D([], [], color=c, marker="o", label=n) for c, n in zip(("#2a7f3f", "#c03030", "#999999"), names)]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(handles), fontsize="x-small",
+              frameon=False)
     return ax
 
 

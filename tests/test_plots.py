@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -109,7 +110,7 @@ def test_forest_and_slope(pf):
     assert labels[-1].startswith("pooled, I²") and set(labels[:-1]) == set(dd["case_id"])
     assert "lower is better" in ax.get_xlabel() and ax.get_title().startswith("Defect density")
     slope = plots.slope_chart(dd)
-    assert len([line for line in slope.lines if len(line.get_xdata()) == 2]) == len(dd)
+    assert len(slope.collections[0].get_segments()) == len(dd)
 
 
 def test_a_long_prediction_interval_is_cut_at_the_estimates_and_printed(pf):
@@ -125,17 +126,58 @@ def test_a_long_prediction_interval_is_cut_at_the_estimates_and_printed(pf):
         assert any("prediction interval" in t.get_text() for t in ax.texts)
 
 
+def _slope_colours(ax) -> list[str]:
+    return [matplotlib.colors.to_hex(c) for c in ax.collections[0].get_colors()]
+
+
 def test_slope_colours_come_from_the_interval_or_the_verdict(pf):
     effects = ck.kpi_effects(pf)
     rows = effects[effects["kpi"] == "defect_density"].reset_index(drop=True)
-    ax = plots.slope_chart(rows)
-    lines = [line for line in ax.lines if len(line.get_xdata()) == 2]
-    for (_, row), line in zip(rows.iterrows(), lines):
-        expected = "#2a7f3f" if row["ci_low"] > 0 else "#c03030" if row["ci_high"] < 0 else "#999999"
-        assert line.get_color() == expected
+    expected = ["#2a7f3f" if r["ci_low"] > 0 else "#c03030" if r["ci_high"] < 0 else "#999999" for _, r in rows.iterrows()]
+    assert _slope_colours(plots.slope_chart(rows)) == expected
     plt.close("all")
     told = rows.assign(verdict=["no clear change"] * len(rows))
-    assert {line.get_color() for line in plots.slope_chart(told).lines if len(line.get_xdata()) == 2} == {"#999999"}
+    assert set(_slope_colours(plots.slope_chart(told))) == {"#999999"}
+
+
+def _many(effects: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` organizations made from one KPI's rows, their estimates spread at random."""
+    rng = np.random.default_rng(seed)
+    rows = effects.sample(n, replace=True, random_state=seed).reset_index(drop=True)
+    shift = rng.normal(0, 20, n)
+    return rows.assign(case_id=[f"org-{i:04d}" for i in range(n)], improvement=rows["improvement"] + shift,
+                       ci_low=rows["ci_low"] + shift, ci_high=rows["ci_high"] + shift)
+
+
+@pytest.mark.parametrize("n", [100, 1000])
+def test_a_forest_plot_of_many_shows_the_extremes_and_summarises_the_rest(pf, n):
+    effects = ck.kpi_effects(pf)
+    many = _many(effects[effects["kpi"] == "defect_density"], n)
+    pooled = ck.compare_portfolio(pf).set_index("kpi").loc["defect_density"]
+    ax = plots.forest_plot(many, pooled)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    shown = 2 * plots.FOREST_EXTREMES
+    assert len(labels) == shown + 2 and f"… {n - shown:,} others" in labels
+    ordered = many.sort_values("improvement")["case_id"]
+    assert labels[:plots.FOREST_EXTREMES] == list(ordered.head(plots.FOREST_EXTREMES))
+    assert labels[plots.FOREST_EXTREMES + 1:-1] == list(ordered.tail(plots.FOREST_EXTREMES))
+    assert ax.figure.get_size_inches()[1] < 12  # a screen or so, whatever n is
+
+
+def test_a_slope_chart_of_many_has_no_labels_and_a_median_line(pf):
+    effects = ck.kpi_effects(pf)
+    many = _many(effects[effects["kpi"] == "defect_density"], 300).assign(post=lambda d: d["baseline"] * 0.8)
+    ax = plots.slope_chart(many)
+    assert len(ax.texts) == 0 and len(ax.collections[0].get_segments()) == 300
+    median = [line for line in ax.lines if line.get_color() == "black"]
+    assert len(median) == 1 and list(median[0].get_ydata()) == [many["baseline"].median(), many["post"].median()]
+
+
+def test_a_heatmap_of_many_organizations_shows_shares(pf):
+    areas = pd.concat([pf.practice_areas.assign(case_id=pf.practice_areas["case_id"] + f"-{i}") for i in range(5)])
+    ax = plots.capability_heatmap(areas, columns="case_id")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["level 0", "level 1", "level 2", "level 3"]
+    assert "% of organizations" in ax.get_title()
 
 
 def test_category_chart_with_reference(pf):
