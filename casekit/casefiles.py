@@ -16,8 +16,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import stat
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -165,16 +165,25 @@ def _value_problems(root: yaml.Node | None, where: str) -> list[Problem]:
     return sorted(found, key=lambda p: p.line or 0)
 
 
+# Unicode's control characters (category Cc: U+0000–U+001F, U+007F–U+009F) but tab, newline and carriage
+# return, and the lone surrogates a careless decoder leaves
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def unsafe_character(text: str) -> str | None:
     """A description of the first control character or lone surrogate in ``text`` (tabs and newlines are
-    fine), or None."""
-    for character in text:
-        code = ord(character)
-        if 0xD800 <= code <= 0xDFFF:
-            return f"a lone surrogate (U+{code:04X})"
-        if character not in "\t\n\r" and unicodedata.category(character) == "Cc":
-            return f"a control character (U+{code:04X})"
-    return None
+    fine), or None.
+
+    Examples
+    --------
+    >>> unsafe_character("a\tb"), unsafe_character("a\x07b"), unsafe_character("\ud800")
+    (None, 'a control character (U+0007)', 'a lone surrogate (U+D800)')
+    """
+    found = _UNSAFE.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    return f"a lone surrogate (U+{code:04X})" if 0xD800 <= code <= 0xDFFF else f"a control character (U+{code:04X})"
 
 
 def _excerpt(text: str, limit: int = 40) -> str:
@@ -281,6 +290,7 @@ def read_csv(
     if missing or duplicated:
         return None
     rows = []
+    scan = unsafe_character(text) is not None  # look at each field only in a file that holds one
     try:
         for fields in reader:
             line = reader.line_num
@@ -291,7 +301,7 @@ def read_csv(
                     Problem(where, line, "", f"expected {len(header)} fields as in the header, found {len(fields)}")
                 )
                 continue
-            bad = next((b for f in fields if (b := unsafe_character(f)) is not None), None)
+            bad = next((b for f in fields if (b := unsafe_character(f)) is not None), None) if scan else None
             if bad is not None:
                 problems.append(Problem(where, line, "", f"a field holds {bad}; remove it"))
                 continue

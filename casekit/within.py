@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from collections import OrderedDict
 
 import numpy as np
@@ -166,8 +168,8 @@ def _decide(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
     table.loc[tested, "verdict"] = "no clear change"
     table.loc[significant, "verdict"] = np.where(table.loc[significant, "improvement"] > 0, "improved", "worsened")
     only_raw = tested & ~significant & (table["p_value"] < alpha)
-    table.loc[only_raw, "note"] = table.loc[only_raw, "note"].map(
-        lambda note: join_notes(note, "p < alpha before, but not after, the Holm correction across the case's KPIs"))
+    raw_only = f"significant at {alpha:g} before, but not after, the Holm correction across the case's KPIs"
+    table.loc[only_raw, "note"] = table.loc[only_raw, "note"].map(lambda note: join_notes(note, raw_only))
     table.loc[table["verdict"] == "", "verdict"] = "descriptive only"
     table["descriptive"] = table["descriptive"].astype(bool)
     return table
@@ -320,6 +322,32 @@ def kpi_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05,
     >>> int(effects["usable"].sum()), len(effects)
     (39, 39)
     """
+    key = (portfolio_fingerprint(portfolio), None if kpis is None else tuple(kpis), alpha, transition_months,
+           horizon_months)
+    if key not in _EFFECTS:
+        if len(_EFFECTS) >= EFFECTS_KEPT:
+            _EFFECTS.pop(next(iter(_EFFECTS)))
+        _EFFECTS[key] = _kpi_effects(portfolio, kpis, alpha, transition_months, horizon_months)
+    return _EFFECTS[key].copy()
+
+
+# kpi_effects feeds every cross-case table of a portfolio report (the tests, the findings, categories,
+# subgroups, dose-response): it is worked out once per portfolio content and settings
+_EFFECTS: dict = {}
+EFFECTS_KEPT = 4
+
+
+def portfolio_fingerprint(portfolio: Portfolio) -> str:
+    """A digest of what :func:`kpi_effects` reads, so that a portfolio edited in place is never served stale."""
+    digest = hashlib.blake2b(digest_size=16)
+    for frame, columns in ((portfolio.kpis, ["case_id", "kpi", "date", "freq", "value", "phase", *INFO]),
+                           (portfolio.cases, ["case_id", "adoption_start", "transition_months", "sector",
+                                              "maturity_before", "maturity_latest"])):
+        digest.update(pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _kpi_effects(portfolio: Portfolio, kpis, alpha: float, transition_months, horizon_months: int) -> pd.DataFrame:
     data = portfolio.kpis if kpis is None else portfolio.kpis[portfolio.kpis["kpi"].isin(list(kpis))]
     if transition_months is not None:
         data = pd.concat([case_series(portfolio, c, transition_months) for c in data["case_id"].unique()])

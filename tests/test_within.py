@@ -213,3 +213,22 @@ def test_interval_scale_in_points(case_dir: Path):
     nps = ck.compare_case(ck.load_cases(case_dir), "acme").set_index("kpi").loc["nps"]
     assert nps["improvement_unit"] == "points"
     assert nps["improvement"] == pytest.approx(15.0, abs=1.5) and nps["ci_low"] > 0
+
+
+def test_kpi_effects_are_worked_out_once_and_follow_a_portfolio_edited_in_place(monkeypatch):
+    from casekit import within
+
+    pf = ck.load_cases(Path(__file__).resolve().parents[1] / "cases", case_ids=["quantia-tech", "atlas-capital"])
+    calls = []
+    original = within._kpi_effects
+    monkeypatch.setattr(within, "_kpi_effects", lambda *a: calls.append(a) or original(*a))
+    first = ck.kpi_effects(pf)
+    first.loc[:, "improvement"] = 0.0  # the caller's copy: the next caller is not affected
+    again = ck.kpi_effects(pf)
+    assert len(calls) == 1 and (again["improvement"] != 0).all()
+    ck.compare_portfolio(pf)
+    assert len(calls) == 1  # the cross-case tests reuse it
+    after = pf.kpis["phase"] == "after"
+    pf.kpis.loc[after, "value"] = pf.kpis.loc[after, "value"] * 1.5  # an analyst's edit in place
+    edited = ck.kpi_effects(pf)
+    assert len(calls) == 2 and not np.allclose(edited["improvement"], again["improvement"])
