@@ -24,6 +24,21 @@ _LAZY = {
     "its": "timeseries", "compare_case": "within", "kpi_effects": "within", "render_workshop": "reporting",
     "check_report_parameters": "reporting", "init_project": "project", "find_cases": "project",
     "reference_path": "project",
+    "case_heading": "presentation",
+    "case_summary": "presentation",
+    "comparison_table": "presentation",
+    "goals_table": "presentation",
+    "investment_table": "presentation",
+    "roi_table": "presentation",
+    "reader_table": "presentation",
+    "portfolio_heading": "presentation",
+    "portfolio_summary": "presentation",
+    "overview_table": "presentation",
+    "tests_table": "presentation",
+    "ranking_table": "presentation",
+    "category_table": "presentation",
+    "subgroup_table": "presentation",
+    "dose_table": "presentation",
 }
 
 
@@ -43,6 +58,21 @@ def __dir__():
 
 
 __all__ = [
+    "category_table",
+    "subgroup_table",
+    "dose_table",
+    "case_heading",
+    "case_summary",
+    "comparison_table",
+    "goals_table",
+    "investment_table",
+    "roi_table",
+    "reader_table",
+    "portfolio_heading",
+    "portfolio_summary",
+    "overview_table",
+    "tests_table",
+    "ranking_table",
     "CaseError",
     "CasekitError",
     "ParameterError",

@@ -32,7 +32,8 @@ def case_profile(portfolio: Portfolio, case_id: str) -> pd.DataFrame:
 
 def case_findings(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
                   transition_months: int | None = None, kpis=None) -> list[str]:
-    """The case's findings as sentences: the headline first, then each KPI, goal and the ROI.
+    """The case's findings as sentences: the headline first, then each KPI (improved, worsened, the rest),
+    each goal and the ROI.
 
     Examples
     --------
@@ -41,33 +42,49 @@ def case_findings(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
     'Of 5 KPIs, 1 improved, 0 worsened and 4 showed no clear change beyond their trend before adoption
     (95% confidence, Holm-corrected across the 5 compared).'
     """
+    groups = case_summary_lines(portfolio, case_id, alpha=alpha, transition_months=transition_months, kpis=kpis)
+    return [line for lines in groups.values() for line in lines]
+
+
+SUMMARY_GROUPS = ("headline", "improved", "worsened", "no clear change", "descriptive only", "not enough data",
+                  "goal", "roi")
+
+
+def case_summary_lines(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
+                       transition_months: int | None = None, kpis=None) -> dict[str, list[str]]:
+    """:func:`case_findings`' sentences by group: ``headline``, each verdict, ``goal`` and ``roi``."""
     table = compare_case(portfolio, case_id, alpha=alpha, transition_months=transition_months, kpis=kpis)
     counts = table["verdict"].value_counts()
     compared = int(table["p_adjusted"].notna().sum())
-    lines = [
+    groups: dict[str, list[str]] = {group: [] for group in SUMMARY_GROUPS}
+    groups["headline"].append(
         f"Of {len(table)} KPIs, {counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened and "
         f"{counts.get('no clear change', 0)} showed no clear change beyond their trend before adoption "
         f"({100 * (1 - alpha):g}% confidence, Holm-corrected across the {compared} compared)."
         + (f" {counts['descriptive only']} descriptive only (too short or too autocorrelated to test)."
            if counts.get("descriptive only") else "")
-        + (f" {counts['not enough data']} had too little data." if counts.get("not enough data") else "")
-    ]
+        + (f" {counts['not enough data']} had too little data." if counts.get("not enough data") else ""))
     for _, row in table.iterrows():
         if row["verdict"] == "not enough data":
-            lines.append(f"{row['label']}: not enough data ({row['note']}).")
+            groups["not enough data"].append(f"{row['label']}: not enough data ({row['note']}).")
             continue
-        text = f"{row['label']}: {row['verdict']}, {_improvement_text(row, alpha)}"
-        lines.append(text + (f"; {row['note']}." if row["note"] else "."))
+        verdict = "" if row["verdict"] == "descriptive only" else f"{row['verdict']}, "  # the note says it
+        text = f"{row['label']}: {verdict}{_improvement_text(row, alpha)}"
+        groups.setdefault(row["verdict"], []).append(text + (f"; {row['note']}." if row["note"] else "."))
     for _, goal in goal_attainment(portfolio, case_id, alpha=alpha, transition_months=transition_months).iterrows():
         caution = f" ({goal['note']})" if goal["note"] else ""
-        lines.append(f"Goal {goal['goal_id']} ({goal['statement']}): {goal['status']}{caution}.")
+        against = (f", {goal['achieved']:+.1f}% ({100 * (1 - alpha):g}% CI {goal['ci_low']:+.1f} to "
+                   f"{goal['ci_high']:+.1f}) against a target of {goal['target']:.0f}% better"
+                   if goal["target_kind"] == "change_pct" and pd.notna(goal["achieved"]) else "")
+        groups["goal"].append(f"Goal {goal['goal_id']} ({goal['statement']}): {goal['status']}{against}{caution}.")
     money = roi(portfolio, case_id, alpha=alpha, transition_months=transition_months).iloc[0]
     if pd.notna(money["benefit"]):
         payback = (f"paid back after {int(money['payback_months'])} months" if pd.notna(money["payback_months"])
                    else "not paid back within the data")
-        lines.append(f"Estimated benefit {money['benefit']:,.0f} {money['currency']} against an investment of "
-                     f"{money['investment']:,.0f}: {money['benefit_cost_ratio']:.1f} : 1, {payback}.")
-    return lines
+        groups["roi"].append(f"Estimated benefit {money['benefit']:,.0f} {money['currency']} against an investment "
+                             f"of {money['investment']:,.0f} {money['currency']}: {money['benefit_cost_ratio']:.1f} : 1, "
+                             f"{payback}.")
+    return groups
 
 
 def format_p(p: float) -> str:
@@ -85,6 +102,9 @@ def format_p(p: float) -> str:
     return "= 1" if p >= 0.9995 else f"= {p:.3f}"
 
 
+CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "no"}
+
+
 def portfolio_findings(portfolio: Portfolio, alpha: float = 0.05, correction: str = "holm",
                        meta_method: str = "DL") -> list[str]:
     """The portfolio's findings as sentences, from :func:`compare_portfolio` by KPI and by category.
@@ -93,12 +113,13 @@ def portfolio_findings(portfolio: Portfolio, alpha: float = 0.05, correction: st
     --------
     >>> import casekit as ck
     >>> print(ck.portfolio_findings(ck.load_cases("cases"))[0])
-    Across 8 organizations, of the 10 KPIs measured by two or more, 0 improved, 0 worsened and 10 showed no clear change (95% confidence, holm correction across the 10); 8 more KPIs were measured by one organization only.
+    Across 8 organizations, of the 10 KPIs measured by two or more, 0 improved, 0 worsened and 10 showed no clear change (95% confidence, Holm correction across the 10); 8 more KPIs were measured by one organization only.
     """
     by_kpi = compare_portfolio(portfolio, correction=correction, alpha=alpha, meta_method=meta_method)
+    named = CORRECTION_NAMES.get(correction, correction)
     tested = by_kpi[by_kpi["verdict"] != "not enough data"]
     counts = tested["verdict"].value_counts()
-    confidence = f"{100 * (1 - alpha):g}% confidence" + (f", {correction} correction across the {len(tested)}"
+    confidence = f"{100 * (1 - alpha):g}% confidence" + (f", {named} correction across the {len(tested)}"
                                                         if correction != "none" and len(tested) > 1 else "")
     lines = [f"Across {len(portfolio.cases)} organizations, of the {len(tested)} KPIs measured by two or more, "
              f"{counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened and "
@@ -109,7 +130,7 @@ def portfolio_findings(portfolio: Portfolio, alpha: float = 0.05, correction: st
     corrected = f"once corrected for testing {len(tested)} KPIs" if correction != "none" and len(tested) > 1 else ""
     for _, row in tested.sort_values("p_adjusted").iterrows():
         unit = "%" if row["improvement_unit"] == "%" else " points"
-        p_text = (f"{correction}-adjusted p {format_p(row['p_adjusted'])}, unadjusted p {format_p(row['p_value'])}"
+        p_text = (f"{named}-adjusted p {format_p(row['p_adjusted'])}, unadjusted p {format_p(row['p_value'])}"
                   if corrected else f"p {format_p(row['p_value'])}")
         lines.append(
             f"{labels.get(row['kpi'], row['kpi'])}: {row['verdict']} across {row['k']} organizations"

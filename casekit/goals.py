@@ -79,7 +79,7 @@ def _attainment(case_id: str, goal: pd.Series, result: pd.Series) -> dict:
         target = sign * target
     status = "met" if worst >= target else "not met" if best < target else "inconclusive"
     if result["descriptive"]:
-        row["note"] = f"{goal['kpi']} is compared descriptively only"
+        row["note"] = f"{result['label']} is described, not tested"
     return {**row, "target_kind": kind, "status": status}
 
 

@@ -126,5 +126,31 @@ def enable(shell=None) -> bool:
     settings = InlineBackend.instance(parent=shell)
     if set(settings.figure_formats) != {"png"} or settings.print_figure_kwargs != {"bbox_inches": "tight"}:
         return False
-    shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+    shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png_with_alt)
     return True
+
+
+def figure_png_with_alt(fig: Figure):
+    """:func:`figure_png` and the output's metadata: ``alt``, the text a report gives the image for readers
+    who cannot see it (the figure's titles)."""
+    png = figure_png(fig)
+    return None if png is None else (png, {"alt": alt_text(fig)})
+
+
+def alt_text(fig: Figure) -> str:
+    """A figure's description: its suptitle and its axes' titles (else their y labels), joined.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.set_title("Defect density (lower is better)")
+    >>> alt_text(fig)
+    'Chart: Defect density (lower is better)'
+    >>> plt.close(fig)
+    """
+    parts = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
+    for ax in fig.axes:
+        parts.append(ax.get_title() or ax.get_ylabel())
+    described = "; ".join(part.replace("\\$", "$") for part in parts if part)
+    return f"Chart: {described}" if described else "Chart"

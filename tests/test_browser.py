@@ -7,11 +7,16 @@ executable. Skipped where Chromium is missing, except in CI (``CI=true``), where
 
 import functools
 import os
+import re
 import shutil
+import subprocess
+import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -32,8 +37,12 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def site(rendered):
-    out, result = rendered
+def site(tmp_path_factory):
+    """Every shipped case rendered as `make report` renders them for readers: without code."""
+    out = tmp_path_factory.mktemp("reader-reports")
+    result = subprocess.run([sys.executable, "-m", "casekit", "render", str(ROOT / "cases"), "--out", str(out),
+                             "--jobs", "2", "--no-input", "--no-progress-bar"], capture_output=True, text=True,
+                            timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     handler = functools.partial(_QuietHandler, directory=str(out))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -69,3 +78,63 @@ def test_index_and_every_linked_report(browser, site):
         assert page.title(), link
     assert errors == []
     page.close()
+
+
+# What a reader must never see: a missing value as Python prints it, or an object's repr.
+NOT_FOR_READERS = re.compile(r"\bNaN\b|<NA>|\bnan\b|<Figure size|<IPython\.|object at 0x|\bdtype: |\bNone\b")
+
+MEASURE = """() => {
+    document.querySelectorAll('details').forEach(d => d.open = true);  // the folded detail tables count too
+    const main = document.querySelector('main') || document.body;
+    const right = main.getBoundingClientRect().right;
+    const wide = Array.from(main.querySelectorAll('*'))
+        .filter(e => e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().right > right + 1)
+        .map(e => e.tagName + ' ' + (e.textContent || '').slice(0, 60));
+    const firstImage = document.images[0];
+    const summary = document.querySelector('.casekit-headline');
+    return {
+        wide: wide, scroll: document.documentElement.scrollWidth, width: window.innerWidth,
+        text: document.body.innerText,
+        h1: Array.from(document.querySelectorAll('h1')).map(h => h.textContent),
+        summaryTop: summary ? summary.getBoundingClientRect().top + window.scrollY : null,
+        imageTop: firstImage ? firstImage.getBoundingClientRect().top + window.scrollY : null,
+        images: Array.from(document.images).map(i => [i.complete && i.naturalWidth > 0, i.alt]),
+    };
+}"""
+
+
+@pytest.mark.parametrize("report, title", [("northwood-paper", "Northwood Paper & Forest Products"),
+                                           ("ironforge-industrial", "Ironforge Industrial Systems"),
+                                           ("portfolio", "Portfolio of 8 organizations")])
+def test_a_report_reads_as_a_document_at_1280_px(browser, site, report, title):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    assert page.goto(f"{site}/{report}.html").ok
+    seen = page.evaluate(MEASURE)
+    assert title in page.title() and any(title in h for h in seen["h1"]), (page.title(), seen["h1"])
+    assert seen["wide"] == [] and seen["scroll"] <= seen["width"], seen["wide"][:5]
+    assert seen["summaryTop"] is not None and seen["summaryTop"] < seen["imageTop"]  # the findings first
+    assert seen["images"] and all(drew and alt.startswith("Chart") and len(alt) > len("Chart: ")
+                                  for drew, alt in seen["images"]), seen["images"]
+    assert not NOT_FOR_READERS.findall(seen["text"]), NOT_FOR_READERS.findall(seen["text"])[:5]
+    assert "papermill" not in seen["text"] and "import casekit" not in seen["text"]  # no code, no how-to-run
+    page.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_index_fits_a_desktop_and_a_phone(browser, site, width):
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    assert page.goto(f"{site}/index.html").ok
+    seen = page.evaluate(MEASURE)
+    assert seen["scroll"] <= seen["width"], (seen["scroll"], seen["width"])
+    assert "Across 8 organizations" in seen["text"]
+    assert not NOT_FOR_READERS.findall(seen["text"])
+    page.close()
+
+
+def test_nothing_is_said_twice_without_code(site):
+    """With --no-input the reader sees each table once: the analysts' check cells are left out."""
+    import urllib.request
+
+    page = urllib.request.urlopen(f"{site}/northwood-paper.html").read().decode("utf-8")
+    assert page.count("Schedule variance: improved") == 1
+    assert "NBVAL" not in page and "For analysts" not in page

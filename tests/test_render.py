@@ -49,6 +49,7 @@ def test_index_lists_every_case_with_headline(rendered):
     assert index.count('href="quantia-tech.html"') == 2 and 'href="portfolio.html"' in index
     assert "Quantia Software" in index and "ML2 → ML4" in index
     assert re.search(r"Of 5 KPIs, \d improved", index) and "All reports rendered." in index
+    assert str(ROOT) not in index and str(out) not in index  # relative paths only: the folder moves as a whole
     ids = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
     positions = [index.index(f'href="{name}.html"') for name in ["portfolio"] + ids]
     assert positions == sorted(positions)  # the portfolio's result first, then the cases by id
@@ -164,8 +165,8 @@ def test_notebooks_run_with_papermills_own_cli(tmp_path: Path):
     result = subprocess.run([str(papermill), "case_report.ipynb", str(out), "-p", "case_id", "chemhaven-specialty",
                              "--no-progress-bar"], cwd=NOTEBOOKS, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    outputs = json.dumps(nbformat.read(out, as_version=4).cells[-1].outputs)
-    assert "Of 4 KPIs" in outputs
+    findings = next(c for c in nbformat.read(out, as_version=4).cells if "findings" in c.metadata.get("tags", []))
+    assert "Of 4 KPIs" in json.dumps(findings.outputs)
 
 
 def test_a_kernel_that_fails_to_start_once_is_started_again(tmp_path: Path, monkeypatch):

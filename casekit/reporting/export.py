@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import display_path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_TEMPLATE = "casekit_report.html.j2"
@@ -38,13 +37,21 @@ def headline_preprocessor_class():
 
 
 def findings_lines(nb) -> list[str]:
-    """The lines the notebook's ``findings`` cell printed to stdout (not its warnings), without list bullets."""
+    """The lines of the notebook's ``findings`` cell, without list bullets: what it printed to stdout (not its
+    warnings), or else the plain text of what it displayed (``casekit.case_summary`` and the like)."""
     for cell in nb.cells:
         if FINDINGS_TAG in cell.metadata.get("tags", []):
-            text = "".join(o["text"] for o in cell.get("outputs", [])
-                           if o.get("output_type") == "stream" and o.get("name") == "stdout")
+            outputs = cell.get("outputs", [])
+            text = "".join(o["text"] for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
+            if not text.strip():
+                text = "\n".join(_joined(o.get("data", {}).get("text/plain", "")) for o in outputs
+                                 if o.get("output_type") in ("execute_result", "display_data"))
             return [line.lstrip("- ").strip() for line in text.splitlines() if line.strip()]
     return []
+
+
+def _joined(text) -> str:
+    return "".join(text) if isinstance(text, list) else str(text)
 
 
 def headline(nb) -> str:
@@ -127,7 +134,7 @@ def index_page(entries: dict, cases_dir: Path, cases: pd.DataFrame | None) -> st
     portfolio = next((r for r in reports if r["portfolio"]), None)
     return environment.get_template(INDEX_TEMPLATE).render(
         reports=[r for r in reports if not r["portfolio"]], portfolio=portfolio, failures=failures,
-        cases_dir=display_path(cases_dir))
+        cases_dir=Path(cases_dir).name)  # the folder's name: no path of the machine that rendered it
 
 
 def _names(value) -> str:

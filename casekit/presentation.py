@@ -1,0 +1,469 @@
+"""What a report's reader sees: headings, summaries and tables formatted for reading.
+
+The statistics functions return tidy DataFrames with every column, for analysts. These functions turn
+them into what an executive reads: labels instead of ids, units, percent and money with the case's
+currency, p-values as "< 0.001", no index column, "—" where a value does not apply, effects in one
+direction (positive is better) everywhere, and the detail columns folded into a collapsible section so
+that no table scrolls sideways.
+
+Each function returns a :class:`Block`: HTML in a notebook or report, plain text in a terminal (and for
+nbval, which compares the text).
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from .findings import CORRECTION_NAMES, case_summary_lines, format_p, portfolio_findings
+from .loading import Portfolio
+
+DASH = "—"
+DETAIL_ROWS = 25  # a longer table shows its first rows and folds the rest into a collapsible section
+
+
+class Block:
+    """A piece of a report: ``html`` for pages and notebooks, ``text`` for terminals and nbval."""
+
+    def __init__(self, html_text: str, text: str):
+        self.html = html_text
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return f'<div class="casekit-block">{self.html}</div>'
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def reader_table(frame: pd.DataFrame, text_columns=(), caption: str = "") -> Block:
+    """``frame`` as a reader's table: no index, "—" for missing values, text columns left-aligned.
+
+    Numbers are shown as they are in ``frame``: format them first (the
+    other functions here do). Rows beyond the first :data:`DETAIL_ROWS` go
+    into a collapsible section.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(reader_table(pd.DataFrame({"KPI": ["Defects"], "Effect": [None]})))
+        KPI Effect
+    Defects      —
+    """
+    shown = frame.astype(object).where(frame.notna(), DASH).reset_index(drop=True)
+    head, rest = shown.iloc[:DETAIL_ROWS], shown.iloc[DETAIL_ROWS:]
+    body = _html_table(head, text_columns, caption)
+    if len(rest):
+        body += _details(f"{len(rest):,} more rows", _html_table(rest, text_columns, ""))
+    return Block(body, (f"{caption}\n" if caption else "") + shown.to_string(index=False))
+
+
+def _html_table(frame: pd.DataFrame, text_columns, caption: str) -> str:
+    left = {str(c) for c in text_columns}
+    cells = ["<table class=\"dataframe casekit-table\">"]
+    if caption:
+        cells.append(f"<caption>{html.escape(caption)}</caption>")
+    cells.append("<thead><tr>" + "".join(f"<th{_align(c, left)}>{html.escape(str(c))}</th>" for c in frame.columns)
+                 + "</tr></thead><tbody>")
+    for row in frame.itertuples(index=False):
+        cells.append("<tr>" + "".join(f"<td{_align(c, left)}>{html.escape(str(v))}</td>"
+                                      for c, v in zip(frame.columns, row)) + "</tr>")
+    cells.append("</tbody></table>")
+    return "".join(cells)
+
+
+def _align(column, left: set) -> str:
+    return ' class="text"' if str(column) in left else ""
+
+
+def _details(summary: str, body: str) -> str:
+    return f"<details><summary>{html.escape(summary)}</summary>{body}</details>"
+
+
+def signed(value, unit: str = "%", digits: int = 1) -> str:
+    """A direction-aware effect with its sign: ``+12.4%``, ``-3.0 points``; "—" when missing.
+
+    Examples
+    --------
+    >>> signed(12.44), signed(-3, "points"), signed(float("nan"))
+    ('+12.4%', '-3.0 points', '—')
+    """
+    if not _finite(value):
+        return DASH
+    return f"{value:+,.{digits}f}{'%' if unit == '%' else ' ' + unit}"
+
+
+def interval(low, high, unit: str = "%", digits: int = 1) -> str:
+    """A confidence interval: ``+1.1 to +48.3``; "—" when either bound is missing."""
+    if not (_finite(low) and _finite(high)):
+        return DASH
+    return f"{low:+,.{digits}f} to {high:+,.{digits}f}"
+
+
+def money(value, currency: str = "") -> str:
+    """An amount as a reader writes it: ``1,493,661 USD``; "—" when missing."""
+    if not _finite(value):
+        return DASH
+    return f"{value:,.0f}" + (f" {currency}" if currency else "")
+
+
+def number(value, digits: int = 2) -> str:
+    """A plain number with thousands separators; "—" when missing."""
+    if not _finite(value):
+        return DASH
+    return f"{value:,.{digits}f}"
+
+
+def p_value(p) -> str:
+    """A p-value for a table: ``0.042``, ``< 0.001``; "—" when not computed."""
+    if not _finite(p):
+        return DASH
+    return format_p(p).removeprefix("= ")
+
+
+def maturity(level) -> str:
+    """``ML3``, or "not rated"."""
+    return "not rated" if pd.isna(level) else f"ML{int(level)}"
+
+
+def _finite(value) -> bool:
+    try:
+        return bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _unit(row) -> str:
+    return "%" if row["improvement_unit"] == "%" else "points"
+
+
+def confidence(alpha: float) -> str:
+    """``95% CI`` for ``alpha = 0.05``."""
+    return f"{100 * (1 - alpha):g}% CI"
+
+
+# --- the case report ------------------------------------------------------------------------------------
+
+def case_heading(portfolio: Portfolio, case_id: str) -> Block:
+    """The report's title (the organization), a line of facts, and the case's own description.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> print(ck.case_heading(ck.load_cases("cases"), "northwood-paper").text.splitlines()[0])
+    Northwood Paper & Forest Products
+    """
+    case = portfolio.cases.set_index("case_id").loc[case_id]
+    facts = [case["sector"], case["region"], f"{case['size']:,} employees",
+             f"{case['model']} adoption from {case['adoption_start']}",
+             f"maturity {maturity(case['maturity_before'])} before, {maturity(case['maturity_latest'])} latest",
+             f"data {case['first_period']} to {case['last_period']}"]
+    facts = [str(f) for f in facts if isinstance(f, str) and f]
+    body = (f"<h1>{html.escape(case['name'])}</h1>"
+            f"<p class=\"casekit-subtitle\">CMMI case report · {html.escape(' · '.join(facts))}</p>"
+            f"<p>{html.escape(str(case['summary']))}</p>")
+    return Block(body, "\n".join([case["name"], "CMMI case report · " + " · ".join(facts), str(case["summary"])]))
+
+
+def case_summary(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transition_months: int | None = None,
+                 kpis=None) -> Block:
+    """The executive summary: the headline, then the KPIs that improved or worsened, the rest, goals, ROI.
+
+    The plain text is the same lines as :func:`casekit.case_findings`, one
+    per line after "- " (the index reads the headline and verdicts from it).
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> print(ck.case_summary(ck.load_cases("cases"), "quantia-tech").text.splitlines()[0])  # doctest: +ELLIPSIS
+    - Of 5 KPIs, 4 improved, 0 worsened and 1 showed no clear change ...
+    """
+    groups = case_summary_lines(portfolio, case_id, alpha=alpha, transition_months=transition_months, kpis=kpis)
+    headings = {"improved": "Improved", "worsened": "Worsened", "no clear change": "No clear change",
+                "descriptive only": "Described, not tested", "not enough data": "Not enough data",
+                "goal": "Business goals", "roi": "Return on investment"}
+    parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(groups['headline'][0])}</strong></p>",
+             f"<p class=\"casekit-note\">Effects are stated so that positive is better, whichever way a KPI runs "
+             f"(fewer defects, more on-time deliveries), as the change beyond the trend before adoption over the "
+             f"first year after it; intervals are {html.escape(confidence(alpha))}s.</p>"]
+    for group, heading in headings.items():
+        if groups.get(group):
+            items = "".join(f"<li>{html.escape(line)}</li>" for line in groups[group])
+            parts.append(f"<h3>{heading}</h3><ul>{items}</ul>")
+    lines = [line for group in ("headline", *headings) for line in groups.get(group, [])]
+    return Block("".join(parts), "\n".join(f"- {line}" for line in lines))
+
+
+def comparison_table(table: pd.DataFrame, alpha: float = 0.05) -> Block:
+    """:func:`casekit.compare_case`'s table for reading: the verdicts first, the test's details folded away."""
+    level = confidence(alpha)
+    main = pd.DataFrame({
+        "KPI": table["label"],
+        "Verdict": table["verdict"],
+        "Effect (positive is better)": [signed(r["improvement"], _unit(r)) for _, r in table.iterrows()],
+        level: [interval(r["ci_low"], r["ci_high"]) for _, r in table.iterrows()],
+        "p (Holm-adjusted)": table["p_adjusted"].map(p_value),
+    })
+    detail = pd.DataFrame({
+        "KPI": table["label"],
+        "Unit": table["unit"],
+        "Periods before / after": [f"{a} / {b}" for a, b in zip(table["n_before"], table["n_after"])],
+        "Mean before": table["baseline"].map(number),
+        "Mean after": table["post"].map(number),
+        "Simple change": [signed(r["simple_change"], _unit(r)) for _, r in table.iterrows()],
+        "p (unadjusted)": table["p_value"].map(p_value),
+        "Autocorrelation": table["autocorrelation"].map(lambda v: number(v, 2)),
+        "Note": table["note"].replace("", DASH),
+    })
+    main_block = reader_table(main, text_columns=["KPI", "Verdict"])
+    detail_block = reader_table(detail, text_columns=["KPI", "Unit", "Note"])
+    body = main_block.html + _details("Details: data, simple before/after change, unadjusted p, autocorrelation",
+                                      detail_block.html)
+    return Block(body, main_block.text + "\n\n" + detail_block.text)
+
+
+def goals_table(goals: pd.DataFrame, table: pd.DataFrame) -> Block:
+    """:func:`casekit.goal_attainment` for reading: targets and results in the same direction-aware terms.
+
+    ``table`` is the case's :func:`casekit.compare_case` (labels, units and
+    which way each KPI is better).
+    """
+    kpis = table.set_index("kpi")
+    rows = []
+    for _, goal in goals.iterrows():
+        kpi = kpis.loc[goal["kpi"]] if goal["kpi"] in kpis.index else None
+        label = kpi["label"] if kpi is not None else goal["kpi"]
+        target, achieved = DASH, DASH
+        if goal["target_kind"] == "change_pct":
+            target = f"{goal['target']:,.0f}% better"
+            achieved = f"{signed(goal['achieved'])} ({interval(goal['ci_low'], goal['ci_high'])})"
+        elif goal["target_kind"] == "value" and kpi is not None:
+            higher = kpi["better"] == "higher"
+            level = goal["target"] if higher else -goal["target"]
+            target = f"{'at least' if higher else 'at most'} {level:,.4g} {kpi['unit']}"
+            achieved = (f"{number(goal['achieved'])} ({number(goal['ci_low'])} to {number(goal['ci_high'])}) "
+                        "after adoption")
+        rows.append({"Goal": goal["goal_id"], "Statement": goal["statement"], "KPI": label, "Target": target,
+                     "Achieved (CI)": achieved, "Status": goal["status"], "Note": goal["note"] or DASH})
+    frame = pd.DataFrame(rows, columns=["Goal", "Statement", "KPI", "Target", "Achieved (CI)", "Status", "Note"])
+    return reader_table(frame, text_columns=["Goal", "Statement", "KPI", "Status", "Note"])
+
+
+def investment_table(portfolio: Portfolio, case_id: str) -> Block:
+    """Investments by period and category, in the case's currency, with totals."""
+    rows = portfolio.investments[portfolio.investments["case_id"] == case_id]
+    if rows.empty:
+        return Block("<p>No investments recorded.</p>", "No investments recorded.")
+    currency = rows["currency"].iloc[0]
+    pivot = rows.pivot_table(index="period", columns="category", values="amount", aggfunc="sum", fill_value=0)
+    pivot["Total"] = pivot.sum(axis=1)
+    pivot.loc["Total"] = pivot.sum()
+    shown = pivot.map(money).reset_index().rename(columns={"period": "Period"})
+    shown.columns = [str(c).capitalize() if c != "Total" else c for c in shown.columns]
+    return reader_table(shown, text_columns=["Period"], caption=f"Amounts in {currency}")
+
+
+def roi_table(money_table: pd.DataFrame, table: pd.DataFrame | None = None, alpha: float = 0.05) -> Block:
+    """:func:`casekit.roi`'s one row as a two-column list, money in the case's currency.
+
+    ``table``, the case's :func:`casekit.compare_case`, gives the KPIs' labels.
+    """
+    r = money_table.iloc[0]
+    labels = {} if table is None else dict(zip(table["kpi"], table["label"]))
+    valued = ", ".join(labels.get(k.strip(), k.strip()) for k in str(r["kpis_valued"] or "").split(",") if k.strip())
+    currency = r["currency"]
+    horizon = int(r["horizon_months"]) if _finite(r["horizon_months"]) else None
+    payback = (f"{int(r['payback_months'])} months" if _finite(r["payback_months"])
+               else ("not within the data" if _finite(r["benefit"]) else DASH))
+    rows = [
+        ("Investment", money(r["investment"], currency)),
+        ("Monthly benefit", money(r["monthly_benefit"], currency)),
+        (f"Benefit over {horizon} months" if horizon else "Benefit", money(r["benefit"], currency)),
+        (f"Benefit, {confidence(alpha)}",
+         f"{money(r['benefit_low'])} to {money(r['benefit_high'], currency)}" if _finite(r["benefit_low"]) else DASH),
+        ("Net benefit", money(r["net_benefit"], currency)),
+        ("Benefit–cost ratio", f"{r['benefit_cost_ratio']:.1f} : 1" if _finite(r["benefit_cost_ratio"]) else DASH),
+        ("Return on investment", f"{r['roi_pct']:,.0f}%" if _finite(r["roi_pct"]) else DASH),
+        ("Payback", payback),
+        ("KPIs valued", valued or DASH),
+        ("Discounted", "yes" if r["discounted"] else "no"),
+    ]
+    if r["note"]:
+        rows.append(("Note", r["note"]))
+    return reader_table(pd.DataFrame(rows, columns=["", "Value"]), text_columns=["", "Value"])
+
+
+# --- the portfolio report -------------------------------------------------------------------------------
+
+NAMED_CASES = 8  # a portfolio of up to this many cases names them in its heading
+
+
+def portfolio_heading(portfolio: Portfolio) -> Block:
+    """The portfolio report's title, saying which organizations it covers.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> print(ck.portfolio_heading(ck.load_cases("cases")).text.splitlines()[0])
+    Portfolio of 8 organizations
+    """
+    cases = portfolio.cases.sort_values("name")
+    n = len(cases)
+    title = f"Portfolio of {n:,} organization{'s' if n != 1 else ''}"
+    if n <= NAMED_CASES:
+        covered = ", ".join(cases["name"])
+    else:
+        sectors = cases["sector"].value_counts()
+        covered = "; ".join(f"{count:,} in {sector}" for sector, count in sectors.head(6).items())
+        if len(sectors) > 6:
+            covered += f"; {sectors.iloc[6:].sum():,} in {len(sectors) - 6} other sectors"
+    span = f"adoption from {cases['adoption_start'].min()} to {cases['adoption_start'].max()}" if n else ""
+    body = (f"<h1>{html.escape(title)}</h1><p class=\"casekit-subtitle\">CMMI case studies · "
+            f"{html.escape(covered)}{' · ' + html.escape(span) if span else ''}</p>")
+    return Block(body, "\n".join([title, f"CMMI case studies · {covered}" + (f" · {span}" if span else "")]))
+
+
+def portfolio_summary(portfolio: Portfolio, alpha: float = 0.05, correction: str = "holm",
+                      meta_method: str = "DL") -> Block:
+    """The portfolio's findings, the overall result first (the text is :func:`casekit.portfolio_findings`)."""
+    lines = portfolio_findings(portfolio, alpha=alpha, correction=correction, meta_method=meta_method)
+    kpi_lines = [line for line in lines[1:] if not line.startswith("Category ")]
+    category_lines = [line for line in lines[1:] if line.startswith("Category ")]
+    parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(lines[0])}</strong></p>",
+             "<p class=\"casekit-note\">Each organization contributes its own case report's effect (positive is "
+             f"better); the pooled effects are random-effects meta-analyses; intervals are "
+             f"{html.escape(confidence(alpha))}s.</p>"]
+    for heading, group in (("By KPI", kpi_lines), ("By performance category", category_lines)):
+        if group:
+            parts.append(f"<h3>{heading}</h3><ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in group) + "</ul>")
+    return Block("".join(parts), "\n".join(f"- {line}" for line in lines))
+
+
+def overview_table(portfolio: Portfolio) -> Block:
+    """One row per organization: sector, model, adoption, maturity before and latest, KPIs and data."""
+    from .summary import case_overview
+
+    table = case_overview(portfolio).merge(portfolio.cases[["case_id", "name", "size"]], on="case_id")
+    frame = pd.DataFrame({
+        "Organization": table["name"], "Sector": table["sector"], "Employees": table["size"].map(lambda v: f"{v:,}"),
+        "CMMI model": table["model"], "Adoption": table["adoption_start"].astype(str),
+        "Maturity": [f"{maturity(a)} → {maturity(b)}" for a, b in zip(table["maturity_before"],
+                                                                      table["maturity_latest"])],
+        "KPIs": table["kpis"], "Measurements before / after": [f"{a:,} / {b:,}" for a, b in
+                                                            zip(table["before"], table["after"])],
+    })
+    return reader_table(frame, text_columns=["Organization", "Sector", "CMMI model"])
+
+
+def tests_table(tests: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05, correction: str = "holm") -> Block:
+    """:func:`casekit.compare_portfolio` for reading: one row per KPI tested, the other tests folded away."""
+    labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
+    tested = tests[tests["verdict"] != "not enough data"].sort_values("p_adjusted")
+    adjusted = f"p ({CORRECTION_NAMES.get(correction, correction)}-adjusted)" if correction != "none" else "p"
+    main = pd.DataFrame({
+        "KPI": tested["kpi"].map(lambda k: labels.get(k, k)),
+        "Organizations": tested["k"],
+        "Pooled effect": [signed(r["pooled_improvement"], _unit(r)) for _, r in tested.iterrows()],
+        confidence(alpha): [interval(r["pooled_ci_low"], r["pooled_ci_high"]) for _, r in tested.iterrows()],
+        "Prediction interval": [interval(r["pi_low"], r["pi_high"]) for _, r in tested.iterrows()],
+        "I²": tested["i2"].map(lambda v: f"{100 * v:.0f}%" if _finite(v) else DASH),
+        adjusted: tested["p_adjusted"].map(p_value),
+        "Verdict": tested["verdict"],
+    })
+    detail = pd.DataFrame({
+        "KPI": main["KPI"],
+        "p (meta-analysis)": tested["p_value"].map(p_value),
+        "Wilcoxon p": tested["wilcoxon_p"].map(p_value),
+        "Paired t p": tested["t_p"].map(p_value),
+        "Sign test": [f"{int(a)} of {int(b)} better, p {p_value(c)}" if _finite(b) else DASH
+                      for a, b, c in zip(tested["sign_positive"], tested["sign_n"], tested["sign_p"])],
+        "tau²": tested["tau2"].map(lambda v: number(v, 3)),
+        "Note": tested["heterogeneity_note"].replace("", DASH),
+    })
+    untested = tests[tests["verdict"] == "not enough data"]
+    main_block = reader_table(main, text_columns=["KPI", "Verdict"])
+    detail_block = reader_table(detail, text_columns=["KPI", "Sign test", "Note"])
+    body = main_block.html + _details("Details: unadjusted p-values and the other tests", detail_block.html)
+    if len(untested):
+        names = ", ".join(untested["kpi"].map(lambda k: labels.get(k, k)))
+        body += f"<p>Measured by one organization only, so not tested across cases: {html.escape(names)}.</p>"
+    return Block(body, main_block.text + "\n\n" + detail_block.text)
+
+
+RANKED = 5  # per KPI, the most and the least improved organizations shown when there are many
+
+
+def ranking_table(effects: pd.DataFrame, portfolio: Portfolio) -> Block:
+    """Every organization's improvement per KPI, best first; with many, the top and bottom few and a count."""
+    names = portfolio.cases.set_index("case_id")["name"]
+    rows = []
+    for kpi, group in effects[effects["usable"]].sort_values("improvement", ascending=False).groupby("kpi"):
+        shown = group if len(group) <= 2 * RANKED + 2 else pd.concat([group.head(RANKED), group.tail(RANKED)])
+        for position, (_, r) in enumerate(shown.iterrows()):
+            if len(shown) < len(group) and position == RANKED:
+                rest = group.iloc[RANKED:-RANKED]["improvement"]
+                rows.append({"KPI": r["label"], "Organization": f"… {len(rest):,} more",
+                             "Improvement": f"median {signed(rest.median(), _unit(r))}", "CI": DASH,
+                             "Maturity gained": DASH})
+            rows.append({"KPI": r["label"], "Organization": names.get(r["case_id"], r["case_id"]),
+                         "Improvement": signed(r["improvement"], _unit(r)), "CI": interval(r["ci_low"], r["ci_high"]),
+                         "Maturity gained": DASH if pd.isna(r["levels_gained"]) else f"{int(r['levels_gained']):+d}"})
+    frame = pd.DataFrame(rows, columns=["KPI", "Organization", "Improvement", "CI", "Maturity gained"])
+    return reader_table(frame, text_columns=["KPI", "Organization"])
+
+
+def category_table(categories: pd.DataFrame) -> Block:
+    """:func:`casekit.category_summary` for reading, beside the SEI's medians where given."""
+    frame = pd.DataFrame({
+        "Category": categories["category"].str.capitalize(),
+        "Organizations": categories["cases"],
+        "Effects": categories["data_points"],
+        "Median improvement": categories["median"].map(signed),
+        "Lowest": categories["lowest"].map(signed),
+        "Highest": categories["highest"].map(signed),
+    })
+    if "reference_median" in categories:
+        frame["SEI 2006 median"] = categories["reference_median"].map(lambda v: f"{v:+.0f}%" if _finite(v) else DASH)
+    return reader_table(frame, text_columns=["Category"])
+
+
+SUBGROUP_NAMES = {"sector": "Sector", "maturity_latest": "Maturity reached", "maturity_before": "Maturity before"}
+
+
+def subgroup_table(subgroups: pd.DataFrame, portfolio: Portfolio, by: str) -> Block:
+    """:func:`casekit.subgroup_analysis` for reading: each KPI with two or more subgroups, the test between
+    them once per KPI (a KPI all in one subgroup has nothing to compare and is left out)."""
+    labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
+    heading = SUBGROUP_NAMES.get(by, by.replace("_", " ").capitalize())
+    rows = []
+    for kpi, group in subgroups.groupby("kpi", sort=True):
+        if len(group) < 2:
+            continue
+        for position, (_, r) in enumerate(group.iterrows()):
+            level = r[by]
+            rows.append({
+                "KPI": labels.get(kpi, kpi) if position == 0 else "",
+                heading: maturity(level) if by.startswith("maturity") else level,
+                "Organizations": r["k"],
+                "Pooled effect": signed(r["pooled_improvement"]),
+                "CI": interval(r["ci_low"], r["ci_high"]),
+                "Subgroups differ? p (adjusted)": (p_value(r["p_between_adjusted"]) if position == 0 else ""),
+            })
+    if not rows:
+        return Block(f"<p>No KPI is measured in two or more {html.escape(heading.lower())} groups.</p>",
+                     f"No KPI is measured in two or more {heading.lower()} groups.")
+    return reader_table(pd.DataFrame(rows), text_columns=["KPI", heading])
+
+
+def dose_table(dose: pd.DataFrame) -> Block:
+    """:func:`casekit.dose_response` for reading: does improvement grow with maturity levels gained?"""
+    frame = pd.DataFrame({
+        "Category": dose["category"].str.capitalize(),
+        "Organizations": dose["n"],
+        "Distinct levels gained": dose["levels"],
+        "Spearman's rho": dose["rho"].map(lambda v: number(v, 2)),
+        "p": dose["p_value"].map(p_value),
+    })
+    return reader_table(frame, text_columns=["Category"])

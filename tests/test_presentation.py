@@ -1,0 +1,105 @@
+"""The reader's views of casekit's tables (casekit.presentation): what an executive sees in a report."""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import casekit as ck
+from conftest import edit
+
+ROOT = Path(__file__).resolve().parents[1]
+NOT_FOR_READERS = re.compile(r"\bNaN\b|<NA>|\bnan\b|\bNone\b|e[+-]\d\d\b")
+
+
+@pytest.fixture(scope="module")
+def pf():
+    return ck.load_cases(ROOT / "cases")
+
+
+def test_the_heading_names_the_organization_and_escapes_its_text(case_dir: Path):
+    edit(case_dir / "acme" / "case.yaml", "name: Acme Software", "name: \"<script>alert(1)</script> & Co\"")
+    heading = ck.case_heading(ck.load_cases(case_dir), "acme")
+    assert "<h1>&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co</h1>" in heading._repr_html_()
+    assert heading.text.splitlines()[0] == "<script>alert(1)</script> & Co"
+
+
+@pytest.mark.parametrize("alpha, level", [(0.05, "95% CI"), (0.1, "90% CI")])
+def test_every_interval_carries_its_own_confidence_level(pf, alpha, level):
+    summary = ck.case_summary(pf, "northwood-paper", alpha=alpha)
+    table = ck.comparison_table(ck.compare_case(pf, "northwood-paper", alpha=alpha), alpha=alpha)
+    assert f"({level} " in summary.text and f"<th>{level}</th>" in table.html
+    other = "95% CI" if level == "90% CI" else "90% CI"
+    assert other not in summary.text + summary.html + table.html
+
+
+def test_the_summary_groups_improved_and_worsened_first_and_keeps_the_findings_lines(pf):
+    summary = ck.case_summary(pf, "northwood-paper")
+    lines = [line.removeprefix("- ") for line in summary.text.splitlines()]
+    assert sorted(lines) == sorted(ck.case_findings(pf, "northwood-paper"))
+    assert lines[1].startswith("Schedule variance: improved")  # the one improved KPI, right after the headline
+    html = summary.html
+    assert html.index("<h3>Improved</h3>") < html.index("<h3>No clear change</h3>") < html.index("<h3>Business goals")
+
+
+def test_tables_have_no_index_no_nan_and_readable_numbers(pf):
+    table = ck.compare_case(pf, "northwood-paper")
+    goals = ck.goal_attainment(pf, "northwood-paper")
+    blocks = [ck.comparison_table(table), ck.goals_table(goals, table), ck.investment_table(pf, "northwood-paper"),
+              ck.roi_table(ck.roi(pf, "northwood-paper"), table)]
+    for block in blocks:
+        assert not NOT_FOR_READERS.findall(block.html), NOT_FOR_READERS.findall(block.html)
+        assert "<th></th><th>" not in block.html.replace("<th class=\"text\"></th><th class=\"text\">Value", "")
+    money = blocks[3].text
+    assert "480,000 USD" in money and "1,493,661 USD" in money and "18 months" in money
+    assert "Schedule variance, Cost variance" in money  # labels, not ids
+    assert "120,000" in blocks[2].text and "Amounts in USD" in blocks[2].text
+
+
+def test_goal_targets_and_results_read_in_the_same_direction(pf):
+    table = ck.compare_case(pf, "northwood-paper")
+    goals = ck.goals_table(ck.goal_attainment(pf, "northwood-paper"), table)
+    # case.yaml asks for schedule variance -35%: lower is better, so the reader sees an improvement of 35%
+    assert "35% better" in goals.text and "-35" not in goals.text
+    assert "Deliver mill-system changes when promised to operations" in goals.text  # never cut with "…"
+
+
+def test_p_values_read_as_a_reader_expects():
+    from casekit.presentation import p_value
+
+    assert [p_value(p) for p in (0.0000788, 0.04213, 1.0, float("nan"))] == ["< 0.001", "0.042", "1", "—"]
+
+
+def test_the_portfolio_heading_names_its_cases_or_sums_them_up(pf):
+    heading = ck.portfolio_heading(pf)
+    assert heading.text.startswith("Portfolio of 8 organizations")
+    assert all(name in heading.text for name in pf.cases["name"])
+    many = ck.simulate_portfolio(40, 0.1, seed=3, months_before=12, months_after=12)
+    assert ck.portfolio_heading(many).text.startswith("Portfolio of 40 organizations")
+
+
+def test_a_ranking_of_many_shows_the_top_and_bottom_and_counts_the_rest():
+    many = ck.simulate_portfolio(40, 0.1, seed=4, kpis=("defect_density",), months_before=12, months_after=12)
+    effects = ck.kpi_effects(many)
+    text = ck.ranking_table(effects, many).text
+    assert "… 30 more" in text and len(text.splitlines()) == 1 + 11
+
+
+def test_portfolio_tables_read_cleanly(pf):
+    tests = ck.compare_portfolio(pf)
+    blocks = [ck.tests_table(tests, pf), ck.overview_table(pf), ck.ranking_table(ck.kpi_effects(pf), pf),
+              ck.subgroup_table(ck.subgroup_analysis(pf), pf, "sector"), ck.dose_table(ck.dose_response(pf)),
+              ck.portfolio_summary(pf)]
+    for block in blocks:
+        assert not NOT_FOR_READERS.findall(block.html), (block.text[:200], NOT_FOR_READERS.findall(block.html))
+    assert "p (Holm-adjusted)" in blocks[0].html and "ML2 → ML3" in blocks[1].text
+    assert "Measured by one organization only" in blocks[0].html
+
+
+def test_long_tables_fold_what_is_past_the_first_rows():
+    from casekit.presentation import DETAIL_ROWS
+
+    block = ck.reader_table(pd.DataFrame({"n": range(DETAIL_ROWS + 7)}))
+    assert block.html.count("<tr>") == DETAIL_ROWS + 7 + 2  # two header rows: the table and the folded one
+    assert "<summary>7 more rows</summary>" in block.html
