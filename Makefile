@@ -25,10 +25,10 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
-# Every valid case is rendered even when some are invalid; those are listed (FAILED ... invalid case: ...)
-# and make exits non-zero.
+# Reports for readers, without code (--no-input). Every valid case is rendered even when some are invalid;
+# those are listed (FAILED ... invalid case: ...) and make exits non-zero.
 report: $(REPORT_STAMP)
-	$(BIN)/casekit render $(CASES) --out reports --jobs 2; status=$$?; echo "open reports/index.html"; exit $$status
+	$(BIN)/casekit render $(CASES) --out reports --jobs 2 --no-input; status=$$?; echo "open reports/index.html"; exit $$status
 
 clean:
 	rm -rf $(VENV) reports
