@@ -171,7 +171,7 @@ _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def unsafe_character(text: str) -> str | None:
-    """A description of the first control character or lone surrogate in ``text`` (tabs and newlines are
+    r"""A description of the first control character or lone surrogate in ``text`` (tabs and newlines are
     fine), or None.
 
     Examples

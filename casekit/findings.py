@@ -71,11 +71,18 @@ def case_summary_lines(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
         verdict = "" if row["verdict"] == "descriptive only" else f"{row['verdict']}, "  # the note says it
         text = f"{row['label']}: {verdict}{_improvement_text(row, alpha)}"
         groups.setdefault(row["verdict"], []).append(text + (f"; {row['note']}." if row["note"] else "."))
+    kpis_of = table.set_index("kpi")
     for _, goal in goal_attainment(portfolio, case_id, alpha=alpha, transition_months=transition_months).iterrows():
         caution = f" ({goal['note']})" if goal["note"] else ""
-        against = (f", {goal['achieved']:+.1f}% ({100 * (1 - alpha):g}% CI {goal['ci_low']:+.1f} to "
-                   f"{goal['ci_high']:+.1f}) against a target of {goal['target']:.0f}% better"
-                   if goal["target_kind"] == "change_pct" and pd.notna(goal["achieved"]) else "")
+        against = ""
+        if goal["target_kind"] == "change_pct" and pd.notna(goal["achieved"]):
+            against = (f", {goal['achieved']:+.1f}% ({100 * (1 - alpha):g}% CI {goal['ci_low']:+.1f} to "
+                       f"{goal['ci_high']:+.1f}) against a target of {goal['target']:.0f}% better")
+        elif goal["target_kind"] == "value" and pd.notna(goal["achieved"]) and goal["kpi"] in kpis_of.index:
+            higher = kpis_of.at[goal["kpi"], "better"] == "higher"
+            against = (f", {goal['achieved']:,.4g} {goal['unit']} after adoption ({100 * (1 - alpha):g}% CI "
+                       f"{goal['ci_low']:,.4g} to {goal['ci_high']:,.4g}) against a target of "
+                       f"{'at least' if higher else 'at most'} {goal['target']:,.4g}")
         groups["goal"].append(f"Goal {goal['goal_id']} ({goal['statement']}): {goal['status']}{against}{caution}.")
     money = roi(portfolio, case_id, alpha=alpha, transition_months=transition_months).iloc[0]
     if pd.notna(money["benefit"]):
@@ -121,10 +128,11 @@ def portfolio_findings(portfolio: Portfolio, alpha: float = 0.05, correction: st
     counts = tested["verdict"].value_counts()
     confidence = f"{100 * (1 - alpha):g}% confidence" + (f", {named} correction across the {len(tested)}"
                                                         if correction != "none" and len(tested) > 1 else "")
-    lines = [f"Across {len(portfolio.cases)} organizations, of the {len(tested)} KPIs measured by two or more, "
+    single = len(by_kpi) - len(tested)
+    lines = [f"Across {len(portfolio.cases):,} organizations, of the {len(tested)} KPIs measured by two or more, "
              f"{counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened and "
-             f"{counts.get('no clear change', 0)} showed no clear change ({confidence}); {len(by_kpi) - len(tested)} "
-             "more KPIs were measured by one organization only."]
+             f"{counts.get('no clear change', 0)} showed no clear change ({confidence})"
+             + (f"; {single} more KPIs were measured by one organization only." if single else ".")]
     level = f"{100 * (1 - alpha):g}% CI"
     labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
     corrected = f"once corrected for testing {len(tested)} KPIs" if correction != "none" and len(tested) > 1 else ""
@@ -133,12 +141,12 @@ def portfolio_findings(portfolio: Portfolio, alpha: float = 0.05, correction: st
         p_text = (f"{named}-adjusted p {format_p(row['p_adjusted'])}, unadjusted p {format_p(row['p_value'])}"
                   if corrected else f"p {format_p(row['p_value'])}")
         lines.append(
-            f"{labels.get(row['kpi'], row['kpi'])}: {row['verdict']} across {row['k']} organizations"
+            f"{labels.get(row['kpi'], row['kpi'])}: {row['verdict']} across {row['k']:,} organizations"
             f"{' ' + corrected if corrected else ''} ({p_text}); pooled {row['pooled_improvement']:+.1f}{unit} "
             f"({level} {row['pooled_ci_low']:+.1f} to {row['pooled_ci_high']:+.1f}), I² = {100 * row['i2']:.0f}%.")
     by_category = compare_portfolio(portfolio, by="category", correction=correction, alpha=alpha,
                                     meta_method=meta_method)
     for _, row in by_category[by_category["verdict"] != "not enough data"].iterrows():
         lines.append(f"Category {row['category']}: {row['verdict']}, pooled {row['pooled_improvement']:+.1f}% "
-                     f"across {row['k']} organizations.")
+                     f"across {row['k']:,} organizations.")
     return lines

@@ -53,6 +53,7 @@ def reader_table(frame: pd.DataFrame, text_columns=(), caption: str = "") -> Blo
     Defects      —
     """
     shown = frame.astype(object).where(frame.notna(), DASH).reset_index(drop=True)
+    shown = shown.map(lambda v: f"{v:,}" if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v)
     head, rest = shown.iloc[:DETAIL_ROWS], shown.iloc[DETAIL_ROWS:]
     body = _html_table(head, text_columns, caption)
     if len(rest):
@@ -182,7 +183,7 @@ def case_summary(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
     """
     groups = case_summary_lines(portfolio, case_id, alpha=alpha, transition_months=transition_months, kpis=kpis)
     headings = {"improved": "Improved", "worsened": "Worsened", "no clear change": "No clear change",
-                "descriptive only": "Described, not tested", "not enough data": "Not enough data",
+                "descriptive only": "Descriptive only (not tested)", "not enough data": "Not enough data",
                 "goal": "Business goals", "roi": "Return on investment"}
     parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(groups['headline'][0])}</strong></p>",
              f"<p class=\"casekit-note\">Effects are stated so that positive is better, whichever way a KPI runs "
@@ -241,10 +242,9 @@ def goals_table(goals: pd.DataFrame, table: pd.DataFrame) -> Block:
             achieved = f"{signed(goal['achieved'])} ({interval(goal['ci_low'], goal['ci_high'])})"
         elif goal["target_kind"] == "value" and kpi is not None:
             higher = kpi["better"] == "higher"
-            level = goal["target"] if higher else -goal["target"]
-            target = f"{'at least' if higher else 'at most'} {level:,.4g} {kpi['unit']}"
-            achieved = (f"{number(goal['achieved'])} ({number(goal['ci_low'])} to {number(goal['ci_high'])}) "
-                        "after adoption")
+            target = f"{'at least' if higher else 'at most'} {goal['target']:,.4g} {kpi['unit']}"
+            achieved = (f"{number(goal['achieved'])} {kpi['unit']} after adoption ({number(goal['ci_low'])} to "
+                        f"{number(goal['ci_high'])})")
         rows.append({"Goal": goal["goal_id"], "Statement": goal["statement"], "KPI": label, "Target": target,
                      "Achieved (CI)": achieved, "Status": goal["status"], "Note": goal["note"] or DASH})
     frame = pd.DataFrame(rows, columns=["Goal", "Statement", "KPI", "Target", "Achieved (CI)", "Status", "Note"])

@@ -103,3 +103,12 @@ def test_long_tables_fold_what_is_past_the_first_rows():
     block = ck.reader_table(pd.DataFrame({"n": range(DETAIL_ROWS + 7)}))
     assert block.html.count("<tr>") == DETAIL_ROWS + 7 + 2  # two header rows: the table and the folded one
     assert "<summary>7 more rows</summary>" in block.html
+
+
+def test_a_level_target_reads_as_the_case_wrote_it(pf):
+    # chemhaven-specialty: hold IT spending at most 3% of revenue (lower is better)
+    table = ck.compare_case(pf, "chemhaven-specialty")
+    goals = ck.goals_table(ck.goal_attainment(pf, "chemhaven-specialty"), table)
+    assert "at most 3 % of revenue" in goals.text
+    line = next(x for x in ck.case_findings(pf, "chemhaven-specialty") if x.startswith("Goal G3"))
+    assert "against a target of at most 3." in line
