@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +80,13 @@ class RenderInterrupted(CasekitError, KeyboardInterrupt):
 
 
 def display_path(path: Path) -> str:
-    """A path as users typed it: relative to the working directory where possible."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    """A path as users typed it: relative to the working directory where possible.
+
+    Made from the names alone (no symlink is followed): casekit names thousands of files a run.
+    """
+    absolute, here = os.path.abspath(path), os.getcwd()
+    if absolute == here:
+        return "."
+    if absolute.startswith(here.rstrip(os.sep) + os.sep):
+        return absolute[len(here.rstrip(os.sep)) + 1:]
+    return str(path)

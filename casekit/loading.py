@@ -196,13 +196,19 @@ def _kpi_table(parsed: list[ParsedCase], definitions: pd.DataFrame) -> pd.DataFr
     """All cases' measurements in one tidy table, built column by column (portfolios can be large)."""
     records = [(c.meta["id"], c.meta["adoption_start"].ordinal, c.meta["transition_months"], r)
                for c in parsed for r in c.kpis]
-    spans = np.array([month_span(rec[3]["period"]) for rec in records], dtype="int64").reshape(-1, 2)
+    # a pandas Period is slow to hash and to format: each distinct object (parse_period makes one per text)
+    # is formatted once, and the rows find it by id
+    periods = {id(rec[3]["period"]): rec[3]["period"] for rec in records}
+    texts = {key: format_period(period) for key, period in periods.items()}
+    month_spans = {key: month_span(period) for key, period in periods.items()}
+    ids = [id(rec[3]["period"]) for rec in records]
+    spans = np.array([month_spans[key] for key in ids], dtype="int64").reshape(-1, 2)
     start = np.array([rec[1] for rec in records], dtype="int64")
     transition = np.array([rec[2] for rec in records], dtype="int64")
     table = pd.DataFrame({
         "case_id": [rec[0] for rec in records],
         "kpi": [rec[3]["kpi"] for rec in records],
-        "period": [format_period(rec[3]["period"]) for rec in records],
+        "period": [texts[key] for key in ids],
         "date": month_starts(spans[:, 0]),
         "freq": np.where(spans[:, 0] == spans[:, 1], "M", "Q"),
         "value": np.array([rec[3]["value"] for rec in records], dtype=float),

@@ -18,7 +18,7 @@ import pandas as pd
 from .casefiles import CASE_FILES, YamlDoc, read_csv, read_yaml
 from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog
 from .errors import Problem, display_path
-from .periods import format_period, parse_date, parse_month, parse_period
+from .periods import parse_date, parse_month, parse_period
 
 CASE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 KPI_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -205,18 +205,18 @@ def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd
 
     definitions = _check_kpi_definitions(c, raw.get("kpis", {}), catalog)
     meta["kpi_definitions"] = definitions
-    known = pd.concat([catalog, definitions], ignore_index=True).set_index("kpi")
+    known = known_kpis(catalog, definitions)
     meta["goals"] = _check_goals(c, raw.get("business_goals", []), known)
     meta["investments"] = _check_investments(c, raw.get("investments", []))
     meta["kpi_values"] = _check_kpi_values(c, raw.get("kpi_values", {}), known)
     return meta
 
 
-def _check_kpi_values(c: _YamlChecker, raw: Any, known: pd.DataFrame) -> dict[str, float]:
+def _check_kpi_values(c: _YamlChecker, raw: Any, known: dict) -> dict[str, float]:
     """Money per unit of a KPI per period (for ROI): ``kpi_values: {escaped_defects: 4500}``."""
     values = {}
     for kpi, amount in (c.mapping(("kpi_values",), raw) or {}).items() if raw is not None else []:
-        if not isinstance(kpi, str) or kpi not in known.index:
+        if not isinstance(kpi, str) or kpi not in known:
             c.problem(("kpi_values", kpi), f"unknown KPI {kpi!r}")
             continue
         amount = c.number(("kpi_values", kpi), amount, minimum=0)
@@ -225,7 +225,26 @@ def _check_kpi_values(c: _YamlChecker, raw: Any, known: pd.DataFrame) -> dict[st
     return values
 
 
+def known_kpis(catalog: pd.DataFrame, definitions: pd.DataFrame) -> dict[str, dict]:
+    """Every KPI a case may use, ``{kpi: {label, unit, better, ..., min, max}}``: the catalog's and its own.
+
+    The catalog's part is made once per catalog: most cases define no KPI of their own.
+    """
+    key = id(catalog)
+    if key not in _CATALOG_KPIS or _CATALOG_KPIS[key][0] is not catalog:
+        _CATALOG_KPIS[key] = (catalog, catalog.set_index("kpi").to_dict("index"))
+    shared = _CATALOG_KPIS[key][1]
+    if definitions.empty:
+        return shared
+    return {**shared, **definitions.set_index("kpi").to_dict("index")}
+
+
+_CATALOG_KPIS: dict[int, tuple[pd.DataFrame, dict]] = {}  # id -> (the catalog, kept alive so the id stays its)
+
+
 def _check_kpi_definitions(c: _YamlChecker, raw: Any, catalog: pd.DataFrame) -> pd.DataFrame:
+    if raw is None or raw == {}:
+        return _no_definitions(catalog)
     rows = []
     definitions = c.mapping(("kpis",), raw) if raw is not None else {}
     for kpi, spec in (definitions or {}).items():
@@ -253,10 +272,22 @@ def _check_kpi_definitions(c: _YamlChecker, raw: Any, catalog: pd.DataFrame) -> 
             row[bound] = float("nan") if value is None else c.number(keys + (bound,), value)
         if None not in row.values():
             rows.append(row)
+    if not rows:
+        return _no_definitions(catalog)
     return pd.DataFrame(rows, columns=catalog.columns).astype({"min": float, "max": float})
 
 
-def _check_goals(c: _YamlChecker, raw: Any, known: pd.DataFrame) -> list[dict]:
+def _no_definitions(catalog: pd.DataFrame) -> pd.DataFrame:
+    if _EMPTY_DEFINITIONS.get("columns") != list(catalog.columns):
+        _EMPTY_DEFINITIONS.update(columns=list(catalog.columns), frame=pd.DataFrame(
+            [], columns=catalog.columns).astype({"min": float, "max": float}))
+    return _EMPTY_DEFINITIONS["frame"]  # shared: nothing writes to a case's definitions
+
+
+_EMPTY_DEFINITIONS: dict = {}
+
+
+def _check_goals(c: _YamlChecker, raw: Any, known: dict) -> list[dict]:
     goals, seen = [], set()
     for i, goal in enumerate(c.items(("business_goals",), raw) if raw is not None else []):
         keys = ("business_goals", i)
@@ -273,14 +304,14 @@ def _check_goals(c: _YamlChecker, raw: Any, known: pd.DataFrame) -> list[dict]:
         if "kpis" in goal and not kpis:
             c.problem(keys + ("kpis",), "list at least one KPI that measures the goal")
         for j, kpi in enumerate(kpis):
-            if not isinstance(kpi, str) or kpi not in known.index:
+            if not isinstance(kpi, str) or kpi not in known:
                 c.problem(keys + ("kpis", j), f"unknown KPI {kpi!r}; define it under kpis: or use a catalog KPI")
         target = _check_target(c, keys + ("target",), goal.get("target"), kpis, known)
         goals.append({"goal_id": goal_id, "statement": statement, "kpis": list(kpis), **target})
     return goals
 
 
-def _check_target(c: _YamlChecker, keys: tuple, raw: Any, kpis: list, known: pd.DataFrame) -> dict:
+def _check_target(c: _YamlChecker, keys: tuple, raw: Any, kpis: list, known: dict) -> dict:
     empty = {"target_kpi": None, "target_change_pct": None, "target_value": None}
     if raw is None:
         return empty
@@ -298,9 +329,9 @@ def _check_target(c: _YamlChecker, keys: tuple, raw: Any, kpis: list, known: pd.
     if kpi not in kpis:
         c.problem(keys + ("kpi",), f"{kpi!r} is not one of the goal's KPIs ({', '.join(map(str, kpis))})")
         return empty
-    if kpi not in known.index:
+    if kpi not in known:
         return empty
-    info = known.loc[kpi]
+    info = known[kpi]
     if ("change_pct" in target) == ("value" in target):
         c.problem(keys, "give exactly one of change_pct (against the baseline) or value (a level to reach)")
         return empty
@@ -350,11 +381,11 @@ def _range_text(info) -> str:
     return f"[{low}, {high}] {info['unit']}"
 
 
-def _check_kpi_rows(path: Path, known: pd.DataFrame | None, problems: list[Problem]) -> list[dict]:
-    """Check kpis.csv; KPI names and ranges only when case.yaml could be read (``known``)."""
+def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem]) -> list[dict]:
+    """Check kpis.csv; KPI names and ranges only when case.yaml could be read (``known``, from
+    :func:`known_kpis`)."""
     rows = read_csv(path, ["period", "kpi", "value"], ["note"], problems)
     where = display_path(path)
-    known = None if known is None else known.to_dict("index")  # a dict lookup per row, not a pandas one
     out: list[dict] = []
     first_line: dict[tuple[str, str], int] = {}
     freq_of: dict[str, tuple[str, int]] = {}
@@ -385,7 +416,7 @@ def _check_kpi_rows(path: Path, known: pd.DataFrame | None, problems: list[Probl
             problems.append(Problem(where, line, "value", f"{kpi} is compared as a ratio, so it cannot be negative, "
                                                           f"got {value:g}; give it scale: interval in case.yaml "
                                                           "if it can"))
-        key = (format_period(period), kpi)
+        key = (row["period"], kpi)  # parse_period accepts only the written forms format_period gives
         if key in first_line:
             problems.append(Problem(where, line, "period", f"duplicate row for {kpi} in {key[0]}; first given on line {first_line[key]}"))
             continue
@@ -472,17 +503,19 @@ def _check_span(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], proble
     if start is None or not kpis:
         return
     where, line = display_path(folder / "case.yaml"), doc.line("adoption", "start")
-    periods = {r["period"] for r in kpis}  # few distinct periods, many rows: Period.start_time is slow
-    starts, ends = {p: p.start_time for p in periods}, {p: p.end_time for p in periods}
+    # Few distinct periods, many rows, and a pandas Period is slow to hash and to ask for its times: each
+    # distinct Period object (parse_period makes one per text) is asked once, and rows find it by id.
+    periods = {id(r["period"]): r["period"] for r in kpis}
+    starts, ends = {k: p.start_time for k, p in periods.items()}, {k: p.end_time for k, p in periods.items()}
     first, last = min(starts.values()), max(ends.values())
     adopted = start.start_time
     if not first <= adopted <= last:
         problems.append(Problem(where, line, "adoption.start", f"{start} lies outside the KPI data ({first:%Y-%m} to {last:%Y-%m})"))
         return
-    baseline = {p for p, end in ends.items() if end < adopted}
+    baseline = {k for k, end in ends.items() if end < adopted}
     before: dict[str, int] = {}
     for r in kpis:
-        if r["period"] in baseline:
+        if id(r["period"]) in baseline:
             before[r["kpi"]] = before.get(r["kpi"], 0) + 1
     if max(before.values(), default=0) < MIN_BASELINE_PERIODS:
         problems.append(
@@ -525,7 +558,7 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
             problems.append(Problem(display_path(files[name]), None, "", "required file is missing"))
     doc = read_yaml(files["case.yaml"], problems) if present["case.yaml"] else None
     meta = _check_meta(folder, doc, problems, catalog) if doc is not None else None
-    known = None if meta is None else pd.concat([catalog, meta["kpi_definitions"]], ignore_index=True).set_index("kpi")
+    known = None if meta is None else known_kpis(catalog, meta["kpi_definitions"])
     if present["kpis.csv"]:
         case.kpis = _check_kpi_rows(files["kpis.csv"], known, problems)
     if present["appraisals.csv"]:
