@@ -36,6 +36,7 @@ _LAZY = {
     "overview_table": "presentation",
     "tests_table": "presentation",
     "ranking_table": "presentation",
+    "import_kpis": "spreadsheets",
     "category_table": "presentation",
     "subgroup_table": "presentation",
     "dose_table": "presentation",
@@ -58,6 +59,7 @@ def __dir__():
 
 
 __all__ = [
+    "import_kpis",
     "category_table",
     "subgroup_table",
     "dose_table",

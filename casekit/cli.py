@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .errors import CaseError, CasekitError, RenderError, RenderInterrupted
 from .loading import load_cases
 from .summary import overview_text
-from .validation import validate_cases
+from .validation import check_case, validate_cases
 from .version import VERSION
 
 
@@ -95,9 +96,41 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulate(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _import(args: argparse.Namespace) -> int:
+    from .spreadsheets import SpreadsheetError, import_kpis
 
+    try:
+        result = import_kpis(args.source, args.case_dir, sheet=_sheet(args.sheet), layout=args.layout,
+                             dayfirst=args.dayfirst, decimal=args.decimal,
+                             appraisals_sheet=_sheet(args.appraisals_sheet), force=args.force, dry_run=args.dry_run)
+    except SpreadsheetError as exc:
+        print(f"casekit import: {exc}", file=sys.stderr)
+        return 2
+    for note in result.notes:
+        print(f"- {note}")
+    kpis = result.kpis
+    print(f"{len(kpis)} measurement(s) of {kpis['kpi'].nunique()} KPI(s), {kpis['period'].min()} to "
+          f"{kpis['period'].max()}: " + ", ".join(f"{k} ({n})" for k, n in kpis["kpi"].value_counts(sort=False).items()))
+    if args.dry_run:
+        print(kpis.head(8).to_string(index=False))
+        print("dry run: nothing written")
+        return 0
+    for path in result.written:
+        print(f"wrote {path}")
+    folder = Path(args.case_dir)
+    _, problems = check_case(folder)
+    for problem in problems:
+        print(problem)
+    print(f"{folder}: " + (f"valid; render it with `casekit render {folder.parent}`" if not problems
+                           else f"{len(problems)} problem(s) left to fix in the case's files"))
+    return 0
+
+
+def _sheet(value: str | None):
+    return int(value) if value is not None and value.isdigit() else value
+
+
+def _simulate(args: argparse.Namespace) -> int:
     from .simulate import simulate_portfolio
 
     out = Path(args.out)
@@ -193,6 +226,26 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("case_id", metavar="CASE_ID")
     new.add_argument("--cases", default="cases", help="cases folder (default: cases)")
     new.set_defaults(func=_new)
+    imported = commands.add_parser(
+        "import", help="turn a spreadsheet or CSV of KPIs into a case's kpis.csv (and appraisals.csv)",
+        description="Read .xlsx/.xls/.ods or CSV in any common dialect, tidy (period, kpi, value) or wide (a period "
+                    "column and one column per KPI), and write CASE_DIR/kpis.csv. Says what it mapped and converted, "
+                    "refuses what reads two ways with the option that settles it, never overwrites without --force.")
+    imported.add_argument("source", metavar="SOURCE", help="the spreadsheet or CSV file")
+    imported.add_argument("case_dir", metavar="CASE_DIR", help="the case folder to write into (casekit new makes one)")
+    imported.add_argument("--sheet", help="the sheet with the KPIs, by name or 0-based number (default: the first)")
+    imported.add_argument("--appraisals-sheet", metavar="SHEET",
+                          help="a sheet with date, method, maturity_level: written to appraisals.csv")
+    imported.add_argument("--layout", choices=["auto", "tidy", "wide"], default="auto")
+    order = imported.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_true", default=None,
+                       help="dates such as 01/02/2020 are day first (1 February)")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_false", help="... month first (January 2)")
+    imported.add_argument("--decimal", choices=[".", ","], help="the decimal mark, when values such as 1,012 "
+                          "could be either")
+    imported.add_argument("--dry-run", action="store_true", help="show the result and write nothing")
+    imported.add_argument("--force", action="store_true", help="replace the case's existing kpis.csv")
+    imported.set_defaults(func=_import)
     simulate = commands.add_parser("simulate", help="write simulated cases with a known true effect",
                                    description="Write a portfolio of simulated, valid cases whose true effect is known.")
     simulate.add_argument("--orgs", type=int, required=True, help="number of organizations")
