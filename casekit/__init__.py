@@ -37,6 +37,7 @@ _LAZY = {
     "tests_table": "presentation",
     "ranking_table": "presentation",
     "import_kpis": "spreadsheets",
+    "case_warnings": "cautions",
     "category_table": "presentation",
     "subgroup_table": "presentation",
     "dose_table": "presentation",
@@ -59,6 +60,7 @@ def __dir__():
 
 
 __all__ = [
+    "case_warnings",
     "import_kpis",
     "category_table",
     "subgroup_table",

@@ -186,6 +186,22 @@ def unsafe_character(text: str) -> str | None:
     return f"a lone surrogate (U+{code:04X})" if 0xD800 <= code <= 0xDFFF else f"a control character (U+{code:04X})"
 
 
+OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "bars"}
+
+
+def _header_hint(header: list[str], text: str, required: list[str]) -> str:
+    """What a header without the required columns probably is: another delimiter, or the names in other case."""
+    first = text.splitlines()[0] if text else ""
+    for delimiter, name in OTHER_DELIMITERS.items():
+        fields = [f.strip().lower() for f in first.split(delimiter)]
+        if len(fields) > 1 and all(column in fields for column in required):
+            return (f"the file is separated by {name}, and casekit reads commas: save it as CSV (comma "
+                    "delimited), or run `casekit import FILE CASE_DIR`, which reads any separator")
+    if all(column in [h.lower() for h in header] for column in required):
+        return f"column names are lower case: write the header as {','.join(required)}"
+    return ""
+
+
 def _excerpt(text: str, limit: int = 40) -> str:
     shown = text if len(text) <= limit else text[:limit] + "…"
     return repr(shown)
@@ -254,13 +270,58 @@ def read_yaml(path: Path, problems: list[Problem]) -> YamlDoc | None:
     return YamlDoc(data, root)
 
 
+class RowProblems:
+    """A file's row problems, one per kind: the first row's message, how many rows, and which lines.
+
+    ``add(kind, line, field, message, hint)`` for each row; ``problems()``
+    gives one :class:`Problem` per kind, at its first line, reading
+    ``message on 102 rows (lines 2–103): hint`` (a kind found once reads as
+    the message and hint alone).
+    """
+
+    def __init__(self, where: str):
+        self.where = where
+        self.kinds: dict[str, tuple[str, str, str, list[int]]] = {}
+
+    def add(self, kind: str, line: int, field: str, message: str, hint: str = "") -> None:
+        self.kinds.setdefault(kind, (field, message, hint, []))[3].append(line)
+
+    def problems(self) -> list[Problem]:
+        found = []
+        for field, message, hint, lines in self.kinds.values():
+            counted = message if len(lines) == 1 else f"{message} on {len(lines)} rows ({line_ranges(lines)})"
+            found.append(Problem(self.where, lines[0], field, counted + (f": {hint}" if hint else "")))
+        return found
+
+
+def line_ranges(lines: list[int], shown: int = 3) -> str:
+    """``lines 2–103`` or ``lines 2, 5–9, 12 and 40 more``: runs of consecutive lines, the first few.
+
+    Examples
+    --------
+    >>> line_ranges([2, 3, 4, 5]), line_ranges([2, 5, 6, 7, 9, 11, 12, 20])
+    ('lines 2–5', 'lines 2, 5–7, 9 and 3 more')
+    """
+    runs: list[list[int]] = []
+    for line in sorted(lines):
+        if runs and line == runs[-1][1] + 1:
+            runs[-1][1] = line
+        else:
+            runs.append([line, line])
+    text = ", ".join(f"{a}–{b}" if b > a else f"{a}" for a, b in runs[:shown])
+    rest = sum(b - a + 1 for a, b in runs[shown:])
+    return f"lines {text}" + (f" and {rest} more" if rest else "")
+
+
 def read_csv(
-    path: Path, required: list[str], optional: list[str], problems: list[Problem]
+    path: Path, required: list[str], optional: list[str], problems: list[Problem], header_hint=None
 ) -> list[tuple[int, dict[str, str]]] | None:
     """Rows of a CSV file as ``(line, {column: text})``; None when unusable.
 
     The header must name every ``required`` column; other columns must be in
     ``optional``. Rows with too many or too few fields are reported and skipped.
+    ``header_hint(header, text)``, where given, says what a header that lacks
+    a required column probably is (another delimiter, another layout).
     """
     text = read_text(path, problems)
     if text is None:
@@ -278,9 +339,13 @@ def read_csv(
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in required and c not in optional]
     if missing:
+        hint = _header_hint(header, text, required) or (header_hint(header, text) if header_hint else "")
         problems.append(
-            Problem(where, 1, ",".join(missing), f"missing column(s); the header must name {','.join(required)}")
+            Problem(where, 1, ",".join(missing), f"missing column(s); the header must name {','.join(required)}"
+                    + (f": {hint}" if hint else ""))
         )
+        if hint:  # the hint explains the whole header: its other names are no news
+            return None
     if unknown:
         allowed = ", ".join(required + optional)
         problems.append(Problem(where, 1, ",".join(unknown), f"unknown column(s); allowed: {allowed}"))
@@ -291,15 +356,17 @@ def read_csv(
         return None
     rows = []
     scan = unsafe_character(text) is not None  # look at each field only in a file that holds one
+    grouped = RowProblems(where)
     try:
         for fields in reader:
             line = reader.line_num
             if not any(f.strip() for f in fields):
                 continue
             if len(fields) != len(header):
-                problems.append(
-                    Problem(where, line, "", f"expected {len(header)} fields as in the header, found {len(fields)}")
-                )
+                split = len(fields) == len(header) + 1 and all(f.strip().isdigit() for f in fields[-2:])
+                grouped.add(f"fields {len(fields)}", line, "", f"expected {len(header)} fields as in the header, "
+                            f"found {len(fields)}", "a decimal comma splits an unquoted value in two (12,5): write "
+                            "12.5, or run `casekit import FILE CASE_DIR`" if split else "")
                 continue
             bad = next((b for f in fields if (b := unsafe_character(f)) is not None), None) if scan else None
             if bad is not None:
@@ -307,8 +374,10 @@ def read_csv(
                 continue
             rows.append((line, {h: f.strip() for h, f in zip(header, fields) if h not in unknown}))
     except csv.Error as exc:
+        problems.extend(grouped.problems())
         problems.append(Problem(where, reader.line_num, "", f"CSV error: {exc}"))
         return None
-    if not rows:
+    problems.extend(grouped.problems())
+    if not rows and not grouped.kinds:
         problems.append(Problem(where, None, "", "no data rows below the header"))
     return rows

@@ -14,13 +14,18 @@ from .version import VERSION
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from .cautions import case_warnings
+
     problems = validate_cases(args.cases_dir)
-    for problem in problems:
+    warnings = case_warnings(args.cases_dir) if Path(args.cases_dir).is_dir() else []
+    for problem in sorted(problems + warnings, key=lambda p: (p.path, p.line or 0)):
         print(problem)
+    counted = f" and {len(warnings)} warning(s) (valid, but check them)" if warnings else ""
     if problems:
-        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
+        print(f"{len(problems)} problem(s){counted} found.", file=sys.stderr)
         return 1
-    print(f"{args.cases_dir}: all cases valid.", file=sys.stderr)
+    print(f"{args.cases_dir}: all cases valid" + (f"; {len(warnings)} warning(s) to check." if warnings else "."),
+          file=sys.stderr)
     return 0
 
 

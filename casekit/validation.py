@@ -6,6 +6,7 @@ of problems; ``validate_cases`` does that for a folder of cases.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -15,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from .casefiles import CASE_FILES, YamlDoc, read_csv, read_yaml
+from .casefiles import CASE_FILES, RowProblems, YamlDoc, read_csv, read_yaml
 from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog
 from .errors import Problem, display_path
 from .periods import parse_date, parse_month, parse_period
@@ -381,41 +382,51 @@ def _range_text(info) -> str:
     return f"[{low}, {high}] {info['unit']}"
 
 
-def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem]) -> list[dict]:
+def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem]) -> "KpiRows | None":
     """Check kpis.csv; KPI names and ranges only when case.yaml could be read (``known``, from
-    :func:`known_kpis`)."""
-    rows = read_csv(path, ["period", "kpi", "value"], ["note"], problems)
+    :func:`known_kpis`). None when the file cannot be read at all (its absence of rows is then no news).
+
+    Row problems come one per kind with their count and lines, and a hint where the value shows what
+    went wrong (a percent sign, a decimal comma, a date, a KPI's label).
+    """
+    reported = len(problems)
+    rows = read_csv(path, ["period", "kpi", "value"], ["note"], problems,
+                    header_hint=lambda header, text: _wide_hint(header, known))
+    if rows is None:
+        return None
+    skipped = len(problems) > reported  # rows read_csv could not split into the header's fields
     where = display_path(path)
+    grouped = RowProblems(where)
     out: list[dict] = []
     first_line: dict[tuple[str, str], int] = {}
     freq_of: dict[str, tuple[str, int]] = {}
-    for line, row in rows or []:
+    for line, row in rows:
         ok = True
         try:
             period = parse_period(row["period"])
         except ValueError as exc:
-            problems.append(Problem(where, line, "period", str(exc)))
+            grouped.add("period", line, "period", str(exc), _period_hint(row["period"]))
             ok = False
         kpi = row["kpi"]
         if known is not None and kpi not in known:
-            problems.append(Problem(where, line, "kpi", f"unknown KPI {kpi!r}; use a catalog KPI or define it in case.yaml under kpis:"))
+            grouped.add(f"kpi {kpi}", line, "kpi", f"unknown KPI {kpi!r}", _kpi_hint(kpi, known)
+                        or "use a catalog KPI or define it in case.yaml under kpis:")
             ok = False
         try:
             value = _number_text(row["value"])
             if not math.isfinite(value) or abs(value) > MAX_NUMBER:
                 raise ValueError
         except ValueError:
-            hint = "; leave the row out for a missing period" if not row["value"] else ""
-            problems.append(Problem(where, line, "value", f"expected a finite number, got {row['value']!r}{hint}"))
+            kind, hint = _number_hint(row["value"])
+            grouped.add(f"value {kind}", line, "value", f"expected a finite number, got {row['value']!r}", hint)
             ok = False
         if not ok:
             continue
         if known is not None and not _in_range(value, info := known[kpi]):
-            problems.append(Problem(where, line, "value", f"{kpi} ranges over {_range_text(info)}, got {value:g}"))
+            grouped.add(f"range {kpi}", line, "value", f"{kpi} ranges over {_range_text(info)}, got {value:g}")
         elif known is not None and info.get("scale") == "ratio" and value < 0:
-            problems.append(Problem(where, line, "value", f"{kpi} is compared as a ratio, so it cannot be negative, "
-                                                          f"got {value:g}; give it scale: interval in case.yaml "
-                                                          "if it can"))
+            grouped.add(f"negative {kpi}", line, "value", f"{kpi} is compared as a ratio, so it cannot be negative, "
+                        f"got {value:g}; give it scale: interval in case.yaml if it can")
         key = (row["period"], kpi)  # parse_period accepts only the written forms format_period gives
         if key in first_line:
             problems.append(Problem(where, line, "period", f"duplicate row for {kpi} in {key[0]}; first given on line {first_line[key]}"))
@@ -423,10 +434,88 @@ def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem]) -> 
         first_line[key] = line
         freq, freq_line = freq_of.setdefault(kpi, (period.freqstr, line))
         if period.freqstr != freq:
-            problems.append(Problem(where, line, "period", f"{kpi} mixes monthly and quarterly periods (see line {freq_line}); use one"))
+            grouped.add(f"mixed {kpi}", line, "period", f"{kpi} mixes monthly and quarterly periods (see line "
+                        f"{freq_line}); use one")
             continue
         out.append({"period": period, "kpi": kpi, "value": value, "line": line})
-    return out
+    problems.extend(grouped.problems())
+    return KpiRows(out, complete=not grouped.kinds and not skipped)
+
+
+@dataclass
+class KpiRows:
+    """kpis.csv's valid rows, and whether every row was."""
+
+    rows: list[dict]
+    complete: bool
+
+
+MISSING_MARKERS = {"#n/a", "n/a", "na", "nan", "null", "none", "-", "—", "#value!", "#div/0!", "?"}
+IMPORT = "or run `casekit import FILE CASE_DIR`"
+IMPORT_DECIMAL_COMMA = "or run `casekit import FILE CASE_DIR --decimal ,`"
+
+
+def _number_hint(text: str) -> tuple[str, str]:
+    """The kind of a value that is not a number, and how to fix it."""
+    t = text.strip()
+    if not t:
+        return "blank", "leave the row out for a missing period (casekit reads it as a gap)"
+    if t.lower() in MISSING_MARKERS:
+        return "missing", f"{t} marks a missing value: leave the row out (casekit reads a missing period as a gap)"
+    if t.endswith("%") and _is_number(t[:-1].replace(",", ".")):
+        return "percent", f"remove the % sign (68.9% is written 68.9), {IMPORT}"
+    if re.fullmatch(r"[+-]?\d{1,3}([,.' ]\d{3})+([.,]\d+)?", t) and not re.fullmatch(r"[+-]?\d+[.]\d+", t):
+        return "thousands", f"remove the thousands separator (1,012 is written 1012), {IMPORT}"
+    if re.fullmatch(r"[+-]?\d*,\d+", t):
+        return "decimal comma", f"write decimals with a point (12,5 is written 12.5), {IMPORT_DECIMAL_COMMA}"
+    if "_" in t:
+        return "underscore", "write numbers without '_'"
+    return "other", ""
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+_DATE_LIKE = re.compile(r"^(\d{1,2}[/.\-]\d{4}|\d{4}[/.]\d{1,2}|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
+                        r"|[A-Za-z]{3,9}\.? ?\d{4}|\d{4}-\d)$")
+
+
+def _period_hint(text: str) -> str:
+    if _DATE_LIKE.match(text.strip()):
+        return f"a date or another month form: write the month as YYYY-MM (2020-01), {IMPORT}, which converts it"
+    return ""
+
+
+def _kpi_hint(kpi: str, known: dict) -> str:
+    """'that is the label of on_time_delivery' or 'did you mean on_time_delivery?', where one fits."""
+    wanted = _normalised(kpi)
+    for kpi_id, info in known.items():
+        if _normalised(info.get("label", "")) == wanted or _normalised(kpi_id) == wanted:
+            return f"that is how {kpi_id} is named, and kpis.csv takes the id: write {kpi_id}"
+    labels = {str(info.get("label", "")): kpi_id for kpi_id, info in known.items()}
+    close = difflib.get_close_matches(kpi, list(known) + list(labels), n=1, cutoff=0.75)
+    return f"did you mean {labels.get(close[0], close[0])}?" if close else ""
+
+
+def _normalised(name) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def _wide_hint(header: list[str], known: dict | None) -> str:
+    """A header of a period column and KPI columns: the wide layout, which casekit import makes tidy."""
+    if known is None or len(header) < 2:
+        return ""
+    names = {_normalised(k) for k in known} | {_normalised(i.get("label", "")) for i in known.values()}
+    if sum(_normalised(h) in names for h in header) >= 1 and _normalised(header[0]) in {"period", "month", "date",
+                                                                                        "quarter"}:
+        return ("one column per KPI (a wide layout): casekit reads one row per period and KPI (period,kpi,value); "
+                "`casekit import FILE CASE_DIR` converts it")
+    return ""
 
 
 def _int_in(text: str, low: int, high: int) -> int:
@@ -524,8 +613,7 @@ def _check_span(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], proble
         )
 
 
-def _check_goal_data(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], problems: list[Problem]) -> None:
-    measured = {r["kpi"] for r in kpis}
+def _check_goal_data(folder: Path, doc: YamlDoc, meta: dict, measured: set[str], problems: list[Problem]) -> None:
     for kpi in meta.get("kpi_values", {}):
         if kpi not in measured:
             problems.append(Problem(display_path(folder / "case.yaml"), doc.line("kpi_values", kpi),
@@ -559,17 +647,22 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
     doc = read_yaml(files["case.yaml"], problems) if present["case.yaml"] else None
     meta = _check_meta(folder, doc, problems, catalog) if doc is not None else None
     known = None if meta is None else known_kpis(catalog, meta["kpi_definitions"])
+    read = None
     if present["kpis.csv"]:
-        case.kpis = _check_kpi_rows(files["kpis.csv"], known, problems)
+        read = _check_kpi_rows(files["kpis.csv"], known, problems)
+        case.kpis = read.rows if read is not None else []
     if present["appraisals.csv"]:
         case.appraisals = _check_appraisals(files["appraisals.csv"], problems)
     if present["practice_areas.csv"]:
         case.practice_areas = _check_practice_areas(files["practice_areas.csv"], problems)
     if meta is not None:
-        _check_span(folder, doc, meta, case.kpis, problems)
-        _check_goal_data(folder, doc, meta, case.kpis, problems)
+        # an unreadable kpis.csv, or its rejected rows, were reported once: what they leave missing is no news
+        if read is not None and read.complete:
+            _check_span(folder, doc, meta, case.kpis, problems)
+            _check_goal_data(folder, doc, meta, {r["kpi"] for r in case.kpis}, problems)
         case.kpi_definitions = meta.pop("kpi_definitions")
         case.meta = meta
+    problems.sort(key=lambda p: (p.path, p.line or 0))  # by file, then line: as an editor lists them
     return case, problems
 
 

@@ -1,0 +1,83 @@
+"""What is valid but probably wrong in a case: warnings that ``casekit validate`` prints and never fails on.
+
+- a percentage KPI whose every value lies between 0 and 1: a percentage saved as a fraction (0.689 for
+  68.9%) reads as a KPI that hardly moves;
+- text left from ``casekit new``'s template (the name, the summary, the example data);
+- an appraisal dated after the KPI data ends, which the reports cannot relate to any measurement.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .casefiles import read_yaml
+from .catalog import kpi_catalog
+from .errors import Problem, display_path
+from .scaffold import TEMPLATE
+from .validation import ParsedCase, case_folders, check_case, known_kpis
+
+TEMPLATE_TEXT = {"name": "Your organization", "summary": "Two or three sentences"}
+MIN_VALUES = 3  # fewer values than this say nothing about their scale
+
+
+def case_warnings(path: str | Path = "cases") -> list[Problem]:
+    """Every warning about the cases under ``path`` (see the module's description), by file and line.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> ck.case_warnings("cases")
+    []
+    """
+    catalog = kpi_catalog()
+    found: list[Problem] = []
+    for folder in case_folders(Path(path), []):
+        parsed, _ = check_case(folder, catalog)
+        found += _fractions(parsed, catalog) + _template_left(parsed) + _late_appraisals(parsed)
+    return sorted(found, key=lambda p: (p.path, p.line or 0))
+
+
+def _fractions(case: ParsedCase, catalog) -> list[Problem]:
+    if not case.kpis:
+        return []
+    definitions = case.kpi_definitions if case.kpi_definitions is not None else catalog.iloc[0:0]
+    known = known_kpis(catalog, definitions)
+    by_kpi: dict[str, list[dict]] = {}
+    for row in case.kpis:
+        by_kpi.setdefault(row["kpi"], []).append(row)
+    found = []
+    for kpi, rows in by_kpi.items():
+        unit = str(known.get(kpi, {}).get("unit", ""))
+        values = [r["value"] for r in rows]
+        if unit.startswith("%") and len(values) >= MIN_VALUES and 0 <= min(values) and max(values) <= 1:
+            found.append(Problem(display_path(case.folder / "kpis.csv"), rows[0]["line"], "value",
+                                 f"warning: every value of {kpi} lies between 0 and 1, but it is measured in {unit}: "
+                                 f"a percentage saved as a fraction (0.689 for 68.9%)? Multiply the values by 100"))
+    return found
+
+
+def _template_left(case: ParsedCase) -> list[Problem]:
+    found = []
+    where = display_path(case.folder / "case.yaml")
+    doc = read_yaml(case.folder / "case.yaml", []) if case.meta else None
+    for name, text in TEMPLATE_TEXT.items():
+        value = (case.meta or {}).get(name)
+        if isinstance(value, str) and value.strip().startswith(text):
+            found.append(Problem(where, doc.line(name) if doc else None, name,
+                                 f"warning: still the template's text ({text!r}…): write your organization's"))
+    kpis = case.folder / "kpis.csv"
+    if kpis.is_file() and kpis.read_bytes() == (TEMPLATE / "kpis.csv").read_bytes():
+        found.append(Problem(display_path(kpis), None, "", "warning: still the template's example data: replace it "
+                                                           "with your measurements (`casekit import` reads a "
+                                                           "spreadsheet)"))
+    return found
+
+
+def _late_appraisals(case: ParsedCase) -> list[Problem]:
+    if not case.kpis or not case.appraisals:
+        return []
+    last = max({id(r["period"]): r["period"] for r in case.kpis}.values(), key=lambda p: p.end_time).end_time
+    return [Problem(display_path(case.folder / "appraisals.csv"), a["line"], "date",
+                    f"warning: the appraisal of {a['date']:%Y-%m-%d} is after the KPI data ends ({last:%Y-%m}): "
+                    "check its date, or add the KPIs' later periods")
+            for a in case.appraisals if a.get("date") is not None and a["date"] > last]
