@@ -38,6 +38,7 @@ _LAZY = {
     "ranking_table": "presentation",
     "import_kpis": "spreadsheets",
     "case_warnings": "cautions",
+    "export_excel": "excel",
     "category_table": "presentation",
     "subgroup_table": "presentation",
     "dose_table": "presentation",
@@ -60,6 +61,7 @@ def __dir__():
 
 
 __all__ = [
+    "export_excel",
     "case_warnings",
     "import_kpis",
     "category_table",

@@ -131,6 +131,28 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .excel import export_excel
+    from .project import reference_path
+
+    try:
+        portfolio = load_cases(args.cases_dir)
+        path = export_excel(portfolio, args.xlsx, alpha=args.alpha, correction=args.correction,
+                            meta_method=args.meta_method, reference=pd.read_csv(reference_path()), force=args.force)
+    except CaseError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{len(exc.problems)} problem(s) found; run `casekit validate`.", file=sys.stderr)
+        return 1
+    except CasekitError as exc:
+        print(f"casekit export: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: {len(portfolio.cases)} case(s), alpha {args.alpha:g}, {args.correction} correction")
+    return 0
+
+
 def _sheet(value: str | None):
     return int(value) if value is not None and value.isdigit() else value
 
@@ -251,6 +273,17 @@ def _parser() -> argparse.ArgumentParser:
     imported.add_argument("--dry-run", action="store_true", help="show the result and write nothing")
     imported.add_argument("--force", action="store_true", help="replace the case's existing kpis.csv")
     imported.set_defaults(func=_import)
+    export = commands.add_parser("export", help="write every results table to an Excel workbook",
+                                 description="Write the cases' and the portfolio's results to an .xlsx workbook: one "
+                                             "sheet per table, numbers as numbers, the settings on a sheet of their "
+                                             "own.")
+    export.add_argument("cases_dir", nargs="?", default="cases", metavar="CASES_DIR")
+    export.add_argument("--xlsx", required=True, metavar="FILE", help="the workbook to write (.xlsx)")
+    export.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    export.add_argument("--correction", choices=["holm", "bh", "none"], default="holm")
+    export.add_argument("--meta-method", choices=["DL", "PM"], default="DL")
+    export.add_argument("--force", action="store_true", help="replace an existing workbook")
+    export.set_defaults(func=_export)
     simulate = commands.add_parser("simulate", help="write simulated cases with a known true effect",
                                    description="Write a portfolio of simulated, valid cases whose true effect is known.")
     simulate.add_argument("--orgs", type=int, required=True, help="number of organizations")

@@ -1,0 +1,173 @@
+"""Results out to Excel: ``casekit export --xlsx`` and :func:`export_excel`.
+
+One sheet per table an analyst continues with, numbers as numbers with number formats, a header row that
+stays in view and filters, and the settings the results were computed with on a sheet of their own. Text
+from the cases that Excel would run as a formula (a leading ``=``, ``+``, ``-`` or ``@``) is written as
+text with Excel's quote prefix, so it shows as written and never runs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ArgumentError
+from .loading import Portfolio
+from .version import VERSION
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = {  # column name -> Excel number format; the first rule a column's name matches
+    "p": "0.0000", "money": "#,##0", "count": "0", "ratio": "0.00", "effect": "0.0", "other": "General"}
+
+
+def export_excel(portfolio: Portfolio, path: str | Path, alpha: float = 0.05, correction: str = "holm",
+                 meta_method: str = "DL", reference: pd.DataFrame | None = None, force: bool = False) -> Path:
+    """Write the portfolio's results to an ``.xlsx`` workbook, one sheet per table.
+
+    Sheets: ``Settings`` (alpha, correction, meta-analysis method, casekit
+    version, when), ``KPIs`` (label, unit, direction of every KPI used),
+    ``Cases``, ``KPI comparison`` (:func:`casekit.compare_case` of every
+    case), ``Goals``, ``ROI``, ``KPI effects`` (:func:`casekit.kpi_effects`),
+    ``Portfolio tests`` (:func:`casekit.compare_portfolio`) and
+    ``Categories`` (:func:`casekit.category_summary`, beside ``reference``
+    where given).
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+    path : str or Path
+        The workbook to write; an existing file is replaced only with ``force``.
+    alpha, correction, meta_method
+        As in :func:`casekit.compare_case` and :func:`casekit.compare_portfolio`.
+    reference : DataFrame, optional
+        The SEI's results (``pd.read_csv(ck.reference_path())``) for ``Categories``.
+    force : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The workbook written.
+
+    Examples
+    --------
+    >>> import casekit as ck, tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "results.xlsx"
+    >>> pf = ck.load_cases("cases", case_ids=["quantia-tech", "meridian-financial"])
+    >>> sorted(pd.read_excel(ck.export_excel(pf, out), sheet_name=None, engine="calamine"))[:3]
+    ['Cases', 'Categories', 'Goals']
+    """
+    from .across import compare_portfolio
+    from .breakdowns import category_summary
+    from .goals import goal_attainment, roi
+    from .summary import case_overview
+    from .within import compare_case, kpi_effects
+
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise ArgumentError(f"the workbook's name must end in .xlsx, got {path.name!r}")
+    if path.exists() and not force:
+        raise ArgumentError(f"{path} exists; casekit never overwrites it unless told (force=True, --force)")
+    ids = list(portfolio.cases["case_id"])
+    used = portfolio.kpis.drop_duplicates("kpi")[["kpi", "label", "unit", "better", "category", "scale"]]
+    sheets = {
+        "Settings": pd.DataFrame([
+            ("alpha", alpha), ("confidence level", f"{100 * (1 - alpha):g}%"), ("correction", correction),
+            ("meta-analysis method", meta_method), ("cases", len(ids)), ("casekit version", VERSION),
+            ("exported (UTC)", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")),
+            ("effects", "direction-aware: positive is better; % for ratio-scale KPIs, points for interval-scale")],
+            columns=["setting", "value"]),
+        "KPIs": used.sort_values("kpi", ignore_index=True),
+        "Cases": case_overview(portfolio).merge(portfolio.cases[["case_id", "name", "region", "size", "source",
+                                                                 "currency"]], on="case_id"),
+        "KPI comparison": pd.concat([compare_case(portfolio, c, alpha=alpha) for c in ids], ignore_index=True),
+        "Goals": pd.concat([goal_attainment(portfolio, c, alpha=alpha) for c in ids], ignore_index=True),
+        "ROI": pd.concat([roi(portfolio, c, alpha=alpha) for c in ids], ignore_index=True),
+        "KPI effects": kpi_effects(portfolio, alpha=alpha),
+        "Portfolio tests": compare_portfolio(portfolio, correction=correction, alpha=alpha, meta_method=meta_method),
+        "Categories": category_summary(portfolio, reference=reference),
+    }
+    _write_workbook(path, {name: _cells(table) for name, table in sheets.items()})
+    return path
+
+
+def _cells(table: pd.DataFrame) -> pd.DataFrame:
+    """Values Excel can hold: periods and other objects as text, nullable integers as floats."""
+    table = table.copy()
+    for column in table.columns:
+        series = table[column]
+        if isinstance(series.dtype, pd.PeriodDtype):
+            table[column] = series.astype(str)
+        elif pd.api.types.is_integer_dtype(series) and series.isna().any():
+            table[column] = series.astype(float)
+        elif series.dtype == object or pd.api.types.is_string_dtype(series):
+            table[column] = series.map(lambda v: v if v is None or isinstance(v, (str, int, float)) else str(v))
+    return table
+
+
+def number_format(column: str) -> str:
+    """The Excel number format of a column, from its name.
+
+    Examples
+    --------
+    >>> number_format("p_adjusted"), number_format("benefit"), number_format("improvement")
+    ('0.0000', '#,##0', '0.0')
+    """
+    name = column.lower()
+    if name in ("p_value", "p_adjusted", "q_pvalue", "wilcoxon_p", "t_p", "sign_p", "its_level_p", "its_slope_p",
+                "its_pre_slope_p", "p_between", "p_between_adjusted") or name.endswith("_p"):
+        return FORMATS["p"]
+    if name in ("investment", "monthly_benefit", "benefit", "benefit_low", "benefit_high", "net_benefit", "amount",
+                "size"):
+        return FORMATS["money"]
+    if name.startswith("n_") or name in ("k", "n", "kpis", "before", "after", "transition", "cases", "data_points",
+                                          "levels", "sign_n", "sign_positive", "xmr_signals_better",
+                                          "xmr_signals_worse", "horizon_months", "payback_months", "levels_gained"):
+        return FORMATS["count"]
+    if name in ("benefit_cost_ratio", "autocorrelation", "i2", "tau2", "dz", "dz_ci_low", "dz_ci_high", "effect",
+                "effect_se", "rho"):
+        return FORMATS["ratio"]
+    return FORMATS["effect"] if name.endswith(("improvement", "_change", "ci_low", "ci_high", "_pct", "median",
+                                              "lowest", "highest", "pi_low", "pi_high")) else FORMATS["other"]
+
+
+def _blank(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    """Write beside ``path`` and rename over it: a failure never leaves half a workbook or destroys the last."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".xlsx", dir=path.parent or ".")
+    os.close(handle)
+    try:
+        options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        with pd.ExcelWriter(temporary, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+            quoted = writer.book.add_format({"quote_prefix": True})
+            for name, table in sheets.items():
+                table.to_excel(writer, sheet_name=name, index=False)
+                sheet = writer.sheets[name]
+                for number, column in enumerate(table.columns):
+                    lengths = [len(str(v)) for v in table[column] if not _blank(v)]
+                    width = min(60, max(10, len(str(column)) + 2,
+                                        int(np.percentile(lengths, 90)) + 2 if lengths else 0))
+                    sheet.set_column(number, number, width, writer.book.add_format(
+                        {"num_format": number_format(str(column))}))
+                    if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
+                        for row, value in enumerate(table[column], start=1):
+                            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                                sheet.write_string(row, number, value, quoted)  # shown as written, never run
+                sheet.freeze_panes(1, 0)
+                if len(table.columns):
+                    sheet.autofilter(0, 0, max(len(table), 1), len(table.columns) - 1)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
