@@ -2,8 +2,8 @@
 
 Each portfolio is rendered the way `casekit render` renders it (papermill in a fresh kernel, then
 nbconvert's HTML without code), one after another in this process, and the run prints the seconds
-each stage took, the HTML's size and the largest figure. The same simulated portfolios each time
-(seeded).
+each took, as a ratio to the 8 shipped cases' report, the HTML's size and the slowest cells. The
+same simulated portfolios each time (seeded).
 
     python benchmarks/portfolio_bench.py [N_ORGS ...]   # default: 100 1000
 """
@@ -49,12 +49,15 @@ def main(sizes: list[int]) -> None:
             folder = Path(tmp) / f"sim-{n}"
             ck.simulate_portfolio(n, 0.1, seed=n, kpis=KPIS, out=folder)
             runs.append((f"{n:,} simulated organizations", folder))
+        shipped = None
         for name, folder in runs:
             out = Path(tmp) / f"out-{folder.name}"
             out.mkdir()
             result = render_portfolio(folder, out)
-            print(f"{name:>32}: {result['execute'] + result['export']:6.1f} s "
-                  f"(execute {result['execute']:.1f} s, HTML {result['export']:.1f} s), HTML {result['html_mb']:.2f} MB")
+            total = result["execute"] + result["export"]
+            shipped = shipped or total
+            print(f"{name:>32}: {total:6.1f} s ({total / shipped:.2f}× the shipped cases'; execute "
+                  f"{result['execute']:.1f} s, HTML {result['export']:.1f} s), HTML {result['html_mb']:.2f} MB")
             for seconds, first_line in result["slowest"]:
                 print(f"{'':>34}{seconds:5.1f} s  {first_line}")
 

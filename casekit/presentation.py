@@ -225,7 +225,7 @@ def comparison_table(table: pd.DataFrame, alpha: float = 0.05) -> Block:
     return Block(body, main_block.text + "\n\n" + detail_block.text)
 
 
-def goals_table(goals: pd.DataFrame, table: pd.DataFrame) -> Block:
+def goals_table(goals: pd.DataFrame, table: pd.DataFrame, alpha: float = 0.05) -> Block:
     """:func:`casekit.goal_attainment` for reading: targets and results in the same direction-aware terms.
 
     ``table`` is the case's :func:`casekit.compare_case` (labels, units and
@@ -246,8 +246,9 @@ def goals_table(goals: pd.DataFrame, table: pd.DataFrame) -> Block:
             achieved = (f"{number(goal['achieved'])} {kpi['unit']} after adoption ({number(goal['ci_low'])} to "
                         f"{number(goal['ci_high'])})")
         rows.append({"Goal": goal["goal_id"], "Statement": goal["statement"], "KPI": label, "Target": target,
-                     "Achieved (CI)": achieved, "Status": goal["status"], "Note": goal["note"] or DASH})
-    frame = pd.DataFrame(rows, columns=["Goal", "Statement", "KPI", "Target", "Achieved (CI)", "Status", "Note"])
+                     f"Achieved ({confidence(alpha)})": achieved, "Status": goal["status"], "Note": goal["note"] or DASH})
+    frame = pd.DataFrame(rows, columns=["Goal", "Statement", "KPI", "Target", f"Achieved ({confidence(alpha)})", "Status",
+                                        "Note"])
     return reader_table(frame, text_columns=["Goal", "Statement", "KPI", "Status", "Note"])
 
 
@@ -292,7 +293,7 @@ def roi_table(money_table: pd.DataFrame, table: pd.DataFrame | None = None, alph
     ]
     if r["note"]:
         rows.append(("Note", r["note"]))
-    return reader_table(pd.DataFrame(rows, columns=["", "Value"]), text_columns=["", "Value"])
+    return reader_table(pd.DataFrame(rows, columns=["Measure", "Value"]), text_columns=["Measure", "Value"])
 
 
 # --- the portfolio report -------------------------------------------------------------------------------
@@ -395,9 +396,11 @@ def tests_table(tests: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05, 
 RANKED = 5  # per KPI, the most and the least improved organizations shown when there are many
 
 
-def ranking_table(effects: pd.DataFrame, portfolio: Portfolio) -> Block:
+def ranking_table(effects: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05) -> Block:
+    # alpha: the level ``effects`` were computed at (``kpi_effects(..., alpha=)``), for the column's name
     """Every organization's improvement per KPI, best first; with many, the top and bottom few and a count."""
     names = portfolio.cases.set_index("case_id")["name"]
+    level = confidence(alpha)
     rows = []
     for kpi, group in effects[effects["usable"]].sort_values("improvement", ascending=False).groupby("kpi"):
         shown = group if len(group) <= 2 * RANKED + 2 else pd.concat([group.head(RANKED), group.tail(RANKED)])
@@ -405,12 +408,12 @@ def ranking_table(effects: pd.DataFrame, portfolio: Portfolio) -> Block:
             if len(shown) < len(group) and position == RANKED:
                 rest = group.iloc[RANKED:-RANKED]["improvement"]
                 rows.append({"KPI": r["label"], "Organization": f"… {len(rest):,} more",
-                             "Improvement": f"median {signed(rest.median(), _unit(r))}", "CI": DASH,
+                             "Improvement": f"median {signed(rest.median(), _unit(r))}", level: DASH,
                              "Maturity gained": DASH})
             rows.append({"KPI": r["label"], "Organization": names.get(r["case_id"], r["case_id"]),
-                         "Improvement": signed(r["improvement"], _unit(r)), "CI": interval(r["ci_low"], r["ci_high"]),
+                         "Improvement": signed(r["improvement"], _unit(r)), level: interval(r["ci_low"], r["ci_high"]),
                          "Maturity gained": DASH if pd.isna(r["levels_gained"]) else f"{int(r['levels_gained']):+d}"})
-    frame = pd.DataFrame(rows, columns=["KPI", "Organization", "Improvement", "CI", "Maturity gained"])
+    frame = pd.DataFrame(rows, columns=["KPI", "Organization", "Improvement", level, "Maturity gained"])
     return reader_table(frame, text_columns=["KPI", "Organization"])
 
 
@@ -432,7 +435,7 @@ def category_table(categories: pd.DataFrame) -> Block:
 SUBGROUP_NAMES = {"sector": "Sector", "maturity_latest": "Maturity reached", "maturity_before": "Maturity before"}
 
 
-def subgroup_table(subgroups: pd.DataFrame, portfolio: Portfolio, by: str) -> Block:
+def subgroup_table(subgroups: pd.DataFrame, portfolio: Portfolio, by: str, alpha: float = 0.05) -> Block:
     """:func:`casekit.subgroup_analysis` for reading: each KPI with two or more subgroups, the test between
     them once per KPI (a KPI all in one subgroup has nothing to compare and is left out)."""
     labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
@@ -448,7 +451,7 @@ def subgroup_table(subgroups: pd.DataFrame, portfolio: Portfolio, by: str) -> Bl
                 heading: maturity(level) if by.startswith("maturity") else level,
                 "Organizations": r["k"],
                 "Pooled effect": signed(r["pooled_improvement"]),
-                "CI": interval(r["ci_low"], r["ci_high"]),
+                confidence(alpha): interval(r["ci_low"], r["ci_high"]),
                 "Subgroups differ? p (adjusted)": (p_value(r["p_between_adjusted"]) if position == 0 else ""),
             })
     if not rows:

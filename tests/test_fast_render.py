@@ -23,12 +23,14 @@ NOTEBOOKS = ROOT / "casekit" / "notebooks"
 
 
 def _checked(notebook: Path) -> list[str]:
-    """The text each cell marked NBVAL_CHECK_OUTPUT printed (the numbers a report is tested on).
+    """The text each cell marked NBVAL_CHECK_OUTPUT printed or displayed as plain text (the numbers a report is
+    tested on).
 
     Joined per cell: a kernel process may split one print across stream outputs, depending on when it flushes.
     """
     nb = nbformat.read(notebook, as_version=4)
-    return ["".join(o.get("text", "") for o in c.outputs) for c in nb.cells if "NBVAL_CHECK_OUTPUT" in c.source]
+    return ["".join(o.get("text", "") or "".join(o.get("data", {}).get("text/plain", "")) for o in c.outputs)
+            for c in nb.cells if "NBVAL_CHECK_OUTPUT" in c.source]
 
 
 def _outputs(notebook: Path) -> list[list[str]]:

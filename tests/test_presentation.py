@@ -28,10 +28,18 @@ def test_the_heading_names_the_organization_and_escapes_its_text(case_dir: Path)
 @pytest.mark.parametrize("alpha, level", [(0.05, "95% CI"), (0.1, "90% CI")])
 def test_every_interval_carries_its_own_confidence_level(pf, alpha, level):
     summary = ck.case_summary(pf, "northwood-paper", alpha=alpha)
-    table = ck.comparison_table(ck.compare_case(pf, "northwood-paper", alpha=alpha), alpha=alpha)
+    compared = ck.compare_case(pf, "northwood-paper", alpha=alpha)
+    table = ck.comparison_table(compared, alpha=alpha)
+    goals = ck.goals_table(ck.goal_attainment(pf, "northwood-paper", alpha=alpha), compared, alpha=alpha)
+    money = ck.roi_table(ck.roi(pf, "northwood-paper", alpha=alpha), compared, alpha=alpha)
+    across = [ck.tests_table(ck.compare_portfolio(pf, alpha=alpha), pf, alpha=alpha),
+              ck.ranking_table(ck.kpi_effects(pf, alpha=alpha), pf, alpha=alpha),
+              ck.subgroup_table(ck.subgroup_analysis(pf, alpha=alpha), pf, "sector", alpha=alpha)]
     assert f"({level} " in summary.text and f"<th>{level}</th>" in table.html
+    assert f"Achieved ({level})" in goals.html and f"Benefit, {level}" in money.html
+    assert all(level in block.html for block in across)
     other = "95% CI" if level == "90% CI" else "90% CI"
-    assert other not in summary.text + summary.html + table.html
+    assert other not in "".join(b.text + b.html for b in [summary, table, goals, money, *across])
 
 
 def test_the_summary_groups_improved_and_worsened_first_and_keeps_the_findings_lines(pf):
@@ -50,7 +58,7 @@ def test_tables_have_no_index_no_nan_and_readable_numbers(pf):
               ck.roi_table(ck.roi(pf, "northwood-paper"), table)]
     for block in blocks:
         assert not NOT_FOR_READERS.findall(block.html), NOT_FOR_READERS.findall(block.html)
-        assert "<th></th><th>" not in block.html.replace("<th class=\"text\"></th><th class=\"text\">Value", "")
+        assert "<th></th>" not in block.html and '<th class="text"></th>' not in block.html  # no index column
     money = blocks[3].text
     assert "480,000 USD" in money and "1,493,661 USD" in money and "18 months" in money
     assert "Schedule variance, Cost variance" in money  # labels, not ids
