@@ -106,10 +106,11 @@ def test_enable_shows_notebook_figures_with_it(tmp_path: Path):
                         "from matplotlib.figure import Figure\n"
                         "assert inline.enable()\n"
                         "formatter = get_ipython().display_formatter.formatters['image/png']\n"
-                        "assert formatter.lookup_by_type(Figure) is inline.figure_png\n"
-                        "plt.plot([1, 3, 2]); plt.show()")
+                        "assert formatter.lookup_by_type(Figure) is inline.figure_png_with_alt\n"
+                        "plt.plot([1, 3, 2]); plt.title('Defects by month'); plt.show()")
     pictures = [o for o in nb.cells[0].outputs if "image/png" in o.get("data", {})]
     assert len(pictures) == 1 and _image(pictures[0]["data"]["image/png"]).shape[1] < 6.4 * 100
+    assert pictures[0]["metadata"]["image/png"]["alt"] == "Chart: Defects by month"  # the report's alt text
 
 
 def test_enable_leaves_other_formats_alone(tmp_path: Path):

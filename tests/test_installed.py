@@ -80,7 +80,8 @@ def test_init_render_with_parameters_and_workshop_from_any_folder(installed: Pat
     assert "1 report(s) rendered" in rendered.stdout  # one case: no portfolio to compare it with
     assert not (study / "reports" / "portfolio.html").exists()
     case = nbformat.read(study / "reports" / "quantia-tech.ipynb", as_version=4)
-    assert "(90% confidence" in "".join(o.get("text", "") for c in case.cells for o in c.get("outputs", []))
+    assert "(90% confidence" in "".join(o.get("text", "") + "".join(o.get("data", {}).get("text/plain", ""))
+                                        for c in case.cells for o in c.get("outputs", []))
     assert "Quantia" in (study / "reports" / "index.html").read_text(encoding="utf-8")
 
     shutil.copytree(study / "cases" / "quantia-tech", study / "cases" / "quantia-tech-2")

@@ -1,0 +1,72 @@
+"""The data layer at scale: validate, load and compare simulated portfolios of 1,000 and 10,000 organizations,
+and the portfolio report over them, with each stage's time and peak memory, in one run.
+
+Each stage runs in a fresh Python process (so that its peak memory is its own, and nothing is warm that a
+user's first call would not have warm); the time is the stage's own, imports excluded. The portfolios
+have two monthly KPIs a case over four years, as `casekit simulate` writes them (seeded).
+
+    python benchmarks/scale_bench.py [N_ORGS ...]        # default: 1000 10000
+    python benchmarks/scale_bench.py --no-report 10000   # without the portfolio report
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import casekit as ck
+
+STAGE = """
+import json, resource, sys, time
+import casekit as ck
+from casekit import across, validation, within  # imports are not the stage's cost
+folder = sys.argv[1]
+started = time.perf_counter()
+{body}
+seconds = time.perf_counter() - started
+print(json.dumps({{"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+STAGES = {
+    "validate_cases": "problems = ck.validate_cases(folder); assert problems == [], problems[:3]",
+    "load_cases": "ck.load_cases(folder)",
+    "compare_portfolio (after loading)": "p = ck.load_cases(folder)\nstarted = time.perf_counter()\n"
+                                         "ck.compare_portfolio(p)",
+}
+
+
+def run_stage(body: str, folder: Path) -> dict:
+    code = STAGE.format(body=body)
+    result = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-2000:])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main(sizes: list[int], report: bool) -> None:
+    print(f"casekit {ck.__version__}; each stage in a fresh process, imports excluded")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            folder = Path(tmp) / f"sim-{n}"
+            started = time.perf_counter()
+            ck.simulate_portfolio(n, 0.1, seed=n, out=folder)
+            print(f"{n:,} organizations (simulated in {time.perf_counter() - started:.1f} s):")
+            for name, body in STAGES.items():
+                figures = run_stage(body, folder)
+                print(f"  {name:<36} {figures['seconds']:7.2f} s   peak {figures['peak_mb']:7.0f} MB")
+            if report:
+                from portfolio_bench import render_portfolio
+
+                out = Path(tmp) / f"out-{n}"
+                out.mkdir()
+                figures = render_portfolio(folder, out)
+                print(f"  {'portfolio report (papermill + HTML)':<36} {figures['execute'] + figures['export']:7.2f} s"
+                      f"   HTML {figures['html_mb']:.2f} MB")
+
+
+if __name__ == "__main__":
+    arguments = [a for a in sys.argv[1:] if a != "--no-report"]
+    main([int(a) for a in arguments] or [1000, 10000], report="--no-report" not in sys.argv[1:])
