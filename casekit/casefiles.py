@@ -186,6 +186,8 @@ def unsafe_character(text: str) -> str | None:
     return f"a lone surrogate (U+{code:04X})" if 0xD800 <= code <= 0xDFFF else f"a control character (U+{code:04X})"
 
 
+# How spreadsheets write a missing value (lower case): kpis.csv leaves such a row out instead
+MISSING_MARKERS = frozenset({"#n/a", "n/a", "na", "nan", "null", "none", "-", "—", "–", "#value!", "#div/0!", "?"})
 OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "bars"}
 
 

@@ -6,6 +6,8 @@ Goldenson & Kost 2006, CMU/SEI-2006-TR-004).
 
 from __future__ import annotations
 
+import re
+
 from functools import lru_cache
 from importlib import resources
 
@@ -55,3 +57,14 @@ def kpi_catalog() -> pd.DataFrame:
      'return on investment', 'schedule']
     """
     return _catalog().copy()
+
+
+def normalise(name) -> str:
+    """A KPI or column name as casekit compares them: lower case, runs of other characters as one underscore.
+
+    Examples
+    --------
+    >>> normalise(" On-time delivery "), normalise("KPI")
+    ('on_time_delivery', 'kpi')
+    """
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")

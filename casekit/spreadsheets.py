@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .catalog import kpi_catalog
+from .casefiles import MISSING_MARKERS
+from .catalog import kpi_catalog, normalise
 from .errors import CasekitError
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -32,7 +33,6 @@ PERIOD_COLUMNS = {"period", "month", "date", "quarter", "year_month", "yearmonth
 KPI_COLUMNS = {"kpi", "kpi_id", "metric", "measure", "indicator"}
 VALUE_COLUMNS = {"value", "amount", "measurement", "result"}
 IGNORED_COLUMNS = {"note", "notes", "comment", "comments", "unit", "units", "source"}
-MISSING = {"", "#n/a", "n/a", "na", "nan", "null", "none", "-", "—", "–", "#value!", "#div/0!", "?"}
 MONTHS = {name: number for number, names in enumerate(
     [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
      ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
@@ -231,17 +231,6 @@ def _delimiter(lines: list[str], source: Path) -> str:
 
 # --- layout --------------------------------------------------------------------------------------------
 
-def normalise(name) -> str:
-    """A column or KPI name as compared: lower case, runs of other characters as one underscore.
-
-    Examples
-    --------
-    >>> normalise(" On-time delivery "), normalise("KPI")
-    ('on_time_delivery', 'kpi')
-    """
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
-
-
 def _tidy(header: list[str], rows: list[list], layout: str, known: pd.DataFrame, notes: list[str],
           source: Path) -> pd.DataFrame:
     names = [normalise(h) for h in header]
@@ -420,7 +409,7 @@ def parse_values(cells: list, kpis: list[str], known: pd.DataFrame, decimal: str
         raise SpreadsheetError(f"the decimal mark must be '.' or ',', got {decimal!r}")
     units = dict(zip(known["kpi"], known["unit"]))
     texts = [(i, _squeeze(c)) for i, c in enumerate(cells) if isinstance(c, str)]
-    mark = decimal or _decimal_mark([t.rstrip("%").strip() for _, t in texts if t.lower() not in MISSING])
+    mark = decimal or _decimal_mark([t.rstrip("%").strip() for _, t in texts if t.lower() not in MISSING_MARKERS and t])
     out: list[float | None] = [None] * len(cells)
     percent = thousands = commas = 0
     for i, cell in enumerate(cells):
@@ -429,7 +418,7 @@ def parse_values(cells: list, kpis: list[str], known: pd.DataFrame, decimal: str
         if isinstance(cell, (int, float)) and not _blank(cell):
             out[i] = float(cell)
     for i, text in texts:
-        if text.lower() in MISSING:
+        if not text or text.lower() in MISSING_MARKERS:
             continue
         if text.endswith("%"):
             if not str(units.get(kpis[i], "")).startswith("%"):

@@ -16,10 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from .casefiles import CASE_FILES, RowProblems, YamlDoc, read_csv, read_yaml
-from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog
+from .casefiles import CASE_FILES, MISSING_MARKERS, RowProblems, YamlDoc, read_csv, read_yaml
+from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog, normalise
 from .errors import Problem, display_path
-from .periods import parse_date, parse_month, parse_period
+from .periods import month_span, parse_date, parse_month, parse_period
 
 CASE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 KPI_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -450,7 +450,6 @@ class KpiRows:
     complete: bool
 
 
-MISSING_MARKERS = {"#n/a", "n/a", "na", "nan", "null", "none", "-", "—", "#value!", "#div/0!", "?"}
 IMPORT = "or run `casekit import FILE CASE_DIR`"
 IMPORT_DECIMAL_COMMA = "or run `casekit import FILE CASE_DIR --decimal ,`"
 
@@ -493,25 +492,21 @@ def _period_hint(text: str) -> str:
 
 def _kpi_hint(kpi: str, known: dict) -> str:
     """'that is the label of on_time_delivery' or 'did you mean on_time_delivery?', where one fits."""
-    wanted = _normalised(kpi)
+    wanted = normalise(kpi)
     for kpi_id, info in known.items():
-        if _normalised(info.get("label", "")) == wanted or _normalised(kpi_id) == wanted:
+        if normalise(info.get("label", "")) == wanted or normalise(kpi_id) == wanted:
             return f"that is how {kpi_id} is named, and kpis.csv takes the id: write {kpi_id}"
     labels = {str(info.get("label", "")): kpi_id for kpi_id, info in known.items()}
     close = difflib.get_close_matches(kpi, list(known) + list(labels), n=1, cutoff=0.75)
     return f"did you mean {labels.get(close[0], close[0])}?" if close else ""
 
 
-def _normalised(name) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
-
-
 def _wide_hint(header: list[str], known: dict | None) -> str:
     """A header of a period column and KPI columns: the wide layout, which casekit import makes tidy."""
     if known is None or len(header) < 2:
         return ""
-    names = {_normalised(k) for k in known} | {_normalised(i.get("label", "")) for i in known.values()}
-    if sum(_normalised(h) in names for h in header) >= 1 and _normalised(header[0]) in {"period", "month", "date",
+    names = {normalise(k) for k in known} | {normalise(i.get("label", "")) for i in known.values()}
+    if sum(normalise(h) in names for h in header) >= 1 and normalise(header[0]) in {"period", "month", "date",
                                                                                         "quarter"}:
         return ("one column per KPI (a wide layout): casekit reads one row per period and KPI (period,kpi,value); "
                 "`casekit import FILE CASE_DIR` converts it")
@@ -593,15 +588,17 @@ def _check_span(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], proble
         return
     where, line = display_path(folder / "case.yaml"), doc.line("adoption", "start")
     # Few distinct periods, many rows, and a pandas Period is slow to hash and to ask for its times: each
-    # distinct Period object (parse_period makes one per text) is asked once, and rows find it by id.
+    # distinct Period object (parse_period makes one per text) is measured once, in months since 1970-01,
+    # and rows find it by id.
     periods = {id(r["period"]): r["period"] for r in kpis}
-    starts, ends = {k: p.start_time for k, p in periods.items()}, {k: p.end_time for k, p in periods.items()}
-    first, last = min(starts.values()), max(ends.values())
-    adopted = start.start_time
+    spans = {k: month_span(p) for k, p in periods.items()}
+    first, last = min(a for a, _ in spans.values()), max(b for _, b in spans.values())
+    adopted = start.ordinal  # a monthly Period's ordinal counts months since 1970-01
     if not first <= adopted <= last:
-        problems.append(Problem(where, line, "adoption.start", f"{start} lies outside the KPI data ({first:%Y-%m} to {last:%Y-%m})"))
+        problems.append(Problem(where, line, "adoption.start", f"{start} lies outside the KPI data "
+                                                               f"({_month_text(first)} to {_month_text(last)})"))
         return
-    baseline = {k for k, end in ends.items() if end < adopted}
+    baseline = {k for k, (_, end) in spans.items() if end < adopted}
     before: dict[str, int] = {}
     for r in kpis:
         if id(r["period"]) in baseline:
@@ -611,6 +608,11 @@ def _check_span(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], proble
             Problem(where, line, "adoption.start",
                     f"no KPI has {MIN_BASELINE_PERIODS} or more periods before {start} to form a baseline")
         )
+
+
+def _month_text(months: int) -> str:
+    year, month = divmod(months, 12)
+    return f"{1970 + year}-{month + 1:02d}"
 
 
 def _check_goal_data(folder: Path, doc: YamlDoc, meta: dict, measured: set[str], problems: list[Problem]) -> None:
