@@ -81,7 +81,25 @@ def _render(args: argparse.Namespace) -> int:
         where = f" (cell {int(row['cell'])})" if _is_number(row["cell"]) else ""
         kept = f"; partial notebook {args.out}/{row['ipynb']}" if row["ipynb"] else ""
         print(f"FAILED {row['report']}{where}: {row['error']}{kept}")
+    _print_warnings(args.cases_dir, args.case)
     return 1 if len(failed) else 0
+
+
+SHOWN_WARNINGS = 5
+
+
+def _print_warnings(cases_dir, case_ids) -> None:
+    """The cases' warnings (valid, but probably wrong), the first few: a report is no place to find them."""
+    from .cautions import case_warnings
+
+    if not Path(cases_dir).is_dir():
+        return
+    warnings = [w for w in case_warnings(cases_dir)
+                if not case_ids or any(Path(w.path).parent.name == c for c in case_ids)]
+    for warning in warnings[:SHOWN_WARNINGS]:
+        print(warning)
+    if len(warnings) > SHOWN_WARNINGS:
+        print(f"... and {len(warnings) - SHOWN_WARNINGS} more warning(s): run `casekit validate {cases_dir}`")
 
 
 def _is_number(value) -> bool:

@@ -129,3 +129,17 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_render_names_the_warnings_too(tmp_path: Path, monkeypatch, capsys):
+    import pandas as pd
+
+    from casekit import cli, reporting
+
+    ck.new_case("our-org", tmp_path / "cases")
+    table = pd.DataFrame({"report": ["our-org"], "status": ["ok"], "skipped": [False], "cell": [None], "error": [""],
+                          "ipynb": [""]})
+    monkeypatch.setattr(reporting, "render", lambda *a, **k: table)
+    assert cli.main(["render", str(tmp_path / "cases"), "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "1 report(s) rendered" in printed and "name: warning: still the template's text" in printed
