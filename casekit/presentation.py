@@ -22,6 +22,7 @@ from .loading import Portfolio
 
 DASH = "—"
 DETAIL_ROWS = 25  # a longer table shows its first rows and folds the rest into a collapsible section
+MAX_ROWS = 500  # and a page holds at most this many rows of a table: a reader pages through no more
 
 
 class Block:
@@ -43,7 +44,8 @@ def reader_table(frame: pd.DataFrame, text_columns=(), caption: str = "") -> Blo
 
     Numbers are shown as they are in ``frame``: format them first (the
     other functions here do). Rows beyond the first :data:`DETAIL_ROWS` go
-    into a collapsible section.
+    into a collapsible section, and rows beyond :data:`MAX_ROWS` are left
+    out, with a note saying how many and where they are.
 
     Examples
     --------
@@ -52,13 +54,20 @@ def reader_table(frame: pd.DataFrame, text_columns=(), caption: str = "") -> Blo
         KPI Effect
     Defects      —
     """
-    shown = frame.astype(object).where(frame.notna(), DASH).reset_index(drop=True)
+    left_out = max(0, len(frame) - MAX_ROWS)
+    shown = frame.iloc[:MAX_ROWS].astype(object).where(frame.iloc[:MAX_ROWS].notna(), DASH).reset_index(drop=True)
     shown = shown.map(lambda v: f"{v:,}" if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v)
     head, rest = shown.iloc[:DETAIL_ROWS], shown.iloc[DETAIL_ROWS:]
     body = _html_table(head, text_columns, caption)
     if len(rest):
         body += _details(f"{len(rest):,} more rows", _html_table(rest, text_columns, ""))
-    return Block(body, (f"{caption}\n" if caption else "") + shown.to_string(index=False))
+    text = (f"{caption}\n" if caption else "") + shown.to_string(index=False)
+    if left_out:
+        note = (f"{left_out:,} more rows are left out of the page; the notebook's DataFrames and "
+                "`casekit export --xlsx` hold them all.")
+        body += f"<p class=\"casekit-note\">{note}</p>"
+        text += f"\n{note}"
+    return Block(body, text)
 
 
 def _html_table(frame: pd.DataFrame, text_columns, caption: str) -> str:

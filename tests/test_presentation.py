@@ -120,3 +120,11 @@ def test_a_level_target_reads_as_the_case_wrote_it(pf):
     assert "at most 3 % of revenue" in goals.text
     line = next(x for x in ck.case_findings(pf, "chemhaven-specialty") if x.startswith("Goal G3"))
     assert "against a target of at most 3." in line
+
+
+def test_a_table_of_thousands_keeps_a_page_readable():
+    from casekit.presentation import MAX_ROWS
+
+    block = ck.reader_table(pd.DataFrame({"n": range(10_000)}))
+    assert block.html.count("<tr>") == MAX_ROWS + 2 and "9,500 more rows are left out" in block.html
+    assert len(block.text.splitlines()) == MAX_ROWS + 2
