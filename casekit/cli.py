@@ -132,8 +132,9 @@ def _import(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"- {note}")
     kpis = result.kpis
+    counts = ", ".join(f"{k} ({n})" for k, n in kpis["kpi"].value_counts(sort=False).items())
     print(f"{len(kpis)} measurement(s) of {kpis['kpi'].nunique()} KPI(s), {kpis['period'].min()} to "
-          f"{kpis['period'].max()}: " + ", ".join(f"{k} ({n})" for k, n in kpis["kpi"].value_counts(sort=False).items()))
+          f"{kpis['period'].max()}: {counts}")
     if args.dry_run:
         print(kpis.head(8).to_string(index=False))
         print("dry run: nothing written")

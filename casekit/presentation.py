@@ -254,10 +254,11 @@ def goals_table(goals: pd.DataFrame, table: pd.DataFrame, alpha: float = 0.05) -
             target = f"{'at least' if higher else 'at most'} {goal['target']:,.4g} {kpi['unit']}"
             achieved = (f"{number(goal['achieved'])} {kpi['unit']} after adoption ({number(goal['ci_low'])} to "
                         f"{number(goal['ci_high'])})")
+        achieved_column = f"Achieved ({confidence(alpha)})"
         rows.append({"Goal": goal["goal_id"], "Statement": goal["statement"], "KPI": label, "Target": target,
-                     f"Achieved ({confidence(alpha)})": achieved, "Status": goal["status"], "Note": goal["note"] or DASH})
-    frame = pd.DataFrame(rows, columns=["Goal", "Statement", "KPI", "Target", f"Achieved ({confidence(alpha)})", "Status",
-                                        "Note"])
+                     achieved_column: achieved, "Status": goal["status"], "Note": goal["note"] or DASH})
+    columns = ["Goal", "Statement", "KPI", "Target", f"Achieved ({confidence(alpha)})", "Status", "Note"]
+    frame = pd.DataFrame(rows, columns=columns)
     return reader_table(frame, text_columns=["Goal", "Statement", "KPI", "Status", "Note"])
 
 

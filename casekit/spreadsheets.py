@@ -104,8 +104,9 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
     >>> sheet = pathlib.Path(tempfile.mkdtemp()) / "kpis.csv"
     >>> _ = sheet.write_text("Month;Defect density;On-time delivery\\n01/2020;4,5;68,9%\\n02/2020;4,1;71,0%\\n")
     >>> result = ck.import_kpis(sheet)
-    >>> result.kpis.values.tolist()
-    [['2020-01', 'defect_density', 4.5], ['2020-02', 'defect_density', 4.1], ['2020-01', 'on_time_delivery', 68.9], ['2020-02', 'on_time_delivery', 71.0]]
+    >>> result.kpis.values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['2020-01', 'defect_density', 4.5], ['2020-02', 'defect_density', 4.1],
+     ['2020-01', 'on_time_delivery', 68.9], ['2020-02', 'on_time_delivery', 71.0]]
     """
     source = Path(source)
     header, rows, origin = read_table(source, sheet)
@@ -197,7 +198,8 @@ def _read_csv(source: Path) -> tuple[list[str], list[list], str]:
     if not lines:
         raise SpreadsheetError(f"{source.name}: the file is empty")
     delimiter = _delimiter(lines, source)
-    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(c.strip() for c in row)]
+    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+            if any(c.strip() for c in row)]
     header, body = [h.strip() for h in rows[0]], rows[1:]
     uneven = next((i for i, row in enumerate(body) if len(row) != len(header)), None)
     if uneven is not None:
