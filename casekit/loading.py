@@ -223,29 +223,26 @@ def _kpi_table(parsed: list[ParsedCase], definitions: pd.DataFrame) -> pd.DataFr
 
 
 def _case_rows(parsed: list[ParsedCase], kpis: pd.DataFrame, appraisals: pd.DataFrame) -> pd.DataFrame:
+    """One row per case, built column by column: a per-case pandas lookup costs milliseconds, at 10,000
+    cases most of loading."""
+    metas = [case.meta for case in parsed]
+    cases = pd.DataFrame({
+        "case_id": [m["id"] for m in metas], "name": [m["name"] for m in metas],
+        "sector": [m["sector"] for m in metas], "region": [m["region"] for m in metas],
+        "size": [int(m["size"]) for m in metas], "source": [m["source"] for m in metas],
+        "summary": [m["summary"] for m in metas], "model": [m["model"] for m in metas],
+        "adoption_start": [m["adoption_start"] for m in metas],
+        "transition_months": [m["transition_months"] for m in metas],
+        "currency": [m.get("currency") for m in metas],
+    })
     spans = kpis.groupby("case_id")["date"].agg(["idxmin", "idxmax"])
-    rated = appraisals[appraisals["rated"]].sort_values("date", kind="stable")
-    by_case = dict(tuple(rated.groupby("case_id")))
-    rows = []
-    for case in parsed:
-        meta = case.meta
-        own = by_case.get(meta["id"], rated.iloc[0:0])
-        before = own.loc[own["date"] <= meta["adoption_start"].start_time, "maturity_level"]
-        rows.append({
-            "case_id": meta["id"],
-            "name": meta["name"],
-            "sector": meta["sector"],
-            "region": meta["region"],
-            "size": int(meta["size"]),
-            "source": meta["source"],
-            "summary": meta["summary"],
-            "model": meta["model"],
-            "adoption_start": meta["adoption_start"],
-            "transition_months": meta["transition_months"],
-            "currency": meta.get("currency"),
-            "first_period": kpis.at[spans.at[meta["id"], "idxmin"], "period"],
-            "last_period": kpis.at[spans.at[meta["id"], "idxmax"], "period"],
-            "maturity_before": before.iloc[-1] if len(before) else pd.NA,
-            "maturity_latest": own["maturity_level"].iloc[-1] if len(own) else pd.NA,
-        })
-    return pd.DataFrame(rows).astype({"maturity_before": "Int64", "maturity_latest": "Int64"})
+    periods = kpis["period"].to_numpy()
+    cases["first_period"] = periods[spans.loc[cases["case_id"], "idxmin"].to_numpy()]
+    cases["last_period"] = periods[spans.loc[cases["case_id"], "idxmax"].to_numpy()]
+    rated = appraisals[appraisals["rated"]].sort_values(["case_id", "date"], kind="stable")
+    adopted = dict(zip(cases["case_id"], [m["adoption_start"].start_time for m in metas]))
+    before = rated[rated["date"].to_numpy() <= rated["case_id"].map(adopted).to_numpy()]
+    for column, table in (("maturity_before", before), ("maturity_latest", rated)):
+        latest = table.groupby("case_id", sort=False)["maturity_level"].last()
+        cases[column] = cases["case_id"].map(latest).astype("Int64")
+    return cases

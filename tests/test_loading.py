@@ -57,3 +57,28 @@ def test_shipped_portfolio_loads():
     assert len(pf.cases) == 8 and pf.cases["case_id"].is_unique
     assert set(pf.kpis["phase"]) == {"before", "transition", "after"}
     assert "Portfolio(8 cases" in repr(pf)
+
+
+def test_the_bulk_check_of_kpis_csv_agrees_with_the_row_by_row_one(monkeypatch, tmp_path):
+    """Plain kpis.csv files are checked column by column; the result must be what the row-by-row check gives."""
+    from casekit import validation
+
+    cases = Path(__file__).resolve().parents[1] / "cases"
+    fast = ck.load_cases(cases)
+    catalog = ck.kpi_catalog()
+    taken = [validation._plain_kpi_rows(folder / "kpis.csv", validation.known_kpis(catalog, catalog.iloc[0:0]))
+             for folder in sorted(cases.iterdir())]
+    assert sum(t is not None for t in taken) >= 4  # most shipped cases take the bulk path (some define own KPIs)
+    monkeypatch.setattr(validation, "_plain_kpi_rows", lambda path, known: None)
+    slow = ck.load_cases(cases)
+    pd.testing.assert_frame_equal(fast.kpis, slow.kpis)
+    pd.testing.assert_frame_equal(fast.cases, slow.cases)
+
+
+def test_the_bulk_check_finds_the_same_problems_in_every_broken_case(monkeypatch):
+    from casekit import validation
+
+    corpus = Path(__file__).resolve().parents[1] / "tests" / "corpus"
+    fast = [str(p) for p in ck.validate_cases(corpus)]
+    monkeypatch.setattr(validation, "_plain_kpi_rows", lambda path, known: None)
+    assert fast == [str(p) for p in ck.validate_cases(corpus)] and len(fast) >= 22
