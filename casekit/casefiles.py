@@ -330,6 +330,12 @@ def plain_csv_columns(text: str, required: list[str], optional: list[str]) -> tu
     if set(required) - set(header) or set(header) - set(required) - set(optional) or len(set(header)) < len(header):
         return None
     width = len(header)
+    body = lines[1:-1] if lines[-1] == "" else lines[1:]
+    if body and not any(c in text for c in " \t") and all(line.count(",") == width - 1 for line in body) \
+            and all(line.strip(",") for line in body):
+        # no blank line and nothing to strip: one split of the whole text gives every cell in order
+        cells = ",".join(body).split(",")
+        return {name: cells[i::width] for i, name in enumerate(header)}, list(range(2, len(body) + 2))
     fields, numbers = [], []
     for number, line in enumerate(lines[1:], start=2):
         cells = line.split(",")
