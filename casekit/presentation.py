@@ -105,7 +105,7 @@ def signed(value, unit: str = "%", digits: int = 1) -> str:
     return f"{value:+,.{digits}f}{'%' if unit == '%' else ' ' + unit}"
 
 
-def interval(low, high, unit: str = "%", digits: int = 1) -> str:
+def interval(low, high, digits: int = 1) -> str:
     """A confidence interval: ``+1.1 to +48.3``; "—" when either bound is missing."""
     if not (_finite(low) and _finite(high)):
         return DASH

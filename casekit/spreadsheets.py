@@ -244,11 +244,11 @@ def _tidy(header: list[str], rows: list[list], layout: str, known: pd.DataFrame,
     if period is None:
         raise SpreadsheetError(f"{source.name}: no period column; the header ({', '.join(header)}) needs one named "
                                "period, month, date or quarter")
+    lookup = _kpi_lookup(known)
     if layout == "tidy" or (layout == "auto" and kpi is not None and value is not None):
         if kpi is None or value is None:
             raise SpreadsheetError(f"{source.name}: a tidy sheet needs columns named period, kpi and value; the "
                                    f"header is {', '.join(header)}")
-        lookup = _kpi_lookup(known)
         written = {cell for cell in (row[kpi] for row in rows) if cell is not None}
         ids = {name: _kpi_id(name, lookup, known, source) for name in written}
         renamed = sorted(f"{name!r} → {ids[name]}" for name in written if str(name) != ids[name])
@@ -257,7 +257,6 @@ def _tidy(header: list[str], rows: list[list], layout: str, known: pd.DataFrame,
         kept = [row for row in rows if row[kpi] is not None]
         return pd.DataFrame({"period": [row[period] for row in kept], "kpi": [ids[row[kpi]] for row in kept],
                              "value": [row[value] for row in kept]})
-    lookup = _kpi_lookup(known)
     columns = [(i, h) for i, h in enumerate(header) if i != period and normalise(h) not in IGNORED_COLUMNS and h]
     if not columns:
         raise SpreadsheetError(f"{source.name}: no KPI columns beside the period column")
