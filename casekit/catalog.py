@@ -68,3 +68,17 @@ def normalise(name) -> str:
     ('on_time_delivery', 'kpi')
     """
     return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def kpi_names(ids, labels) -> dict[str, str]:
+    """Each KPI's id and label, both passed through :func:`normalise`, mapped to its id (an id wins over another
+    KPI's label).
+
+    Examples
+    --------
+    >>> kpi_names(["on_time_delivery"], ["On-time delivery"])["on_time_delivery"]
+    'on_time_delivery'
+    """
+    names = {normalise(label): kpi for kpi, label in zip(ids, labels)}
+    names.update({normalise(kpi): kpi for kpi in ids})
+    return names

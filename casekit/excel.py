@@ -8,14 +8,13 @@ text with Excel's quote prefix, so it shows as written and never runs.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .atomic import replaced
 from .errors import ArgumentError
 from .loading import Portfolio
 from .version import VERSION
@@ -119,8 +118,7 @@ def number_format(column: str) -> str:
     ('0.0000', '#,##0', '0.0')
     """
     name = column.lower()
-    if name in ("p_value", "p_adjusted", "q_pvalue", "wilcoxon_p", "t_p", "sign_p", "its_level_p", "its_slope_p",
-                "its_pre_slope_p", "p_between", "p_between_adjusted") or name.endswith("_p"):
+    if name in ("p_value", "p_adjusted", "q_pvalue", "p_between", "p_between_adjusted") or name.endswith("_p"):
         return FORMATS["p"]
     if name in ("investment", "monthly_benefit", "benefit", "benefit_low", "benefit_high", "net_benefit", "amount",
                 "size"):
@@ -136,38 +134,23 @@ def number_format(column: str) -> str:
                                               "lowest", "highest", "pi_low", "pi_high")) else FORMATS["other"]
 
 
-def _blank(value) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
-
-
 def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
-    """Write beside ``path`` and rename over it: a failure never leaves half a workbook or destroys the last."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".xlsx", dir=path.parent or ".")
-    os.close(handle)
-    try:
-        options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-        with pd.ExcelWriter(temporary, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
-            quoted = writer.book.add_format({"quote_prefix": True})
-            for name, table in sheets.items():
-                table.to_excel(writer, sheet_name=name, index=False)
-                sheet = writer.sheets[name]
-                for number, column in enumerate(table.columns):
-                    lengths = [len(str(v)) for v in table[column] if not _blank(v)]
-                    width = min(60, max(10, len(str(column)) + 2,
-                                        int(np.percentile(lengths, 90)) + 2 if lengths else 0))
-                    sheet.set_column(number, number, width, writer.book.add_format(
-                        {"num_format": number_format(str(column))}))
-                    if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
-                        for row, value in enumerate(table[column], start=1):
-                            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-                                sheet.write_string(row, number, value, quoted)  # shown as written, never run
-                sheet.freeze_panes(1, 0)
-                if len(table.columns):
-                    sheet.autofilter(0, 0, max(len(table), 1), len(table.columns) - 1)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with replaced(path, suffix=".xlsx") as temporary, pd.ExcelWriter(
+            temporary, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+        quoted = writer.book.add_format({"quote_prefix": True})
+        for name, table in sheets.items():
+            table.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for number, column in enumerate(table.columns):
+                lengths = [len(str(v)) for v in table[column] if not pd.isna(v)]
+                width = min(60, max(10, len(str(column)) + 2, int(np.percentile(lengths, 90)) + 2 if lengths else 0))
+                sheet.set_column(number, number, width, writer.book.add_format(
+                    {"num_format": number_format(str(column))}))
+                if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
+                    for row, value in enumerate(table[column], start=1):
+                        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                            sheet.write_string(row, number, value, quoted)  # shown as written, never run
+            sheet.freeze_panes(1, 0)
+            if len(table.columns):
+                sheet.autofilter(0, 0, max(len(table), 1), len(table.columns) - 1)

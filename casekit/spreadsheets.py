@@ -14,17 +14,16 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from .atomic import replaced
 from .casefiles import MISSING_MARKERS
-from .catalog import kpi_catalog, normalise
+from .catalog import kpi_catalog, kpi_names, normalise
 from .errors import CasekitError
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -170,7 +169,7 @@ def _read_excel(source: Path, sheet) -> tuple[list[str], list[list], str]:
     frame = frame.dropna(how="all").dropna(axis=1, how="all")
     if frame.empty:
         raise SpreadsheetError(f"{source.name}: the sheet is empty")
-    cells = [[None if _blank(v) else v for v in row] for row in frame.itertuples(index=False)]
+    cells = [[None if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False)]
     header = [str(v).strip() if v is not None else "" for v in cells[0]]
     name = sheet if sheet is not None else _sheet_names(source)[0]
     return header, cells[1:], f"sheet {name!r} of {source.name}"
@@ -181,10 +180,6 @@ def _sheet_names(source: Path) -> list[str]:
         return list(pd.ExcelFile(source, engine="calamine").sheet_names)
     except Exception:
         return []
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
 
 
 def _read_csv(source: Path) -> tuple[list[str], list[list], str]:
@@ -244,7 +239,7 @@ def _tidy(header: list[str], rows: list[list], layout: str, known: pd.DataFrame,
     if period is None:
         raise SpreadsheetError(f"{source.name}: no period column; the header ({', '.join(header)}) needs one named "
                                "period, month, date or quarter")
-    lookup = _kpi_lookup(known)
+    lookup = kpi_names(known["kpi"], known["label"])
     if layout == "tidy" or (layout == "auto" and kpi is not None and value is not None):
         if kpi is None or value is None:
             raise SpreadsheetError(f"{source.name}: a tidy sheet needs columns named period, kpi and value; the "
@@ -281,12 +276,6 @@ def _known_kpis(case_dir) -> pd.DataFrame:
     parsed, _ = check_case(Path(case_dir), catalog)
     own = parsed.kpi_definitions
     return catalog if own is None or own.empty else pd.concat([catalog, own], ignore_index=True)
-
-
-def _kpi_lookup(known: pd.DataFrame) -> dict[str, str]:
-    lookup = {normalise(label): kpi for kpi, label in zip(known["kpi"], known["label"])}
-    lookup.update({normalise(kpi): kpi for kpi in known["kpi"]})
-    return lookup
 
 
 def _kpi_id(name, lookup: dict[str, str], known: pd.DataFrame, source: Path) -> str:
@@ -416,7 +405,7 @@ def parse_values(cells: list, kpis: list[str], known: pd.DataFrame, decimal: str
     for i, cell in enumerate(cells):
         if isinstance(cell, bool):
             raise SpreadsheetError(f"value {cell!r} for {kpis[i]} is not a number")
-        if isinstance(cell, (int, float)) and not _blank(cell):
+        if isinstance(cell, (int, float)) and not pd.isna(cell):
             out[i] = float(cell)
     for i, text in texts:
         if not text or text.lower() in MISSING_MARKERS:
@@ -484,7 +473,7 @@ def _appraisals(source: Path, sheet, dayfirst: bool | None, notes: list[str]) ->
                                f"missing {', '.join(missing)}")
     table = pd.DataFrame({name: [row[i] for row in rows] for name, i in columns.items()})
     table["date"] = [_date(cell, dayfirst) for cell in table["date"]]
-    table["maturity_level"] = [("" if _blank(v) or v is None else f"{float(v):g}" if isinstance(v, (int, float))
+    table["maturity_level"] = [("" if pd.isna(v) else f"{float(v):g}" if isinstance(v, (int, float))
                                 else str(v).strip().upper().removeprefix("ML")) for v in table["maturity_level"]]
     notes.append(f"appraisals read from {origin}: {len(table)} row(s)")
     return table[[c for c in ("date", "method", "maturity_level", "model", "scope") if c in table]].fillna("")
@@ -506,15 +495,5 @@ def _date(cell, dayfirst: bool | None) -> str:
 
 
 def _write_csv(path: Path, table: pd.DataFrame) -> None:
-    """Write next to ``path`` and rename over it, so that a failure never leaves half a file."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            table.to_csv(out, index=False, float_format="%.10g", lineterminator="\n")
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)  # as a file the user made: mkstemp's own are private
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replaced(path) as temporary:
+        table.to_csv(temporary, index=False, float_format="%.10g", lineterminator="\n", encoding="utf-8")

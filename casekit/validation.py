@@ -19,7 +19,7 @@ import pandas as pd
 
 from .casefiles import (CASE_FILES, MISSING_MARKERS, RowProblems, YamlDoc, plain_csv_columns, read_csv,
                         read_text, read_yaml)
-from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog, normalise
+from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog, kpi_names, normalise
 from .errors import Problem, display_path
 from .periods import month_span, parse_date, parse_month, parse_period
 
@@ -532,20 +532,23 @@ def _period_hint(text: str) -> str:
 
 def _kpi_hint(kpi: str, known: dict) -> str:
     """'that is the label of on_time_delivery' or 'did you mean on_time_delivery?', where one fits."""
-    wanted = normalise(kpi)
-    for kpi_id, info in known.items():
-        if normalise(info.get("label", "")) == wanted or normalise(kpi_id) == wanted:
-            return f"that is how {kpi_id} is named, and kpis.csv takes the id: write {kpi_id}"
+    kpi_id = _names(known).get(normalise(kpi))
+    if kpi_id is not None:
+        return f"that is how {kpi_id} is named, and kpis.csv takes the id: write {kpi_id}"
     labels = {str(info.get("label", "")): kpi_id for kpi_id, info in known.items()}
     close = difflib.get_close_matches(kpi, list(known) + list(labels), n=1, cutoff=0.75)
     return f"did you mean {labels.get(close[0], close[0])}?" if close else ""
+
+
+def _names(known: dict) -> dict[str, str]:
+    return kpi_names(list(known), [info.get("label", "") for info in known.values()])
 
 
 def _wide_hint(header: list[str], known: dict | None) -> str:
     """A header of a period column and KPI columns: the wide layout, which casekit import makes tidy."""
     if known is None or len(header) < 2:
         return ""
-    names = {normalise(k) for k in known} | {normalise(i.get("label", "")) for i in known.values()}
+    names = _names(known)
     if sum(normalise(h) in names for h in header) >= 1 and normalise(header[0]) in {"period", "month", "date",
                                                                                         "quarter"}:
         return ("one column per KPI (a wide layout): casekit reads one row per period and KPI (period,kpi,value); "
