@@ -10,9 +10,14 @@ from .loading import Portfolio
 from .within import compare_case
 
 
+def confidence(alpha: float) -> str:
+    """``95% CI`` for ``alpha = 0.05``: how every interval casekit prints is labelled."""
+    return f"{100 * (1 - alpha):g}% CI"
+
+
 def _improvement_text(row: pd.Series, alpha: float) -> str:
     unit = "%" if row["improvement_unit"] == "%" else " points"
-    return (f"{row['improvement']:+.1f}{unit} ({100 * (1 - alpha):g}% CI {row['ci_low']:+.1f} to "
+    return (f"{row['improvement']:+.1f}{unit} ({confidence(alpha)} {row['ci_low']:+.1f} to "
             f"{row['ci_high']:+.1f})")
 
 
@@ -76,11 +81,11 @@ def case_summary_lines(portfolio: Portfolio, case_id: str, alpha: float = 0.05,
         caution = f" ({goal['note']})" if goal["note"] else ""
         against = ""
         if goal["target_kind"] == "change_pct" and pd.notna(goal["achieved"]):
-            against = (f", {goal['achieved']:+.1f}% ({100 * (1 - alpha):g}% CI {goal['ci_low']:+.1f} to "
+            against = (f", {goal['achieved']:+.1f}% ({confidence(alpha)} {goal['ci_low']:+.1f} to "
                        f"{goal['ci_high']:+.1f}) against a target of {goal['target']:.0f}% better")
         elif goal["target_kind"] == "value" and pd.notna(goal["achieved"]) and goal["kpi"] in kpis_of.index:
             higher = kpis_of.at[goal["kpi"], "better"] == "higher"
-            against = (f", {goal['achieved']:,.4g} {goal['unit']} after adoption ({100 * (1 - alpha):g}% CI "
+            against = (f", {goal['achieved']:,.4g} {goal['unit']} after adoption ({confidence(alpha)} "
                        f"{goal['ci_low']:,.4g} to {goal['ci_high']:,.4g}) against a target of "
                        f"{'at least' if higher else 'at most'} {goal['target']:,.4g}")
         groups["goal"].append(f"Goal {goal['goal_id']} ({goal['statement']}): {goal['status']}{against}{caution}.")
@@ -126,14 +131,14 @@ def portfolio_findings(portfolio: Portfolio, alpha: float = 0.05, correction: st
     named = CORRECTION_NAMES.get(correction, correction)
     tested = by_kpi[by_kpi["verdict"] != "not enough data"]
     counts = tested["verdict"].value_counts()
-    confidence = f"{100 * (1 - alpha):g}% confidence" + (f", {named} correction across the {len(tested)}"
-                                                        if correction != "none" and len(tested) > 1 else "")
+    stated = f"{100 * (1 - alpha):g}% confidence" + (f", {named} correction across the {len(tested)}"
+                                                    if correction != "none" and len(tested) > 1 else "")
     single = len(by_kpi) - len(tested)
     lines = [f"Across {len(portfolio.cases):,} organizations, of the {len(tested)} KPIs measured by two or more, "
              f"{counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened and "
-             f"{counts.get('no clear change', 0)} showed no clear change ({confidence})"
+             f"{counts.get('no clear change', 0)} showed no clear change ({stated})"
              + (f"; {single} more KPIs were measured by one organization only." if single else ".")]
-    level = f"{100 * (1 - alpha):g}% CI"
+    level = confidence(alpha)
     labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
     corrected = f"once corrected for testing {len(tested)} KPIs" if correction != "none" and len(tested) > 1 else ""
     for _, row in tested.sort_values("p_adjusted").iterrows():

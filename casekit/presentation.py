@@ -17,8 +17,9 @@ import html
 import numpy as np
 import pandas as pd
 
-from .findings import CORRECTION_NAMES, case_summary_lines, format_p, portfolio_findings
+from .findings import CORRECTION_NAMES, case_summary_lines, confidence, format_p, portfolio_findings
 from .loading import Portfolio
+from .summary import case_overview, maturity_label
 
 DASH = "—"
 DETAIL_ROWS = 25  # a longer table shows its first rows and folds the rest into a collapsible section
@@ -133,11 +134,6 @@ def p_value(p) -> str:
     return format_p(p).removeprefix("= ")
 
 
-def maturity(level) -> str:
-    """``ML3``, or "not rated"."""
-    return "not rated" if pd.isna(level) else f"ML{int(level)}"
-
-
 def _finite(value) -> bool:
     try:
         return bool(np.isfinite(float(value)))
@@ -147,11 +143,6 @@ def _finite(value) -> bool:
 
 def _unit(row) -> str:
     return "%" if row["improvement_unit"] == "%" else "points"
-
-
-def confidence(alpha: float) -> str:
-    """``95% CI`` for ``alpha = 0.05``."""
-    return f"{100 * (1 - alpha):g}% CI"
 
 
 # --- the case report ------------------------------------------------------------------------------------
@@ -168,7 +159,7 @@ def case_heading(portfolio: Portfolio, case_id: str) -> Block:
     case = portfolio.cases.set_index("case_id").loc[case_id]
     facts = [case["sector"], case["region"], f"{case['size']:,} employees",
              f"{case['model']} adoption from {case['adoption_start']}",
-             f"maturity {maturity(case['maturity_before'])} before, {maturity(case['maturity_latest'])} latest",
+             f"maturity {maturity_label(case['maturity_before'])} before, {maturity_label(case['maturity_latest'])} latest",
              f"data {case['first_period']} to {case['last_period']}"]
     facts = [str(f) for f in facts if isinstance(f, str) and f]
     body = (f"<h1>{html.escape(case['name'])}</h1>"
@@ -354,13 +345,11 @@ def portfolio_summary(portfolio: Portfolio, alpha: float = 0.05, correction: str
 
 def overview_table(portfolio: Portfolio) -> Block:
     """One row per organization: sector, model, adoption, maturity before and latest, KPIs and data."""
-    from .summary import case_overview
-
     table = case_overview(portfolio).merge(portfolio.cases[["case_id", "name", "size"]], on="case_id")
     frame = pd.DataFrame({
         "Organization": table["name"], "Sector": table["sector"], "Employees": table["size"].map(lambda v: f"{v:,}"),
         "CMMI model": table["model"], "Adoption": table["adoption_start"].astype(str),
-        "Maturity": [f"{maturity(a)} → {maturity(b)}" for a, b in zip(table["maturity_before"],
+        "Maturity": [f"{maturity_label(a)} → {maturity_label(b)}" for a, b in zip(table["maturity_before"],
                                                                       table["maturity_latest"])],
         "KPIs": table["kpis"], "Measurements before / after": [f"{a:,} / {b:,}" for a, b in
                                                             zip(table["before"], table["after"])],
@@ -458,7 +447,7 @@ def subgroup_table(subgroups: pd.DataFrame, portfolio: Portfolio, by: str, alpha
             level = r[by]
             rows.append({
                 "KPI": labels.get(kpi, kpi) if position == 0 else "",
-                heading: maturity(level) if by.startswith("maturity") else level,
+                heading: maturity_label(level) if by.startswith("maturity") else level,
                 "Organizations": r["k"],
                 "Pooled effect": signed(r["pooled_improvement"]),
                 confidence(alpha): interval(r["ci_low"], r["ci_high"]),

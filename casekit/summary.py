@@ -7,6 +7,17 @@ import pandas as pd
 from .loading import Portfolio
 
 
+def maturity_label(level) -> str:
+    """A maturity level as reports write it: ``ML3``, or "not rated".
+
+    Examples
+    --------
+    >>> maturity_label(3), maturity_label(None)
+    ('ML3', 'not rated')
+    """
+    return "not rated" if pd.isna(level) else f"ML{int(level)}"
+
+
 def case_overview(portfolio: Portfolio) -> pd.DataFrame:
     """One row per case: who, when, how much data, maturity before and after.
 
@@ -53,7 +64,7 @@ def overview_text(portfolio: Portfolio) -> str:
     """
     table = case_overview(portfolio)
     for column in ("maturity_before", "maturity_latest"):
-        table[column] = [f"ML{int(level)}" if pd.notna(level) else "not rated" for level in table[column]]
+        table[column] = [maturity_label(level) for level in table[column]]
     table["adoption_start"] = table["adoption_start"].astype(str)
     names = {"case_id": "case", "sector": "sector", "model": "CMMI model", "adoption_start": "adoption",
              "kpis": "KPIs", "before": "before", "transition": "transition", "after": "after",

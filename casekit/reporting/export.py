@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..summary import maturity_label
+
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_TEMPLATE = "casekit_report.html.j2"
@@ -121,7 +123,7 @@ def index_page(entries: dict, cases_dir: Path, cases: pd.DataFrame | None) -> st
             elif cases is not None and name in cases.index:
                 case = cases.loc[name]
                 who, sector = case["name"], case["sector"]
-                maturity = f"{_maturity(case['maturity_before'])} → {_maturity(case['maturity_latest'])}"
+                maturity = f"{maturity_label(case['maturity_before'])} → {maturity_label(case['maturity_latest'])}"
             reports.append({"who": who, "sector": sector, "maturity": maturity, "headline": entry.get("headline", ""),
                             "html": entry["html"], "ipynb": entry.get("ipynb", ""), "portfolio": name == PORTFOLIO,
                             "improved": _names(entry.get("improved")), "worsened": _names(entry.get("worsened")),
@@ -140,6 +142,3 @@ def index_page(entries: dict, cases_dir: Path, cases: pd.DataFrame | None) -> st
 def _names(value) -> str:
     return ", ".join(v for v in value if isinstance(v, str)) if isinstance(value, list) else ""
 
-
-def _maturity(level) -> str:
-    return "not rated" if pd.isna(level) else f"ML{level}"
