@@ -29,12 +29,20 @@ def case_warnings(path: str | Path = "cases") -> list[Problem]:
     >>> ck.case_warnings("cases")
     []
     """
+    return problems_and_warnings(path)[1]
+
+
+def problems_and_warnings(path: str | Path = "cases") -> tuple[list[Problem], list[Problem]]:
+    """:func:`casekit.validate_cases`' problems and :func:`case_warnings`' warnings, each case read once
+    (``casekit validate`` prints both)."""
     catalog = kpi_catalog()
-    found: list[Problem] = []
-    for folder in case_folders(Path(path), []):
-        parsed, _ = check_case(folder, catalog)
-        found += _fractions(parsed, catalog) + _template_left(parsed) + _late_appraisals(parsed)
-    return sorted(found, key=lambda p: (p.path, p.line or 0))
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for folder in case_folders(Path(path), problems):
+        parsed, found = check_case(folder, catalog)
+        problems += found
+        warnings += _fractions(parsed, catalog) + _template_left(parsed) + _late_appraisals(parsed)
+    return problems, sorted(warnings, key=lambda p: (p.path, p.line or 0))
 
 
 def _fractions(case: ParsedCase, catalog) -> list[Problem]:

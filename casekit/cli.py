@@ -9,15 +9,14 @@ from pathlib import Path
 from .errors import CaseError, CasekitError, RenderError, RenderInterrupted
 from .loading import load_cases
 from .summary import overview_text
-from .validation import check_case, validate_cases
+from .validation import check_case
 from .version import VERSION
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .cautions import case_warnings
+    from .cautions import problems_and_warnings
 
-    problems = validate_cases(args.cases_dir)
-    warnings = case_warnings(args.cases_dir) if Path(args.cases_dir).is_dir() else []
+    problems, warnings = problems_and_warnings(args.cases_dir)
     for problem in sorted(problems + warnings, key=lambda p: (p.path, p.line or 0)):
         print(problem)
     counted = f" and {len(warnings)} warning(s) (valid, but check them)" if warnings else ""
