@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,13 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def copy_cases(folder: Path, *names: str) -> Path:
+    """Copies of the shipped cases ``names`` in ``folder``, for a test to render or break; returns ``folder``."""
+    for name in names:
+        shutil.copytree(ROOT / "cases" / name, folder / name)
+    return folder
 
 
 def line_of(path: Path, needle: str, nth: int = 1) -> int:

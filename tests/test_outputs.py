@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import casekit as ck
+from conftest import copy_cases
 from test_reporting import FakeRunner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,10 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def cases(tmp_path: Path) -> Path:
-    folder = tmp_path / "cases"
-    for name in ("quantia-tech", "voltcart-ecommerce"):
-        shutil.copytree(ROOT / "cases" / name, folder / name)
-    return folder
+    return copy_cases(tmp_path / "cases", "quantia-tech", "voltcart-ecommerce")
 
 
 def _render(cases: Path, out: Path, runner=None, **options):

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 import casekit as ck
-from conftest import after_parameters, alive, descendants
+from conftest import after_parameters, alive, copy_cases, descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "casekit" / "notebooks"
@@ -25,10 +25,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="ne
 
 
 def _cases(tmp_path: Path) -> Path:
-    folder = tmp_path / "cases"
-    for name in CASES:
-        shutil.copytree(ROOT / "cases" / name, folder / name)
-    return folder
+    return copy_cases(tmp_path / "cases", *CASES)
 
 
 def _notebooks(tmp_path: Path, trap: str) -> Path:

@@ -13,17 +13,14 @@ import pytest
 
 import casekit as ck
 from casekit.errors import RenderError
-from conftest import alive, descendants
+from conftest import alive, copy_cases, descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def two_cases(tmp_path: Path) -> Path:
-    cases = tmp_path / "cases"
-    for name in ("quantia-tech", "chemhaven-specialty"):
-        shutil.copytree(ROOT / "cases" / name, cases / name)
-    return cases
+    return copy_cases(tmp_path / "cases", "quantia-tech", "chemhaven-specialty")
 
 
 def test_unchanged_reports_are_skipped_and_force_renders_all(two_cases: Path, tmp_path: Path):
@@ -81,9 +78,7 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path):
 
 
 def test_text_from_case_files_is_escaped_in_html(tmp_path: Path):
-    cases = tmp_path / "cases"
-    for name in ("quantia-tech", "voltcart-ecommerce"):  # two: the portfolio report is checked too
-        shutil.copytree(ROOT / "cases" / name, cases / name)
+    cases = copy_cases(tmp_path / "cases", "quantia-tech", "voltcart-ecommerce")  # two: the portfolio is checked too
     case_yaml = cases / "quantia-tech" / "case.yaml"
     attack = "<script>alert('x')</script>"
     case_yaml.write_text(case_yaml.read_text(encoding="utf-8")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import nbformat
 import pytest
 
 import casekit as ck
+from conftest import copy_cases
 from casekit.reporting.jobs import Failure, Job, Outcome
 from casekit.reporting.parameters import parse_value
 
@@ -48,10 +48,7 @@ class FakeRunner:
 
 @pytest.fixture
 def three_cases(tmp_path: Path) -> Path:
-    cases = tmp_path / "cases"
-    for name in ("northwood-paper", "quantia-tech", "voltcart-ecommerce"):
-        shutil.copytree(ROOT / "cases" / name, cases / name)
-    return cases
+    return copy_cases(tmp_path / "cases", "northwood-paper", "quantia-tech", "voltcart-ecommerce")
 
 
 def test_render_plans_a_job_per_case_and_the_portfolio(three_cases: Path, tmp_path: Path):
