@@ -189,12 +189,11 @@ def case_summary(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
              f"<p class=\"casekit-note\">Effects are stated so that positive is better, whichever way a KPI runs "
              f"(fewer defects, more on-time deliveries), as the change beyond the trend before adoption over the "
              f"first year after it; intervals are {html.escape(confidence(alpha))}s.</p>"]
-    for group, heading in headings.items():
-        if groups.get(group):
-            items = "".join(f"<li>{html.escape(line)}</li>" for line in groups[group])
-            parts.append(f"<h3>{heading}</h3><ul>{items}</ul>")
-    lines = [line for group in ("headline", *headings) for line in groups.get(group, [])]
-    return Block("".join(parts), "\n".join(f"- {line}" for line in lines))
+    for group, lines in groups.items():  # in case_findings' order
+        if group != "headline" and lines:
+            items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+            parts.append(f"<h3>{headings.get(group, group.capitalize())}</h3><ul>{items}</ul>")
+    return Block("".join(parts), "\n".join(f"- {line}" for lines in groups.values() for line in lines))
 
 
 def comparison_table(table: pd.DataFrame, alpha: float = 0.05) -> Block:
