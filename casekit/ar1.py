@@ -60,16 +60,38 @@ def gls_ar1(y, X, positions, phi: float):
 
 
 def _fit(Y: np.ndarray, X: np.ndarray, positions: np.ndarray, phi: np.ndarray):
-    """GLS of each row of Y (B, n) on X with its own phi (B,): betas (B, p) and covariances (B, p, p)."""
+    """GLS of each row of Y (B, n) on X with its own phi (B,): betas (B, p) and covariances (B, p, p).
+
+    The whitened design is never built: with w = 1/(1 − ρ²), its cross-products are sums over the
+    pairs of neighbouring rows of w·(x_i x_i' − ρ(x_i x_j' + x_j x_i') + ρ² x_j x_j'), which for one
+    design are a few (B, n) × (n, p²) matrix products.
+    """
     n, p = X.shape
-    stacked = np.concatenate([np.broadcast_to(X, (len(Y), n, p)), Y[..., None]], axis=-1)
-    white = whiten(stacked, positions, phi)
-    Xw, yw = white[..., :-1], white[..., -1]
-    xtx_inv = np.linalg.inv(np.einsum("bni,bnj->bij", Xw, Xw))
-    beta = np.einsum("bij,bnj,bn->bi", xtx_inv, Xw, yw)
-    residual = yw - np.einsum("bni,bi->bn", Xw, beta)
-    sigma2 = (residual**2).sum(-1) / (n - p)
+    rho = _powers(np.asarray(phi, dtype=float), _steps(positions))
+    w0 = 1 / (1 - rho**2)
+    X = np.ascontiguousarray(X)  # a column-stacked design is Fortran-ordered, and matmul then skips BLAS
+    w1, now, earlier = rho * w0, X[1:], X[:-1]
+    w2 = rho * w1
+
+    def outer(a, b):
+        return (a[:, :, None] * b[:, None, :]).reshape(len(a), p * p)
+
+    xtx = (np.outer(X[0], X[0]).ravel() + w0 @ outer(now, now) - w1 @ (outer(now, earlier) + outer(earlier, now))
+           + w2 @ outer(earlier, earlier)).reshape(-1, p, p)
+    y_now, y_earlier = Y[:, 1:], Y[:, :-1]
+    xty = Y[:, :1] * X[0] + (w0 * y_now - w1 * y_earlier) @ now + (w2 * y_earlier - w1 * y_now) @ earlier
+    xtx_inv = np.linalg.inv(xtx)
+    beta = (xtx_inv @ xty[..., None])[..., 0]
+    residual = Y - beta @ X.T
+    white = (residual[:, 1:] - rho * residual[:, :-1]) * np.sqrt(w0)
+    sigma2 = (np.einsum("bn,bn->b", white, white) + residual[:, 0] ** 2) / (n - p)
     return beta, sigma2[:, None, None] * xtx_inv
+
+
+def _powers(phi: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """phi[:, None] ** steps, raising each phi once per distinct step (a series has few)."""
+    distinct, which = np.unique(steps, return_inverse=True)
+    return (phi[:, None] ** distinct)[:, which]
 
 
 class _Design:
@@ -83,18 +105,25 @@ class _Design:
         self.expected = _expected_lag1(self.residual_maker, positions, self.adjacent)
         self.inflation: dict = {}
 
-    def inflation_curve(self, contrast: np.ndarray) -> np.ndarray:
-        """sqrt(E[t²]) of the plug-in t ratio on _INFLATION_GRID, simulated once per contrast (common noise)."""
+    def inflation_at(self, contrast: np.ndarray, phi) -> np.ndarray:
+        """sqrt(E[t²]) of the plug-in t ratio of c'b at ``phi``, interpolated on _INFLATION_GRID.
+
+        Each grid point is simulated once per contrast (the same noise at every point), and only the points
+        that bracket a phi asked for: a design that serves one series needs two of them.
+        """
         key = contrast.tobytes()
-        if key not in self.inflation:
+        curve = self.inflation.setdefault(key, np.full(len(_INFLATION_GRID), np.nan))
+        phi = np.asarray(phi, dtype=float)
+        right = np.clip(np.searchsorted(_INFLATION_GRID, phi), 1, len(_INFLATION_GRID) - 1)
+        wanted = np.unique(np.r_[right - 1, right])
+        missing = wanted[np.isnan(curve[wanted])]
+        if len(missing):
             shocks = np.random.default_rng(0).standard_normal((_INFLATION_DRAWS, len(self.positions)))
-            curve = []
-            for phi in _INFLATION_GRID:
-                noise = _ar1_from_shocks(shocks, self.positions, phi)
-                estimate, se = _contrasts(noise, self, _phi(noise, self), contrast[None])
-                curve.append(np.sqrt(np.mean(_abs_t(estimate, se) ** 2)))
-            self.inflation[key] = np.array(curve)
-        return self.inflation[key]
+            noise = np.concatenate([_ar1_from_shocks(shocks, self.positions, _INFLATION_GRID[i]) for i in missing])
+            estimate, se = _contrasts(noise, self, _phi(noise, self), contrast[None])
+            squares = (_abs_t(estimate, se) ** 2).reshape(len(missing), _INFLATION_DRAWS)
+            curve[missing] = np.sqrt(squares.mean(-1))
+        return np.interp(phi, _INFLATION_GRID, np.nan_to_num(curve))
 
 
 def _expected_lag1(M: np.ndarray, positions: np.ndarray, adjacent: np.ndarray) -> np.ndarray:
@@ -269,15 +298,24 @@ def _abs_t(estimate, se):
 
 def ar1_estimates(y, X, positions, contrasts):
     """Contrasts' GLS estimates and standard errors, and phi, without the bootstrap."""
-    y = np.asarray(y, dtype=float)
-    X = np.asarray(X, dtype=float)
-    design = _design(X, np.asarray(positions, dtype=np.int64))
-    phi = _phi(y[None], design)
-    estimate, se = _contrasts(y[None], design, phi, np.atleast_2d(np.asarray(contrasts, dtype=float)))
+    estimate, se, phi, _ = ar1_estimates_many(np.asarray(y, dtype=float)[None], X, positions, contrasts)
     return estimate[0], se[0], float(phi[0])
 
 
-def se_inflation(X, positions, contrast, phi: float) -> float:
+def ar1_estimates_many(Y, X, positions, contrasts):
+    """:func:`ar1_estimates` of each row of Y (B, n), all on one design, in one stack.
+
+    Returns estimates and standard errors (B, k), phi (B,), and the coefficients' covariances (B, p, p).
+    """
+    Y = np.asarray(Y, dtype=float)
+    design = _design(np.asarray(X, dtype=float), np.asarray(positions, dtype=np.int64))
+    C = np.atleast_2d(np.asarray(contrasts, dtype=float))
+    phi = _phi(Y, design)
+    beta, cov = _fit(Y, design.X, design.positions, phi)
+    return *_contrast_estimates(beta, cov, C), phi, cov
+
+
+def se_inflation(X, positions, contrast, phi):
     """How much larger than 1 the plug-in t ratio of c'b spreads, at ``phi``: sqrt(E[t²]).
 
     With phi estimated, the plug-in GLS standard error is about unbiased in
@@ -289,14 +327,19 @@ def se_inflation(X, positions, contrast, phi: float) -> float:
     this factor makes the ratio's mean square 1. The factor is simulated
     for the design on a grid of phi (300 AR(1) series at each of 10
     points, the same noise at every point, so the curve is smooth and
-    reproducible) and interpolated.
+    reproducible) and interpolated; ``phi`` may be an array of values
+    for the one design (an array of factors comes back).
     """
     design = _design(np.asarray(X, dtype=float), np.asarray(positions, dtype=np.int64))
-    return float(np.interp(phi, _INFLATION_GRID, design.inflation_curve(np.asarray(contrast, dtype=float))))
+    factor = design.inflation_at(np.asarray(contrast, dtype=float), phi)
+    return float(factor) if np.ndim(phi) == 0 else factor
 
 
 def _contrasts(Y: np.ndarray, design: _Design, phi: np.ndarray, C: np.ndarray):
-    beta, cov = _fit(Y, design.X, design.positions, phi)
+    return _contrast_estimates(*_fit(Y, design.X, design.positions, phi), C)
+
+
+def _contrast_estimates(beta: np.ndarray, cov: np.ndarray, C: np.ndarray):
     variance = np.einsum("ki,bij,kj->bk", C, cov, C)
     return beta @ C.T, np.sqrt(np.maximum(variance, 0))
 

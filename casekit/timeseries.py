@@ -12,7 +12,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from .ar1 import ar1_estimates, ar1_test, se_inflation
+from .ar1 import ar1_estimates, ar1_estimates_many, ar1_test, se_inflation
 from .errors import ArgumentError
 from .periods import parse_month, parse_period, phases_of
 
@@ -167,51 +167,98 @@ def its_arrays(values, t, phases, seasons, cycle: int, seasonal: bool = False, l
                alpha: float = 0.05, horizon_months: int = HORIZON_MONTHS, bootstrap: bool = True,
                n_boot: int = 999) -> ItsFit:
     """:func:`its_fit` on arrays: values, times from :func:`positions`, phases, seasons, periods a year."""
-    y = np.asarray(values, dtype=float)
-    t, phases, seasons = np.asarray(t), np.asarray(phases), np.asarray(seasons)
-    keep = phases != "transition"
-    y, t, phases, seasons = y[keep], t[keep], phases[keep], seasons[keep]
-    order = np.argsort(t, kind="stable")
-    y, t, phases, seasons = y[order], t[order], phases[order], seasons[order]
-    post = (phases == "after").astype(float)
-    n_before, n_after = int((post == 0).sum()), int(post.sum())
-    if n_before < 3 or n_after < 3:
-        raise ArgumentError(f"need at least 3 periods before and after, got {n_before} and {n_after}")
-    scale = _scale(y, log)
-    target = np.log(y) if scale == "log" else y
-    columns = [np.ones(len(t)), t.astype(float), post, t * post]
-    if seasonal:
-        columns += [np.sin(2 * np.pi * seasons / cycle), np.cos(2 * np.pi * seasons / cycle)]
-    X = np.column_stack(columns)
-    horizon = max(1, horizon_months // (3 if cycle == 4 else 1))
-    middle = (horizon - 1) / 2
-    p = X.shape[1]
-    rows = np.zeros((6, p))
-    rows[0, 2], rows[0, 3] = 1, middle          # effect: level + slope change, averaged over the horizon
-    rows[1, 2], rows[2, 3], rows[3, 1] = 1, 1, 1  # level change, slope change, baseline slope
-    rows[4, 0], rows[4, 1] = 1, middle          # the counterfactual level over the horizon (season averages out)
-    rows[5] = rows[4] + rows[0]                 # the fitted level with the change
-    if bootstrap:  # one fit serves the estimates and the test (the last two rows' p-values go unused)
-        test = ar1_test(target, X, t, rows, alpha=alpha, n_boot=n_boot)
-        estimate, se, phi, p_values, critical = test.estimate, test.se, test.phi, test.p_value, test.critical
-    else:
-        estimate, se, phi = ar1_estimates(target, X, t, rows)
-        df = len(y) - p
+    series = _Segmented(values, t, phases, seasons, cycle, seasonal, log, horizon_months)
+    if not bootstrap:
+        return its_estimates([series], alpha)[0]
+    test = ar1_test(series.target, series.X, series.t, series.rows, alpha=alpha, n_boot=n_boot)
+    log_ratio, log_ratio_se = np.nan, np.nan
+    if series.scale == "raw" and test.estimate[4] > 0 and test.estimate[5] > 0:
+        gradient = series.rows[5] / test.estimate[5] - series.rows[4] / test.estimate[4]
+        log_ratio = float(np.log(test.estimate[5] / test.estimate[4]))
+        log_ratio_se = float(ar1_estimates(series.target, series.X, series.t, gradient)[1][0])
+    inflation = se_inflation(series.X, series.t, series.rows[0], test.phi)
+    return series.fit(test.estimate, test.se, test.phi, test.p_value, test.critical, log_ratio, log_ratio_se,
+                      inflation, bootstrap=True)
+
+
+class _Segmented:
+    """One series made ready for the segmented regression: kept, ordered, scaled, and its design."""
+
+    def __init__(self, values, t, phases, seasons, cycle, seasonal, log, horizon_months):
+        y = np.asarray(values, dtype=float)
+        t, phases, seasons = np.asarray(t), np.asarray(phases), np.asarray(seasons)
+        keep = phases != "transition"
+        y, t, phases, seasons = y[keep], t[keep], phases[keep], seasons[keep]
+        order = np.argsort(t, kind="stable")
+        y, t, phases, seasons = y[order], t[order], phases[order], seasons[order]
+        post = (phases == "after").astype(float)
+        self.n_before, self.n_after = int((post == 0).sum()), int(post.sum())
+        if self.n_before < 3 or self.n_after < 3:
+            raise ArgumentError(f"need at least 3 periods before and after, got {self.n_before} and {self.n_after}")
+        self.scale = _scale(y, log)
+        self.target = np.log(y) if self.scale == "log" else y
+        columns = [np.ones(len(t)), t.astype(float), post, t * post]
+        if seasonal:
+            columns += [np.sin(2 * np.pi * seasons / cycle), np.cos(2 * np.pi * seasons / cycle)]
+        self.X, self.t = np.column_stack(columns), t
+        self.horizon = max(1, horizon_months // (3 if cycle == 4 else 1))
+        middle = (self.horizon - 1) / 2
+        rows = np.zeros((6, self.X.shape[1]))
+        rows[0, 2], rows[0, 3] = 1, middle          # effect: level + slope change, averaged over the horizon
+        rows[1, 2], rows[2, 3], rows[3, 1] = 1, 1, 1  # level change, slope change, baseline slope
+        rows[4, 0], rows[4, 1] = 1, middle          # the counterfactual level over the horizon (season averages out)
+        rows[5] = rows[4] + rows[0]                 # the fitted level with the change
+        self.rows = rows
+
+    def design_key(self) -> tuple:
+        return self.X.shape, self.X.tobytes(), (self.t - self.t[0]).tobytes(), self.rows.tobytes()
+
+    def fit(self, estimate, se, phi, p_values, critical, log_ratio, log_ratio_se, inflation, bootstrap) -> ItsFit:
+        return ItsFit(
+            n_before=self.n_before, n_after=self.n_after, scale=self.scale, horizon=self.horizon, phi=float(phi),
+            estimate=dict(zip(CONTRASTS, map(float, estimate))), se=dict(zip(CONTRASTS, map(float, se))),
+            p_value=dict(zip(CONTRASTS, map(float, p_values))), critical=dict(zip(CONTRASTS, map(float, critical))),
+            log_ratio=float(log_ratio), log_ratio_se=float(log_ratio_se), inflation=float(inflation),
+            bootstrap=bootstrap,
+        )
+
+
+def its_estimates(series: list, alpha: float = 0.05) -> list[ItsFit]:
+    """:func:`its_arrays` without the bootstrap, for many series at once (the cross-case inputs).
+
+    The series that share a design (the same times around adoption, so the same regressors) are fitted
+    together, as one stack of GLS fits. The results are those of fitting each series alone.
+    """
+    groups: dict = {}
+    for position, one in enumerate(series):
+        groups.setdefault(one.design_key(), []).append(position)
+    fits = [None] * len(series)
+    for members in groups.values():
+        first = series[members[0]]
+        n, p = first.X.shape
+        estimate, se, phi, cov = ar1_estimates_many(np.stack([series[m].target for m in members]), first.X,
+                                                    first.t, first.rows)
+        df = n - p
         with np.errstate(invalid="ignore", divide="ignore"):
-            p_values = 2 * stats.t.sf(np.abs(estimate[:4] / se[:4]), df)
+            p_values = 2 * stats.t.sf(np.abs(estimate[:, :4] / se[:, :4]), df)
         critical = np.full(4, _t_quantile(df, 1 - alpha / 2))
-    log_ratio = log_ratio_se = np.nan
-    if scale == "raw" and estimate[4] > 0 and estimate[5] > 0:
-        gradient = rows[5] / estimate[5] - rows[4] / estimate[4]
-        log_ratio = float(np.log(estimate[5] / estimate[4]))
-        log_ratio_se = float(ar1_estimates(target, X, t, gradient)[1][0])
-    return ItsFit(
-        n_before=n_before, n_after=n_after, scale=scale, horizon=horizon, phi=phi,
-        estimate=dict(zip(CONTRASTS, map(float, estimate))), se=dict(zip(CONTRASTS, map(float, se))),
-        p_value=dict(zip(CONTRASTS, map(float, p_values))), critical=dict(zip(CONTRASTS, map(float, critical))),
-        log_ratio=log_ratio, log_ratio_se=log_ratio_se,
-        inflation=se_inflation(X, t, rows[0], phi), bootstrap=bootstrap,
-    )
+        inflation = se_inflation(first.X, first.t, first.rows[0], phi)
+        log_ratio, log_ratio_se = np.full(len(members), np.nan), np.full(len(members), np.nan)
+        raw = np.array([series[m].scale == "raw" for m in members]) & (estimate[:, 4] > 0) & (estimate[:, 5] > 0)
+        if raw.any():
+            gradient = first.rows[5] / estimate[raw, 5:6] - first.rows[4] / estimate[raw, 4:5]
+            log_ratio[raw] = np.log(estimate[raw, 5] / estimate[raw, 4])
+            log_ratio_se[raw] = np.sqrt(np.maximum(np.einsum("bi,bij,bj->b", gradient, cov[raw], gradient), 0))
+        for i, m in enumerate(members):
+            fits[m] = series[m].fit(estimate[i], se[i], phi[i], p_values[i], critical, log_ratio[i],
+                                    log_ratio_se[i], inflation[i], bootstrap=False)
+    return fits
+
+
+def segmented(values, t, phases, seasons, cycle: int, seasonal: bool = False, log: bool | None = None,
+              horizon_months: int = HORIZON_MONTHS):
+    """A series prepared for :func:`its_estimates` (the arguments of :func:`its_arrays`)."""
+    return _Segmented(values, t, phases, seasons, cycle, seasonal, log, horizon_months)
 
 
 def its(values, periods, start, transition_months: int = 0, seasonal: bool = False,

@@ -14,7 +14,7 @@ from .errors import CaseNotFound
 from .loading import Portfolio
 from .multiplicity import adjust_pvalues
 from .periods import phases_of
-from .timeseries import HORIZON_MONTHS, its_arrays, mean_shift, positions
+from .timeseries import HORIZON_MONTHS, its_arrays, its_estimates, mean_shift, positions, segmented
 
 MIN_POINTS = 6  # per side, for any comparison: the segmented regression has four coefficients and an AR(1)
 TESTED_POINTS = 12  # per side, for a verdict that is a test rather than a description
@@ -225,6 +225,17 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
              horizon_months, full: bool, log: bool | None = None) -> dict:
     """compare_case's columns for one KPI; without ``full``, only what pooling needs (no bootstrap,
     no level intervals, no XmR)."""
+    row, ready = _kpi_screen(case_id, kpi, month_numbers, freq, phases, values, info, start, months, alpha, full, log)
+    if ready is None:
+        return row
+    t, seasons, cycle, use_log = ready
+    fit = its_arrays(values, t, phases, seasons, cycle, seasonal=seasonal, log=use_log, alpha=alpha,
+                     horizon_months=horizon_months, bootstrap=full)
+    return _kpi_finish(row, fit, phases, values, info, cycle, alpha, full)
+
+
+def _kpi_screen(case_id, kpi, month_numbers, freq, phases, values, info, start, months, alpha, full, log):
+    """The row before the segmented regression, and what the regression needs (None when it is not run)."""
     row = dict.fromkeys(COLUMNS, np.nan)
     row.update(case_id=case_id, kpi=kpi, note="", descriptive=False, verdict="", **info)
     t, seasons, cycle = positions(month_numbers, freq, start, months)
@@ -232,12 +243,12 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
     row.update(n_before=len(before), n_after=len(after))
     if len(before) < MIN_POINTS or len(after) < MIN_POINTS:
         return {**row, "verdict": "not enough data",
-                "note": f"needs {MIN_POINTS} periods before and after; has {len(before)} and {len(after)}"}
-    if np.ptp(np.r_[before, after]) == 0:
-        return {**row, "verdict": "not enough data", "note": "the values never vary"}
+                "note": f"needs {MIN_POINTS} periods before and after; has {len(before)} and {len(after)}"}, None
+    compared = np.concatenate([before, after])
+    if compared.min() == compared.max():
+        return {**row, "verdict": "not enough data", "note": "the values never vary"}, None
     ratio = info["scale"] == "ratio"
-    use_log = (log if log is not None else bool((np.r_[before, after] > 0).all())) if ratio else False
-    sign = 1 if info["better"] == "higher" else -1
+    use_log = (log if log is not None else bool(compared.min() > 0)) if ratio else False
     if full:
         levels = mean_shift(before, after, log=use_log, alpha=alpha, positions=t[phases != "transition"])
         baseline, post = levels.baseline, levels.post
@@ -246,8 +257,13 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
         mean = (lambda v: float(np.exp(np.log(v).mean()))) if use_log else (lambda v: float(v.mean()))
         baseline, post = mean(before), mean(after)
     row.update(baseline=baseline, post=post)
-    fit = its_arrays(values, t, phases, seasons, cycle, seasonal=seasonal, log=use_log, alpha=alpha,
-                     horizon_months=horizon_months, bootstrap=full)
+    return row, (t, seasons, cycle, use_log)
+
+
+def _kpi_finish(row, fit, phases, values, info, cycle, alpha, full) -> dict:
+    """The row completed from its segmented regression."""
+    ratio, sign = info["scale"] == "ratio", 1 if info["better"] == "higher" else -1
+    baseline, post = row["baseline"], row["post"]
     if ratio and (baseline <= 0 or (fit.scale == "raw" and not np.isfinite(fit.log_ratio))):
         return {**row, "verdict": "not enough data",
                 "note": "the baseline level is zero, so a relative change is undefined"}
@@ -256,6 +272,7 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
     row["autocorrelation"] = fit.phi
     if not full:
         return row
+    before, after = values[phases == "before"], values[phases == "after"]
     level, slope, pre_slope = fit.shown("level"), fit.shown("slope"), fit.shown("pre_slope")
     row.update(p_value=fit.p_value["effect"], its_level_change=level[0], its_level_ci_low=level[1],
                its_level_ci_high=level[2], its_level_p=level[3], its_slope_change=slope[0], its_slope_p=slope[3],
@@ -353,18 +370,27 @@ def _kpi_effects(portfolio: Portfolio, kpis, alpha: float, transition_months, ho
         data = pd.concat([case_series(portfolio, c, transition_months) for c in data["case_id"].unique()])
         data = data[data["kpi"].isin(list(kpis))] if kpis is not None else data
     cases = portfolio.cases.set_index("case_id")
-    starts, transitions = cases["adoption_start"], cases["transition_months"]
-    positive = data.loc[data["phase"] != "transition"].groupby("kpi")["value"].min() > 0
+    starts, transitions = cases["adoption_start"].to_dict(), cases["transition_months"].to_dict()
+    positive = (data.loc[data["phase"] != "transition"].groupby("kpi")["value"].min() > 0).to_dict()
     month_numbers, freqs = _month_numbers(data["date"]), data["freq"].to_numpy()
     phases, values, info = data["phase"].to_numpy(), data["value"].to_numpy(), data[list(INFO)].to_numpy()
     dates = data["date"].to_numpy()
-    rows = []
+    rows, waiting = [], []
     for (case_id, kpi), index in sorted(data.groupby(["case_id", "kpi"]).indices.items()):
         index = index[np.argsort(dates[index], kind="stable")]
         months = transitions[case_id] if transition_months is None else int(transition_months)
-        rows.append(_kpi_row(case_id, kpi, month_numbers[index], freqs[index[0]], phases[index], values[index],
-                             dict(zip(INFO, info[index[0]])), starts[case_id], months, alpha, False, horizon_months,
-                             full=False, log=bool(positive.get(kpi, True))))
+        kpi_info = dict(zip(INFO, info[index[0]]))
+        row, ready = _kpi_screen(case_id, kpi, month_numbers[index], freqs[index[0]], phases[index], values[index],
+                                 kpi_info, starts[case_id], months, alpha, False, bool(positive.get(kpi, True)))
+        rows.append(row)
+        if ready is not None:
+            t, seasons, cycle, use_log = ready
+            waiting.append((len(rows) - 1, kpi_info, cycle, segmented(values[index], t, phases[index], seasons, cycle,
+                                                                      False, use_log, horizon_months)))
+    # the series are fitted together, a stack per design: thousands of cases share a few designs
+    fits = its_estimates([series for *_, series in waiting], alpha)
+    for (at, kpi_info, cycle, _), fit in zip(waiting, fits):
+        rows[at] = _kpi_finish(rows[at], fit, None, None, kpi_info, cycle, alpha, full=False)
     table = pd.DataFrame(rows, columns=COLUMNS).reindex(columns=EFFECT_COLUMNS[:-5])
     table["usable"] = np.isfinite(table["effect"]) & _has_width(table["effect"], table["effect_se"])
     table = table.join(cases[["sector", "maturity_before", "maturity_latest"]], on="case_id")

@@ -105,3 +105,36 @@ def test_too_few_points_is_refused():
     with pytest.raises(ValueError, match="at least 6 points"):
         ar1.ar1_test(np.arange(5.0), np.column_stack([np.ones(5), np.arange(5), np.ones(5), np.arange(5)]),
                      np.arange(5), [[0, 0, 1, 0]])
+
+
+def test_stacked_fits_are_each_series_fitted_alone_and_the_textbook_whitened_regression():
+    # ar1_estimates_many fits many series on one design in one stack, without building the whitened
+    # design; each row must be what the explicit Prais–Winsten regression (whiten, then least squares) gives
+    y, X, t = design()
+    rng = np.random.default_rng(5)
+    Y = y + rng.normal(0, 0.05, (40, len(y)))
+    C = np.array([[0, 0, 1, 5.5], [0, 1, 0, 0]])
+    estimate, se, phi, cov = ar1.ar1_estimates_many(Y, X, t, C)
+    for row in range(len(Y)):
+        alone = ar1.ar1_estimates(Y[row], X, t, C)
+        assert estimate[row] == pytest.approx(alone[0], rel=1e-12) and se[row] == pytest.approx(alone[1], rel=1e-12)
+        white = ar1.whiten(np.column_stack([X, Y[row]])[None], t, phi[row])[0]
+        beta, rss = np.linalg.lstsq(white[:, :-1], white[:, -1], rcond=None)[:2]
+        textbook = rss[0] / (len(y) - X.shape[1]) * np.linalg.inv(white[:, :-1].T @ white[:, :-1])
+        assert estimate[row] == pytest.approx(C @ beta, rel=1e-10)
+        assert cov[row] == pytest.approx(textbook, rel=1e-9)
+
+
+def test_the_inflation_factor_simulates_only_the_grid_points_it_needs():
+    y, X, t = design()
+    contrast = np.array([0, 0, 1, 5.5])
+    # a design seen for the first time serves one series: two grid points are simulated, not ten
+    lone = ar1._Design(X, t)
+    one = lone.inflation_at(contrast, 0.3)
+    assert np.isfinite(lone.inflation[contrast.tobytes()]).sum() == 2
+    everywhere = ar1._Design(X, t)
+    curve = everywhere.inflation_at(contrast, ar1._INFLATION_GRID)  # every point
+    assert one == pytest.approx(np.interp(0.3, ar1._INFLATION_GRID, curve), rel=1e-12)
+    phis = np.array([-0.95, -0.5, 0.0, 0.12, 0.6, 0.87, 0.9, 0.95])
+    assert lone.inflation_at(contrast, phis) == pytest.approx(np.interp(phis, ar1._INFLATION_GRID, curve), rel=1e-12)
+    assert 1 < curve[2] < 1.2 and curve[-1] > curve[4]  # about 7% at phi 0, larger as phi nears 1

@@ -148,3 +148,32 @@ def test_its_needs_data_on_both_sides():
     y, periods, start = _series(level_change=0.0, slope_change=0.0, n=(2, 10))
     with pytest.raises(ValueError, match="at least 3 periods before and after"):
         ck.its(y, periods, start)
+
+
+def test_many_series_fitted_together_are_each_fitted_alone():
+    # its_estimates stacks the series that share a design; the mix below has shared and lone designs,
+    # gaps, seasonal and quarterly fits, and raw-scale series (whose effect is the log ratio of levels)
+    from casekit.timeseries import its_arrays, its_estimates, segmented
+
+    rng = np.random.default_rng(11)
+    series, alone = [], []
+    for i in range(60):
+        n_before, n_after = (24, 24) if i % 3 else (rng.integers(8, 30), rng.integers(8, 30))
+        t = np.r_[np.arange(-n_before - 3, -3), np.arange(n_after)]
+        phases = np.where(t < -3, "before", "after")
+        if i % 7 == 0:
+            t, phases = np.delete(t, 5), np.delete(phases, 5)  # a missing month
+        cycle, seasonal, log = (4, True, None) if i % 5 == 0 else (12, i % 4 == 0, None if i % 2 else False)
+        seasons = t % cycle + 1
+        values = 10 + 0.05 * t - 1.5 * (phases == "after") + rng.normal(0, 0.4, len(t))
+        series.append(segmented(values, t, phases, seasons, cycle, seasonal, log))
+        alone.append(its_arrays(values, t, phases, seasons, cycle, seasonal=seasonal, log=log, bootstrap=False))
+    together = its_estimates(series)
+    assert len({s.design_key() for s in series}) < len(series)  # some designs are shared
+    assert any(f.scale == "raw" and np.isfinite(f.log_ratio_se) for f in together)
+    for one, other in zip(together, alone):
+        assert one.estimate == pytest.approx(other.estimate, rel=1e-10)
+        assert one.se == pytest.approx(other.se, rel=1e-10)
+        assert one.p_value == pytest.approx(other.p_value, rel=1e-9)
+        assert (one.phi, one.inflation) == pytest.approx((other.phi, other.inflation), rel=1e-10)
+        assert one.log_ratio_se == pytest.approx(other.log_ratio_se, rel=1e-10, nan_ok=True)

@@ -232,3 +232,19 @@ def test_kpi_effects_are_worked_out_once_and_follow_a_portfolio_edited_in_place(
     pf.kpis.loc[after, "value"] = pf.kpis.loc[after, "value"] * 1.5  # an analyst's edit in place
     edited = ck.kpi_effects(pf)
     assert len(calls) == 2 and not np.allclose(edited["improvement"], again["improvement"])
+
+
+def test_kpi_effects_fit_the_cases_that_share_a_design_in_one_stack(monkeypatch):
+    from casekit import timeseries
+
+    pf = ck.simulate_portfolio(n_orgs=30, effect=0.2, seed=4)  # 24 months a side each: one design
+    stacks = []
+    original = timeseries.ar1_estimates_many
+    monkeypatch.setattr(timeseries, "ar1_estimates_many", lambda Y, *a: stacks.append(len(Y)) or original(Y, *a))
+    effects = ck.kpi_effects(pf)
+    assert stacks == [60] and effects["usable"].all()
+    for case_id in ("sim-0001", "sim-0030"):  # the same numbers as the case's own comparison
+        own = ck.compare_case(pf, case_id).set_index("kpi")
+        mine = effects[effects["case_id"] == case_id].set_index("kpi")
+        assert mine["effect"].to_numpy() == pytest.approx(own.loc[mine.index, "effect"].to_numpy(), rel=1e-10)
+        assert mine["effect_se"].to_numpy() == pytest.approx(own.loc[mine.index, "effect_se"].to_numpy(), rel=1e-10)
