@@ -83,7 +83,7 @@ def read_text(path: Path, problems: list[Problem]) -> str | None:
         return None
     try:
         with open(path, "rb") as file:
-            raw = file.read(MAX_FILE_BYTES + 1)
+            raw = _read_bounded(file)
     except OSError as exc:
         problems.append(Problem(display_path(path), None, "", f"cannot read the file: {exc.strerror}"))
         return None
@@ -103,17 +103,44 @@ def read_text(path: Path, problems: list[Problem]) -> str | None:
         return None
 
 
+def _read_bounded(file) -> bytes:
+    """At most MAX_FILE_BYTES + 1 bytes, in chunks: one read of that size would allocate it for every file."""
+    chunks, size = [], 0
+    while size <= MAX_FILE_BYTES and (chunk := file.read(min(READ_CHUNK, MAX_FILE_BYTES + 1 - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+READ_CHUNK = 1 << 16
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 
 
 def _shape_problems(text: str, where: str) -> list[Problem] | None:
     """Problems with the document's shape, read as a stream of events (nothing is built, nothing recurses):
     aliases, depth, size. None when the text does not even parse (the loaders below word that)."""
+    if _plainly_shallow(text):
+        return []
     try:
         parser = (_FAST_LOADER or yaml.SafeLoader)(text)
     except yaml.YAMLError:  # e.g. a character YAML does not allow, which the loader below words
         return None
     return _scan_events(parser, where)
+
+
+def _plainly_shallow(text: str) -> bool:
+    """True when the text cannot break the limits the event scan enforces, so that the scan is skipped
+    (it costs as much as loading the document).
+
+    No ``&`` or ``*``: no anchor and no alias. Every level of nesting opens with a bracket, a ``-`` or ``?``
+    item, or a deeper indentation, so their counts bound the depth; a character opens at most a few
+    events (``- ``: an item and its empty value), so the length bounds their number.
+    """
+    if "&" in text or "*" in text or 4 * len(text) > MAX_YAML_EVENTS:
+        return False
+    indent = max((len(line) - len(line.lstrip(" ")) for line in text.splitlines()), default=0)
+    openers = text.count("[") + text.count("{") + text.count("-") + text.count("?")
+    return openers + indent + 1 <= MAX_YAML_DEPTH
 
 
 def _scan_events(parser, where: str) -> list[Problem] | None:
@@ -371,6 +398,10 @@ def read_csv(
     if not text.strip():
         problems.append(Problem(where, None, "", f"file is empty; expected a header line: {','.join(required)}"))
         return None
+    plain = plain_csv_columns(text, required, optional)
+    if plain is not None:  # read as the CSV reader would, without it
+        columns, lines = plain
+        return [(line, dict(zip(columns, cells))) for line, cells in zip(lines, zip(*columns.values()))]
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]

@@ -50,15 +50,15 @@ def _fractions(case: ParsedCase, catalog) -> list[Problem]:
         return []
     definitions = case.kpi_definitions if case.kpi_definitions is not None else catalog.iloc[0:0]
     known = known_kpis(catalog, definitions)
-    by_kpi: dict[str, list[dict]] = {}
-    for row in case.kpis:
-        by_kpi.setdefault(row["kpi"], []).append(row)
+    by_kpi: dict[str, list[int]] = {}
+    for row, kpi in enumerate(case.kpis.kpi):
+        by_kpi.setdefault(kpi, []).append(row)
     found = []
     for kpi, rows in by_kpi.items():
         unit = str(known.get(kpi, {}).get("unit", ""))
-        values = [r["value"] for r in rows]
-        if unit.startswith("%") and len(values) >= MIN_VALUES and 0 <= min(values) and max(values) <= 1:
-            found.append(Problem(display_path(case.folder / "kpis.csv"), rows[0]["line"], "value",
+        values = case.kpis.value[rows]
+        if unit.startswith("%") and len(values) >= MIN_VALUES and 0 <= values.min() and values.max() <= 1:
+            found.append(Problem(display_path(case.folder / "kpis.csv"), int(case.kpis.line[rows[0]]), "value",
                                  f"warning: every value of {kpi} lies between 0 and 1, but it is measured in {unit}: "
                                  f"a percentage saved as a fraction (0.689 for 68.9%)? Multiply the values by 100"))
     return found
@@ -84,7 +84,7 @@ def _template_left(case: ParsedCase) -> list[Problem]:
 def _late_appraisals(case: ParsedCase) -> list[Problem]:
     if not case.kpis or not case.appraisals:
         return []
-    last = max({id(r["period"]): r["period"] for r in case.kpis}.values(), key=lambda p: p.end_time).end_time
+    last = max({id(p): p for p in case.kpis.period}.values(), key=lambda p: p.end_time).end_time
     return [Problem(display_path(case.folder / "appraisals.csv"), a["line"], "date",
                     f"warning: the appraisal of {a['date']:%Y-%m-%d} is after the KPI data ends ({last:%Y-%m}): "
                     "check its date, or add the KPIs' later periods")

@@ -10,6 +10,7 @@ import yaml
 
 from .catalog import kpi_catalog
 from .errors import ArgumentError
+from .kpi_records import KpiRecords
 from .loading import Portfolio, portfolio_from
 from .periods import format_period
 from .validation import ParsedCase
@@ -155,7 +156,7 @@ def _organization(rng, number, effect, kpis, catalog, tau, noise, phi, n_before,
         "model": "CMMI V2.0", "adoption_start": start, "transition_months": transition,
         "goals": [], "investments": [],
     }
-    case = ParsedCase(Path(case_id), meta, kpi_catalog().iloc[0:0], rows, appraisals, [])
+    case = ParsedCase(Path(case_id), meta, kpi_catalog().iloc[0:0], KpiRecords.from_rows(rows), appraisals, [])
     return case, truth
 
 

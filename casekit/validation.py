@@ -7,9 +7,11 @@ of problems; ``validate_cases`` does that for a folder of cases.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from .casefiles import (CASE_FILES, MISSING_MARKERS, RowProblems, YamlDoc, plain
                         read_text, read_yaml)
 from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog, kpi_names, normalise
 from .errors import Problem, display_path
+from .kpi_records import KpiRecords
 from .periods import month_span, parse_date, parse_month, parse_period
 
 CASE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -63,7 +66,7 @@ class ParsedCase:
     folder: Path
     meta: dict[str, Any] = field(default_factory=dict)
     kpi_definitions: pd.DataFrame | None = None
-    kpis: list[dict[str, Any]] = field(default_factory=list)
+    kpis: KpiRecords = field(default_factory=KpiRecords)
     appraisals: list[dict[str, Any]] = field(default_factory=list)
     practice_areas: list[dict[str, Any]] = field(default_factory=list)
 
@@ -444,7 +447,7 @@ def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem]) -> 
             continue
         out.append({"period": period, "kpi": kpi, "value": value, "line": line})
     problems.extend(grouped.problems())
-    return KpiRows(out, complete=not grouped.kinds and not skipped)
+    return KpiRows(KpiRecords.from_rows(out), complete=not grouped.kinds and not skipped)
 
 
 def _plain_kpi_rows(path: Path, known: dict | None) -> "KpiRows | None":
@@ -468,25 +471,28 @@ def _plain_kpi_rows(path: Path, known: dict | None) -> "KpiRows | None":
     except ValueError:
         return None
     array = np.array(values)
-    lows = np.array([known[k]["min"] for k in kpis], dtype=float)
-    highs = np.array([known[k]["max"] for k in kpis], dtype=float)
-    ratio = np.array([known[k].get("scale") == "ratio" for k in kpis])
+    limits = {k: (known[k]["min"], known[k]["max"], known[k].get("scale") == "ratio") for k in set(kpis)}
+    lows, highs, ratio = np.array([limits[k] for k in kpis], dtype=float).reshape(-1, 3).T
+    ratio = ratio.astype(bool)
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(array) | (np.abs(array) > MAX_NUMBER) | (array < lows) | (array > highs) | (ratio & (array < 0))
     if bad.any() or len(set(zip(periods, kpis))) < len(kpis):
         return None
-    frequencies = {(k, parsed[p].freqstr) for k, p in set(zip(kpis, periods))}
-    if len(frequencies) > len(set(kpis)):
-        return None
-    rows = [{"period": parsed[p], "kpi": k, "value": x, "line": n} for p, k, x, n in zip(periods, kpis, values, lines)]
-    return KpiRows(rows, complete=True)
+    if len({period.freqstr for period in parsed.values()}) > 1:  # a KPI may not mix monthly and quarterly
+        frequencies = {(k, parsed[p].freqstr) for k, p in set(zip(kpis, periods))}
+        if len(frequencies) > len(set(kpis)):
+            return None
+    distinct = {text: number for number, text in enumerate(parsed)}
+    which = np.fromiter((distinct[p] for p in periods), dtype=np.int64, count=len(periods))
+    spans = np.array([month_span(period) for period in parsed.values()], dtype=np.int64)[which]
+    return KpiRows(KpiRecords([parsed[p] for p in periods], kpis, array, lines, spans), complete=True)
 
 
 @dataclass
 class KpiRows:
     """kpis.csv's valid rows, and whether every row was."""
 
-    rows: list[dict]
+    rows: KpiRecords
     complete: bool
 
 
@@ -624,33 +630,25 @@ def _check_practice_areas(path: Path, problems: list[Problem]) -> list[dict]:
     return out
 
 
-def _check_span(folder: Path, doc: YamlDoc, meta: dict, kpis: list[dict], problems: list[Problem]) -> None:
+def _check_span(folder: Path, doc: YamlDoc, meta: dict, kpis: KpiRecords, problems: list[Problem]) -> None:
     """Adoption inside the data's span, with a baseline before it."""
     start = meta.get("adoption_start")
-    if start is None or not kpis:
+    if start is None or not len(kpis):
         return
-    where, line = display_path(folder / "case.yaml"), doc.line("adoption", "start")
-    # Few distinct periods, many rows, and a pandas Period is slow to hash and to ask for its times: each
-    # distinct Period object (parse_period makes one per text) is measured once, in months since 1970-01,
-    # and rows find it by id.
-    periods = {id(r["period"]): r["period"] for r in kpis}
-    spans = {k: month_span(p) for k, p in periods.items()}
-    first, last = min(a for a, _ in spans.values()), max(b for _, b in spans.values())
+    spans = kpis.month_spans()
+    first, last = int(spans[:, 0].min()), int(spans[:, 1].max())
     adopted = start.ordinal  # a monthly Period's ordinal counts months since 1970-01
+
+    def problem(message: str) -> Problem:
+        return Problem(display_path(folder / "case.yaml"), doc.line("adoption", "start"), "adoption.start", message)
+
     if not first <= adopted <= last:
-        problems.append(Problem(where, line, "adoption.start", f"{start} lies outside the KPI data "
-                                                               f"({_month_text(first)} to {_month_text(last)})"))
+        problems.append(problem(f"{start} lies outside the KPI data ({_month_text(first)} to {_month_text(last)})"))
         return
-    baseline = {k for k, (_, end) in spans.items() if end < adopted}
-    before: dict[str, int] = {}
-    for r in kpis:
-        if id(r["period"]) in baseline:
-            before[r["kpi"]] = before.get(r["kpi"], 0) + 1
+    before = Counter(itertools.compress(kpis.kpi, spans[:, 1] < adopted))
     if max(before.values(), default=0) < MIN_BASELINE_PERIODS:
-        problems.append(
-            Problem(where, line, "adoption.start",
-                    f"no KPI has {MIN_BASELINE_PERIODS} or more periods before {start} to form a baseline")
-        )
+        problems.append(problem(f"no KPI has {MIN_BASELINE_PERIODS} or more periods before {start} to form a "
+                                "baseline"))
 
 
 def _month_text(months: int) -> str:
@@ -685,7 +683,11 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
                                                                 "only folders inside the cases folder"))
         return case, problems
     files = {name: folder / name for name in CASE_FILES}
-    present = {name: os.path.lexists(path) for name, path in files.items()}  # a link is present, and refused
+    try:  # one listing rather than a look-up per file; a link is present, and refused
+        listed = set(os.listdir(folder))
+        present = {name: name in listed for name in files}
+    except OSError:  # a folder that can be searched but not listed
+        present = {name: os.path.lexists(path) for name, path in files.items()}
     for name in ("case.yaml", "kpis.csv", "appraisals.csv"):
         if not present[name]:
             problems.append(Problem(display_path(files[name]), None, "", "required file is missing"))
@@ -695,7 +697,7 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
     read = None
     if present["kpis.csv"]:
         read = _check_kpi_rows(files["kpis.csv"], known, problems)
-        case.kpis = read.rows if read is not None else []
+        case.kpis = read.rows if read is not None else KpiRecords()
     if present["appraisals.csv"]:
         case.appraisals = _check_appraisals(files["appraisals.csv"], problems)
     if present["practice_areas.csv"]:
@@ -704,7 +706,7 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
         # an unreadable kpis.csv, or its rejected rows, were reported once: what they leave missing is no news
         if read is not None and read.complete:
             _check_span(folder, doc, meta, case.kpis, problems)
-            _check_goal_data(folder, doc, meta, {r["kpi"] for r in case.kpis}, problems)
+            _check_goal_data(folder, doc, meta, set(case.kpis.kpi), problems)
         case.kpi_definitions = meta.pop("kpi_definitions")
         case.meta = meta
     problems.sort(key=lambda p: (p.path, p.line or 0))  # by file, then line: as an editor lists them

@@ -166,3 +166,19 @@ def test_the_headline_is_never_a_warning():
     cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="RuntimeWarning: invalid value\n"),
                     nbformat.v4.new_output("stream", name="stdout", text="- Of 2 KPIs, 1 improved\n")]
     assert headline(nbformat.v4.new_notebook(cells=[cell])) == "Of 2 KPIs, 1 improved"
+
+
+@pytest.mark.parametrize("text", [
+    "a:\n" + "".join(" " * (2 * i) + f"k{i}:\n" for i in range(1, 25)) + " " * 50 + "x: 1\n",  # deep by indentation
+    "- " * 25 + "x\n",  # deep by items on one line
+    "a: {b: {c: {d: {e: {f: {g: {h: {i: {j: {k: {l: {m: {n: {o: {p: {q: {r: {s: {t: {u: 1}}}}}}}}}}}}}}}}}}}}\n",
+])
+def test_the_depth_limit_holds_however_the_nesting_is_written(tmp_path, text):
+    # the shape scan is skipped only for text that plainly cannot be too deep; this text can
+    from casekit.casefiles import read_yaml
+
+    path = tmp_path / "case.yaml"
+    path.write_text(text, encoding="utf-8")
+    problems = []
+    assert read_yaml(path, problems) is None
+    assert any("nested more than 20 levels deep" in p.message for p in problems), problems

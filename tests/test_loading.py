@@ -82,3 +82,18 @@ def test_the_bulk_check_finds_the_same_problems_in_every_broken_case(monkeypatch
     fast = [str(p) for p in ck.validate_cases(corpus)]
     monkeypatch.setattr(validation, "_plain_kpi_rows", lambda path, known: None)
     assert fast == [str(p) for p in ck.validate_cases(corpus)] and len(fast) >= 22
+
+
+def test_kpi_records_read_as_rows_and_as_columns():
+    from casekit.kpi_records import KpiRecords
+    from casekit.periods import month_span, parse_period
+
+    rows = [{"period": parse_period(p), "kpi": k, "value": v, "line": n}
+            for n, (p, k, v) in enumerate([("2020-01", "a", 1.5), ("2020-Q2", "b", 2.0), ("2020-01", "b", 3.0)], 2)]
+    records = KpiRecords.from_rows(rows)
+    assert list(records) == rows and records[1:].kpi == ["b", "b"] and len(records) == 3
+    assert records.month_spans().tolist() == [list(month_span(r["period"])) for r in rows]
+    given = KpiRecords(records.period, records.kpi, records.value, records.line, spans=[[0, 0], [1, 1], [2, 2]])
+    assert given.month_spans().tolist() == [[0, 0], [1, 1], [2, 2]]  # the reader's spans are trusted
+    with pytest.raises(ValueError, match="one value per row"):
+        KpiRecords(records.period, records.kpi[:2], records.value, records.line)
