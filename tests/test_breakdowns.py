@@ -75,3 +75,20 @@ def test_resampled_p_values_are_reproducible(shipped):
     second = ck.dose_response(shipped).set_index("category")
     assert first.loc["schedule", "n"] == 8
     assert first["p_value"].equals(second["p_value"])
+
+
+def test_beyond_a_thousand_cases_the_dose_response_p_value_is_the_t_approximation():
+    # the permutation test would hold a 9,999 × n array; there the t approximation agrees with it
+    from casekit.breakdowns import PERMUTATION_CASES, _spearman
+
+    rng = np.random.default_rng(3)
+    for n in (PERMUTATION_CASES, PERMUTATION_CASES + 1):
+        x = rng.integers(0, 3, n).astype(float)  # levels gained: heavily tied
+        y = 0.08 * x + rng.normal(0, 1, n)
+        found, reference = _spearman(x, y), stats.spearmanr(x, y)
+        assert found["rho"] == pytest.approx(reference.statistic)
+        if n > PERMUTATION_CASES:
+            assert found["p_value"] == pytest.approx(reference.pvalue, rel=1e-12)
+        else:  # resampled, within a few of the resampling's standard errors of the approximation
+            error = np.sqrt(reference.pvalue * (1 - reference.pvalue) / 9999)
+            assert found["p_value"] != reference.pvalue and abs(found["p_value"] - reference.pvalue) < 5 * error
