@@ -164,3 +164,15 @@ def test_a_worker_started_with_the_dask_command_renders_and_its_processes_end_wi
             if process is not None:
                 process.terminate()
                 process.wait(timeout=60)
+
+
+def test_the_portfolio_report_starts_first_on_the_cluster(tmp_path: Path):
+    # its inputs are ready at once and it is the longest: queued behind the case reports it would end the run alone
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as one:
+        table = ck.render(ROOT / "cases", tmp_path / "out", case_ids=CASES[:2], scheduler=one.scheduler_address,
+                          progress=False)
+    assert (table["status"] == "ok").all(), table["error"].tolist()
+    started = {name: nbformat.read(tmp_path / "out" / f"{name}.ipynb", as_version=4).metadata.papermill.start_time
+               for name in CASES[:2] + ["portfolio"]}
+    assert started["portfolio"] < min(started[name] for name in CASES[:2]), started

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..casefiles import CASE_FILES, plain_file_problem
 from ..errors import RenderError
+from .export import PORTFOLIO
 from .jobs import FAILED, Failure, Job, Outcome
 from ._fast.server import RenderServer, ServerDied
 
@@ -142,11 +143,14 @@ class DaskRunner:
 
         futures = {}
         try:
-            for job in jobs:
+            # the portfolio report, the longest, is sent first and ahead of any queue: its inputs are the case
+            # files, ready now, and started last it would finish alone after every case report
+            for job in sorted(jobs, key=lambda job: job.name != PORTFOLIO):
                 # The files go inside the task, not scattered to one worker: a task whose worker dies must be
                 # re-runnable elsewhere, and scattered data dies with its worker.
                 key = f"casekit-{job.name}-{os.urandom(4).hex()}"
-                future = self._client.submit(render_remote, job, pack(job, self.cases_dir), pure=False, key=key)
+                future = self._client.submit(render_remote, job, pack(job, self.cases_dir), pure=False, key=key,
+                                             priority=int(job.name == PORTFOLIO))
                 futures[future] = job
             for future in as_completed(list(futures), loop=self._client.loop):
                 job = futures[future]
