@@ -167,7 +167,7 @@ def its_arrays(values, t, phases, seasons, cycle: int, seasonal: bool = False, l
                alpha: float = 0.05, horizon_months: int = HORIZON_MONTHS, bootstrap: bool = True,
                n_boot: int = 999) -> ItsFit:
     """:func:`its_fit` on arrays: values, times from :func:`positions`, phases, seasons, periods a year."""
-    series = _Segmented(values, t, phases, seasons, cycle, seasonal, log, horizon_months)
+    series = SegmentedSeries(values, t, phases, seasons, cycle, seasonal, log, horizon_months)
     if not bootstrap:
         return its_estimates([series], alpha)[0]
     test = ar1_test(series.target, series.X, series.t, series.rows, alpha=alpha, n_boot=n_boot)
@@ -181,10 +181,12 @@ def its_arrays(values, t, phases, seasons, cycle: int, seasonal: bool = False, l
                       inflation, bootstrap=True)
 
 
-class _Segmented:
-    """One series made ready for the segmented regression: kept, ordered, scaled, and its design."""
+class SegmentedSeries:
+    """One series made ready for the segmented regression (the arguments of :func:`its_arrays`): the
+    transition left out, ordered in time, on its scale, with its design and contrasts."""
 
-    def __init__(self, values, t, phases, seasons, cycle, seasonal, log, horizon_months):
+    def __init__(self, values, t, phases, seasons, cycle: int, seasonal: bool = False, log: bool | None = None,
+                 horizon_months: int = HORIZON_MONTHS):
         y = np.asarray(values, dtype=float)
         t, phases, seasons = np.asarray(t), np.asarray(phases), np.asarray(seasons)
         keep = phases != "transition"
@@ -211,9 +213,11 @@ class _Segmented:
         self.rows = rows
 
     def design_key(self) -> tuple:
+        """Equal for series whose regressors and contrasts are equal: they can be fitted in one stack."""
         return self.X.shape, self.X.tobytes(), (self.t - self.t[0]).tobytes(), self.rows.tobytes()
 
     def fit(self, estimate, se, phi, p_values, critical, log_ratio, log_ratio_se, inflation, bootstrap) -> ItsFit:
+        """The ItsFit of this series from its fitted contrasts."""
         return ItsFit(
             n_before=self.n_before, n_after=self.n_after, scale=self.scale, horizon=self.horizon, phi=float(phi),
             estimate=dict(zip(CONTRASTS, map(float, estimate))), se=dict(zip(CONTRASTS, map(float, se))),
@@ -223,7 +227,7 @@ class _Segmented:
         )
 
 
-def its_estimates(series: list, alpha: float = 0.05) -> list[ItsFit]:
+def its_estimates(series: list[SegmentedSeries], alpha: float = 0.05) -> list[ItsFit]:
     """:func:`its_arrays` without the bootstrap, for many series at once (the cross-case inputs).
 
     The series that share a design (the same times around adoption, so the same regressors) are fitted
@@ -253,12 +257,6 @@ def its_estimates(series: list, alpha: float = 0.05) -> list[ItsFit]:
             fits[m] = series[m].fit(estimate[i], se[i], phi[i], p_values[i], critical, log_ratio[i],
                                     log_ratio_se[i], inflation[i], bootstrap=False)
     return fits
-
-
-def segmented(values, t, phases, seasons, cycle: int, seasonal: bool = False, log: bool | None = None,
-              horizon_months: int = HORIZON_MONTHS):
-    """A series prepared for :func:`its_estimates` (the arguments of :func:`its_arrays`)."""
-    return _Segmented(values, t, phases, seasons, cycle, seasonal, log, horizon_months)
 
 
 def its(values, periods, start, transition_months: int = 0, seasonal: bool = False,

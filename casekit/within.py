@@ -14,7 +14,7 @@ from .errors import CaseNotFound
 from .loading import Portfolio
 from .multiplicity import adjust_pvalues
 from .periods import phases_of
-from .timeseries import HORIZON_MONTHS, its_arrays, its_estimates, mean_shift, positions, segmented
+from .timeseries import HORIZON_MONTHS, SegmentedSeries, its_arrays, its_estimates, mean_shift, positions
 
 MIN_POINTS = 6  # per side, for any comparison: the segmented regression has four coefficients and an AR(1)
 TESTED_POINTS = 12  # per side, for a verdict that is a test rather than a description
@@ -385,8 +385,8 @@ def _kpi_effects(portfolio: Portfolio, kpis, alpha: float, transition_months, ho
         rows.append(row)
         if ready is not None:
             t, seasons, cycle, use_log = ready
-            waiting.append((len(rows) - 1, kpi_info, cycle, segmented(values[index], t, phases[index], seasons, cycle,
-                                                                      False, use_log, horizon_months)))
+            waiting.append((len(rows) - 1, kpi_info, cycle, SegmentedSeries(values[index], t, phases[index], seasons,
+                                                                            cycle, False, use_log, horizon_months)))
     # the series are fitted together, a stack per design: thousands of cases share a few designs
     fits = its_estimates([series for *_, series in waiting], alpha)
     for (at, kpi_info, cycle, _), fit in zip(waiting, fits):

@@ -153,7 +153,7 @@ def test_its_needs_data_on_both_sides():
 def test_many_series_fitted_together_are_each_fitted_alone():
     # its_estimates stacks the series that share a design; the mix below has shared and lone designs,
     # gaps, seasonal and quarterly fits, and raw-scale series (whose effect is the log ratio of levels)
-    from casekit.timeseries import its_arrays, its_estimates, segmented
+    from casekit.timeseries import SegmentedSeries, its_arrays, its_estimates
 
     rng = np.random.default_rng(11)
     series, alone = [], []
@@ -166,7 +166,7 @@ def test_many_series_fitted_together_are_each_fitted_alone():
         cycle, seasonal, log = (4, True, None) if i % 5 == 0 else (12, i % 4 == 0, None if i % 2 else False)
         seasons = t % cycle + 1
         values = 10 + 0.05 * t - 1.5 * (phases == "after") + rng.normal(0, 0.4, len(t))
-        series.append(segmented(values, t, phases, seasons, cycle, seasonal, log))
+        series.append(SegmentedSeries(values, t, phases, seasons, cycle, seasonal, log))
         alone.append(its_arrays(values, t, phases, seasons, cycle, seasonal=seasonal, log=log, bootstrap=False))
     together = its_estimates(series)
     assert len({s.design_key() for s in series}) < len(series)  # some designs are shared
