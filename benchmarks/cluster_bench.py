@@ -1,7 +1,10 @@
 """Throughput of `casekit render --scheduler` as a Dask cluster on loopback grows from 1 to W workers.
 
-Each worker is one process with one thread (one report at a time). For each
-size, a fresh LocalCluster renders the same reports twice: the first run pays
+Each worker is one process with one thread (one report at a time), started with
+the `dask worker` command, and the scheduler is a `dask scheduler` process of its
+own, as on a real cluster (a LocalCluster would run the scheduler inside the
+client, and the client's CPU time would include it). For each size, a fresh
+cluster renders the same reports twice: the first run pays
 the workers' one-off preparation (imports, warm-up), the second shows the
 steady state. A local `casekit render --jobs 2` gives the reference.
 
@@ -18,12 +21,15 @@ ends with that model at 10, 100 and 1,000 worker threads.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from distributed import LocalCluster
+from distributed import Client
 
 import casekit as ck
 
@@ -39,6 +45,29 @@ def timed_render(cases: Path, out: Path, **options) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+@contextlib.contextmanager
+def dask_cluster(workers: int):
+    """A `dask scheduler` and `dask worker` processes on loopback (Dask's default settings): the address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).parent / "dask")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--no-dashboard"], **quiet)]
+    try:
+        processes.append(subprocess.Popen([dask, "worker", address, "--nworkers", str(workers), "--nthreads", "1",
+                                           "--no-dashboard"], **quiet))
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(workers, timeout=60)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=1)
@@ -52,11 +81,10 @@ def main() -> int:
         local, _ = timed_render(cases, Path(tmp) / "local", jobs=2)
         print(f"{'local, --jobs 2':32} {local:12.1f} {'':>8} {60 * n / local:12.1f}")
         per_report = client = None
-        for workers in range(1, args.workers + 1):  # Dask's default worker settings, as `dask worker` has
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                              dashboard_address=None) as cluster:
-                first, _ = timed_render(cases, Path(tmp) / f"c{workers}", scheduler=cluster.scheduler_address)
-                again, cpu = timed_render(cases, Path(tmp) / f"c{workers}", scheduler=cluster.scheduler_address)
+        for workers in range(1, args.workers + 1):
+            with dask_cluster(workers) as address:
+                first, _ = timed_render(cases, Path(tmp) / f"c{workers}", scheduler=address)
+                again, cpu = timed_render(cases, Path(tmp) / f"c{workers}", scheduler=address)
             per_report = per_report or again / n  # one worker thread: a report's seconds, client included
             client = cpu / n
             print(f"{f'Dask, {workers} worker(s) x 1 thread':32} {first:12.1f} {again:8.1f} "

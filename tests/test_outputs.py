@@ -214,3 +214,23 @@ def test_failing_twice_leaves_no_file_casekit_would_later_call_foreign(cases: Pa
     shutil.copy(ROOT / "cases" / "quantia-tech" / "kpis.csv", bad)
     _render(cases, out)  # no --force needed: every file in out is still casekit's
     assert not (out / "quantia-tech.failed.ipynb").exists()  # and the good render removed the old partial
+
+
+@pytest.mark.parametrize("notebook, error", [
+    ('{"cells": [{"cell_type": "code", "sou', "DamagedReport: JSONDecodeError"),  # cut short
+    ('{"nbformat": 4, "cells": {}}', "DamagedReport: the notebook is not a version 4 notebook with cells"),
+    ("[]", "DamagedReport: the notebook is not a version 4 notebook with cells"),
+])
+def test_a_notebook_that_is_not_whole_never_replaces_a_good_one(cases: Path, tmp_path: Path, notebook, error):
+    class Damaging(FakeRunner):
+        def run(self, jobs):
+            for outcome in super().run(jobs):
+                Path(jobs[0].out, f"{outcome.report}.ipynb").write_text(notebook, encoding="utf-8")
+                yield outcome
+
+    out = tmp_path / "out"
+    _render(cases, out)
+    good = (out / "quantia-tech.ipynb").read_bytes()
+    table = _render(cases, out, runner=Damaging(), force=True).set_index("report")
+    assert table.loc["quantia-tech", "error"].startswith(error)
+    assert (out / "quantia-tech.ipynb").read_bytes() == good
