@@ -254,7 +254,9 @@ def _kpi_screen(case_id, kpi, month_numbers, freq, phases, values, info, start, 
         baseline, post = levels.baseline, levels.post
         row.update(post_ci_low=levels.post_ci_low, post_ci_high=levels.post_ci_high)
     else:
-        mean = (lambda v: float(np.exp(np.log(v).mean()))) if use_log else (lambda v: float(v.mean()))
+        # what ndarray.mean computes, without its wrapper's cost (twice for each of 20,000 series at scale)
+        mean = (lambda v: float(np.exp(np.add.reduce(np.log(v)) / len(v)))) if use_log else \
+            (lambda v: float(np.add.reduce(v) / len(v)))
         baseline, post = mean(before), mean(after)
     row.update(baseline=baseline, post=post)
     return row, (t, seasons, cycle, use_log)
