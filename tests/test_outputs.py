@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -234,3 +235,15 @@ def test_a_notebook_that_is_not_whole_never_replaces_a_good_one(cases: Path, tmp
     table = _render(cases, out, runner=Damaging(), force=True).set_index("report")
     assert table.loc["quantia-tech", "error"].startswith(error)
     assert (out / "quantia-tech.ipynb").read_bytes() == good
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_the_index_and_manifest_are_as_readable_as_the_reports(cases: Path, tmp_path: Path, umask):
+    # a web server or a colleague that may read the reports may read the index that links them
+    old = os.umask(umask)
+    try:
+        _render(cases, tmp_path / "out")
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")}
+    assert set(modes.values()) == {0o666 & ~umask}, modes

@@ -17,6 +17,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..atomic import replaced
 from ..errors import RenderError, display_path
 from .jobs import FAILED, OK, Failure, Outcome
 
@@ -131,15 +132,10 @@ def intact(out: Path, entry: dict) -> bool:
 
 
 def write_text_atomically(folder: Path, name: str, text: str) -> None:
-    """Write ``folder/name`` through an exclusively created temporary file, then rename it into place."""
-    descriptor, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(tmp, folder / name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``folder/name`` through an exclusively created temporary file, then rename it into place, with
+    the permissions the reports have (the umask's, so that whoever may read the reports may read the index)."""
+    with replaced(folder / name) as temporary:
+        temporary.write_text(text, encoding="utf-8")
 
 
 @contextmanager
