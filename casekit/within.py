@@ -356,14 +356,54 @@ _EFFECTS: dict = {}
 EFFECTS_KEPT = 4
 
 
+KPI_COLUMNS = ["case_id", "kpi", "date", "freq", "value", "phase", *INFO]
+CASE_COLUMNS = ["case_id", "adoption_start", "transition_months", "sector", "maturity_before", "maturity_latest"]
+
+
 def portfolio_fingerprint(portfolio: Portfolio) -> str:
     """A digest of what :func:`kpi_effects` reads, so that a portfolio edited in place is never served stale."""
     digest = hashlib.blake2b(digest_size=16)
-    for frame, columns in ((portfolio.kpis, ["case_id", "kpi", "date", "freq", "value", "phase", *INFO]),
-                           (portfolio.cases, ["case_id", "adoption_start", "transition_months", "sector",
-                                              "maturity_before", "maturity_latest"])):
-        digest.update(pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().tobytes())
+    digest.update(_measurements_digest(portfolio.kpis))
+    digest.update(_hashed(portfolio.cases[CASE_COLUMNS]))
     return digest.hexdigest()
+
+
+def _hashed(frame: pd.DataFrame) -> bytes:
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+
+
+def _measurements_digest(kpis: pd.DataFrame) -> bytes:
+    """The digest of the measurements' columns, remembered for the latest few tables by the memory they use.
+
+    Hashing a million rows costs about half a second, and a portfolio report asks seven times. With pandas'
+    copy-on-write (always on from pandas 3), a column that still lies in the very buffer it lay in when
+    it was hashed, while a shallow copy held here shares that buffer, has not been written since: writing
+    to a shared buffer copies it first. The arrays are held too, so that no new one can take their place
+    in memory.
+    """
+    if not _copy_on_write():
+        return _hashed(kpis[KPI_COLUMNS])
+    arrays = [kpis[column].to_numpy() for column in KPI_COLUMNS]
+    where = [_location(array) for array in arrays]
+    for _, held_arrays, digest in _DIGESTS:
+        if [_location(array) for array in held_arrays] == where:
+            return digest
+    digest = _hashed(kpis[KPI_COLUMNS])
+    _DIGESTS.append((kpis.copy(deep=False), arrays, digest))
+    del _DIGESTS[:-DIGESTS_KEPT]
+    return digest
+
+
+_DIGESTS: list = []  # (a shallow copy of a measurements table, its columns' arrays, their digest)
+DIGESTS_KEPT = 2
+
+
+def _location(array: np.ndarray) -> tuple:
+    return array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str
+
+
+def _copy_on_write() -> bool:
+    return int(pd.__version__.split(".")[0]) >= 3 or pd.get_option("mode.copy_on_write") is True
 
 
 def _kpi_effects(portfolio: Portfolio, kpis, alpha: float, transition_months, horizon_months: int) -> pd.DataFrame:

@@ -1,5 +1,6 @@
 """compare_case: the effect beyond the trend, direction, Holm across a case's KPIs, descriptive verdicts."""
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -248,3 +249,41 @@ def test_kpi_effects_fit_the_cases_that_share_a_design_in_one_stack(monkeypatch)
         mine = effects[effects["case_id"] == case_id].set_index("kpi")
         assert mine["effect"].to_numpy() == pytest.approx(own.loc[mine.index, "effect"].to_numpy(), rel=1e-10)
         assert mine["effect_se"].to_numpy() == pytest.approx(own.loc[mine.index, "effect_se"].to_numpy(), rel=1e-10)
+
+
+def _edits():
+    after = lambda k: k["phase"] == "after"  # noqa: E731
+    return {
+        "loc": lambda k: k.loc.__setitem__((after(k), "value"), k.loc[after(k), "value"] * 1.5),
+        "iloc": lambda k: k.iloc.__setitem__((5, k.columns.get_loc("value")), 1e3),
+        "at on a label": lambda k: k.at.__setitem__((0, "label"), "Renamed"),
+        "a column replaced": lambda k: k.__setitem__("value", k["value"] * 2),
+        "update": lambda k: k.update(pd.DataFrame({"value": [7.0]}, index=[2])),
+        "replace in place": lambda k: k.replace({"phase": {"before": "after"}}, inplace=True),
+        "fillna after a gap": lambda k: (k.loc.__setitem__((3, "value"), np.nan), k.fillna({"value": 0}, inplace=True)),
+    }
+
+
+@pytest.mark.parametrize("edit", list(_edits()))
+def test_the_digest_of_a_portfolio_follows_every_kind_of_edit_in_place(edit):
+    from casekit import within
+
+    pf = ck.load_cases(Path(__file__).resolve().parents[1] / "cases", case_ids=["quantia-tech", "atlas-capital"])
+    before = within.portfolio_fingerprint(pf)
+    assert within.portfolio_fingerprint(pf) == before  # remembered, not hashed again
+    _edits()[edit](pf.kpis)
+    fresh = within.portfolio_fingerprint(dataclasses.replace(pf, kpis=pf.kpis.copy(), cases=pf.cases.copy()))
+    assert within.portfolio_fingerprint(pf) == fresh != before
+
+
+def test_the_digest_is_remembered_for_an_unchanged_portfolio(monkeypatch):
+    from casekit import within
+
+    pf = ck.load_cases(Path(__file__).resolve().parents[1] / "cases", case_ids=["quantia-tech", "atlas-capital"])
+    hashed = []
+    original = within._hashed
+    monkeypatch.setattr(within, "_hashed", lambda frame: hashed.append(len(frame)) or original(frame))
+    first = within.portfolio_fingerprint(pf)
+    assert within.portfolio_fingerprint(pf) == first and within.portfolio_fingerprint(pf.subset()) == first
+    measured = [n for n in hashed if n == len(pf.kpis)]
+    assert len(measured) <= 2  # the measurements once (and once more for the subset's new table, if it has one)
