@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS  # not statsmodels.api, which imports all of it
 from scipy import stats
 
 from .ar1 import ar1_estimates, ar1_estimates_many, ar1_test, se_inflation
@@ -31,7 +31,7 @@ def hac_ols(y, X, maxlags: int | None = None):
     """
     y = np.asarray(y, dtype=float)
     lags = newey_west_lags(len(y)) if maxlags is None else maxlags
-    return sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
+    return OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
 
 
 HORIZON_MONTHS = 12  # the effect is the average over the first year after the transition
