@@ -25,7 +25,7 @@ from pathlib import Path
 from ..casefiles import CASE_FILES, plain_file_problem
 from ..errors import RenderError
 from .export import PORTFOLIO
-from .jobs import FAILED, Failure, Job, Outcome
+from .jobs import FAILED, Failure, Job, Outcome, portfolio_first
 from ._fast.server import RenderServer, ServerDied
 
 REMOTE_CASES = "cases"
@@ -143,9 +143,9 @@ class DaskRunner:
 
         futures = {}
         try:
-            # the portfolio report, the longest, is sent first and ahead of any queue: its inputs are the case
-            # files, ready now, and started last it would finish alone after every case report
-            for job in sorted(jobs, key=lambda job: job.name != PORTFOLIO):
+            # the portfolio report is sent first, and ahead of any queue on the scheduler: its inputs, the case
+            # files, are ready now
+            for job in portfolio_first(jobs):
                 # The files go inside the task, not scattered to one worker: a task whose worker dies must be
                 # re-runnable elsewhere, and scattered data dies with its worker.
                 key = f"casekit-{job.name}-{os.urandom(4).hex()}"

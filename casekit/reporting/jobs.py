@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from .export import PORTFOLIO
+
 OK, FAILED = "ok", "failed"
 # The columns of the table `render` returns, in order (Outcome.row gives them).
 COLUMNS = ["report", "status", "error", "cell", "seconds", "headline", "ipynb", "html", "skipped"]
@@ -89,3 +91,8 @@ class Outcome:
         return {"report": self.report, "status": self.status, "error": str(self.failure or ""),
                 "cell": None if self.failure is None else self.failure.cell, "seconds": self.seconds,
                 "headline": self.headline, "ipynb": self.ipynb, "html": self.html, "skipped": self.skipped}
+
+
+def portfolio_first(jobs: list[Job]) -> list[Job]:
+    """The jobs with the portfolio report first: the longest, started last it would finish alone after the rest."""
+    return sorted(jobs, key=lambda job: job.name != PORTFOLIO)

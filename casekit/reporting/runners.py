@@ -13,8 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from .export import PORTFOLIO
-from .jobs import Failure, Job, Outcome
+from .jobs import Failure, Job, Outcome, portfolio_first
 from ._fast.server import RenderServer, ServerDied
 
 
@@ -42,7 +41,7 @@ class LocalRunner:
 
     def run(self, jobs: list[Job]) -> Iterator[Outcome]:
         waiting: queue.SimpleQueue = queue.SimpleQueue()
-        for job in sorted(jobs, key=lambda job: job.name != PORTFOLIO):  # the longest first, so it does not finish last
+        for job in portfolio_first(jobs):
             waiting.put(job)
         done: queue.SimpleQueue = queue.SimpleQueue()
         threads = [threading.Thread(target=self._serve, args=(slot, waiting, done), daemon=True,
