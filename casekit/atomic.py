@@ -1,26 +1,77 @@
-"""Files that appear whole or not at all, with the permissions of a file the user made."""
+"""Files that appear whole or not at all, with the permissions of a file the user made.
+
+A temporary file is named ``.<name>.<pid>-<random>.casekit-tmp`` beside its target: one that a killed
+process left behind is known by that name and by its writer no longer running, and removed by the next run
+(:func:`remove_leftovers`); nobody else's file is ever taken for one.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import re
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
+SUFFIX = ".casekit-tmp"
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)-[0-9a-f]{12}" + re.escape(SUFFIX) + r"(\.[a-z]{1,5})?$")
+
 
 @contextmanager
-def replaced(path: Path, suffix: str = ".tmp"):
+def replaced(path: Path, suffix: str = ""):
     """A temporary path beside ``path`` to write; when the block ends well it becomes ``path``, with the
     umask's permissions (not mkstemp's private ones), and when it fails it is removed: a failure never
-    leaves half a file or destroys the last good one."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    leaves half a file or destroys the last good one. The temporary is created exclusively (never through a
+    link); ``path`` itself, if a link, is replaced, not written through. ``suffix`` ends the temporary's
+    name, for writers that read the format from it (``".xlsx"``)."""
+    path = Path(path)
+    temporary = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}{suffix}"
+    mask = os.umask(0)
+    os.umask(mask)
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~mask)
     os.close(handle)
     try:
-        yield Path(temporary)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
+        yield temporary
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` is one of :func:`replaced`'s temporaries (a running writer's or a leftover)."""
+    return _LEFTOVER.match(name) is not None
+
+
+def remove_leftovers(folder: Path) -> list[str]:
+    """Remove the temporaries in ``folder`` whose writer has ended (killed before it could remove them);
+    return their names. A running writer's are left alone."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = _LEFTOVER.match(name)
+        if match is None or _running(int(match["pid"])):
+            continue
+        path = Path(folder) / name
+        if path.is_symlink() or path.is_file():
+            try:
+                path.unlink()
+                removed.append(name)
+            except OSError:
+                pass
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid < 2**22
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from .errors import CaseError, CasekitError, RenderError, RenderInterrupted
@@ -61,10 +62,15 @@ def _render(args: argparse.Namespace) -> int:
 
     try:
         parameters = _parameters(args)
+        security = None
+        if args.tls_ca_file or args.tls_cert or args.tls_key:
+            from .reporting.cluster import security_from_files
+
+            security = security_from_files(args.tls_ca_file, args.tls_cert, args.tls_key)
         table = render(args.cases_dir, args.out, jobs=args.jobs, case_ids=args.case or None, no_input=args.no_input,
                        timeout=args.timeout, progress=not args.no_progress_bar, force=args.force, engine=args.engine,
                        scheduler=args.scheduler, notebooks=args.notebooks, parameters=parameters,
-                       memory_limit=args.memory_limit)
+                       memory_limit=args.memory_limit, security=security)
     except RenderError as exc:
         return _refused("render", exc)
     except RenderInterrupted as stop:
@@ -72,6 +78,8 @@ def _render(args: argparse.Namespace) -> int:
         print(f"interrupted: {len(done)} report(s) finished and listed in {args.out}/index.html; "
               "nothing half-written was left", file=sys.stderr)
         return 128 + stop.signal_number
+    for note in table.attrs.get("notes", []):
+        print(f"note: {note}")
     failed = table[table["status"] == "failed"]
     skipped = int(table["skipped"].sum())
     print(f"{len(table) - len(failed)} report(s) rendered ({skipped} unchanged, not re-run), {len(failed)} failed; "
@@ -259,8 +267,13 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--engine", choices=["casekit", "nbclient"], default=None,
                         help="casekit: fork each report from a worker with the libraries loaded, in an in-process "
                              "kernel (default where os.fork exists); nbclient: papermill's kernel per report")
-    render.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                        help="render on this Dask distributed cluster instead of local processes")
+    render.add_argument("--scheduler", metavar="tls://HOST:PORT",
+                        help="render on this Dask distributed cluster instead of local processes (tcp:// is "
+                             "unauthenticated and sends the case files in clear: prefer tls://)")
+    render.add_argument("--tls-ca-file", metavar="PEM", help="the CA that signed the scheduler's and workers' "
+                        "certificates (tls://)")
+    render.add_argument("--tls-cert", metavar="PEM", help="this client's certificate (tls://)")
+    render.add_argument("--tls-key", metavar="PEM", help="this client's private key (tls://)")
     render.add_argument("-p", "--parameters", nargs=2, action="append", metavar=("NAME", "VALUE"),
                         help="a report parameter, as papermill's -p: -p alpha 0.1 -p correction bh (repeatable)")
     render.add_argument("-y", "--parameters_yaml", dest="yaml_parameters", action="append", metavar="YAML",
@@ -337,9 +350,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """casekit's own warnings as one line on stderr; anyone else's as Python shows them."""
+    if getattr(category, "__module__", "").startswith("casekit"):
+        print(f"casekit: warning: {message}", file=sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     return args.func(args)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import re
 import os
 import shutil
 import stat
@@ -37,22 +38,43 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 def test_an_out_holding_someone_elses_files_is_refused_unless_forced(cases: Path, tmp_path: Path):
     out = tmp_path / "out"
     out.mkdir()
-    mine = {".thesis.tmp": b"chapter 1", ".notes.tmp.swp": b"swap", "index.html": b"<p>my own page</p>",
-            "manifest.json": b'{"my": "data"}'}
+    mine = {".thesis.tmp": b"chapter 1", ".notes.tmp.swp": b"swap"}
     for name, content in mine.items():
         (out / name).write_bytes(content)
-    with pytest.raises(ck.RenderError, match=r"holds files casekit did not write \(\.notes\.tmp\.swp, \.thesis\.tmp, "
-                                             r"index\.html, manifest\.json\); choose an empty or new folder, or pass "
-                                             r"--force"):
+    with pytest.raises(ck.RenderError, match=r"holds files casekit did not write \(\.notes\.tmp\.swp, \.thesis\.tmp\); "
+                                             r"choose an empty or new folder, or pass --force"):
         _render(cases, out)
-    assert _snapshot(out) == mine  # nothing touched
-    del mine["index.html"], mine["manifest.json"]
-    (out / "index.html").unlink()
-    (out / "manifest.json").unlink()
+    assert _snapshot(out) == mine and sorted(p.name for p in out.iterdir()) == sorted(mine)  # no lock left either
     _render(cases, out, force=True)
     _render(cases, out, force=True)
     assert {name: (out / name).read_bytes() for name in mine} == mine  # beside them, never removed
     assert "index.html" in _snapshot(out)
+
+
+@pytest.mark.parametrize("name", ["index.html", "manifest.json", "quantia-tech.html", "portfolio.ipynb",
+                                  "voltcart-ecommerce.failed.ipynb"])
+def test_force_never_overwrites_a_file_casekit_did_not_write(cases: Path, tmp_path: Path, name: str):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).write_bytes(b"<p>my own page</p>")
+    for force in (False, True):
+        with pytest.raises(ck.RenderError, match=rf"holds {re.escape(name)}, which casekit did not write and would "
+                                                 r"have to replace; casekit never overwrites a file it did not "
+                                                 r"write, even with --force"):
+            _render(cases, out, force=force)
+    assert _snapshot(out) == {name: b"<p>my own page</p>"}
+
+
+def test_a_users_folder_named_like_casekits_staging_is_never_removed(cases: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    _render(cases, out)
+    notes = out / ".casekit-staging-notes"
+    notes.mkdir()
+    (notes / "draft.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(ck.RenderError, match=r"\.casekit-staging-notes"):
+        _render(cases, out)
+    _render(cases, out, force=True)
+    assert (notes / "draft.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_a_second_run_needs_no_force_once_casekit_owns_the_folder(cases: Path, tmp_path: Path):
@@ -192,6 +214,7 @@ def test_a_subset_render_keeps_the_other_reports_in_the_index_and_manifest(cases
 def test_a_damaged_manifest_is_read_as_empty_and_never_linked(cases: Path, tmp_path: Path, manifest: str):
     out = tmp_path / "out"
     out.mkdir()
+    (out / ".casekit.lock").write_text("", encoding="ascii")  # casekit has written here before
     if manifest == "DIR":
         (out / "manifest.json").mkdir()
     else:
@@ -201,8 +224,10 @@ def test_a_damaged_manifest_is_read_as_empty_and_never_linked(cases: Path, tmp_p
     entries = read_manifest(out)
     assert all(entry.get("html", "") in ("", *entry["files"]) for entry in entries.values())
     if manifest != "DIR":
-        _render(cases, out, force=True)
+        table = _render(cases, out)
         assert "javascript:" not in (out / "index.html").read_text(encoding="utf-8")
+        if manifest == "not json":
+            assert any("manifest.json was damaged (not JSON" in note for note in table.attrs["notes"])
 
 
 def test_failing_twice_leaves_no_file_casekit_would_later_call_foreign(cases: Path, tmp_path: Path):

@@ -33,7 +33,7 @@ class FakeRunner:
             self.jobs.append(job)
             out = Path(job.out)
             if job.name in self.fail:
-                (out / f"{job.name}.failed.ipynb").write_text("{}", encoding="utf-8")
+                nbformat.write(nbformat.v4.new_notebook(), out / f"{job.name}.failed.ipynb")
                 yield Outcome.failed(job.name, Failure("RuntimeError", f"boom <{job.name}>", 7), out.name, 0.1,
                                      f"{job.name}.failed.ipynb")
                 continue

@@ -14,10 +14,10 @@ from ..loading import portfolio_from
 from ..project import NOTEBOOKS
 from ..validation import case_folders, check_case
 from .export import PORTFOLIO, index_page
-from .jobs import COLUMNS, OK, Failure, Job, Outcome
+from .jobs import COLUMNS, OK, Failure, Job, Outcome, report_files
 from .fingerprints import fingerprint
-from .outputs import (RESERVED, check_out_folder, foreign_files, intact, locked, present, publish, read_manifest,
-                      staging_folder, write_manifest)
+from .outputs import (INDEX, MANIFEST, RESERVED, check_out_folder, intact, locked, present, publish,
+                      staging_folder, survey, write_manifest)
 from .runners import LocalRunner, with_progress
 from .parameters import (check_parameters, check_report_parameters, check_run_settings, declared_parameters,
                          memory_bytes)
@@ -37,7 +37,7 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
            no_input: bool = False, timeout: float = 600, progress: bool = True,
            notebooks: str | Path | None = None, force: bool = False, engine: str | None = None,
            scheduler: str | None = None, parameters: dict | None = None, memory_limit: int | str | None = "auto",
-           runner=None) -> pd.DataFrame:
+           runner=None, security=None) -> pd.DataFrame:
     """Render every (or the named) case report and the portfolio report, ipynb and HTML, plus an index.
 
     Parameters
@@ -90,6 +90,11 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         Where the reports run, for tests and embedding: an object with
         ``run(jobs)`` yielding :class:`~casekit.reporting.jobs.Outcome` and
         ``close()``. Default: local processes, or the Dask cluster.
+    security : distributed.Security, optional
+        Certificates for a ``tls://`` scheduler (default: Dask's
+        ``distributed.comm.tls`` configuration). A ``tcp://`` scheduler is
+        unauthenticated and the case files travel to its workers in clear:
+        casekit warns (``InsecureSchedulerWarning``).
 
     Returns
     -------
@@ -156,31 +161,52 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     defer_iri_grammar()  # before papermill imports nbformat
     extra = split_parameters(parameters or {}, [case_notebook, portfolio_notebook], cases_dir, sorted(folders))
     check_out_folder(out, cases_dir)
-    previous = read_manifest(out)
-    foreign = foreign_files(out, previous)
-    if foreign and not force:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise RenderError(f"--out {display_path(out)} holds files casekit did not write ({shown}); choose an empty "
-                          "or new folder, or pass --force to render beside them")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RenderError(f"cannot make --out {display_path(out)}: {exc.strerror}") from None
-    with locked(out), staging_folder(out) as staging, stopped_by_signals() as stop:
-        table, entries, parsed, interrupted = _render_in(
-            out, staging, cases_dir, folders, extra, previous, force, no_input, timeout, engine, progress, scheduler,
-            runner or _default_runner(scheduler, cases_dir, jobs, len(folders) + 1, engine,
-                                      [str(case_notebook), str(portfolio_notebook)], memory_limit),
-            case_notebook, portfolio_notebook, memory_limit)
-        with signals_ignored():  # what is known is written, however many times Ctrl-C is pressed now
-            try:
-                write_manifest(out, entries, index_page(entries, cases_dir, _index_cases(entries, cases_dir, parsed)))
-            except OSError as exc:
-                raise RenderError(f"cannot write the index and manifest into {display_path(out)}: "
-                                  f"{exc.strerror or exc}; the reports themselves are in place") from None
+    with locked(out) as lock:
+        found = survey(out, casekit_was_here=lock.existed)
+        _refuse_foreign(out, found.foreign, sorted(folders), force)
+        with staging_folder(out) as staging, stopped_by_signals() as stop:
+            table, entries, parsed, interrupted = _render_in(
+                out, staging, cases_dir, folders, extra, found.entries, force, no_input, timeout, engine, progress,
+                scheduler, runner or _default_runner(scheduler, cases_dir, jobs, len(folders) + 1, engine,
+                                                     [str(case_notebook), str(portfolio_notebook)], memory_limit,
+                                                     security),
+                case_notebook, portfolio_notebook, memory_limit)
+            with signals_ignored():  # what is known is written, however many times Ctrl-C is pressed now
+                try:
+                    write_manifest(out, entries, index_page(entries, cases_dir,
+                                                            _index_cases(entries, cases_dir, parsed)))
+                except OSError as exc:
+                    in_place = sum(1 for entry in entries.values() if entry.get("status") == OK)
+                    raise RenderError(f"cannot write the index and manifest into {display_path(out)}: "
+                                      f"{exc.strerror or exc}; " + (
+                                          f"{in_place} finished report(s) are in place, and the next run "
+                                          "recognises them" if in_place else "no report was written")) from None
+    table.attrs["notes"] = found.notes
     if interrupted or stop.signal_number:
         raise RenderInterrupted(table, stop.signal_number or signal.SIGINT)
     return table
+
+
+def _refuse_foreign(out: Path, foreign: list[str], case_ids: list[str], force: bool) -> None:
+    """Refuse a run that would overwrite a file casekit did not write (even with ``force``), or, without
+    ``force``, one into a folder that holds any."""
+    targets = {INDEX, MANIFEST} | {file for name in [*case_ids, PORTFOLIO] for file in report_files(name)}
+    clashes = [name for name in foreign if name in targets]
+    if clashes:
+        raise RenderError(f"--out {display_path(out)} holds {_listed(clashes)}, which casekit did not write and would "
+                          "have to replace; casekit never overwrites a file it did not write, even with --force: "
+                          "move them, or choose another --out")
+    if foreign and not force:
+        raise RenderError(f"--out {display_path(out)} holds files casekit did not write ({_listed(foreign)}); choose "
+                          "an empty or new folder, or pass --force to render beside them")
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: list[dict], previous: dict,
@@ -305,10 +331,10 @@ def outcome_table(outcomes: list[Outcome]) -> pd.DataFrame:
 
 
 def _default_runner(scheduler, cases_dir: Path, jobs: int, reports: int, engine: str, notebooks: list[str],
-                    memory_limit: int | None):
+                    memory_limit: int | None, security=None):
     if scheduler:
         from .cluster import DaskRunner
 
-        return DaskRunner(scheduler, cases_dir)
+        return DaskRunner(scheduler, cases_dir, security)
     return LocalRunner(max(1, min(jobs, reports)), notebooks if engine == "casekit" else [])
 

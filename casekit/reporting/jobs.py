@@ -93,6 +93,11 @@ class Outcome:
                 "headline": self.headline, "ipynb": self.ipynb, "html": self.html, "skipped": self.skipped}
 
 
+def report_files(name: str) -> tuple[str, str, str]:
+    """The only files report ``name`` may write: its notebook, its page, and its failed notebook."""
+    return f"{name}.ipynb", f"{name}.html", f"{name}.failed.ipynb"
+
+
 def portfolio_first(jobs: list[Job]) -> list[Job]:
     """The jobs with the portfolio report first: the longest, started last it would finish alone after the rest."""
     return sorted(jobs, key=lambda job: job.name != PORTFOLIO)

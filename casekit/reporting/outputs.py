@@ -3,7 +3,12 @@
 A run takes the folder's lock, renders every report into a private staging folder inside it, checks each
 finished report (its notebook parses, its page is whole) and only then renames it into place. A report that
 fails keeps its last good copy; its failed notebook goes beside it. casekit writes only names it owns (those
-recorded in ``manifest.json``, the index, the lock) and removes only what it wrote.
+recorded in ``manifest.json``, the index, the lock) and removes only what it wrote; ``--force`` lets it write
+beside other files, never over them.
+
+After a crash (``kill -9``, a full disk) or with a damaged manifest, casekit knows its own reports again by
+their content (:func:`survey`): a notebook papermill ran with casekit's parameters for that report, and a
+page made from casekit's template. Those are recovered into the manifest; nothing else is taken for casekit's.
 """
 
 from __future__ import annotations
@@ -12,13 +17,17 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..atomic import replaced
+from dataclasses import dataclass, field
+
+from ..atomic import is_temporary, remove_leftovers, replaced
 from ..errors import RenderError, display_path
+from .export import PORTFOLIO, headline, verdict_kpis
 from .jobs import FAILED, OK, Failure, Outcome
 
 MANIFEST = "manifest.json"
@@ -28,6 +37,10 @@ STAGING_PREFIX = ".casekit-staging-"
 FORMAT = "casekit-manifest-1"
 RESERVED = ("index", "manifest", "portfolio")  # names of casekit's own pages: no case report may take them
 IGNORED = (".DS_Store", "Thumbs.db", "desktop.ini")  # what file browsers leave in any folder
+STAGING_MARK = ".casekit-staging"  # a file in every staging folder: how a leftover one is known to be casekit's
+# in the head of every page casekit writes (nbconvert may write the attributes in either order)
+GENERATOR = re.compile(rb'<meta (name="generator" content="casekit"|content="casekit" name="generator")\s*/?>')
+MAX_RECOGNISED_BYTES = 200 * 10**6  # a notebook larger than this is not read to recognise it
 
 
 def check_out_folder(out: Path, cases_dir: Path) -> None:
@@ -40,27 +53,143 @@ def check_out_folder(out: Path, cases_dir: Path) -> None:
                           "own, such as reports")
 
 
-def owned_names(out: Path, entries: dict) -> set[str]:
-    """The names in the output folder that casekit wrote: its manifest, the index and the reports it records."""
-    names = {LOCK}
+@dataclass
+class Survey:
+    """What is in an output folder: the reports casekit wrote (``entries``, as the manifest records them, with
+    any it recognised), the names it owns, what it did not write (``foreign``) and what to tell the user."""
+
+    entries: dict
+    owned: set
+    foreign: list
+    notes: list = field(default_factory=list)
+
+
+def survey(out: Path, casekit_was_here: bool = False) -> Survey:
+    """Read ``out``: the manifest, the reports casekit recognises that it does not record, and the rest.
+
+    ``casekit_was_here`` (the lock file was there before this run) makes a damaged ``manifest.json``
+    casekit's own, to be rebuilt; without it, or a recognised report, an unreadable one is the user's.
+    """
+    if not out.is_dir():
+        return Survey({}, set(), [])
+    data, damage = _manifest_state(out)
+    entries = _entries(data) if data is not None else {}
+    recorded = {name for entry in entries.values() for name in entry.get("files", {})}
+    recovered = recognise(out, recorded)
+    notes = []
+    owned = {LOCK} | recorded
+    if data is not None:
+        owned.add(MANIFEST)
+    elif damage and (casekit_was_here or recovered):
+        owned.add(MANIFEST)
+        notes.append(f"{MANIFEST} was damaged ({damage}); it is rebuilt from the {len(recovered)} report(s) "
+                     "casekit recognised in the folder")
+    if recovered and data is not None:
+        notes.append(f"recovered {len(recovered)} report(s) that a run which did not finish had written: "
+                     f"{', '.join(sorted(recovered)[:5])}{' …' if len(recovered) > 5 else ''}")
+    for name, entry in recovered.items():
+        entries.setdefault(name, entry)
+        owned |= set(entry["files"])
+    index = out / INDEX
+    if data is not None and (data.get("index") is None or (index.is_file() and not index.is_symlink()
+                                                           and digest(index) == data["index"])):
+        owned.add(INDEX)  # an index recorded by hash; a manifest from before hashes were kept vouches for it
+    elif _made_by_casekit(index):
+        owned.add(INDEX)
+    foreign = sorted(p.name for p in out.iterdir()
+                     if p.name not in owned and p.name not in IGNORED and not is_temporary(p.name)
+                     and not _staging_leftover(p))
+    return Survey(entries, owned, foreign, notes)
+
+
+def _manifest_state(out: Path) -> tuple[dict | None, str]:
+    """The manifest as casekit wrote it (or None), and why a ``manifest.json`` that is there cannot be read."""
+    path = out / MANIFEST
+    if not os.path.lexists(path):
+        return None, ""
     data = _manifest_data(out)
     if data is not None:
-        names.add(MANIFEST)
-        index = out / INDEX
-        if data.get("index") is None or (index.is_file() and not index.is_symlink() and digest(index) == data["index"]):
-            names.add(INDEX)  # an index recorded by hash; a manifest from before hashes were kept vouches for it
-    for entry in entries.values():
-        names |= set(entry.get("files", {}))
-    return names
+        return data, ""
+    if path.is_symlink() or not path.is_file():
+        return None, ""  # a link or a folder is never casekit's manifest, damaged or not
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"not JSON: {str(exc)[:80]}"
+    return None, "not casekit's format"
 
 
-def foreign_files(out: Path, entries: dict) -> list[str]:
-    """What is in ``out`` that casekit did not write (its staging folders aside)."""
-    if not out.is_dir():
-        return []
-    owned = owned_names(out, entries)
-    return sorted(p.name for p in out.iterdir()
-                  if p.name not in owned and p.name not in IGNORED and not p.name.startswith(STAGING_PREFIX))
+def recognise(out: Path, recorded: set[str]) -> dict[str, dict]:
+    """Manifest entries for the reports in ``out`` that casekit wrote but does not record (a run killed before
+    it wrote its manifest, or a damaged manifest): each notebook that papermill ran with casekit's parameters
+    for the report of its name, with the page casekit's template made from it."""
+    found: dict[str, dict] = {}
+    try:
+        names = sorted(p.name for p in out.iterdir())
+    except OSError:
+        return found
+    for file in names:
+        if file in recorded or not file.endswith(".ipynb"):
+            continue
+        failed = file.endswith(".failed.ipynb")
+        name = file[: -len(".failed.ipynb" if failed else ".ipynb")]
+        notebook = _casekit_notebook(out / file, name)
+        if notebook is None:
+            continue
+        entry = found.setdefault(name, {"status": FAILED, "files": {}, "headline": "", "ipynb": "", "html": "",
+                                        "failed_ipynb": "", "error": "", "cell": None, "fingerprint": None,
+                                        "improved": [], "worsened": []})
+        entry["files"][file] = digest(out / file)
+        if failed:
+            entry["failed_ipynb"] = file
+            continue
+        page = out / f"{name}.html"
+        if page.name not in recorded and _made_by_casekit(page):
+            import nbformat
+
+            node = nbformat.from_dict(notebook)
+            improved, worsened = verdict_kpis(node)
+            entry.update(status=OK, ipynb=file, html=page.name, headline=headline(node), improved=improved,
+                         worsened=worsened)
+            entry["files"][page.name] = digest(page)
+    for entry in found.values():
+        if entry["status"] == OK:
+            entry.pop("failed_ipynb")
+            entry.pop("error")
+    return found
+
+
+def _casekit_notebook(path: Path, name: str) -> dict | None:
+    """The notebook at ``path`` if papermill ran it with casekit's parameters for report ``name``, else None."""
+    try:
+        info = os.lstat(path)
+        if not os.path.isfile(path) or os.path.islink(path) or info.st_size > MAX_RECOGNISED_BYTES:
+            return None
+        notebook = json.loads(path.read_bytes())
+        parameters = notebook["metadata"]["papermill"]["parameters"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(parameters, dict) or "cases_dir" not in parameters:
+        return None
+    if parameters.get("case_id") == name or (name == PORTFOLIO and isinstance(parameters.get("case_ids"), list)):
+        return notebook
+    return None
+
+
+def _made_by_casekit(page: Path) -> bool:
+    """Whether ``page`` is a plain file whose head carries casekit's generator tag."""
+    try:
+        if page.is_symlink() or not page.is_file():
+            return False
+        with open(page, "rb") as file:
+            return GENERATOR.search(file.read(1 << 16)) is not None
+    except OSError:
+        return False
+
+
+def _staging_leftover(path: Path) -> bool:
+    return (path.name.startswith(STAGING_PREFIX) and path.is_dir() and not path.is_symlink()
+            and (path / STAGING_MARK).is_file())
 
 
 def _manifest_data(out: Path) -> dict | None:
@@ -82,8 +211,10 @@ def _manifest_data(out: Path) -> dict | None:
 def read_manifest(out: Path) -> dict:
     """The manifest's report entries; an unreadable one or one that is not casekit's counts as empty."""
     data = _manifest_data(out)
-    if data is None:
-        return {}
+    return {} if data is None else _entries(data)
+
+
+def _entries(data: dict) -> dict:
     entries = {}
     for name, entry in data["reports"].items():
         if isinstance(name, str) and isinstance(entry, dict) and isinstance(entry.get("files", {}), dict):
@@ -138,14 +269,30 @@ def write_text_atomically(folder: Path, name: str, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
 
 
+@dataclass
+class Lock:
+    """A held lock: ``existed`` is True when the lock file was there before (casekit had written here)."""
+
+    existed: bool
+
+
 @contextmanager
 def locked(out: Path):
-    """Hold ``out``'s lock for the run: a second run into the same folder is refused, naming the holder."""
+    """Hold ``out``'s lock for the run: a second run into the same folder is refused, naming the holder.
+
+    A lock file this call made is removed again when the run is refused inside the block (RenderError), so
+    that a refusal leaves a user's folder as it was.
+    """
     path = out / LOCK
+    existed = os.path.lexists(path)
+    if path.is_symlink():
+        raise RenderError(f"{display_path(path)} is a symbolic link; casekit does not follow links in --out: remove "
+                          "it and run again")
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except OSError as exc:
         raise RenderError(f"cannot write to --out {display_path(out)}: {exc.strerror}") from None
+    refused = False
     try:
         try:
             import fcntl
@@ -159,8 +306,14 @@ def locked(out: Path):
                               "it to finish or choose another --out") from None
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, str(os.getpid()).encode(), 0)
-        yield
+        try:
+            yield Lock(existed)
+        except RenderError:
+            refused = True
+            raise
     finally:
+        if refused and not existed:
+            path.unlink(missing_ok=True)
         os.close(descriptor)  # releases the lock; the file stays, so that the next run's lock is the same file
 
 
@@ -168,14 +321,17 @@ def locked(out: Path):
 def staging_folder(out: Path):
     """A private folder inside ``out`` (so that renames into place stay on one filesystem), removed after.
 
-    Staging folders an earlier run left behind (killed before it could remove them) are removed first:
-    the lock is held, so no other run is using them.
+    What an earlier run left behind (killed before it could remove it) is removed first: its staging folders,
+    known by the mark casekit leaves in each, and its temporaries (:mod:`casekit.atomic`). The lock is held,
+    so no other run is using them; a user's folder that only starts with the same name is left alone.
     """
     for leftover in out.glob(f"{STAGING_PREFIX}*"):
-        if leftover.is_dir() and not leftover.is_symlink():
+        if _staging_leftover(leftover):
             shutil.rmtree(leftover, ignore_errors=True)
+    remove_leftovers(out)
     try:
         folder = Path(tempfile.mkdtemp(dir=out, prefix=STAGING_PREFIX))
+        (folder / STAGING_MARK).write_text(str(os.getpid()), encoding="ascii")
     except OSError as exc:
         raise RenderError(f"cannot write to --out {display_path(out)}: {exc.strerror}") from None
     try:
@@ -184,17 +340,28 @@ def staging_folder(out: Path):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _whole_report(staging: Path, name: str) -> str | None:
-    """Why the report in ``staging`` is not whole, or None when it is: the notebook parses as a version 4
-    notebook, the page ends. (papermill wrote the notebook with nbformat; its schema is not checked again,
-    which would cost more than the rest of publishing.)"""
+def _whole_notebook(path: Path) -> str | None:
+    """Why the file is not a whole version 4 notebook (cut short, empty, not one), or None when it is."""
     try:
-        notebook = json.loads((staging / f"{name}.ipynb").read_bytes())
-        page = (staging / f"{name}.html").read_bytes()
+        notebook = json.loads(path.read_bytes())
     except Exception as exc:  # noqa: BLE001 - any unreadable output is a damaged one
         return f"{type(exc).__name__}: {exc}"
     if not isinstance(notebook, dict) or notebook.get("nbformat") != 4 or not isinstance(notebook.get("cells"), list):
         return "the notebook is not a version 4 notebook with cells"
+    return None
+
+
+def _whole_report(staging: Path, name: str) -> str | None:
+    """Why the report in ``staging`` is not whole, or None when it is: the notebook parses as a version 4
+    notebook, the page ends. (papermill wrote the notebook with nbformat; its schema is not checked again,
+    which would cost more than the rest of publishing.)"""
+    problem = _whole_notebook(staging / f"{name}.ipynb")
+    if problem is not None:
+        return problem
+    try:
+        page = (staging / f"{name}.html").read_bytes()
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
     if b"</html>" not in page[-4096:]:
         return "the HTML page is incomplete"
     return None
@@ -228,7 +395,7 @@ def publish(outcome: Outcome, staging: Path, out: Path, previous: dict | None) -
                 return outcome.replace(folder=out.name, ipynb=f"{name}.ipynb", html=f"{name}.html"), entry
         files = dict(kept)
         partial = staging / f"{name}.failed.ipynb"
-        if outcome.ipynb and partial.is_file():
+        if outcome.ipynb and partial.is_file() and _whole_notebook(partial) is None:
             files[partial.name] = digest(partial)
             os.replace(partial, out / partial.name)
         entry = {"status": FAILED, "error": str(outcome.failure or ""), "files": files,
