@@ -219,7 +219,7 @@ def _workshop(args: argparse.Namespace) -> int:
 
     try:
         table = render_workshop(args.out, jobs=args.jobs, timeout=args.timeout, progress=not args.no_progress_bar,
-                                notebooks=args.notebooks, cases_dir=args.cases)
+                                notebooks=args.notebooks, cases_dir=args.cases, force=args.force)
     except CaseError as exc:
         for problem in exc.problems:
             print(problem)
@@ -341,6 +341,8 @@ def _parser() -> argparse.ArgumentParser:
     workshop.add_argument("--jobs", type=int, default=2)
     workshop.add_argument("--timeout", type=float, default=600)
     workshop.add_argument("--no-progress-bar", action="store_true")
+    workshop.add_argument("--force", action="store_true", help="write into an --out that holds files casekit did "
+                          "not write, beside them (never over them)")
     workshop.set_defaults(func=_workshop)
     init = commands.add_parser("init", help="start a project: cases/ with an example case, the report notebooks",
                                description="Create DIR with cases/ (one example case), editable copies of the "

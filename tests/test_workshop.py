@@ -182,3 +182,49 @@ def test_new_case_never_overwrites(tmp_path: Path):
     ck.new_case("acme", tmp_path)
     with pytest.raises(ValueError, match="exists already"):
         ck.new_case("acme", tmp_path)
+
+
+def _workshop(out: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "casekit", "workshop", "--out", str(out), "--no-progress-bar",
+                           *extra], capture_output=True, text=True, timeout=900)
+
+
+def test_the_workshop_never_overwrites_a_users_file_or_writes_through_a_link(tmp_path: Path):
+    out = tmp_path / "workshop"
+    (out / "learner").mkdir(parents=True)
+    mine = out / "learner" / f"{NAMES[0]}.html"
+    mine.write_text("my own notes", encoding="utf-8")
+    for extra in ((), ("--force",)):
+        refused = _workshop(out, *extra)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert f"learner/{NAMES[0]}.html" in refused.stderr and "never overwrites" in refused.stderr
+    assert mine.read_text(encoding="utf-8") == "my own notes"
+    mine.unlink()
+    victim = tmp_path / "victim.yaml"
+    victim.write_text("precious", encoding="utf-8")
+    (out / "learner" / "cases" / "quantia-tech").mkdir(parents=True)
+    (out / "learner" / "cases" / "quantia-tech" / "case.yaml").symlink_to(victim)
+    refused = _workshop(out, "--force")
+    assert refused.returncode == 2 and "learner/cases/quantia-tech/case.yaml" in refused.stderr
+    assert victim.read_text(encoding="utf-8") == "precious"
+
+
+def test_the_workshop_copies_only_the_case_files_casekit_reads(tmp_path: Path):
+    import os
+
+    cases = tmp_path / "cases"
+    shutil.copytree(ROOT / "casekit" / "data" / "cases", cases)
+    secret = tmp_path / "id_rsa"
+    secret.write_text("PRIVATE KEY", encoding="utf-8")
+    (cases / "quantia-tech" / "notes.txt").symlink_to(secret)
+    (cases / "quantia-tech" / "draft.md").write_text("not for learners", encoding="utf-8")
+    os.mkfifo(cases / "quantia-tech" / "pipe")
+    out = tmp_path / "workshop"
+    result = _workshop(out, "--cases", str(cases))
+    assert result.returncode == 0, result.stderr[-2000:]
+    for audience in ("learner", "instructor"):
+        copied = sorted(p.name for p in (out / audience / "cases" / "quantia-tech").iterdir())
+        assert set(copied) <= {"case.yaml", "kpis.csv", "appraisals.csv", "practice_areas.csv"}
+    assert not any("PRIVATE KEY" in p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
+    again = _workshop(out, "--cases", str(cases))  # its own files: no --force needed
+    assert again.returncode == 0, again.stderr[-2000:]
