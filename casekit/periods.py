@@ -10,9 +10,9 @@ import pandas as pd
 
 from .errors import ArgumentError
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.ASCII)
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
 
 
 def parse_period(text: str) -> pd.Period:
@@ -33,6 +33,9 @@ def _parse_period(text: str) -> pd.Period:
     q = _QUARTER.match(text)
     if q:
         return pd.Period(year=int(q.group(1)), quarter=int(q.group(2)), freq="Q")
+    if any(c.isdigit() and not c.isascii() for c in text):
+        raise ArgumentError(f"expected a month YYYY-MM or a quarter YYYY-Qn in the digits 0-9, got {text!r}, whose "
+                            "digits are another script's (such as full-width ２０１７): retype them")
     raise ArgumentError(f"expected a month YYYY-MM or a quarter YYYY-Qn, got {text!r}")
 
 
@@ -41,7 +44,7 @@ FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 def _check_year(text: str) -> None:
     """Refuse years outside FIRST_YEAR-LAST_YEAR: outside pandas' range they would land on other dates."""
-    if text[:4].isdigit() and text[4:5] == "-" and not FIRST_YEAR <= int(text[:4]) <= LAST_YEAR:
+    if text[:4].isascii() and text[:4].isdigit() and text[4:5] == "-" and not FIRST_YEAR <= int(text[:4]) <= LAST_YEAR:
         raise ArgumentError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}, got {text!r}")
 
 

@@ -292,13 +292,13 @@ def _kpi_id(name, lookup: dict[str, str], known: pd.DataFrame, source: Path) -> 
 
 # --- periods -------------------------------------------------------------------------------------------
 
-_ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_QUARTER = re.compile(r"^(\d{4})\s*[-/ ]?\s*Q([1-4])$|^Q([1-4])\s*[-/ ]?\s*(\d{4})$", re.IGNORECASE)
-_MONTH_YEAR = re.compile(r"^(\d{1,2})[/.\-](\d{4})$")
-_YEAR_MONTH = re.compile(r"^(\d{4})[/.](\d{1,2})$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
-_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
-_NAMED_MONTH = re.compile(r"^([A-Za-z]{3,9})\.?[\s\-/]*(\d{4})$|^(\d{4})[\s\-/]*([A-Za-z]{3,9})\.?$")
+_ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII)
+_QUARTER = re.compile(r"^(\d{4})\s*[-/ ]?\s*Q([1-4])$|^Q([1-4])\s*[-/ ]?\s*(\d{4})$", re.IGNORECASE | re.ASCII)
+_MONTH_YEAR = re.compile(r"^(\d{1,2})[/.\-](\d{4})$", re.ASCII)
+_YEAR_MONTH = re.compile(r"^(\d{4})[/.](\d{1,2})$", re.ASCII)
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$", re.ASCII)
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$", re.ASCII)
+_NAMED_MONTH = re.compile(r"^([A-Za-z]{3,9})\.?[\s\-/]*(\d{4})$|^(\d{4})[\s\-/]*([A-Za-z]{3,9})\.?$", re.ASCII)
 
 
 def parse_periods(cells: list, dayfirst: bool | None, notes: list[str]) -> list[str]:

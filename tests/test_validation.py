@@ -222,3 +222,37 @@ def test_target_kpi_of_the_wrong_shape(case_dir: Path):
     edit(case_dir / "acme" / YAML, "      kpi: review_coverage", "      kpi: [review_coverage]")
     problems = ck.validate_cases(case_dir)
     assert any(p.field == "business_goals[1].target.kpi" and "expected a KPI name" in p.message for p in problems)
+
+
+def test_a_full_width_duplicate_period_is_refused_not_loaded_as_another_month(tmp_path):
+    import shutil
+
+    from conftest import ROOT
+
+    case = tmp_path / "cases" / "quantia-tech"
+    shutil.copytree(ROOT / "cases" / "quantia-tech", case)
+    kpis = case / "kpis.csv"
+    line = next(row for row in kpis.read_text(encoding="utf-8").splitlines() if row.startswith("2017-02"))
+    with open(kpis, "a", encoding="utf-8") as file:
+        file.write(line.replace("2017-02", "２０１７-０２") + "\n")
+    problems = [str(p) for p in ck.validate_cases(tmp_path / "cases")]
+    assert len(problems) == 1 and "0-9" in problems[0] and "２０１７-０２" in problems[0]
+
+
+def test_an_infinite_amount_is_a_problem_and_the_other_cases_still_render(tmp_path):
+    import shutil
+
+    from conftest import ROOT
+    from test_reporting import FakeRunner
+
+    cases = tmp_path / "cases"
+    for name in ("quantia-tech", "northwood-paper", "voltcart-ecommerce"):
+        shutil.copytree(ROOT / "cases" / name, cases / name)
+    text = (cases / "quantia-tech" / "case.yaml").read_text(encoding="utf-8")
+    first = text.index("amount:")
+    end = text.index("\n", first)
+    (cases / "quantia-tech" / "case.yaml").write_text(text[:first] + "amount: .inf" + text[end:], encoding="utf-8")
+    assert any("finite number" in str(p) for p in ck.validate_cases(cases))
+    table = ck.render(cases, tmp_path / "out", runner=FakeRunner(), progress=False).set_index("report")
+    assert table.loc["quantia-tech", "status"] == "failed" and "finite number" in table.loc["quantia-tech", "error"]
+    assert (table.drop("quantia-tech")["status"] == "ok").all()

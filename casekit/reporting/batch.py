@@ -228,8 +228,12 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
                     f"case id {name!r} is the name of casekit's {name} page; rename the case's folder and id")),
                     out.name))
                 continue
-            case, problems = check_case(folder, catalog)
-            found = [str(p) for p in problems]
+            try:
+                case, problems = check_case(folder, catalog)
+                found = [str(p) for p in problems]
+            except Exception as exc:  # noqa: BLE001 - one case that breaks validation never stops the others
+                case, found = None, [f"{display_path(folder)}: casekit could not check this case "
+                                     f"({type(exc).__name__}: {str(exc)[:200]}); please report it"]
             if found:
                 outcome, entry = publish(Outcome.failed(name, Failure("invalid case", "; ".join(found)), out.name),
                                          staging, out, previous.get(name))
