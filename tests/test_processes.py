@@ -133,3 +133,35 @@ def test_the_output_pipe_closes_when_the_render_ends(tmp_path: Path):
                             text=True, timeout=300)
     assert "1 report(s) rendered" in result.stdout
     assert time.monotonic() - started < 120
+
+
+@pytest.mark.parametrize("trap", [
+    # a new session: not in the report's process group
+    "import subprocess, sys\npid = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'], "
+    "start_new_session=True).pid\n",
+    # a daemon: double fork and setsid, its parent gone at once
+    "import os, time\nread, write = os.pipe()\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+    "        os.write(write, str(os.getpid()).encode())\n        time.sleep(300)\n    os._exit(0)\n"
+    "pid = int(os.read(read, 32))\n",
+])
+def test_a_process_a_report_detaches_ends_with_the_report(tmp_path: Path, trap: str):
+    record = tmp_path / "started.pid"
+    trap += f"open({str(record)!r}, 'w').write(str(pid))\n"
+    table = ck.render(_cases(tmp_path), tmp_path / "out", progress=False, case_ids=["quantia-tech"],
+                      notebooks=_notebooks(tmp_path, trap))
+    assert (table["status"] == "ok").all(), table["error"].tolist()
+    _wait_for(lambda: not _alive([int(record.read_text())]), seconds=15)
+
+
+def test_jobs_are_capped_and_a_report_keeps_a_memory_floor(tmp_path: Path, monkeypatch):
+    from casekit.reporting.parameters import max_jobs, memory_bytes
+
+    result = subprocess.run([sys.executable, "-m", "casekit", "render", str(_cases(tmp_path)), "--out",
+                             str(tmp_path / "out"), "--no-progress-bar", "--jobs", "1000"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--jobs 1000 is more reports at once than this machine" in result.stderr
+    assert f"at most {max_jobs()}" in result.stderr
+    monkeypatch.setattr(os, "sysconf", lambda name: {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 2**18}[name])  # 1 GiB
+    with pytest.raises(ck.RenderError, match=r"--jobs 8 leaves 67 MB a report .* at least 200 MB"):
+        memory_bytes("auto", 8)

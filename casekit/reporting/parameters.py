@@ -248,7 +248,12 @@ def memory_bytes(limit, jobs: int = 1) -> int | None:
             total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (ValueError, OSError, AttributeError):
             return None
-        return total // 2 // max(jobs, 1)
+        share = total // 2 // max(jobs, 1)
+        if share < MIN_REPORT_MEMORY:
+            raise RenderError(f"--jobs {jobs} leaves {share / 1e6:,.0f} MB a report (half of this machine's memory, "
+                              f"shared); a report needs at least {MIN_REPORT_MEMORY // 10**6} MB: use fewer --jobs, "
+                              "or give --memory-limit")
+        return share
     if isinstance(limit, str):
         match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", limit)
         if not match or match.group(2).upper() not in _UNITS:
@@ -256,12 +261,19 @@ def memory_bytes(limit, jobs: int = 1) -> int | None:
         limit = float(match.group(1)) * _UNITS[match.group(2).upper()]
     if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit < float("inf"):
         raise RenderError(f"memory limit must be a positive size such as 2GB, got {limit!r}")
-    if limit < 100 * 10**6:
-        raise RenderError(f"memory limit {limit:.0f} bytes is less than a report needs to start; give at least 100MB")
+    if limit < MIN_REPORT_MEMORY:
+        raise RenderError(f"memory limit {limit:.0f} bytes is less than a report needs to start; give at least "
+                          f"{MIN_REPORT_MEMORY // 10**6}MB")
     return int(limit)
 
 
 SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+MIN_REPORT_MEMORY = 200 * 10**6  # what one report needs to start and draw its charts
+
+
+def max_jobs() -> int:
+    """The most reports casekit runs at once on this machine: four per core, at least eight."""
+    return max(8, 4 * (os.cpu_count() or 1))
 
 
 def check_run_settings(out, jobs, timeout, scheduler: str | None = None) -> None:
@@ -282,6 +294,9 @@ def check_run_settings(out, jobs, timeout, scheduler: str | None = None) -> None
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise RenderError(f"jobs must be a whole number of at least 1, got {jobs!r}")
+    if jobs > max_jobs() and scheduler is None:
+        raise RenderError(f"--jobs {jobs} is more reports at once than this machine's {os.cpu_count()} core(s) can "
+                          f"run; use at most {max_jobs()} (each report is a process of its own)")
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
         raise RenderError(f"timeout must be a positive, finite number of seconds, got {timeout!r}")
     if Path(out).exists() and not Path(out).is_dir():

@@ -103,11 +103,61 @@ def _end_everything(*_) -> None:
     os.killpg(0, signal.SIGKILL)
 
 
+def _adopt_orphans() -> None:
+    """On Linux, become the subreaper of everything this server starts (PR_SET_CHILD_SUBREAPER): a process a
+    report detaches (a new session, a double fork) is re-parented here, not to init, and ended after the
+    report (:func:`_end_orphans`)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1)  # 36: PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _children() -> list[int]:
+    found = []
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/children", encoding="ascii") as file:
+                found += [int(pid) for pid in file.read().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _end_orphans() -> None:
+    """Kill and reap every process still a child of this server once a report is over: between reports a
+    server has none of its own, so each is something a report left running (adopted as its subreaper).
+    Killing one re-parents its own children here, so this repeats until none is left."""
+    for _ in range(100):
+        children = _children()
+        if not children:
+            return
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for pid in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
 def serve(preload: list[str]) -> None:
     """The server's side: read jobs from stdin until it closes, write each outcome."""
     from .worker import prepare_worker, render_one
 
     os.setpgid(0, 0)
+    _adopt_orphans()
     signal.signal(signal.SIGTERM, _end_everything)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; a terminal's Ctrl-C is its to handle
     threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True, name="casekit-end-with-parent").start()
@@ -127,6 +177,7 @@ def serve(preload: list[str]) -> None:
             outcome = render_one(job)
         except Exception as exc:  # the report's child died, or the render itself failed
             outcome = Outcome.failed(job.name, Failure.from_exception(exc), os.path.basename(job.out))
+        _end_orphans()
         pickle.dump(outcome, outcomes)
         outcomes.flush()
 
