@@ -241,7 +241,21 @@ def read_yaml(path: Path, problems: list[Problem]) -> YamlDoc | None:
     text = read_text(path, problems)
     if text is None:
         return None
-    where = display_path(path)
+    return parse_yaml(text, display_path(path), problems)
+
+
+def parse_yaml(text: str, where: str, problems: list[Problem]) -> YamlDoc | None:
+    """Load YAML text with the safe loader and case files' limits (no anchors or aliases, at most
+    MAX_YAML_DEPTH levels and MAX_YAML_EVENTS values); None with a problem, named ``where``, on any error.
+
+    Examples
+    --------
+    >>> problems = []
+    >>> parse_yaml("kpis: [cycle_time]", "-y", problems).data, problems
+    ({'kpis': ['cycle_time']}, [])
+    >>> parse_yaml("a: &x [1]\nb: *x", "-y", problems) is None, problems[0].message[:25]
+    (True, 'YAML anchors and aliases ')
+    """
     shape = _shape_problems(text, where)
     if shape:
         problems.extend(shape)

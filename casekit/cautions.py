@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .casefiles import read_yaml
+from .casefiles import plain_file_problem, read_yaml
 from .catalog import kpi_catalog
 from .errors import Problem, display_path
 from .scaffold import TEMPLATE
@@ -73,8 +73,9 @@ def _template_left(case: ParsedCase) -> list[Problem]:
         if isinstance(value, str) and value.strip().startswith(text):
             found.append(Problem(where, doc.line(name) if doc else None, name,
                                  f"warning: still the template's text ({text!r}…): write your organization's"))
-    kpis = case.folder / "kpis.csv"
-    if kpis.is_file() and kpis.read_bytes() == (TEMPLATE / "kpis.csv").read_bytes():
+    kpis, template = case.folder / "kpis.csv", TEMPLATE / "kpis.csv"
+    if plain_file_problem(kpis) is None and kpis.stat().st_size == template.stat().st_size \
+            and kpis.read_bytes() == template.read_bytes():  # never a link's target, never a file of another size
         found.append(Problem(display_path(kpis), None, "", "warning: still the template's example data: replace it "
                                                            "with your measurements (`casekit import` reads a "
                                                            "spreadsheet)"))

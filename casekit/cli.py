@@ -101,8 +101,13 @@ def _print_warnings(cases_dir, case_ids) -> None:
 
     if not Path(cases_dir).is_dir():
         return
-    warnings = [w for w in case_warnings(cases_dir)
-                if not case_ids or any(Path(w.path).parent.name == c for c in case_ids)]
+    try:
+        warnings = [w for w in case_warnings(cases_dir)
+                    if not case_ids or any(Path(w.path).parent.name == c for c in case_ids)]
+    except (OSError, CasekitError) as exc:  # the reports are written; a case changed or unreadable since is no crash
+        print(f"the cases' warnings could not be read ({type(exc).__name__}: {str(exc)[:200]}); run "
+              f"`casekit validate {cases_dir}`")
+        return
     for warning in warnings[:SHOWN_WARNINGS]:
         print(warning)
     if len(warnings) > SHOWN_WARNINGS:

@@ -120,7 +120,8 @@ class _YamlChecker:
         return None
 
     def number(self, keys: tuple, value: Any, minimum: float | None = None, integer: bool = False) -> float | None:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and not (isinstance(value, float) and not math.isfinite(value))
         if ok and abs(value) > MAX_NUMBER:
             self.problem(keys, f"expected a number below {MAX_NUMBER:.0e}, got one with {len(str(int(value)))} digits")
             return None

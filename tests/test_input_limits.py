@@ -182,3 +182,37 @@ def test_the_depth_limit_holds_however_the_nesting_is_written(tmp_path, text):
     problems = []
     assert read_yaml(path, problems) is None
     assert any("nested more than 20 levels deep" in p.message for p in problems), problems
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("-y", "a: &a [x, x, x, x]\nb: [*a, *a, *a, *a]", "anchors and aliases"),
+    ("-y", "[" * 60_000, "report parameters are at most 10,000"),
+    ("-y", "kpis: " + "[" * 3_000 + "]" * 3_000, "nested more than 20 levels deep"),
+    ("-p", "9" * 120_000, "report parameters are at most 10,000"),
+])
+def test_parameter_values_are_bounded_and_parsed_with_the_guarded_reader(tmp_path, option, value, message):
+    import subprocess
+    import sys
+
+    arguments = [option, value] if option == "-y" else [option, "alpha", value]
+    result = subprocess.run([sys.executable, "-m", "casekit", "render", str(ROOT / "cases"), "--out",
+                             str(tmp_path / "out"), "--no-progress-bar", *arguments], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr) < 2_000
+
+
+def test_a_huge_transition_is_refused_before_any_kernel(tmp_path):
+    with pytest.raises(ck.ParameterError, match="whole number of months from 0 to 120"):
+        ck.check_report_parameters(transition_months=10**100)
+
+
+def test_kpi_parameters_read_case_yaml_with_the_guards(tmp_path):
+    import shutil
+
+    cases = tmp_path / "cases"
+    shutil.copytree(ROOT / "cases" / "quantia-tech", cases / "quantia-tech")
+    (cases / "quantia-tech" / "case.yaml").write_text("kpis:\n" + "  " * 0 + "a: " + "[" * 30_000 + "]" * 30_000,
+                                                       encoding="utf-8")
+    with pytest.raises(ck.ParameterError, match="unknown KPI"):
+        ck.check_report_parameters(cases_dir=str(cases), case_ids=["quantia-tech"], kpis=["nope"])

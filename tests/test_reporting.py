@@ -136,9 +136,9 @@ REFUSED_BY_THE_CASE_REPORT = [
     (["-p", "alpha", "5"], "alpha must be a number between 0 and 1 (such as 0.05), got 5"),
     (["-p", "alpha", "0"], "alpha must be a number between 0 and 1 (such as 0.05), got 0"),
     (["-p", "transition_months", "-3"], "transition_months must be None (the case's own window) or a whole number "
-                                        "of months ≥ 0, got -3"),
+                                        "of months from 0 to 120, got -3"),
     (["-p", "transition_months", "1.5"], "transition_months must be None (the case's own window) or a whole number "
-                                         "of months ≥ 0, got 1.5"),
+                                         "of months from 0 to 120, got 1.5"),
     (["-p", "kpis", "defect_density"], "kpis must be None or a list of ids, got str 'defect_density'; for one, "
                                        "pass a list: -y 'kpis: [defect_density]'"),
     (["-y", "kpis: [defect_density, nope]"], "kpis: unknown KPI 'nope'; KPIs are "),

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ParameterError, RenderError, display_path
 
+MAX_TRANSITION = 120  # months: ten years of transition leave nothing to compare
 _TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "list": (list, tuple)}
 
 
@@ -83,17 +84,15 @@ def _cases_in(cases_dir) -> list[str] | None:
 
 
 def _kpi_ids(cases_dir, case_ids) -> set[str]:
-    """The catalog's KPI ids and those the cases define in their case.yaml."""
-    import yaml
-
+    """The catalog's KPI ids and those the cases define in their case.yaml (read with case files' limits:
+    size, links, anchors, depth)."""
+    from ..casefiles import read_yaml
     from ..catalog import kpi_catalog
 
     known = set(kpi_catalog()["kpi"])
     for case_id in case_ids or []:
-        try:
-            meta = yaml.safe_load((Path(cases_dir) / case_id / "case.yaml").read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError, TypeError):
-            continue
+        doc = read_yaml(Path(cases_dir) / case_id / "case.yaml", [])
+        meta = doc.data if doc is not None else None
         definitions = meta.get("kpis") if isinstance(meta, dict) else None
         if isinstance(definitions, dict):
             known |= {str(k) for k in definitions}
@@ -108,11 +107,11 @@ def check_report_parameters(**values) -> None:
     casekit's notebooks call it right after their ``parameters`` cell, so a
     papermill user gets the same one-line message as ``casekit render``.
     Names it knows: ``alpha`` (0 < alpha < 1), ``transition_months`` (None
-    or a whole number ≥ 0), ``case_id`` and ``case_ids`` (cases in
+    or a whole number of months from 0 to 120), ``case_id`` and ``case_ids`` (cases in
     ``cases_dir``), ``kpis`` (None or a list of KPI ids: the catalog's and
     the cases' own), ``sectors`` (None or a list of names), ``correction``
     (``holm``, ``bh``, ``none``), ``meta_method`` (``DL``, ``PM``),
-    ``seed`` (a whole number ≥ 0), ``solutions`` (True or False),
+    ``seed`` (a whole number from 0 to 2**32 - 1), ``solutions`` (True or False),
     ``reference_file`` (None or a file). Other names are not checked.
 
     Raises
@@ -137,31 +136,32 @@ def check_report_parameters(**values) -> None:
 def _problem(name: str, value, values: dict) -> str | None:
     cases_dir = values.get("cases_dir")
     if name == "alpha" and not (_number(value) and 0 < value < 1):
-        return f"alpha must be a number between 0 and 1 (such as 0.05), got {value!r}"
-    if name == "transition_months" and value is not None and not _whole(value):
-        return f"transition_months must be None (the case's own window) or a whole number of months ≥ 0, got {value!r}"
-    if name == "seed" and not _whole(value):
-        return f"{name} must be a whole number ≥ 0, got {value!r}"
+        return f"alpha must be a number between 0 and 1 (such as 0.05), got {_shown(value)}"
+    if name == "transition_months" and value is not None and not (_whole(value) and value <= MAX_TRANSITION):
+        return f"transition_months must be None (the case's own window) or a whole number of months from 0 to " \
+               f"{MAX_TRANSITION}, got {_shown(value)}"
+    if name == "seed" and not (_whole(value) and value < 2**32):
+        return f"{name} must be a whole number from 0 to 2**32 - 1, got {_shown(value)}"
     if name == "solutions" and not isinstance(value, bool):
-        return f"solutions must be True or False, got {value!r}"
+        return f"solutions must be True or False, got {_shown(value)}"
     if name == "cases_dir" and value is not None:
         if not isinstance(value, (str, os.PathLike)):
-            return f"cases_dir must be a folder's path, got {type(value).__name__} {value!r}"
+            return f"cases_dir must be a folder's path, got {type(value).__name__} {_shown(value)}"
         if not Path(value).is_dir():
             return f"cases_dir: no folder {display_path(Path(value))}"
     if name == "reference_file" and value is not None and not (
             isinstance(value, (str, os.PathLike)) and Path(value).is_file()):
-        return f"reference_file must be None (casekit's SEI 2006 data) or a CSV file's path, got {value!r}"
+        return f"reference_file must be None (casekit's SEI 2006 data) or a CSV file's path, got {_shown(value)}"
     if name == "case_id":
         known = _cases_in(cases_dir)
         if not isinstance(value, str):
-            return f"case_id must be a case's id (text), got {type(value).__name__} {value!r}"
+            return f"case_id must be a case's id (text), got {type(value).__name__} {_shown(value)}"
         if known is not None and value not in known:
-            return f"case_id: no case {value!r} in {display_path(Path(cases_dir))}; cases are {', '.join(known)}"
+            return f"case_id: no case {_shown(value)} in {display_path(Path(cases_dir))}; cases are {', '.join(known)}"
     if name in ("case_ids", "sectors", "kpis") and value is not None:
         if not _id_list(value):
             return f"{name} must be None or a list of {'ids' if name != 'sectors' else 'names'}, " \
-                   f"got {type(value).__name__} {value!r}{_list_hint(name, value)}"
+                   f"got {type(value).__name__} {_shown(value)}{_list_hint(name, value)}"
         if name == "case_ids" and (known := _cases_in(cases_dir)) is not None:
             unknown = [v for v in value if v not in known]
             if unknown:
@@ -177,12 +177,12 @@ def _problem(name: str, value, values: dict) -> str | None:
         from ..multiplicity import CORRECTIONS
 
         if value not in CORRECTIONS:
-            return f"correction must be one of {', '.join(map(repr, CORRECTIONS))}, got {value!r}"
+            return f"correction must be one of {', '.join(map(repr, CORRECTIONS))}, got {_shown(value)}"
     if name == "meta_method":
         from ..meta import METHODS
 
         if value not in METHODS:
-            return f"meta_method must be one of {', '.join(map(repr, METHODS))}, got {value!r}"
+            return f"meta_method must be one of {', '.join(map(repr, METHODS))}, got {_shown(value)}"
     return None
 
 
@@ -194,6 +194,9 @@ def parse_value(text: str):
     >>> [parse_value(v) for v in ("0.1", "3", "True", "None", "bh")]
     [0.1, 3, True, None, 'bh']
     """
+    if len(text) > MAX_PARAMETER_CHARS:
+        raise ParameterError(f"-p: a value of {len(text):,} characters ({_shown(text)}); report parameters are at "
+                             f"most {MAX_PARAMETER_CHARS:,}")
     if text in ("True", "False"):
         return text == "True"
     if text == "None":
@@ -214,15 +217,31 @@ def parse_yaml_parameters(text: str) -> dict:
     >>> parse_yaml_parameters("kpis: [defect_density, cycle_time]")
     {'kpis': ['defect_density', 'cycle_time']}
     """
-    import yaml
+    from ..casefiles import parse_yaml
 
-    try:
-        parameters = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"-y: not YAML: {text!r} ({str(exc).splitlines()[0]})") from None
-    if not isinstance(parameters, dict):
-        raise ParameterError(f"-y takes a mapping of parameters, such as -y 'kpis: [cycle_time]'; got {text!r}")
-    return parameters
+    if len(text) > MAX_PARAMETER_CHARS:
+        raise ParameterError(f"-y: {len(text):,} characters ({_shown(text)}); report parameters are at most "
+                             f"{MAX_PARAMETER_CHARS:,}")
+    problems: list = []
+    doc = parse_yaml(text, "-y", problems)
+    if doc is None:
+        reason = problems[0].message if problems else "not YAML"
+        raise ParameterError(f"-y: {reason[:200]}: {_shown(text)}")
+    if not isinstance(doc.data, dict):
+        raise ParameterError(f"-y takes a mapping of parameters, such as -y 'kpis: [cycle_time]'; got {_shown(text)}")
+    return doc.data
+
+
+MAX_PARAMETER_CHARS = 10_000  # far longer than any list of KPIs, sectors or case ids a report takes
+
+
+def _shown(value) -> str:
+    """A short, escaped excerpt of a value for a message: never the whole of a long one."""
+    import reprlib
+
+    shortened = reprlib.Repr()
+    shortened.maxstring, shortened.maxother, shortened.maxlist, shortened.maxlevel = 60, 60, 8, 3
+    return shortened.repr(value)
 
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20,
