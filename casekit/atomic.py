@@ -75,3 +75,60 @@ def _running(pid: int) -> bool:
     except (PermissionError, OverflowError):
         return pid < 2**22
     return True
+
+
+def target_problem(path: Path, force: bool) -> str | None:
+    """Why ``path`` cannot be written by casekit (or None): a missing or read-only folder, a folder, a link
+    (never written through, even with ``force``), something that is not a regular file, or an existing file
+    without ``force``."""
+    path = Path(path)
+    parent = path.parent
+    if not parent.is_dir():
+        return f"{parent} is not a folder" if parent.exists() else f"the folder {parent} does not exist"
+    if path.is_symlink():
+        return f"{path} is a symbolic link; casekit does not write through links: remove it, or choose another name"
+    if path.is_dir():
+        return f"{path} is a folder; name a file"
+    if path.exists() and not path.is_file():
+        return f"{path} is not a regular file (a pipe or a device?); choose another name"
+    if path.exists() and not force:
+        return f"{path} exists; casekit never overwrites it unless told: --force replaces it"
+    if not os.access(parent, os.W_OK):
+        return f"cannot write in {parent}: the folder is read-only"
+    return None
+
+
+@contextmanager
+def replaced_together(paths: list[Path]):
+    """Temporaries for several files that then replace them all, or none: if one rename fails, those already
+    renamed get their old content back (from a hard link kept meanwhile), and every temporary is removed."""
+    paths = [Path(p) for p in paths]
+    temporaries, backups, done = [], {}, []
+    try:
+        for path in paths:
+            temporary = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}"
+            mask = os.umask(0)
+            os.umask(mask)
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                             0o666 & ~mask))
+            temporaries.append(temporary)
+        yield temporaries
+        for path in paths:
+            if path.is_file() and not path.is_symlink():
+                backup = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}"
+                os.link(path, backup)
+                backups[path] = backup
+        try:
+            for path, temporary in zip(paths, temporaries):
+                os.replace(temporary, path)
+                done.append(path)
+        except BaseException:
+            for path in done:
+                if path in backups:
+                    os.replace(backups.pop(path), path)
+                else:
+                    path.unlink(missing_ok=True)
+            raise
+    finally:
+        for leftover in [*temporaries, *backups.values()]:
+            leftover.unlink(missing_ok=True)

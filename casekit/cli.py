@@ -185,7 +185,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _sheet(value: str | None):
-    return int(value) if value is not None and value.isdigit() else value
+    return int(value) if value is not None and value.isascii() and value.isdigit() else value
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -368,11 +368,27 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 _python_show_warning = warnings.showwarning
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # so that what is half-written is removed on the way out (casekit.atomic)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    import signal
+
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show "→" gets "\u2192", not a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = _parser().parse_args(argv)
     warnings.showwarning = _show_warning
-    return args.func(args)
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"casekit {args.command}: interrupted; nothing half-written was left", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,15 @@ text with Excel's quote prefix, so it shows as written and never runs.
 
 from __future__ import annotations
 
+import errno
+
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .atomic import replaced
+from .atomic import replaced, target_problem
 from .errors import ArgumentError
 from .loading import Portfolio
 from .version import VERSION
@@ -70,8 +72,11 @@ def export_excel(portfolio: Portfolio, path: str | Path, alpha: float = 0.05, co
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise ArgumentError(f"the workbook's name must end in .xlsx, got {path.name!r}")
-    if path.exists() and not force:
-        raise ArgumentError(f"{path} exists; casekit never overwrites it unless told (force=True, --force)")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise ArgumentError(f"alpha must be a number between 0 and 1 (such as 0.05), got {alpha!r}")
+    problem = target_problem(path, force)
+    if problem is not None:
+        raise ArgumentError(problem.replace("--force replaces it", "force=True (--force) replaces it"))
     ids = list(portfolio.cases["case_id"])
     used = portfolio.kpis.drop_duplicates("kpi")[["kpi", "label", "unit", "better", "category", "scale"]]
     sheets = {
@@ -91,7 +96,11 @@ def export_excel(portfolio: Portfolio, path: str | Path, alpha: float = 0.05, co
         "Portfolio tests": compare_portfolio(portfolio, correction=correction, alpha=alpha, meta_method=meta_method),
         "Categories": category_summary(portfolio, reference=reference),
     }
-    _write_workbook(path, {name: _cells(table) for name, table in sheets.items()})
+    try:
+        _write_workbook(path, {name: _cells(table) for name, table in sheets.items()})
+    except OSError as exc:
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
+        raise ArgumentError(f"cannot write {path}: {reason}; nothing was written") from None
     return path
 
 

@@ -21,12 +21,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from .atomic import replaced
+from .atomic import remove_leftovers, replaced_together, target_problem
 from .casefiles import MISSING_MARKERS
 from .catalog import kpi_catalog, kpi_names, normalise
 from .errors import CasekitError
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+ZIPPED_SUFFIXES = (".xlsx", ".xlsm", ".ods")  # a zip of XML parts: checked before calamine reads it
+MAX_SOURCE_BYTES = 50 * 10**6  # as large as a case's kpis.csv may be
+MAX_UNPACKED_BYTES = 500 * 10**6  # what a spreadsheet's parts may unpack to
+MAX_CELLS = 5_000_000  # what a sheet's declared dimension may span
+MAX_SHOWN = 80  # characters of a cell or a header quoted in a message
 DELIMITERS = (",", ";", "\t", "|")
 PERIOD_COLUMNS = {"period", "month", "date", "quarter", "year_month", "yearmonth", "time"}
 KPI_COLUMNS = {"kpi", "kpi_id", "metric", "measure", "indicator"}
@@ -130,17 +135,22 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
         result.appraisals = _appraisals(source, appraisals_sheet, dayfirst, notes)
     if case_dir is not None and not dry_run:
         folder = Path(case_dir)
-        if not folder.is_dir():
-            raise SpreadsheetError(f"{folder}: no such case folder; make it first with `casekit new {folder}`")
+        _check_case_folder(folder)
         outputs = [("kpis.csv", kpis)] + ([("appraisals.csv", result.appraisals)]
                                           if result.appraisals is not None else [])
+        remove_leftovers(folder)
         for name, _ in outputs:  # all refused before anything is written
-            if (folder / name).exists() and not force:
-                raise SpreadsheetError(f"{folder / name} exists; casekit never overwrites it unless told: "
-                                       "--force replaces it (or --dry-run shows the result)")
-        for name, table in outputs:
-            _write_csv(folder / name, table)
-            result.written.append(folder / name)
+            problem = target_problem(folder / name, force)
+            if problem is not None:
+                raise SpreadsheetError(problem + ("" if force else " (or --dry-run shows the result)"))
+        try:
+            with replaced_together([folder / name for name, _ in outputs]) as temporaries:
+                for temporary, (_, table) in zip(temporaries, outputs):
+                    table.to_csv(temporary, index=False, float_format="%.10g", lineterminator="\n",
+                                 encoding="utf-8")
+        except OSError as exc:
+            raise SpreadsheetError(f"cannot write into {folder}: {exc.strerror or exc}; nothing was changed") from None
+        result.written += [folder / name for name, _ in outputs]
     return result
 
 
@@ -148,13 +158,85 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
 
 def read_table(source: Path, sheet=None) -> tuple[list[str], list[list], str]:
     """The header and rows of a sheet or CSV file (cells as text, numbers or dates), and where they came from."""
-    if not source.is_file():
-        raise SpreadsheetError(f"{source}: file not found")
+    import os
+    import stat
+
+    try:
+        info = os.stat(source)
+    except OSError as exc:
+        raise SpreadsheetError(f"{source}: {'file not found' if not os.path.lexists(source) else exc.strerror}") \
+            from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a pipe or a device?)"
+        raise SpreadsheetError(f"{source}: is {kind}; name the spreadsheet or CSV file to import")
+    if info.st_size > MAX_SOURCE_BYTES:
+        raise SpreadsheetError(f"{source.name}: the file is {info.st_size / 1e6:,.0f} MB; casekit imports at most "
+                               f"{MAX_SOURCE_BYTES // 10**6} MB: keep only the KPIs' columns and rows, or split it")
     if source.suffix.lower() in EXCEL_SUFFIXES:
+        if source.suffix.lower() in ZIPPED_SUFFIXES:
+            _check_zipped(source)
         return _read_excel(source, sheet)
     if sheet is not None:
         raise SpreadsheetError(f"{source.name}: --sheet is for spreadsheets (.xlsx, .xls, .ods), not CSV files")
     return _read_csv(source)
+
+
+def _shown(value) -> str:
+    """A short, escaped excerpt of a cell or header for a message (control characters and NULs escaped)."""
+    text = str(value)
+    text = text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
+    return repr(text)
+
+
+_DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_zipped(source: Path) -> None:
+    """Refuse a zipped spreadsheet (.xlsx, .ods) whose parts unpack to more than MAX_UNPACKED_BYTES (a
+    compression bomb: the sizes are counted while unpacking, not read from the headers, which can lie), or
+    whose sheet declares a dimension of more than MAX_CELLS cells, before calamine allocates for either."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SpreadsheetError(f"{source.name}: not a readable spreadsheet ({exc}); open and save it again in "
+                               "Excel or LibreOffice, or export the sheet as CSV") from None
+    total = 0
+    with archive:
+        for member in archive.infolist():
+            try:
+                with archive.open(member) as part:
+                    head = part.read(4096)
+                    total += len(head)
+                    while chunk := part.read(1 << 20):
+                        total += len(chunk)
+                        if total > MAX_UNPACKED_BYTES:
+                            break
+            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
+                raise SpreadsheetError(f"{source.name}: a part of the file cannot be unpacked ({member.filename}: "
+                                       f"{exc}); open and save it again, or export the sheet as CSV") from None
+            if total > MAX_UNPACKED_BYTES:
+                raise SpreadsheetError(f"{source.name}: unpacks to more than {MAX_UNPACKED_BYTES // 10**6} MB "
+                                       f"(at {member.filename}), far more than a sheet of KPIs; casekit does not "
+                                       "read it. Export the sheet as CSV, or keep only the KPIs")
+            if (match := _DIMENSION.search(head)) is not None:
+                first_column, first_row = _column_number(match[1]), int(match[2])
+                last_column = _column_number(match[3]) if match[3] else first_column
+                last_row = int(match[4]) if match[4] else first_row
+                cells = (abs(last_column - first_column) + 1) * (abs(last_row - first_row) + 1)
+                if cells > MAX_CELLS:
+                    raise SpreadsheetError(
+                        f"{source.name}: {member.filename} declares a sheet of {cells:,} cells "
+                        f"({match[0].decode('ascii', 'replace')[16:-1]}); casekit reads at most {MAX_CELLS:,}. "
+                        "Select the used cells, copy them into a new workbook, or export the sheet as CSV")
 
 
 def _read_excel(source: Path, sheet) -> tuple[list[str], list[list], str]:
@@ -182,19 +264,54 @@ def _sheet_names(source: Path) -> list[str]:
         return []
 
 
-def _read_csv(source: Path) -> tuple[list[str], list[list], str]:
-    raw = source.read_bytes()
+BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"), (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+        (b"\xff\xfe", "utf-16-le", "UTF-16"), (b"\xfe\xff", "utf-16-be", "UTF-16"))
+
+
+def _decode(raw: bytes, source: Path) -> tuple[str, str]:
+    """The file's text and its encoding's name: UTF-8 (with or without a byte-order mark), UTF-16 or UTF-32 with
+    one (what Excel's "Unicode text" writes), else Windows-1252."""
+    for mark, codec, name in BOMS:
+        if raw.startswith(mark):
+            try:
+                return raw[len(mark):].decode(codec), f"{name} with a byte-order mark"
+            except UnicodeDecodeError:
+                raise SpreadsheetError(f"{source.name}: starts as {name} but does not decode as it; save it as CSV "
+                                       "UTF-8") from None
+    if b"\x00" in raw[:4096]:
+        raise SpreadsheetError(f"{source.name}: holds NUL bytes, as UTF-16 text without a byte-order mark does (or a "
+                               "file that is not text); save it as CSV UTF-8")
     try:
-        text, encoding = raw.decode("utf-8-sig"), "UTF-8" + (" with a byte-order mark" if raw[:3] == b"\xef\xbb\xbf"
-                                                              else "")
+        return raw.decode("utf-8-sig"), "UTF-8" + (" with a byte-order mark" if raw[:3] == b"\xef\xbb\xbf" else "")
     except UnicodeDecodeError:
-        text, encoding = raw.decode("cp1252", errors="replace"), "Windows-1252"
+        return raw.decode("cp1252", errors="replace"), "Windows-1252"
+
+
+_EXCEL_SEPARATOR = re.compile(r'^"?sep=(.)"?\s*$', re.IGNORECASE)
+
+
+def _read_csv(source: Path) -> tuple[list[str], list[list], str]:
+    text, encoding = _decode(source.read_bytes(), source)
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise SpreadsheetError(f"{source.name}: the file is empty")
-    delimiter = _delimiter(lines, source)
-    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-            if any(c.strip() for c in row)]
+    declared = _EXCEL_SEPARATOR.match(lines[0])
+    if declared is not None:  # Excel's "sep=;" line names the separator
+        if declared[1] not in DELIMITERS:
+            raise SpreadsheetError(f"{source.name}: the first line declares the separator {declared[1]!r}; casekit "
+                                   "reads commas, semicolons, tabs and bars")
+        delimiter, lines = declared[1], lines[1:]
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        if not lines:
+            raise SpreadsheetError(f"{source.name}: the file is empty")
+    else:
+        delimiter = _delimiter(lines, source)
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+                if any(c.strip() for c in row)]
+    except csv.Error as exc:
+        raise SpreadsheetError(f"{source.name}: cannot read it as CSV ({exc}): a quote left open makes the rest of "
+                               "the file one field; close it, or remove the quote") from None
     header, body = [h.strip() for h in rows[0]], rows[1:]
     uneven = next((i for i, row in enumerate(body) if len(row) != len(header)), None)
     if uneven is not None:
@@ -210,13 +327,19 @@ def _delimiter(lines: list[str], source: Path) -> str:
     sample = lines[:200]
     fits = []
     for delimiter in DELIMITERS:
-        counts = {len(row) for row in csv.reader(sample, delimiter=delimiter)}
+        try:  # a wide sheet's line read with another separator is one field, maybe over csv's field limit
+            counts = {len(row) for row in csv.reader(sample, delimiter=delimiter)}
+        except csv.Error:
+            continue
         if len(counts) == 1 and counts.pop() > 1:
             fits.append(delimiter)
     if fits:
         return max(fits, key=lambda d: len(next(csv.reader(sample[:1], delimiter=d))))
-    header = next(csv.reader(sample[:1]))
-    body = {len(row) for row in csv.reader(sample[1:])}
+    try:
+        header = next(csv.reader(sample[:1]))
+        body = {len(row) for row in csv.reader(sample[1:])}
+    except csv.Error:
+        header, body = [], set()
     if body and min(body) > len(header):
         raise SpreadsheetError(f"{source.name}: the header has {len(header)} comma-separated fields but rows have "
                                f"{min(body)} or more: values such as 12,0 hold unquoted decimal commas. Save the file "
@@ -224,6 +347,29 @@ def _delimiter(lines: list[str], source: Path) -> str:
                                "those values")
     raise SpreadsheetError(f"{source.name}: cannot tell how the fields are separated (tried commas, semicolons, tabs "
                            "and bars): each line needs the header's number of fields")
+
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)  # day 0 of Excel's serial dates (its 1900 system, leap-year bug included)
+
+
+def _excel_serial(cell) -> float | None:
+    """The number a spreadsheet cell formatted as a date, a time or a duration holds (Excel's serial days), or
+    None for any other cell."""
+    from datetime import time, timedelta
+
+    if isinstance(cell, pd.Timestamp) and not pd.isna(cell):
+        cell = cell.to_pydatetime()
+    if isinstance(cell, datetime):
+        serial = (cell.replace(tzinfo=None) - _EXCEL_EPOCH).total_seconds() / 86400
+        return serial - 1 if serial < 61 else serial  # Excel's 29 February 1900, which never was
+    if isinstance(cell, date):
+        serial = float((cell - _EXCEL_EPOCH.date()).days)
+        return serial - 1 if serial < 61 else serial
+    if isinstance(cell, time):
+        return (cell.hour * 3600 + cell.minute * 60 + cell.second + cell.microsecond / 1e6) / 86400
+    if isinstance(cell, (timedelta, pd.Timedelta)) and not pd.isna(cell):
+        return cell.total_seconds() / 86400
+    return None
 
 
 # --- layout --------------------------------------------------------------------------------------------
@@ -237,13 +383,13 @@ def _tidy(header: list[str], rows: list[list], layout: str, known: pd.DataFrame,
     if layout not in ("auto", "tidy", "wide"):
         raise SpreadsheetError(f"layout must be auto, tidy or wide, got {layout!r}")
     if period is None:
-        raise SpreadsheetError(f"{source.name}: no period column; the header ({', '.join(header)}) needs one named "
-                               "period, month, date or quarter")
+        raise SpreadsheetError(f"{source.name}: no period column; the header ({_shown(', '.join(header))}) needs one "
+                               "named period, month, date or quarter")
     lookup = kpi_names(known["kpi"], known["label"])
     if layout == "tidy" or (layout == "auto" and kpi is not None and value is not None):
         if kpi is None or value is None:
             raise SpreadsheetError(f"{source.name}: a tidy sheet needs columns named period, kpi and value; the "
-                                   f"header is {', '.join(header)}")
+                                   f"header is {_shown(', '.join(header))}")
         written = {cell for cell in (row[kpi] for row in rows) if cell is not None}
         ids = {name: _kpi_id(name, lookup, known, source) for name in written}
         renamed = sorted(f"{name!r} → {ids[name]}" for name in written if str(name) != ids[name])
@@ -286,7 +432,7 @@ def _kpi_id(name, lookup: dict[str, str], known: pd.DataFrame, source: Path) -> 
     close = difflib.get_close_matches(str(name), candidates, n=1, cutoff=0.6) or difflib.get_close_matches(
         normalise(name), list(lookup), n=1, cutoff=0.6)
     hint = f"; did you mean {lookup.get(normalise(close[0]), close[0])}?" if close else ""
-    raise SpreadsheetError(f"{source.name}: unknown KPI {str(name)!r}{hint} Use a catalog KPI's id or label "
+    raise SpreadsheetError(f"{source.name}: unknown KPI {_shown(name)}{hint} Use a catalog KPI's id or label "
                            "(the README's KPI catalog lists them), or define the KPI in case.yaml under kpis:")
 
 
@@ -401,12 +547,14 @@ def parse_values(cells: list, kpis: list[str], known: pd.DataFrame, decimal: str
     texts = [(i, _squeeze(c)) for i, c in enumerate(cells) if isinstance(c, str)]
     mark = decimal or _decimal_mark([t.rstrip("%").strip() for _, t in texts if t.lower() not in MISSING_MARKERS and t])
     out: list[float | None] = [None] * len(cells)
-    percent = thousands = commas = 0
+    percent = thousands = commas = dated = 0
     for i, cell in enumerate(cells):
         if isinstance(cell, bool):
             raise SpreadsheetError(f"value {cell!r} for {kpis[i]} is not a number")
         if isinstance(cell, (int, float)) and not pd.isna(cell):
             out[i] = float(cell)
+        elif (serial := _excel_serial(cell)) is not None:
+            out[i], dated = serial, dated + 1
     for i, text in texts:
         if not text or text.lower() in MISSING_MARKERS:
             continue
@@ -424,8 +572,11 @@ def parse_values(cells: list, kpis: list[str], known: pd.DataFrame, decimal: str
             thousands += "," in number
             number = number.replace(",", "")
         if not _PLAIN.match(number):
-            raise SpreadsheetError(f"cannot read the value {cells[i]!r} for {kpis[i]} as a number")
+            raise SpreadsheetError(f"cannot read the value {_shown(cells[i])} for {kpis[i]} as a number")
         out[i] = float(number)
+    if dated:
+        notes.append(f"read {dated} value cell(s) formatted as dates or times as the numbers they hold (a cell "
+                     "holding 45.3 shown as 1900-02-14 reads 45.3): check those cells' format in the spreadsheet")
     if percent:
         notes.append(f"removed the percent sign from {percent} value(s) of percentage KPIs (68.9% reads 68.9)")
     if commas:
@@ -494,6 +645,15 @@ def _date(cell, dayfirst: bool | None) -> str:
     raise SpreadsheetError(f"cannot read the appraisal date {text!r}: write YYYY-MM-DD")
 
 
-def _write_csv(path: Path, table: pd.DataFrame) -> None:
-    with replaced(path) as temporary:
-        table.to_csv(temporary, index=False, float_format="%.10g", lineterminator="\n", encoding="utf-8")
+def _check_case_folder(folder: Path) -> None:
+    """Refuse a CASE_DIR that is not one case's folder: missing, a link, or the cases folder itself."""
+    if folder.is_symlink() or not folder.is_dir():
+        raise SpreadsheetError(f"{folder}: no such case folder; make it first with `casekit new {folder.name} "
+                               f"--cases {folder.parent}`")
+    if not (folder / "case.yaml").is_file():
+        inside = sorted(p.name for p in folder.iterdir() if (p / "case.yaml").is_file())
+        if inside:
+            raise SpreadsheetError(f"{folder} is a folder of cases ({', '.join(inside[:3])}…), not one case: name "
+                                   f"the case to import into, such as {folder / inside[0]}")
+        raise SpreadsheetError(f"{folder} holds no case.yaml, so it is not a case's folder; make one with "
+                               f"`casekit new {folder.name} --cases {folder.parent}`")
