@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 
 MAX_MESSAGE = 300  # characters of a problem's message shown: an excerpt of a value, never a file's contents
+# control characters (a NUL, an escape sequence) are shown escaped, never sent to the terminal as they are
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,8 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         message = self.message if len(self.message) <= MAX_MESSAGE else self.message[:MAX_MESSAGE] + "…"
-        return f"{where}: {self.field}: {message}" if self.field else f"{where}: {message}"
+        text = f"{where}: {self.field}: {message}" if self.field else f"{where}: {message}"
+        return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class CasekitError(Exception):

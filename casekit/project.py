@@ -110,12 +110,21 @@ def init_project(folder: str | Path) -> Path:
     []
     """
     folder = Path(folder)
+    if folder.is_symlink():
+        raise CasekitError(f"{display_path(folder)} is a symbolic link; casekit makes a project in a folder of its "
+                           "own: remove the link, or choose another name")
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise CasekitError(f"{display_path(folder)} exists and is not an empty folder; choose a new one")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    # built beside its target under a name mkdir refuses to reuse, then moved into place whole
-    staging = folder.parent / f".{folder.name}.{secrets.token_hex(6)}.new"
-    staging.mkdir()
+    existing = next((p for p in folder.parents if os.path.lexists(p)), None)
+    if existing is not None and not existing.is_dir():
+        raise CasekitError(f"cannot make {display_path(folder)}: {display_path(existing)} is a file, not a folder")
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        # built beside its target under a name mkdir refuses to reuse, then moved into place whole
+        staging = folder.parent / f".{folder.name}.{secrets.token_hex(6)}.new"
+        staging.mkdir()
+    except OSError as exc:
+        raise CasekitError(f"cannot make {display_path(folder)}: {_why(exc, folder.parent)}") from None
     try:
         shutil.copytree(SAMPLE_CASES / EXAMPLE_CASE, staging / CASES / EXAMPLE_CASE)
         (staging / "notebooks").mkdir()
@@ -126,7 +135,19 @@ def init_project(folder: str | Path) -> Path:
         if folder.exists():
             folder.rmdir()  # empty, checked above
         os.replace(staging, folder)
+    except OSError as exc:
+        raise CasekitError(f"cannot make {display_path(folder)}: {_why(exc, folder.parent)}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def _why(exc: OSError, parent: Path) -> str:
+    """An OSError in a user's words, naming the folder that is the trouble."""
+    import errno
+
+    reasons = {errno.ENOTDIR: f"a part of the path ({display_path(parent)}) is a file, not a folder",
+               errno.EACCES: f"{display_path(parent)} is not writable", errno.EROFS: "the disk is read-only",
+               errno.ENOSPC: "the disk is full", errno.EEXIST: "something appeared at that name meanwhile"}
+    return reasons.get(exc.errno, exc.strerror or str(exc))
 

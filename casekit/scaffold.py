@@ -38,18 +38,26 @@ def new_case(case_id: str, cases_dir: str | Path = "cases") -> Path:
                          f"got {case_id!r}")
     cases_dir = Path(cases_dir)
     folder = cases_dir / case_id
-    if folder.exists():
+    if os.path.lexists(folder):
         raise ArgumentError(f"{folder} exists already; choose another id or remove it")
-    cases_dir.mkdir(parents=True, exist_ok=True)
-    # created like any folder the user makes (the umask's permissions), not mkdtemp's private 0700;
-    # mkdir refuses a name that exists, so a planted folder or link is never written into
-    staging = cases_dir / f".{case_id}.{secrets.token_hex(6)}.new"
-    staging.mkdir()
+    if cases_dir.is_symlink() and not cases_dir.exists():
+        raise ArgumentError(f"{cases_dir} is a link to nothing; point it at a folder, or choose another --cases")
+    try:
+        cases_dir.mkdir(parents=True, exist_ok=True)
+        # created like any folder the user makes (the umask's permissions), not mkdtemp's private 0700;
+        # mkdir refuses a name that exists, so a planted folder or link is never written into
+        staging = cases_dir / f".{case_id}.{secrets.token_hex(6)}.new"
+        staging.mkdir()
+    except OSError as exc:
+        raise ArgumentError(f"cannot make {folder}: {exc.strerror or exc} (--cases {cases_dir} must be a folder "
+                            "you can write in)") from None
     try:
         for source in sorted(TEMPLATE.iterdir()):
             text = source.read_text(encoding="utf-8")
             (staging / source.name).write_text(text.replace("{case_id}", case_id), encoding="utf-8")
         os.replace(staging, folder)  # the folder appears complete or not at all
+    except OSError as exc:
+        raise ArgumentError(f"cannot make {folder}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder

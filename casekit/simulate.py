@@ -107,6 +107,16 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
         raise ArgumentError(f"simulate ratio-scale catalog KPIs only; not {', '.join(unknown)}")
     if not -1 < effect < 1:
         raise ArgumentError(f"effect is a fraction between -1 and 1, got {effect}")
+    for name, value, high in (("noise", noise, 2.0), ("heterogeneity", heterogeneity, 2.0)):
+        if not 0 <= value <= high:
+            raise ArgumentError(f"{name} is a standard deviation on the log scale, from 0 to {high:g} (such as "
+                                f"0.1), got {value}")
+    if not -1 < phi < 1:
+        raise ArgumentError(f"phi, the month-to-month autocorrelation, lies strictly between -1 and 1, got {phi}")
+    if not -0.5 <= trend <= 0.5:
+        raise ArgumentError(f"trend is a change a month on the log scale, from -0.5 to 0.5, got {trend}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ArgumentError(f"seed is a whole number of at least 0, got {seed!r}")
     rng = np.random.default_rng(seed)
     parsed, truth = [], []
     for i in range(n_orgs):

@@ -17,6 +17,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -34,8 +35,10 @@ class RenderServer:
     """The parent's handle on one render server: ``render(job)`` one report at a time, ``close()`` at the end."""
 
     def __init__(self, preload: list[str]):
+        # what the server says before it quietens its stderr (an import that fails, a bad MPLBACKEND) is kept
+        self._errors = tempfile.TemporaryFile()
         self._process = subprocess.Popen([sys.executable, "-m", __name__, *preload], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                         stdout=subprocess.PIPE, stderr=self._errors)
 
     def render(self, job: Job) -> Outcome:
         try:
@@ -44,7 +47,20 @@ class RenderServer:
             return pickle.load(self._process.stdout)
         except (EOFError, OSError, pickle.UnpicklingError):
             code = self._process.wait()
-            raise ServerDied(f"the report's render server ended (exit status {code}) before it finished") from None
+            said = self._last_words()
+            raise ServerDied(f"the report's render server ended (exit status {code}) before it finished"
+                             + (f": {said}" if said else "")) from None
+
+    def _last_words(self) -> str:
+        """The last line the server wrote to stderr before it quietened it (a traceback's last line), if any."""
+        try:
+            size = self._errors.seek(0, os.SEEK_END)
+            self._errors.seek(max(0, size - 4096))
+            lines = self._errors.read().decode("utf-8", "replace").strip().splitlines()
+        except (OSError, ValueError):
+            return ""
+        lines = [line for line in lines if "Warning:" not in line]
+        return lines[-1].strip()[:300] if lines else ""
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -167,7 +183,13 @@ def serve(preload: list[str]) -> None:
     os.close(devnull)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the process's stdout for its lifetime)
     jobs = sys.stdin.buffer
-    prepare_worker(preload)
+    said = os.dup(2)  # prepare_worker quietens stderr; why it failed must still reach the parent
+    try:
+        prepare_worker(preload)
+    except BaseException as exc:
+        os.write(said, f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}\n".encode("utf-8", "replace"))
+        raise SystemExit(1) from None
+    os.close(said)
     while True:
         try:
             job = pickle.load(jobs)
