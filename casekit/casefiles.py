@@ -253,7 +253,7 @@ def parse_yaml(text: str, where: str, problems: list[Problem]) -> YamlDoc | None
     >>> problems = []
     >>> parse_yaml("kpis: [cycle_time]", "-y", problems).data, problems
     ({'kpis': ['cycle_time']}, [])
-    >>> parse_yaml("a: &x [1]\nb: *x", "-y", problems) is None, problems[0].message[:25]
+    >>> parse_yaml("a: &x [1]\\nb: *x", "-y", problems) is None, problems[0].message[:25]
     (True, 'YAML anchors and aliases ')
     """
     shape = _shape_problems(text, where)
