@@ -24,18 +24,22 @@ def replaced(path: Path, suffix: str = ""):
     leaves half a file or destroys the last good one. The temporary is created exclusively (never through a
     link); ``path`` itself, if a link, is replaced, not written through. ``suffix`` ends the temporary's
     name, for writers that read the format from it (``".xlsx"``)."""
-    path = Path(path)
-    temporary = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}{suffix}"
-    mask = os.umask(0)
-    os.umask(mask)
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~mask)
-    os.close(handle)
+    temporary = _temporary(Path(path), suffix)
     try:
         yield temporary
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _temporary(path: Path, suffix: str = "") -> Path:
+    """Create, exclusively and with the umask's permissions, an empty temporary beside ``path``."""
+    temporary = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}{suffix}"
+    mask = os.umask(0)
+    os.umask(mask)
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~mask))
+    return temporary
 
 
 def is_temporary(name: str) -> bool:
@@ -106,12 +110,7 @@ def replaced_together(paths: list[Path]):
     temporaries, backups, done = [], {}, []
     try:
         for path in paths:
-            temporary = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}"
-            mask = os.umask(0)
-            os.umask(mask)
-            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                             0o666 & ~mask))
-            temporaries.append(temporary)
+            temporaries.append(_temporary(path))
         yield temporaries
         for path in paths:
             if path.is_file() and not path.is_symlink():

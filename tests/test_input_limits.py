@@ -216,3 +216,20 @@ def test_kpi_parameters_read_case_yaml_with_the_guards(tmp_path):
                                                        encoding="utf-8")
     with pytest.raises(ck.ParameterError, match="unknown KPI"):
         ck.check_report_parameters(cases_dir=str(cases), case_ids=["quantia-tech"], kpis=["nope"])
+
+
+def test_the_warnings_never_read_a_linked_kpis_files_target(tmp_path):
+    import shutil
+
+    cases = tmp_path / "cases"
+    shutil.copytree(ROOT / "cases" / "quantia-tech", cases / "quantia-tech")
+    huge = tmp_path / "huge.csv"
+    with open(huge, "wb") as file:
+        file.truncate(3 * 2**30)  # sparse: 3 GB that take no disk
+    (cases / "quantia-tech" / "kpis.csv").unlink()
+    (cases / "quantia-tech" / "kpis.csv").symlink_to(huge)
+    code = ("import resource, casekit as ck\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))\n"
+            f"print(len(ck.case_warnings({str(cases)!r})))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "MemoryError" not in result.stderr, result.stderr[-500:]

@@ -46,14 +46,19 @@ def _published(out: Path) -> list[str]:
     return sorted(p.name for p in out.glob("*.html") if p.name != "index.html")
 
 
-def test_after_kill_9_a_plain_rerun_recovers_and_needs_no_force(cases: Path, tmp_path: Path):
-    out = tmp_path / "out"
+def _stopped_after_a_report(cases: Path, out: Path, how: int) -> None:
+    """Start a render, and send its process group ``how`` once a report is in place."""
     render = _start(cases, out)
     try:
         _wait_for(lambda: len(_published(out)) >= 1, render)
     finally:
-        os.killpg(render.pid, signal.SIGKILL)
-        render.wait()
+        os.killpg(render.pid, how)
+        render.wait(timeout=120)
+
+
+def test_after_kill_9_a_plain_rerun_recovers_and_needs_no_force(cases: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    _stopped_after_a_report(cases, out, signal.SIGKILL)
     assert not (out / "manifest.json").exists()  # killed before it could write its manifest
     again = _casekit("render", str(cases), "--out", str(out), "--no-progress-bar")
     assert again.returncode == 0, again.stderr
@@ -94,11 +99,6 @@ def test_a_second_run_mid_run_is_told_the_holders_pid(cases: Path, tmp_path: Pat
 
 def test_sigterm_leaves_no_temporaries(cases: Path, tmp_path: Path):
     out = tmp_path / "out"
-    render = _start(cases, out)
-    try:
-        _wait_for(lambda: len(_published(out)) >= 1, render)
-    finally:
-        os.killpg(render.pid, signal.SIGTERM)
-        render.wait(timeout=120)
+    _stopped_after_a_report(cases, out, signal.SIGTERM)
     leftovers = [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".casekit.lock"]
     assert leftovers == []

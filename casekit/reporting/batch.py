@@ -17,7 +17,7 @@ from .export import PORTFOLIO, index_page
 from .jobs import COLUMNS, OK, Failure, Job, Outcome, report_files
 from .fingerprints import fingerprint
 from .outputs import (INDEX, MANIFEST, RESERVED, check_out_folder, intact, locked, present, publish,
-                      staging_folder, survey, write_manifest)
+                      refuse_foreign, staging_folder, survey, write_manifest)
 from .runners import LocalRunner, with_progress
 from .parameters import (check_parameters, check_report_parameters, check_run_settings, declared_parameters,
                          memory_bytes)
@@ -167,7 +167,8 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         raise RenderError(f"cannot make --out {display_path(out)}: {exc.strerror}") from None
     with locked(out) as lock:
         found = survey(out, casekit_was_here=lock.existed)
-        _refuse_foreign(out, found.foreign, sorted(folders), force)
+        targets = {INDEX, MANIFEST} | {file for name in [*folders, PORTFOLIO] for file in report_files(name)}
+        refuse_foreign(out, found.foreign, [name for name in found.foreign if name in targets], force)
         with staging_folder(out) as staging, stopped_by_signals() as stop:
             table, entries, parsed, interrupted = _render_in(
                 out, staging, cases_dir, folders, extra, found.entries, force, no_input, timeout, engine, progress,
@@ -189,24 +190,6 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     if interrupted or stop.signal_number:
         raise RenderInterrupted(table, stop.signal_number or signal.SIGINT)
     return table
-
-
-def _refuse_foreign(out: Path, foreign: list[str], case_ids: list[str], force: bool) -> None:
-    """Refuse a run that would overwrite a file casekit did not write (even with ``force``), or, without
-    ``force``, one into a folder that holds any."""
-    targets = {INDEX, MANIFEST} | {file for name in [*case_ids, PORTFOLIO] for file in report_files(name)}
-    clashes = [name for name in foreign if name in targets]
-    if clashes:
-        raise RenderError(f"--out {display_path(out)} holds {_listed(clashes)}, which casekit did not write and would "
-                          "have to replace; casekit never overwrites a file it did not write, even with --force: "
-                          "move them, or choose another --out")
-    if foreign and not force:
-        raise RenderError(f"--out {display_path(out)} holds files casekit did not write ({_listed(foreign)}); choose "
-                          "an empty or new folder, or pass --force to render beside them")
-
-
-def _listed(names: list[str]) -> str:
-    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: list[dict], previous: dict,

@@ -42,14 +42,13 @@ from ._fast.server import RenderServer, ServerDied
 REMOTE_CASES = "cases"
 REMOTE_NOTEBOOKS = "notebooks"
 WORKER_PID = "CASEKIT_DASK_WORKER_PID"  # set for the reports, which may want to know their Dask worker
-
-
 ENVELOPE = "casekit-result-1"
 MAX_RESULT_BYTES = 512 * 10**6  # a report's files, base64-encoded: far above any real report
 UNAUTHENTICATED = ("tcp", "ws", "ucx")
 TRACEBACK_PARTS = ("unpickle_traceback", "Traceback", "Frame", "Code")
 EXCEPTION_ENDINGS = ("Error", "Exception", "Exit", "Interrupt", "KilledWorker")
-PICKLED_ATTRIBUTES = ("__dict__", "args", "__cause__", "__context__", "__traceback__", "__notes__", "__suppress_context__")
+PICKLED_ATTRIBUTES = ("__dict__", "args", "__cause__", "__context__", "__traceback__", "__notes__",
+                      "__suppress_context__")
 INSECURE_WARNING = ("{scheduler} is not authenticated: any process that reaches it can join as a worker and read "
                     "the case files, which travel in clear. Use tls:// with certificates on a network you do not "
                     "control (README: Rendering on a cluster)")

@@ -21,9 +21,8 @@ import re
 import shutil
 import tempfile
 from contextlib import contextmanager
-from pathlib import Path
-
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..atomic import is_temporary, remove_leftovers, replaced
 from ..errors import RenderError, display_path
@@ -100,6 +99,23 @@ def survey(out: Path, casekit_was_here: bool = False) -> Survey:
                      if p.name not in owned and p.name not in IGNORED and not is_temporary(p.name)
                      and not _staging_leftover(p))
     return Survey(entries, owned, foreign, notes)
+
+
+def refuse_foreign(out: Path, foreign: list[str], clashes: list[str], force: bool) -> None:
+    """Refuse a run that would replace a file casekit did not write (``clashes``, even with ``force``), or,
+    without ``force``, one into a folder that holds any (``foreign``)."""
+    if clashes:
+        raise RenderError(f"--out {display_path(out)} holds {listed(clashes)}, which casekit did not write and would "
+                          "have to replace; casekit never overwrites a file it did not write, even with --force: "
+                          "move them, or choose another --out")
+    if foreign and not force:
+        raise RenderError(f"--out {display_path(out)} holds files casekit did not write ({listed(foreign)}); choose "
+                          "an empty or new folder, or pass --force to write beside them")
+
+
+def listed(names: list[str], shown: int = 5) -> str:
+    """The first few names, and how many more."""
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _manifest_state(out: Path) -> tuple[dict | None, str]:

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..atomic import is_temporary
 from ..casefiles import CASE_FILES, plain_file_problem
 from ..errors import CaseError, RenderError, display_path
 from ..project import CASES, NOTEBOOKS, SAMPLE_CASES
 from ..validation import case_folders, validate_cases
 from .jobs import OK, Job, report_files
-from .outputs import (IGNORED, LOCK, MANIFEST, STAGING_MARK, STAGING_PREFIX, digest, locked, staging_folder,
-                      write_text_atomically)
+from .outputs import (IGNORED, LOCK, MANIFEST, STAGING_MARK, STAGING_PREFIX, digest, locked, refuse_foreign,
+                      staging_folder, write_text_atomically)
 from .parameters import check_parameters, check_run_settings, declared_parameters
 from .runners import LocalRunner, with_progress
-from ..atomic import is_temporary
 
 WORKSHOP = NOTEBOOKS / "workshop"
 SOLUTION_TAG = "solution"
@@ -106,19 +106,12 @@ def render_workshop(out: str | Path = "workshop", jobs: int = 2, timeout: float 
     with locked(out), staging_folder(out) as staging:
         recorded = _read_workshop_manifest(out)
         foreign = _foreign(out, recorded)
-        clashes = sorted(name for name in foreign if name in planned_files or name in (MANIFEST,)
-                         or any(planned.startswith(name + "/") for planned in planned_files))
-        if clashes:
-            raise RenderError(f"--out {display_path(out)} holds {_listed(clashes)}, which casekit did not write and "
-                              "would have to replace; casekit never overwrites a file it did not write, even with "
-                              "--force: move them, or choose another --out")
-        if foreign and not force:
-            raise RenderError(f"--out {display_path(out)} holds files casekit did not write ({_listed(foreign)}); "
-                              "choose an empty or new folder, or pass --force to write beside them")
+        clashes = [name for name in foreign if name in planned_files or name == MANIFEST
+                   or any(planned.startswith(name + "/") for planned in planned_files)]
+        refuse_foreign(out, foreign, clashes, force)
         planned = []
-        for audience, solutions in AUDIENCES:
-            folder = staging / audience
-            _copy_cases(cases, case_ids, folder / CASES)
+        for audience, _ in AUDIENCES:
+            _copy_cases(cases, case_ids, staging / audience / CASES)
         for notebook in found:
             declared = declared_parameters(notebook)
             for audience, solutions in AUDIENCES:
@@ -141,10 +134,6 @@ def render_workshop(out: str | Path = "workshop", jobs: int = 2, timeout: float 
     columns = ["audience", "report", "status", "error", "cell", "seconds", "ipynb", "html"]
     return table[columns].sort_values(["report", "audience"], ignore_index=True)
 
-
-
-def _listed(names: list[str]) -> str:
-    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def _copy_cases(cases: Path, case_ids: list[str], target: Path) -> None:
