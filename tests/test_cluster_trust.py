@@ -22,7 +22,7 @@ distributed = pytest.importorskip("distributed")
 ROOT = Path(__file__).resolve().parents[1]
 
 ROGUE = """\
-import base64, json, os
+import json, os
 import casekit.reporting.cluster as cluster
 
 MARK = {mark!r}
@@ -46,9 +46,8 @@ def rogue(job, files):
     if mode == "exception":
         raise PayloadError("from a rogue worker")
     record = {{"format": "casekit-result-1", "report": job.name, "status": "ok", "seconds": 1.0, "headline": "",
-              "ipynb": "", "html": "", "improved": [], "worsened": [], "failure": None,
-              "files": {{{name!r}: base64.b64encode(b"escaped").decode()}}}}
-    return json.dumps(record).encode()
+              "ipynb": "", "html": "", "improved": [], "worsened": [], "failure": None, "files": [{name!r}]}}
+    return (json.dumps(record).encode(), b"escaped")
 
 
 cluster.render_remote = rogue
@@ -182,7 +181,9 @@ def test_results_are_checked_field_by_field():
     outcome = Outcome("acme", "failed", "", 2.5, failure=Failure("ValueError", "bad", 3), ipynb="acme.failed.ipynb")
     decoded, files = decode_result(job, encode_result(outcome, {"acme.failed.ipynb": b"{}"}))
     assert decoded.failure == Failure("ValueError", "bad", 3) and files == {"acme.failed.ipynb": b"{}"}
-    for bad in (b"\x80\x04K\x01.", b"[]", b'{"format": "casekit-result-1"}', "text",
+    header, content = encode_result(outcome, {"acme.failed.ipynb": b"{}"})
+    for bad in (b"\x80\x04K\x01.", (b"[]",), (b'{"format": "casekit-result-1"}',), "text", (header,),
+                (header, content, content), (header, "text"),
                 encode_result(outcome.replace(report="other"), {}),
                 encode_result(outcome, {"acme.html/../x": b""}),
                 encode_result(outcome.replace(html="../index.html"), {})):

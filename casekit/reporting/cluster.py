@@ -11,8 +11,8 @@ A worker that dies mid-report has its reports re-run on another worker by the sc
 every time (the scheduler's ``distributed.scheduler.allowed-failures``, 3 by default) is reported as
 failed. The render servers of a dead worker end with it, and so does the report they were running.
 
-Nothing a worker sends is trusted. A report comes back as bytes (a JSON envelope, checked against a schema),
-which the client's Dask connection decodes with msgpack only, never with pickle: a worker that returns a
+Nothing a worker sends is trusted. A report comes back as bytes (a JSON header, checked field by field, and
+the files' bytes), which the client's Dask connection decodes with msgpack only, never with pickle: a worker that returns a
 pickle has its report failed, not unpickled. File names are checked against the three a report may write,
 and written only inside the run's staging folder. Every scheduler call the client makes has a deadline.
 An unauthenticated ``tcp://`` scheduler lets any process that reaches it join as a worker and read the case
@@ -22,8 +22,6 @@ files, which travel in clear: use ``tls://`` with certificates (``distributed.Se
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 import queue
@@ -43,7 +41,7 @@ REMOTE_CASES = "cases"
 REMOTE_NOTEBOOKS = "notebooks"
 WORKER_PID = "CASEKIT_DASK_WORKER_PID"  # set for the reports, which may want to know their Dask worker
 ENVELOPE = "casekit-result-1"
-MAX_RESULT_BYTES = 512 * 10**6  # a report's files, base64-encoded: far above any real report
+MAX_RESULT_BYTES = 512 * 10**6  # a report's files: far above any real report
 UNAUTHENTICATED = ("tcp", "ws", "ucx")
 TRACEBACK_PARTS = ("unpickle_traceback", "Traceback", "Frame", "Code")
 EXCEPTION_ENDINGS = ("Error", "Exception", "Exit", "Interrupt", "KilledWorker")
@@ -196,7 +194,7 @@ def pack(job: Job, cases_dir: Path) -> dict[str, bytes]:
     return files
 
 
-def render_remote(job: Job, files: dict[str, bytes]) -> bytes:
+def render_remote(job: Job, files: dict[str, bytes]) -> tuple[bytes, ...]:
     """On a worker: unpack the files into a scratch folder, render there, return the outcome and its files as
     an envelope (:func:`encode_result`)."""
     try:
@@ -232,16 +230,17 @@ def read_outputs(name: str, out: Path) -> dict[str, bytes]:
     return {file: (out / file).read_bytes() for file in report_files(name) if (out / file).is_file()}
 
 
-def encode_result(outcome: Outcome, files: dict[str, bytes]) -> bytes:
-    """A report's outcome and files as plain data: JSON, the files' bytes in base64."""
+def encode_result(outcome: Outcome, files: dict[str, bytes]) -> tuple[bytes, ...]:
+    """A report's outcome and files as plain data: a JSON header, then each file's bytes in the order the header
+    names them (Dask carries bytes as they are: nothing is encoded twice)."""
     failure = outcome.failure
-    record = {"format": ENVELOPE, "report": outcome.report, "status": outcome.status, "seconds": outcome.seconds,
+    header = {"format": ENVELOPE, "report": outcome.report, "status": outcome.status, "seconds": outcome.seconds,
               "headline": outcome.headline, "ipynb": outcome.ipynb, "html": outcome.html,
               "improved": list(outcome.improved), "worsened": list(outcome.worsened),
               "failure": None if failure is None else {"name": failure.name, "message": failure.message,
                                                        "cell": failure.cell},
-              "files": {name: base64.b64encode(content).decode("ascii") for name, content in files.items()}}
-    return json.dumps(record).encode("utf-8")
+              "files": list(files)}
+    return (json.dumps(header).encode("utf-8"), *files.values())
 
 
 class UntrustedResult(ValueError):
@@ -249,22 +248,23 @@ class UntrustedResult(ValueError):
 
 
 def decode_result(job: Job, payload) -> tuple[Outcome, dict[str, bytes]]:
-    """The outcome and files in a worker's envelope, checked field by field against what ``job`` may return.
+    """The outcome and files in a worker's result, checked field by field against what ``job`` may return.
 
     Raises
     ------
     UntrustedResult
-        Anything else: not bytes, not the envelope, another report's name, a file name the report may not
-        write (a path, a link's name), a field of the wrong type.
+        Anything else: not a sequence of bytes, not casekit's header, another report's name, a file name the
+        report may not write (a path, a link's name), a field of the wrong type.
     """
-    if not isinstance(payload, (bytes, bytearray)):
+    if not isinstance(payload, (tuple, list)) or not payload \
+            or not all(isinstance(part, (bytes, bytearray)) for part in payload):
         raise UntrustedResult(f"the worker returned {type(payload).__name__}, not a casekit result")
-    if len(payload) > MAX_RESULT_BYTES:
-        raise UntrustedResult(f"the worker returned {len(payload):,} bytes, more than a report's files can be")
+    if sum(len(part) for part in payload) > MAX_RESULT_BYTES:
+        raise UntrustedResult("the worker returned more bytes than a report's files can be")
     try:
-        record = json.loads(payload)
+        record = json.loads(payload[0])
     except ValueError:
-        raise UntrustedResult("the worker's result is not a casekit result (not JSON)") from None
+        raise UntrustedResult("the worker's result is not a casekit result (its header is not JSON)") from None
     if not isinstance(record, dict) or record.get("format") != ENVELOPE:
         raise UntrustedResult("the worker's result is not a casekit result")
     allowed = report_files(job.name)
@@ -286,23 +286,16 @@ def decode_result(job: Job, payload) -> tuple[Outcome, dict[str, bytes]]:
                 and (cell is None or (isinstance(cell, int) and not isinstance(cell, bool)))):
             raise UntrustedResult("the worker's result has a failure of the wrong shape")
         failure = Failure(failure["name"], failure["message"], cell)
-    encoded = record.get("files")
-    if not isinstance(encoded, dict):
-        raise UntrustedResult("the worker's result has no files table")
-    files = {}
-    for name, content in encoded.items():
+    names = record.get("files")
+    if not isinstance(names, list) or len(names) != len(payload) - 1 or len(set(map(str, names))) != len(names):
+        raise UntrustedResult("the worker's result does not list the files it carries")
+    for name in names:
         if name not in allowed:
-            raise UntrustedResult(f"the worker returned a file {name[:80]!r}; report {job.name!r} may only write "
-                                  f"{', '.join(allowed)}")
-        try:
-            files[name] = base64.b64decode(content, validate=True) if isinstance(content, str) else None
-        except (binascii.Error, ValueError):
-            files[name] = None
-        if files[name] is None:
-            raise UntrustedResult(f"the worker's file {name!r} is not base64 text")
+            raise UntrustedResult(f"the worker returned a file {str(name)[:80]!r}; report {job.name!r} may only "
+                                  f"write {', '.join(allowed)}")
     outcome = Outcome(job.name, text["status"], "", float(seconds), text["headline"], text["ipynb"], text["html"],
                       failure, improved=tuple(lists[0]), worsened=tuple(lists[1]))
-    return outcome, files
+    return outcome, {name: bytes(content) for name, content in zip(names, payload[1:])}
 
 
 def store_outputs(job: Job, outcome: Outcome, files: dict[str, bytes]) -> Outcome:
