@@ -320,8 +320,12 @@ def locked(out: Path):
             holder = os.pread(descriptor, 64, 0).decode("ascii", "replace").strip() or "unknown"
             raise RenderError(f"another casekit render (pid {holder}) is writing to {display_path(out)}; wait for "
                               "it to finish or choose another --out") from None
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, str(os.getpid()).encode(), 0)
+        except OSError as exc:
+            reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror
+            raise RenderError(f"cannot write to --out {display_path(out)}: {reason}") from None
         try:
             yield Lock(existed)
         except RenderError:
