@@ -33,9 +33,13 @@ def replaced(path: Path, suffix: str = ""):
         raise
 
 
+def _temporary_name(path: Path, suffix: str = "") -> Path:
+    return path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}{suffix}"
+
+
 def _temporary(path: Path, suffix: str = "") -> Path:
     """Create, exclusively and with the umask's permissions, an empty temporary beside ``path``."""
-    temporary = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}{suffix}"
+    temporary = _temporary_name(path, suffix)
     mask = os.umask(0)
     os.umask(mask)
     os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~mask))
@@ -74,10 +78,10 @@ def _running(pid: int) -> bool:
         return True
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except PermissionError:  # another user's process
+        return True
+    except (ProcessLookupError, OverflowError):
         return False
-    except (PermissionError, OverflowError):
-        return pid < 2**22
     return True
 
 
@@ -114,7 +118,7 @@ def replaced_together(paths: list[Path]):
         yield temporaries
         for path in paths:
             if path.is_file() and not path.is_symlink():
-                backup = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}"
+                backup = _temporary_name(path)
                 os.link(path, backup)
                 backups[path] = backup
         try:

@@ -61,12 +61,10 @@ def _render(args: argparse.Namespace) -> int:
     from .reporting import render
 
     try:
-        parameters = _parameters(args)
-        security = None
-        if args.tls_ca_file or args.tls_cert or args.tls_key:
-            from .reporting.cluster import security_from_files
+        from .reporting.cluster import security_from_files
 
-            security = security_from_files(args.tls_ca_file, args.tls_cert, args.tls_key)
+        parameters = _parameters(args)
+        security = security_from_files(args.tls_ca_file, args.tls_cert, args.tls_key)
         table = render(args.cases_dir, args.out, jobs=args.jobs, case_ids=args.case or None, no_input=args.no_input,
                        timeout=args.timeout, progress=not args.no_progress_bar, force=args.force, engine=args.engine,
                        scheduler=args.scheduler, notebooks=args.notebooks, parameters=parameters,
