@@ -122,12 +122,16 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path):
 
 
 def _render_servers() -> list:
+    """The render servers among this test's own descendants (never another checkout's on the same machine)."""
     import psutil
 
     found = []
-    for process in psutil.process_iter(["cmdline"]):
-        if "casekit.reporting._fast.server" in " ".join(process.info["cmdline"] or []):
-            found.append(process)
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if "casekit.reporting._fast.server" in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.Error:
+            continue
     return found
 
 

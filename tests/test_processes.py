@@ -44,12 +44,13 @@ def _alive(pids) -> list[int]:
 
 
 def _tagged(tag: str) -> list[int]:
-    """Processes whose command line holds ``tag`` (what a trap cell started)."""
+    """This test's own descendants whose command line holds ``tag`` (what a trap cell started); other
+    checkouts' processes on the machine are never looked at."""
     found = []
-    for path in Path("/proc").glob("[0-9]*/cmdline"):
+    for pid in descendants(os.getpid()):
         try:
-            if tag.encode() in path.read_bytes():
-                found.append(int(path.parent.name))
+            if tag.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
         except OSError:
             continue
     return found
