@@ -118,6 +118,17 @@ def _listener(answer: bytes | None):
     return server, held
 
 
+def _close(server: socket.socket, held: list) -> None:
+    """Close the listener (shutting it down first wakes its thread from accept) and what it accepted."""
+    try:
+        server.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    server.close()
+    for connection in held:
+        connection.close()
+
+
 @pytest.mark.parametrize("answer", [None, b"HTTP/1.1 200 OK\r\n\r\ngarbage" * 50, b"\x00" * 64])
 def test_a_scheduler_that_never_answers_or_answers_garbage_is_a_clear_error(answer, tmp_path: Path):
     server, held = _listener(answer)
@@ -129,9 +140,7 @@ def test_a_scheduler_that_never_answers_or_answers_garbage_is_a_clear_error(answ
                                  "--no-progress-bar"], capture_output=True, text=True, timeout=120)
         took = time.monotonic() - started
     finally:
-        server.close()
-        for connection in held:
-            connection.close()
+        _close(server, held)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert f"tcp://127.0.0.1:{port}" in result.stderr and "not authenticated" in result.stderr
@@ -146,7 +155,7 @@ def test_tls_without_certificates_is_a_clear_error(tmp_path: Path):
                                  str(tmp_path / "out"), "--scheduler", f"tls://127.0.0.1:{port}",
                                  "--no-progress-bar"], capture_output=True, text=True, timeout=120)
     finally:
-        server.close()
+        _close(server, held)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "tls://" in result.stderr and "certificates" in result.stderr
     partial = subprocess.run([sys.executable, "-m", "casekit", "render", str(ROOT / "cases"), "--out",
