@@ -219,12 +219,18 @@ def test_the_workshop_copies_only_the_case_files_casekit_reads(tmp_path: Path):
     (cases / "quantia-tech" / "notes.txt").symlink_to(secret)
     (cases / "quantia-tech" / "draft.md").write_text("not for learners", encoding="utf-8")
     os.mkfifo(cases / "quantia-tech" / "pipe")
+    notebooks = tmp_path / "notebooks"  # one small notebook that lists what it reads: the copying is under test
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('solutions = False\ncases_dir = "cases"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import os\nprint(sorted(os.listdir(cases_dir)))")])
+    nbformat.write(nb, notebooks / "01_tiny.ipynb")
     out = tmp_path / "workshop"
-    result = _workshop(out, "--cases", str(cases))
+    result = _workshop(out, "--cases", str(cases), "--notebooks", str(notebooks))
     assert result.returncode == 0, result.stderr[-2000:]
     for audience in ("learner", "instructor"):
         copied = sorted(p.name for p in (out / audience / "cases" / "quantia-tech").iterdir())
         assert set(copied) <= {"case.yaml", "kpis.csv", "appraisals.csv", "practice_areas.csv"}
     assert not any("PRIVATE KEY" in p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
-    again = _workshop(out, "--cases", str(cases))  # its own files: no --force needed
+    again = _workshop(out, "--cases", str(cases), "--notebooks", str(notebooks))  # its own files: no --force
     assert again.returncode == 0, again.stderr[-2000:]

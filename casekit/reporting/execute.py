@@ -33,7 +33,8 @@ def execute_report(job: Job) -> Outcome:
             try:
                 nb = papermill.execute_notebook(
                     job.notebook, str(tmp_ipynb), parameters=job.parameters,
-                    cwd=job.cwd or str(Path(job.notebook).parent), kernel_name="python3", progress_bar=False,
+                    cwd=job.cwd or str(Path(job.notebook).parent), kernel_name="python3", language="python",
+                    progress_bar=False,
                     request_save_on_cell_execute=False, execution_timeout=job.timeout, log_output=False,
                     engine_name=job.engine,
                 )

@@ -23,7 +23,33 @@ def declared_parameters(notebook: Path) -> dict[str, str]:
     """
     from papermill import inspect_notebook
 
-    return {name: _declared_type(parameter) for name, parameter in inspect_notebook(str(notebook)).items()}
+    try:
+        found = inspect_notebook(str(notebook))
+    except ValueError as exc:
+        if "kernel name" not in str(exc):
+            raise RenderError(f"{Path(notebook).name}: casekit cannot read its parameters ({str(exc)[:200]})") from None
+        found = _inspected_as_python(Path(notebook))
+    except Exception as exc:  # noqa: BLE001 - not JSON, not a notebook: one line, not papermill's traceback
+        raise RenderError(f"{Path(notebook).name}: not a notebook casekit can read ({type(exc).__name__}: "
+                          f"{str(exc)[:200]}); open and save it in JupyterLab") from None
+    return {name: _declared_type(parameter) for name, parameter in found.items()}
+
+
+def _inspected_as_python(notebook: Path) -> dict:
+    """papermill's reading of the parameters of a notebook that names no kernel, as the Python 3 kernel casekit
+    runs every report with."""
+    import tempfile
+
+    import nbformat
+    from papermill import inspect_notebook
+
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    with tempfile.TemporaryDirectory(prefix="casekit-inspect-") as folder:
+        copy = Path(folder) / notebook.name
+        nbformat.write(nb, copy)
+        return inspect_notebook(str(copy))
 
 
 def _declared_type(parameter: dict) -> str:
