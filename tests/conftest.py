@@ -105,6 +105,12 @@ def copy_cases(folder: Path, *names: str) -> Path:
     return folder
 
 
+@pytest.fixture
+def case(tmp_path: Path) -> Path:
+    """A copy of the shipped case meridian-financial, whose files the import tests replace."""
+    return copy_cases(tmp_path / "cases", "meridian-financial") / "meridian-financial"
+
+
 def line_of(path: Path, needle: str, nth: int = 1) -> int:
     """1-based number of the ``nth`` line of ``path`` containing ``needle``."""
     for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):

@@ -1,7 +1,6 @@
 """casekit import: analysts' spreadsheets as they really are, turned into a case that validates and compares
 exactly as the tidy original does."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,14 +13,6 @@ from casekit.spreadsheets import SpreadsheetError
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = "meridian-financial"
-
-
-@pytest.fixture
-def case(tmp_path: Path) -> Path:
-    """A copy of a shipped case whose kpis.csv the tests replace; its tidy original is kept beside it."""
-    folder = tmp_path / "cases" / CASE
-    shutil.copytree(ROOT / "cases" / CASE, folder)
-    return folder
 
 
 @pytest.fixture(scope="module")

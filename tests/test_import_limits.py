@@ -4,7 +4,6 @@ in value cells, links and folders where files go, all-or-nothing writes, and mes
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,14 +16,6 @@ import casekit as ck
 from casekit.spreadsheets import SpreadsheetError
 
 ROOT = Path(__file__).resolve().parents[1]
-CASE = "meridian-financial"
-
-
-@pytest.fixture
-def case(tmp_path: Path) -> Path:
-    folder = tmp_path / "cases" / CASE
-    shutil.copytree(ROOT / "cases" / CASE, folder)
-    return folder
 
 
 def _casekit(*arguments: str, env=None) -> subprocess.CompletedProcess:
