@@ -85,6 +85,7 @@ class RenderServer:
         except (ProcessLookupError, PermissionError):
             pass
         self._process.wait()
+        self._errors.close()
 
     def close(self) -> None:
         """End the server: it exits when its stdin closes; one that does not is killed with its group."""
@@ -97,6 +98,7 @@ class RenderServer:
             except (ProcessLookupError, PermissionError):
                 pass
             self._process.wait()
+        self._errors.close()
 
 
 def _end_with_parent(parent: int) -> None:
