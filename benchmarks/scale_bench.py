@@ -41,7 +41,7 @@ STAGES = {
     "validate_cases": "problems = ck.validate_cases(folder); assert problems == [], problems[:3]",
     "load_cases": "ck.load_cases(folder)",
     "compare_portfolio (after loading)": "p = ck.load_cases(folder)\nstarted = time.perf_counter()\n"
-                                         "ck.compare_portfolio(p)",
+                                         "ck.compare_portfolio(p).tests()",
 }
 
 

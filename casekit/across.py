@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import ArgumentError
-from .loading import Portfolio
 from .meta import meta_analysis
 from .multiplicity import CORRECTIONS, adjust_pvalues
 from .paired import paired_tests
-from .within import join_notes, kpi_effects
+from .notes import join_notes
 
 
 def percent_improvement(theta, sign, scale):
@@ -45,104 +44,38 @@ def _group_effects(effects: pd.DataFrame, by: str) -> pd.DataFrame:
     return grouped.rename(columns={"category": "group"}).assign(category=lambda g: g["group"])
 
 
-def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm", alpha: float = 0.05,
-                      by: str = "kpi", meta_method: str = "DL", hartung_knapp: bool = True,
-                      transition_months: int | None = None) -> pd.DataFrame:
-    """Cross-case tests of improvement, one row per KPI (or per SEI category).
-
-    Each case contributes one direction-aware effect per KPI, the same
-    estimate and standard error as its own verdict (:func:`compare_case`):
-    the first-year change beyond the baseline trend, as a log ratio signed
-    so that positive is better (a difference in points for interval-scale
-    KPIs), from the segmented regression with AR(1) errors.
-
-    Parameters
-    ----------
-    portfolio : Portfolio
-    kpis : list of str, optional
-        KPIs to test (default every KPI measured by a case).
-    correction : {"holm", "bh", "none"}
-        Multiplicity correction across the rows tested: Holm (family-wise
-        error) or Benjamini–Hochberg (false discovery rate).
-    alpha : float
-        Level for CIs and the verdict.
-    by : {"kpi", "category"}
-        One row per KPI, or per SEI category: a case's ratio-scale KPIs in a
-        category are averaged first (the mean of their direction-aware log
-        ratios), with the mean of their standard errors as its standard
-        error (exact when the KPIs' estimates are perfectly correlated, an
-        upper bound otherwise: a case's KPIs share its months, so they are
-        not independent). The percent follows the KPI rows' convention for
-        the direction most of the category's rows share: in a
-        lower-is-better category a 20% drop reads as +20%, as it does on
-        its KPI rows.
-    meta_method : {"DL", "PM"}
-        tau² estimator of the random-effects model.
-    hartung_knapp : bool
-        Hartung–Knapp CI and p-value for the pooled effect (default True).
-    transition_months : int, optional
-        Override every case's transition window.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per KPI (``kpi``) or category (``category``), with
-        ``category, scale, k`` (cases with usable data),
-        ``median_improvement`` and ``improvement_unit`` (% or points);
-        the random-effects model: ``pooled_improvement, pooled_ci_low,
-        pooled_ci_high, pi_low, pi_high`` (in the same unit), ``tau2, i2, q,
-        q_pvalue``; ``p_value`` (primary, see Notes) and ``p_adjusted``;
-        the paired tests of each case's before against its after values:
-        ``wilcoxon_stat, wilcoxon_p, t_stat, t_p`` (paired t on the log
-        ratios), ``sign_positive, sign_n, sign_p``; the paired effect size
-        ``dz, dz_ci_low, dz_ci_high`` (mean/sd of the effects, noncentral-t
-        CI); ``heterogeneity_note`` (how to read tau², I² and the
-        prediction interval with few cases, and why a prediction interval is
-        missing: fewer than 3 cases, or bounds that would put an
-        organization with the median baseline outside the KPI's range, such
-        as an on-time delivery above 100%); and ``verdict``: ``improved`` / ``worsened`` when
-        ``p_adjusted < alpha``, ``no clear change``, or ``not enough data``
-        (fewer than 2 cases).
-
-    Notes
-    -----
-    The primary test is the random-effects meta-analysis with the
-    Hartung–Knapp adjustment: it weighs each case by the precision of its own
-    before/after comparison, allows the true improvement to differ between
-    organizations (tau²), and keeps its type I error near nominal even with
-    few cases (IntHout et al. 2014). The Wilcoxon signed-rank test is the
-    distribution-free check, but with k cases its smallest two-sided p-value
-    is 2/2^k (0.0078 for 8 cases), which a Holm correction over many KPIs
-    may never let through; the paired t on log ratios and the sign test are
-    reported beside it for sensitivity.
-
-    Examples
-    --------
-    >>> import casekit as ck
-    >>> pf = ck.load_cases("cases")
-    >>> table = ck.compare_portfolio(pf)
-    >>> row = table.set_index("kpi").loc["defect_density"]
-    >>> int(row["k"]), row["verdict"]
-    (5, 'no clear change')
-    >>> row = ck.compare_portfolio(pf, by="category").set_index("category").loc["schedule"]
-    >>> int(row["k"]), row["verdict"], round(float(row["pooled_improvement"]), 1)
-    (8, 'no clear change', 26.8)
-    """
+def portfolio_tests(effects: pd.DataFrame, definitions: pd.DataFrame, by: str = "kpi", correction: str = "holm",
+                    alpha: float = 0.05, meta_method: str = "DL", hartung_knapp: bool = True) -> pd.DataFrame:
+    """Cross-case tests of the effects pooling takes: see :meth:`casekit.PortfolioComparison.tests`."""
     if correction not in CORRECTIONS:
         raise ArgumentError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
-    effects = kpi_effects(portfolio, kpis=kpis, alpha=alpha, transition_months=transition_months)
     groups = _group_effects(effects, by)
     rows = []
     for group, cases in groups.groupby("group", sort=True):
         rows.append(_test_group(group, cases, alpha, meta_method, hartung_knapp))
+    if by == "kpi":  # a KPI whose every estimate was left out still gets its row, saying so
+        for kpi, cases in effects[~effects["kpi"].isin(groups["group"])].groupby("kpi", sort=True):
+            rows.append({**_test_group(kpi, cases, alpha, meta_method, hartung_knapp), "k": 0,
+                         "median_improvement": np.nan, "heterogeneity_note": ""})
     table = pd.DataFrame(rows)
     if table.empty:
         return table
+    table = table.sort_values("group", kind="stable", ignore_index=True)
     if by == "category":
         table = table.drop(columns="category")
     else:
-        table = _drop_impossible_predictions(table, groups, portfolio.kpi_definitions)
+        table = _drop_impossible_predictions(table, groups, definitions)
     table = table.rename(columns={"group": by})
+    left_out = effects[np.isfinite(effects["effect"]) & ~effects["tested"]]
+    if by == "kpi" and len(left_out):
+        counts = left_out.groupby("kpi").size()
+        table["left_out"] = table[by].map(counts).fillna(0).astype(int)
+        for i in table.index[table["left_out"] > 0]:
+            table.loc[i, "heterogeneity_note"] = join_notes(
+                table.loc[i, "heterogeneity_note"], f"{table.loc[i, 'left_out']} organization(s) left out: their "
+                "series had too few periods on a side to be tested, so their case reports describe rather than test")
+    else:
+        table["left_out"] = 0
     tested = table["p_value"].notna()
     table["p_adjusted"] = np.nan
     table.loc[tested, "p_adjusted"] = adjust_pvalues(table.loc[tested, "p_value"], correction)

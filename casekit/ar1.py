@@ -207,9 +207,12 @@ class Ar1Test:
     phi: float
     n: int
     n_boot: int
+    beta: np.ndarray
+    cov: np.ndarray
 
 
-def ar1_test(y, X, positions, contrasts, alpha: float = 0.05, n_boot: int = 999, seed: int | None = None) -> Ar1Test:
+def ar1_test(y, X, positions, contrasts, alpha: float = 0.05, n_boot: int = 999, seed: int | None = None,
+             phi_margin: float = 0.0) -> Ar1Test:
     """Test linear contrasts of ``y = X b + e`` with AR(1) errors, calibrated by a parametric bootstrap.
 
     Parameters
@@ -230,14 +233,20 @@ def ar1_test(y, X, positions, contrasts, alpha: float = 0.05, n_boot: int = 999,
     seed : int, optional
         Of the bootstrap; by default taken from the data, so that the same
         series always gives the same answer.
+    phi_margin : float
+        Simulate the null at phî + phi_margin·√((1 − phî²)/n), that many
+        standard errors of phî above the estimate (0: at the estimate).
+        With few points phî is often too low, and a bootstrap at it gives
+        too narrow a null; casekit uses 1 below 24 points a side (README).
 
     Returns
     -------
     Ar1Test
         Per contrast ``estimate, se`` (GLS with the estimated phi),
         ``ci_low, ci_high``, ``p_value`` and ``critical`` (the bootstrap
-        quantile q the interval uses); and ``phi``, the bias-corrected
-        autocorrelation (:func:`estimate_phi`).
+        quantile q the interval uses); ``phi``, the bias-corrected
+        autocorrelation (:func:`estimate_phi`); and ``beta, cov``, the
+        coefficients and their plug-in covariance at that phi.
 
     Notes
     -----
@@ -277,17 +286,21 @@ def ar1_test(y, X, positions, contrasts, alpha: float = 0.05, n_boot: int = 999,
         raise ArgumentError(f"an AR(1) regression with {p} coefficients needs at least {p + 2} points, got {n}")
     design = _design(X, positions)
     phi = _phi(y[None], design)
-    estimate, se = _contrasts(y[None], design, phi, C)
-    if seed is None:
+    beta, cov = _fit(y[None], design.X, design.positions, phi)
+    estimate, se = _contrast_estimates(beta, cov, C)
+    if seed is None:  # the data's own bytes: the same series always gives the same interval
         seed = zlib.crc32(y.tobytes() + positions.tobytes())
-    noise = _ar1_noise(np.random.default_rng(seed), n_boot, positions, float(phi[0]))
+    simulated_phi = float(phi[0])
+    if phi_margin:
+        simulated_phi = min(simulated_phi + phi_margin * np.sqrt(max(1 - simulated_phi**2, 0.0) / n), PHI_LIMIT)
+    noise = _ar1_noise(np.random.default_rng(seed), n_boot, positions, simulated_phi)
     t_boot = _abs_t(*_contrasts(noise, design, _phi(noise, design), C))
     p_value = (1 + (t_boot >= _abs_t(estimate[0], se[0])).sum(0)) / (n_boot + 1)
     crit = np.quantile(t_boot, 1 - alpha, axis=0)
     p_value = np.where(se[0] > 0, p_value, np.where(estimate[0] == 0, 1.0, 1 / (n_boot + 1)))
     return Ar1Test(estimate=estimate[0], se=se[0], ci_low=estimate[0] - crit * se[0],
                    ci_high=estimate[0] + crit * se[0], p_value=p_value, critical=crit, phi=float(phi[0]), n=n,
-                   n_boot=n_boot)
+                   n_boot=n_boot, beta=beta[0], cov=cov[0])
 
 
 def _abs_t(estimate, se):
@@ -298,21 +311,22 @@ def _abs_t(estimate, se):
 
 def ar1_estimates(y, X, positions, contrasts):
     """Contrasts' GLS estimates and standard errors, and phi, without the bootstrap."""
-    estimate, se, phi, _ = ar1_estimates_many(np.asarray(y, dtype=float)[None], X, positions, contrasts)
+    estimate, se, phi, _, _ = ar1_estimates_many(np.asarray(y, dtype=float)[None], X, positions, contrasts)
     return estimate[0], se[0], float(phi[0])
 
 
 def ar1_estimates_many(Y, X, positions, contrasts):
     """:func:`ar1_estimates` of each row of Y (B, n), all on one design, in one stack.
 
-    Returns estimates and standard errors (B, k), phi (B,), and the coefficients' covariances (B, p, p).
+    Returns estimates and standard errors (B, k), phi (B,), the coefficients (B, p) and their covariances
+    (B, p, p).
     """
     Y = np.asarray(Y, dtype=float)
     design = _design(np.asarray(X, dtype=float), np.asarray(positions, dtype=np.int64))
     C = np.atleast_2d(np.asarray(contrasts, dtype=float))
     phi = _phi(Y, design)
     beta, cov = _fit(Y, design.X, design.positions, phi)
-    return *_contrast_estimates(beta, cov, C), phi, cov
+    return *_contrast_estimates(beta, cov, C), phi, beta, cov
 
 
 def se_inflation(X, positions, contrast, phi):

@@ -9,14 +9,11 @@ from statsmodels.stats.meta_analysis import combine_effects
 
 from .across import percent_improvement
 from .errors import ArgumentError
-from .loading import Portfolio
 from .meta import meta_analysis
 from .multiplicity import adjust_pvalues
-from .within import kpi_effects
 
 
-def category_summary(portfolio: Portfolio, reference: pd.DataFrame | None = None,
-                     transition_months: int | None = None) -> pd.DataFrame:
+def category_summary(effects: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:
     """Median, lowest and highest improvement per SEI category, as the SEI reports them.
 
     Every case's comparison of every ratio-scale KPI is one data point
@@ -24,12 +21,11 @@ def category_summary(portfolio: Portfolio, reference: pd.DataFrame | None = None
 
     Parameters
     ----------
-    portfolio : Portfolio
+    effects : DataFrame
+        :attr:`casekit.PortfolioComparison.effects`.
     reference : DataFrame, optional
         Published results to set beside, with columns ``category`` and
-        ``median`` — e.g. ``pd.read_csv("data/sei_performance_results_2006.csv")``.
-    transition_months : int, optional
-        Override every case's transition window.
+        ``median`` — e.g. ``pd.read_csv(ck.reference_path())``.
 
     Returns
     -------
@@ -41,11 +37,10 @@ def category_summary(portfolio: Portfolio, reference: pd.DataFrame | None = None
     Examples
     --------
     >>> import casekit as ck
-    >>> summary = ck.category_summary(ck.load_cases("cases"))
+    >>> summary = ck.compare_portfolio(ck.load_cases("cases")).categories()
     >>> summary[["category", "data_points", "cases"]].values.tolist()[:2]
-    [['cost', 7, 6], ['customer satisfaction', 6, 5]]
+    [['cost', 7, 6], ['customer satisfaction', 4, 3]]
     """
-    effects = kpi_effects(portfolio, transition_months=transition_months)
     ratio = effects[effects["usable"] & (effects["scale"] == "ratio")]
     table = ratio.groupby("category").agg(
         data_points=("improvement", "size"),
@@ -60,15 +55,16 @@ def category_summary(portfolio: Portfolio, reference: pd.DataFrame | None = None
     return table
 
 
-def subgroup_analysis(portfolio: Portfolio, by: str = "sector", kpis=None, meta_method: str = "DL",
-                      alpha: float = 0.05, transition_months: int | None = None,
+def subgroup_analysis(effects: pd.DataFrame, by: str = "sector", meta_method: str = "DL", alpha: float = 0.05,
                       correction: str = "holm") -> pd.DataFrame:
     """Pooled improvement per KPI within subgroups of cases, and a test of their difference.
 
     Parameters
     ----------
+    effects : DataFrame
+        :attr:`casekit.PortfolioComparison.effects`.
     by : str
-        A column of :func:`kpi_effects`: ``"sector"``, ``"maturity_latest"``
+        A column of ``effects``: ``"sector"``, ``"maturity_latest"``
         (the maturity level reached), ``"levels_gained"``...
     correction : {"holm", "bh", "none"}
         Multiplicity correction of the tests for subgroup differences
@@ -87,10 +83,9 @@ def subgroup_analysis(portfolio: Portfolio, by: str = "sector", kpis=None, meta_
         standard errors, G − 1 df; Borenstein et al. 2009, ch. 19),
         corrected across KPIs. NaN with fewer than two subgroups.
     """
-    effects = kpi_effects(portfolio, kpis=kpis, alpha=alpha, transition_months=transition_months)
     effects = effects[effects["usable"]]
     if by not in effects.columns:
-        raise ArgumentError(f"by must be a column of kpi_effects, such as sector or maturity_latest; got {by!r}")
+        raise ArgumentError(f"by must be a column of the effects, such as sector or maturity_latest; got {by!r}")
     rows = []
     for kpi, of_kpi in effects.groupby("kpi"):
         sign = 1 if of_kpi["better"].iloc[0] == "higher" else -1
@@ -126,7 +121,7 @@ def subgroup_analysis(portfolio: Portfolio, by: str = "sector", kpis=None, meta_
     return table
 
 
-def dose_response(portfolio: Portfolio, by: str = "category", transition_months: int | None = None) -> pd.DataFrame:
+def dose_response(effects: pd.DataFrame, by: str = "category") -> pd.DataFrame:
     """Do organizations that gained more maturity levels improve more?
 
     Spearman's rank correlation between maturity levels gained (latest
@@ -150,7 +145,7 @@ def dose_response(portfolio: Portfolio, by: str = "category", transition_months:
         error and costs no 9,999 × n array); NaN with fewer than 3 cases or
         no spread.
     """
-    points = dose_points(portfolio, by=by, transition_months=transition_months)
+    points = dose_points(effects, by=by)
     rows = []
     for group, cases in points.groupby(by):
         levels = cases["levels_gained"].astype(float)
@@ -161,7 +156,7 @@ def dose_response(portfolio: Portfolio, by: str = "category", transition_months:
     return pd.DataFrame(rows, columns=[by, "n", "levels", "rho", "p_value"])
 
 
-def dose_points(portfolio: Portfolio, by: str = "category", transition_months: int | None = None) -> pd.DataFrame:
+def dose_points(effects: pd.DataFrame, by: str = "category") -> pd.DataFrame:
     """One point per case (and KPI or category) for :func:`dose_response`: levels gained and effect.
 
     Returns ``case_id, <by>, levels_gained, effect`` (a direction-aware
@@ -169,7 +164,6 @@ def dose_points(portfolio: Portfolio, by: str = "category", transition_months: i
     """
     if by not in ("kpi", "category", "all"):
         raise ArgumentError(f"by must be 'kpi', 'category' or 'all', got {by!r}")
-    effects = kpi_effects(portfolio, transition_months=transition_months)
     effects = effects[effects["usable"] & effects["levels_gained"].notna()]
     if by == "kpi":
         return effects[["case_id", "kpi", "levels_gained", "effect"]].reset_index(drop=True)

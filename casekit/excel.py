@@ -32,11 +32,11 @@ def export_excel(portfolio: Portfolio, path: str | Path, alpha: float = 0.05, co
 
     Sheets: ``Settings`` (alpha, correction, meta-analysis method, casekit
     version, when), ``KPIs`` (label, unit, direction of every KPI used),
-    ``Cases``, ``KPI comparison`` (:func:`casekit.compare_case` of every
-    case), ``Goals``, ``ROI``, ``KPI effects`` (:func:`casekit.kpi_effects`),
-    ``Portfolio tests`` (:func:`casekit.compare_portfolio`) and
-    ``Categories`` (:func:`casekit.category_summary`, beside ``reference``
-    where given).
+    ``Cases``, ``KPI comparison`` (each case's :attr:`CaseComparison.table`),
+    ``Goals``, ``ROI``, ``KPI effects`` (:attr:`PortfolioComparison.effects`),
+    ``Portfolio tests`` (:meth:`PortfolioComparison.tests`) and
+    ``Categories`` (:meth:`PortfolioComparison.categories`, beside
+    ``reference`` where given).
 
     Parameters
     ----------
@@ -63,11 +63,8 @@ def export_excel(portfolio: Portfolio, path: str | Path, alpha: float = 0.05, co
     >>> sorted(pd.read_excel(ck.export_excel(pf, out), sheet_name=None, engine="calamine"))[:3]
     ['Cases', 'Categories', 'Goals']
     """
-    from .across import compare_portfolio
-    from .breakdowns import category_summary
-    from .goals import goal_attainment, roi
+    from .comparison import compare_case, compare_portfolio
     from .summary import case_overview
-    from .within import compare_case, kpi_effects
 
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
@@ -78,6 +75,8 @@ def export_excel(portfolio: Portfolio, path: str | Path, alpha: float = 0.05, co
     if problem is not None:
         raise ArgumentError(problem.replace("--force replaces it", "force=True (--force) replaces it"))
     ids = list(portfolio.cases["case_id"])
+    cases = [compare_case(portfolio, c, alpha=alpha) for c in ids]  # each case fitted once
+    across = compare_portfolio(portfolio, correction=correction, alpha=alpha, meta_method=meta_method)
     used = portfolio.kpis.drop_duplicates("kpi")[["kpi", "label", "unit", "better", "category", "scale"]]
     sheets = {
         "Settings": pd.DataFrame([
@@ -89,12 +88,12 @@ def export_excel(portfolio: Portfolio, path: str | Path, alpha: float = 0.05, co
         "KPIs": used.sort_values("kpi", ignore_index=True),
         "Cases": case_overview(portfolio).merge(portfolio.cases[["case_id", "name", "region", "size", "source",
                                                                  "currency"]], on="case_id"),
-        "KPI comparison": pd.concat([compare_case(portfolio, c, alpha=alpha) for c in ids], ignore_index=True),
-        "Goals": pd.concat([goal_attainment(portfolio, c, alpha=alpha) for c in ids], ignore_index=True),
-        "ROI": pd.concat([roi(portfolio, c, alpha=alpha) for c in ids], ignore_index=True),
-        "KPI effects": kpi_effects(portfolio, alpha=alpha),
-        "Portfolio tests": compare_portfolio(portfolio, correction=correction, alpha=alpha, meta_method=meta_method),
-        "Categories": category_summary(portfolio, reference=reference),
+        "KPI comparison": pd.concat([c.table for c in cases], ignore_index=True),
+        "Goals": pd.concat([c.goals() for c in cases], ignore_index=True),
+        "ROI": pd.concat([c.roi() for c in cases], ignore_index=True),
+        "KPI effects": across.effects,
+        "Portfolio tests": across.tests(),
+        "Categories": across.categories(reference=reference),
     }
     try:
         _write_workbook(path, {name: _cells(table) for name, table in sheets.items()})

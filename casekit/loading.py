@@ -25,7 +25,9 @@ class Portfolio:
     cases : DataFrame
         One row per case: ``case_id, name, sector, region, size, source,
         summary, model, adoption_start`` (a monthly Period),
-        ``transition_months``, ``currency``, ``first_period``, ``last_period``,
+        ``transition_months``, ``seasonality`` (0, a number of harmonic pairs, or
+        ``"months"``), ``primary_kpi`` (None or the KPI declared primary),
+        ``currency``, ``first_period``, ``last_period``,
         ``maturity_before`` (the level of the last rated appraisal up to
         the adoption start; NA when none) and ``maturity_latest`` (the last
         rated appraisal's level).
@@ -246,6 +248,8 @@ def _case_rows(parsed: list[ParsedCase], kpis: pd.DataFrame, appraisals: pd.Data
         "summary": [m["summary"] for m in metas], "model": [m["model"] for m in metas],
         "adoption_start": [m["adoption_start"] for m in metas],
         "transition_months": [m["transition_months"] for m in metas],
+        "seasonality": [m.get("seasonality", 0) for m in metas],
+        "primary_kpi": [m.get("primary_kpi") for m in metas],
         "currency": [m.get("currency") for m in metas],
     })
     spans = kpis.groupby("case_id")["date"].agg(["idxmin", "idxmax"])

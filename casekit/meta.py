@@ -55,7 +55,8 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     ----------
     effect : array_like
         One effect per case (in casekit, the direction-aware log ratio of the
-        post-adoption to the baseline level, so that positive is better).
+        fitted level to the counterfactual one, the baseline trend carried on,
+        over the first year after the transition: positive is better).
     variance : array_like
         The sampling variance of each effect (its squared standard error).
     method : {"DL", "PM"}

@@ -1,4 +1,4 @@
-"""Paired tests on cases' before/after effects (one effect per case), as scipy computes them."""
+"""Paired tests on cases' effects (one effect per case against zero), as scipy computes them."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from scipy import optimize, stats
 def paired_tests(effects, alpha: float = 0.05) -> dict:
     """Wilcoxon signed-rank, one-sample t and sign tests of effects against zero, and d_z.
 
-    ``effects`` are per-case differences of the paired before/after values on
-    the analysis scale (log ratios: log(post) − log(pre)), so these are the
-    paired tests of each case's before against its after values. Returns
+    ``effects`` are each case's own effect on the analysis scale: in casekit,
+    the change at adoption beyond the baseline trend (the interrupted time
+    series' counterfactual contrast, a direction-aware log ratio of the
+    fitted to the counterfactual level, or points), so these test whether
+    the cases' effects are centred on zero. Returns
     ``wilcoxon_stat, wilcoxon_p`` (scipy.stats.wilcoxon, two-sided, exact for
     small k without ties), ``t_stat, t_p`` (scipy.stats.ttest_1samp),
     ``sign_positive, sign_n, sign_p`` (scipy.stats.binomtest on the non-zero

@@ -79,6 +79,113 @@ def kpi_chart(chart: pd.DataFrame, ax=None):
     return ax
 
 
+def is_flow(unit: str) -> bool:
+    """A KPI counted per period (``defects per month``): its effects add up, so a cumulative effect means something."""
+    return str(unit).strip().lower().endswith(("per month", "per quarter"))
+
+
+def counterfactual_chart(one, row: pd.Series, start: pd.Period, transition_months: int, alpha: float = 0.05):
+    """What the verdict tests, for one KPI: the data, the baseline trend carried on, and the effect.
+
+    The top panel shows the observed values by phase (the transition shaded), the fitted baseline trend
+    and, after adoption, that trend carried on as the counterfactual with its confidence band beside the
+    fitted level with the change. The panel below shows the pointwise effect (the fitted level less the
+    counterfactual, with its band, and each observed value less the counterfactual as a dot) and, for a
+    KPI counted per period, the cumulative effect. Bands use the multiplier of the effect's calibrated
+    interval. ``one`` is a :class:`casekit.within.KpiFit` and ``row`` its row of the comparison's table.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from .timeseries import positions
+
+    data = one.measurements
+    flow = is_flow(row["unit"])
+    fig, axes = plt.subplots(3 if flow else 2, 1, figsize=(8, 6.2 if flow else 5), sharex=True,
+                             gridspec_kw={"height_ratios": [3, 1.6, 1.6] if flow else [3, 1.6]})
+    top, effect_ax = axes[0], axes[1]
+    for phase in ("before", "transition", "after"):
+        part = data[data["phase"] == phase]
+        top.plot(part["date"], part["value"], "o", markersize=3.5, color=PHASE_COLORS[phase],
+                 label={"before": "before adoption", "transition": "transition", "after": "after"}[phase])
+    first_after = (start + transition_months).to_timestamp()
+    for ax in axes:
+        ax.axvspan(start.to_timestamp(), first_after, color="#dddddd", alpha=0.6, zorder=0, linewidth=0)
+    if one.fit is not None:
+        freq = data["freq"].iloc[0]
+        step = 3 if freq == "Q" else 1
+        first, last = data["date"].min().to_period("M").ordinal, data["date"].max().to_period("M").ordinal
+        calendar = np.arange(first, last + 1, step)
+        t, seasons, _ = positions(calendar, freq, start, transition_months)
+        dates = pd.PeriodIndex.from_ordinals(calendar, freq="M").to_timestamp()
+        crit = one.fit.critical["effect"]
+        before, after = t < 0, t >= 0
+        counterfactual = one.series.regressors(t, seasons, changed=False)
+        changed = one.series.regressors(t, seasons, changed=True)
+        level, level_se = _line(counterfactual, one.fit)
+        fitted, _ = _line(changed, one.fit)
+        show = np.exp if one.fit.scale == "log" else (lambda v: v)
+        top.plot(dates[before], show(level[before]), color=PHASE_COLORS["before"], linewidth=1.6,
+                 label="baseline trend")
+        top.plot(dates[after], show(level[after]), color="#555555", linewidth=1.4, linestyle="--",
+                 label="counterfactual (trend carried on)")
+        top.fill_between(dates[after], show(level[after] - crit * level_se[after]),
+                         show(level[after] + crit * level_se[after]), color="#4c72b0", alpha=0.15, linewidth=0,
+                         label=f"{100 * (1 - alpha):g}% band")
+        top.plot(dates[after], show(fitted[after]), color=PHASE_COLORS["after"], linewidth=1.8,
+                 label="fitted with the change")
+        gain = changed - counterfactual
+        difference, difference_se = _line(gain, one.fit)
+        if one.fit.scale == "log":
+            pointwise = np.exp(fitted) - np.exp(level)
+            low = np.exp(fitted) - np.exp(fitted - difference + crit * difference_se)
+            high = np.exp(fitted) - np.exp(fitted - difference - crit * difference_se)
+        else:
+            pointwise, low, high = difference, difference - crit * difference_se, difference + crit * difference_se
+        effect_ax.axhline(0, color="#555555", linewidth=0.8)
+        effect_ax.plot(dates[after], pointwise[after], color=PHASE_COLORS["after"], linewidth=1.6)
+        effect_ax.fill_between(dates[after], low[after], high[after], color=PHASE_COLORS["after"], alpha=0.2,
+                               linewidth=0)
+        observed = data[data["phase"] == "after"]
+        at = np.searchsorted(calendar, observed["date"].dt.to_period("M").map(lambda p: p.ordinal).to_numpy())
+        at = np.clip(at, 0, len(calendar) - 1)
+        effect_ax.plot(observed["date"], observed["value"].to_numpy() - show(level[at]), "o", markersize=3,
+                       color=PHASE_COLORS["after"], alpha=0.6)
+        if flow:
+            axes[2].axhline(0, color="#555555", linewidth=0.8)
+            axes[2].plot(dates[after], np.cumsum(pointwise[after]), color="#2a7f3f", linewidth=1.8)
+            axes[2].set_ylabel(_plain(f"cumulative\n({_unit_count(row['unit'])})"), fontsize="small")
+            axes[2].set_title("Cumulative effect since the transition", loc="left", fontsize="small")
+    better = _direction(row["better"])
+    top.set_title(_plain(f"{row['label']} ({better})"), loc="left")
+    top.set_ylabel(_plain(row["unit"]))
+    better_side = "above 0 is better" if row["better"] == "higher" else "below 0 is better"
+    effect_ax.set_ylabel(_plain(f"effect\n({better_side})"), fontsize="small")
+    effect_ax.set_title("Effect: fitted less counterfactual (dots: each measurement less counterfactual)",
+                        loc="left", fontsize="small")
+    handles, labels = top.get_legend_handles_labels()
+    if transition_months:
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(color="#dddddd", label="transition (left out of the fit)"))
+        labels.append("transition (left out of the fit)")
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize="small", frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.11, 1, 1))
+    return fig
+
+
+def _line(rows: np.ndarray, fit):
+    """The model's value of each row of the design, and its standard error."""
+    return rows @ fit.beta, np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", rows, fit.cov, rows), 0))
+
+
+def _unit_count(unit: str) -> str:
+    """``defects per month`` → ``defects``: what a cumulative effect is counted in."""
+    return str(unit).rsplit(" per ", 1)[0]
+
+
 # One colour per appraisal method in every report (seaborn's "deep" palette, in a fixed order).
 METHOD_COLORS = dict(zip(("SCAMPI A", "Benchmark", "Sustainment", "Action Plan Reappraisal", "SCAMPI B", "SCAMPI C",
                           "Evaluation"), sns.color_palette("deep", 7).as_hex()))
@@ -174,8 +281,8 @@ FOREST_EXTREMES = 10  # beyond 2 × this many organizations, a forest plot shows
 def forest_plot(effects: pd.DataFrame, pooled: pd.Series | None = None, ax=None):
     """Each case's improvement with its CI, and the pooled estimate with CI and prediction interval.
 
-    ``effects``: rows of :func:`casekit.kpi_effects` for one KPI; ``pooled``:
-    that KPI's row of :func:`casekit.compare_portfolio`. The axis spans the
+    ``effects``: rows of :attr:`casekit.PortfolioComparison.effects` for one KPI; ``pooled``:
+    that KPI's row of :meth:`casekit.PortfolioComparison.tests`. The axis spans the
     estimates and their intervals; a prediction interval reaching beyond them
     is cut at the edge with an arrow, and its bounds are printed. It is drawn
     only from three cases up (below that it says nothing).

@@ -17,7 +17,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from .findings import CORRECTION_NAMES, case_summary_lines, confidence, format_p, portfolio_findings
+from .findings import confidence, format_p
+from .within import CORRECTION_NAMES
 from .loading import Portfolio
 from .summary import case_overview, maturity_label
 
@@ -120,6 +121,19 @@ def money(value, currency: str = "") -> str:
     return f"{value:,.0f}" + (f" {currency}" if currency else "")
 
 
+def estimate(value, currency: str = "") -> str:
+    """An estimated amount to three significant figures: ``1,490,000 USD``; "—" when missing.
+
+    Examples
+    --------
+    >>> estimate(1493661.4, "USD"), estimate(-2345.6)
+    ('1,490,000 USD', '-2,350')
+    """
+    if not _finite(value):
+        return DASH
+    return money(float(f"{float(value):.3g}"), currency)
+
+
 def number(value, digits: int = 2) -> str:
     """A plain number with thousands separators; "—" when missing."""
     if not _finite(value):
@@ -168,43 +182,36 @@ def case_heading(portfolio: Portfolio, case_id: str) -> Block:
     return Block(body, "\n".join([case["name"], "CMMI case report · " + " · ".join(facts), str(case["summary"])]))
 
 
-def case_summary(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transition_months: int | None = None,
-                 kpis=None) -> Block:
-    """The executive summary: the headline, then the KPIs that improved or worsened, the rest, goals, ROI.
-
-    The plain text is the same lines as :func:`casekit.case_findings`, one
-    per line after "- " (the index reads the headline and verdicts from it).
-
-    Examples
-    --------
-    >>> import casekit as ck
-    >>> print(ck.case_summary(ck.load_cases("cases"), "quantia-tech").text.splitlines()[0])  # doctest: +ELLIPSIS
-    - Of 5 KPIs, 4 improved, 0 worsened and 1 showed no clear change ...
-    """
-    groups = case_summary_lines(portfolio, case_id, alpha=alpha, transition_months=transition_months, kpis=kpis)
+def findings_block(findings, alpha: float = 0.05, horizon_months: int = 12) -> Block:
+    """A case's findings for reading (:meth:`casekit.CaseComparison.summary`): the headline, then the KPIs that
+    improved or worsened, the rest, goals, ROI; the plain text is one sentence per line after "- "."""
     headings = {"improved": "Improved", "worsened": "Worsened", "no clear change": "No clear change",
                 "descriptive only": "Descriptive only (not tested)", "not enough data": "Not enough data",
                 "goal": "Business goals", "roi": "Return on investment"}
-    parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(groups['headline'][0])}</strong></p>",
+    parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(findings.headline)}</strong></p>",
              f"<p class=\"casekit-note\">Effects are stated so that positive is better, whichever way a KPI runs "
-             f"(fewer defects, more on-time deliveries), as the change beyond the trend before adoption over the "
-             f"first year after it; intervals are {html.escape(confidence(alpha))}s.</p>"]
-    for group, lines in groups.items():  # in case_findings' order
-        if group != "headline" and lines:
+             f"(fewer defects, more on-time deliveries), as the change beyond the trend before adoption averaged "
+             f"over the first {horizon_months} months after it; intervals are {html.escape(confidence(alpha))}s.</p>"]
+    for group, lines in findings.groups.items():
+        if lines:
             items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
             parts.append(f"<h3>{headings.get(group, group.capitalize())}</h3><ul>{items}</ul>")
-    return Block("".join(parts), "\n".join(f"- {line}" for lines in groups.values() for line in lines))
+    return Block("".join(parts), repr(findings))
 
 
-def comparison_table(table: pd.DataFrame, alpha: float = 0.05) -> Block:
-    """:func:`casekit.compare_case`'s table for reading: the verdicts first, the test's details folded away."""
+def comparison_table(table: pd.DataFrame, alpha: float = 0.05, correction: str = "holm") -> Block:
+    """:attr:`casekit.CaseComparison.table` for reading: the verdicts first, the test's details folded away.
+
+    ``correction`` names the adjustment in the p-value's heading (``holm``, ``bh`` or ``none``).
+    """
     level = confidence(alpha)
+    adjusted = f"p ({CORRECTION_NAMES[correction]}-adjusted)" if correction != "none" else "p"
     main = pd.DataFrame({
         "KPI": table["label"],
         "Verdict": table["verdict"],
         "Effect (positive is better)": [signed(r["improvement"], _unit(r)) for _, r in table.iterrows()],
         level: [interval(r["ci_low"], r["ci_high"]) for _, r in table.iterrows()],
-        "p (Holm-adjusted)": table["p_adjusted"].map(p_value),
+        adjusted: table["p_adjusted"].map(p_value),
     })
     detail = pd.DataFrame({
         "KPI": table["label"],
@@ -212,6 +219,7 @@ def comparison_table(table: pd.DataFrame, alpha: float = 0.05) -> Block:
         "Periods before / after": [f"{a} / {b}" for a, b in zip(table["n_before"], table["n_after"])],
         "Mean before": table["baseline"].map(number),
         "Mean after": table["post"].map(number),
+        "Level change at the first period (CI)": [_level_change(r) for _, r in table.iterrows()],
         "Simple change": [signed(r["simple_change"], _unit(r)) for _, r in table.iterrows()],
         "p (unadjusted)": table["p_value"].map(p_value),
         "Autocorrelation": table["autocorrelation"].map(lambda v: number(v, 2)),
@@ -219,35 +227,48 @@ def comparison_table(table: pd.DataFrame, alpha: float = 0.05) -> Block:
     })
     main_block = reader_table(main, text_columns=["KPI", "Verdict"])
     detail_block = reader_table(detail, text_columns=["KPI", "Unit", "Note"])
-    body = main_block.html + _details("Details: data, simple before/after change, unadjusted p, autocorrelation",
-                                      detail_block.html)
+    body = main_block.html + _details("Details: data, level change, simple before/after change, unadjusted p, "
+                                      "autocorrelation", detail_block.html)
     return Block(body, main_block.text + "\n\n" + detail_block.text)
 
 
-def goals_table(goals: pd.DataFrame, table: pd.DataFrame, alpha: float = 0.05) -> Block:
-    """:func:`casekit.goal_attainment` for reading: targets and results in the same direction-aware terms.
+def _level_change(row) -> str:
+    """The jump at the first period after the transition, direction-aware as the effect is."""
+    if not _finite(row["its_level_change"]):
+        return DASH
+    sign = 1 if row["better"] == "higher" else -1
+    low, high = sorted((sign * row["its_level_ci_low"], sign * row["its_level_ci_high"]))
+    unit = "%" if row["improvement_unit"] == "%" else "points"
+    return f"{signed(sign * row['its_level_change'], unit)} ({interval(low, high)})"
 
-    ``table`` is the case's :func:`casekit.compare_case` (labels, units and
-    which way each KPI is better).
+
+def goals_table(goals: pd.DataFrame, table: pd.DataFrame, alpha: float = 0.05) -> Block:
+    """:meth:`casekit.CaseComparison.goals` for reading: targets and results in the same direction-aware terms.
+
+    ``table`` is the comparison's table (labels, units and which way each KPI is better).
     """
     kpis = table.set_index("kpi")
     rows = []
     for _, goal in goals.iterrows():
         kpi = kpis.loc[goal["kpi"]] if goal["kpi"] in kpis.index else None
         label = kpi["label"] if kpi is not None else goal["kpi"]
-        target, achieved = DASH, DASH
+        target, achieved, beyond = DASH, DASH, DASH
         if goal["target_kind"] == "change_pct":
-            target = f"{goal['target']:,.0f}% better"
+            target = f"{goal['target']:,.0f}% better than before adoption"
             achieved = f"{signed(goal['achieved'])} ({interval(goal['ci_low'], goal['ci_high'])})"
+            if _finite(goal["beyond_trend"]):
+                beyond = signed(goal["beyond_trend"], "%" if goal["beyond_trend_unit"] == "%" else "points")
         elif goal["target_kind"] == "value" and kpi is not None:
             higher = kpi["better"] == "higher"
             target = f"{'at least' if higher else 'at most'} {goal['target']:,.4g} {kpi['unit']}"
-            achieved = (f"{number(goal['achieved'])} {kpi['unit']} after adoption ({number(goal['ci_low'])} to "
-                        f"{number(goal['ci_high'])})")
+            achieved = (f"{number(goal['achieved'])} {kpi['unit']} in the first year after adoption "
+                        f"({number(goal['ci_low'])} to {number(goal['ci_high'])})")
         achieved_column = f"Achieved ({confidence(alpha)})"
         rows.append({"Goal": goal["goal_id"], "Statement": goal["statement"], "KPI": label, "Target": target,
-                     achieved_column: achieved, "Status": goal["status"], "Note": goal["note"] or DASH})
-    columns = ["Goal", "Statement", "KPI", "Target", f"Achieved ({confidence(alpha)})", "Status", "Note"]
+                     achieved_column: achieved, "Beyond the earlier trend": beyond, "Status": goal["status"],
+                     "Note": goal["note"] or DASH})
+    columns = ["Goal", "Statement", "KPI", "Target", f"Achieved ({confidence(alpha)})",
+               "Beyond the earlier trend", "Status", "Note"]
     frame = pd.DataFrame(rows, columns=columns)
     return reader_table(frame, text_columns=["Goal", "Statement", "KPI", "Status", "Note"])
 
@@ -267,29 +288,32 @@ def investment_table(portfolio: Portfolio, case_id: str) -> Block:
 
 
 def roi_table(money_table: pd.DataFrame, table: pd.DataFrame | None = None, alpha: float = 0.05) -> Block:
-    """:func:`casekit.roi`'s one row as a two-column list, money in the case's currency.
+    """:meth:`casekit.CaseComparison.roi`'s one row as a two-column list, money in the case's currency.
 
-    ``table``, the case's :func:`casekit.compare_case`, gives the KPIs' labels.
+    ``table``, the comparison's table, gives the KPIs' labels. Estimated amounts are shown to three
+    significant figures, the precision an estimate has; the investment, a recorded amount, in full.
     """
     r = money_table.iloc[0]
     labels = {} if table is None else dict(zip(table["kpi"], table["label"]))
     valued = ", ".join(labels.get(k.strip(), k.strip()) for k in str(r["kpis_valued"] or "").split(",") if k.strip())
     currency = r["currency"]
-    horizon = int(r["horizon_months"]) if _finite(r["horizon_months"]) else None
-    payback = (f"{int(r['payback_months'])} months" if _finite(r["payback_months"])
-               else ("not within the data" if _finite(r["benefit"]) else DASH))
+    window = int(r["valuation_months"]) if _finite(r["valuation_months"]) else None
+    payback = (f"{int(r['payback_months'])} months after the adoption start" if _finite(r["payback_months"])
+               else ("not within the months valued" if _finite(r["benefit"]) else DASH))
     rows = [
         ("Investment", money(r["investment"], currency)),
-        ("Monthly benefit", money(r["monthly_benefit"], currency)),
-        (f"Benefit over {horizon} months" if horizon else "Benefit", money(r["benefit"], currency)),
+        ("Average monthly benefit", estimate(r["monthly_benefit"], currency)),
+        (f"Benefit over the {window} months after the transition" if window else "Benefit",
+         estimate(r["benefit"], currency)),
         (f"Benefit, {confidence(alpha)}",
-         f"{money(r['benefit_low'])} to {money(r['benefit_high'], currency)}" if _finite(r["benefit_low"]) else DASH),
-        ("Net benefit", money(r["net_benefit"], currency)),
+         f"{estimate(r['benefit_low'])} to {estimate(r['benefit_high'], currency)}" if _finite(r["benefit_low"])
+         else DASH),
+        ("Net benefit", estimate(r["net_benefit"], currency)),
         ("Benefit–cost ratio", f"{r['benefit_cost_ratio']:.1f} : 1" if _finite(r["benefit_cost_ratio"]) else DASH),
         ("Return on investment", f"{r['roi_pct']:,.0f}%" if _finite(r["roi_pct"]) else DASH),
         ("Payback", payback),
         ("KPIs valued", valued or DASH),
-        ("Discounted", "yes" if r["discounted"] else "no"),
+        ("Discounted", f"at {100 * r['discount_rate']:g}% a year" if r["discount_rate"] else "no"),
     ]
     if r["note"]:
         rows.append(("Note", r["note"]))
@@ -326,20 +350,18 @@ def portfolio_heading(portfolio: Portfolio) -> Block:
     return Block(body, "\n".join([title, f"CMMI case studies · {covered}" + (f" · {span}" if span else "")]))
 
 
-def portfolio_summary(portfolio: Portfolio, alpha: float = 0.05, correction: str = "holm",
-                      meta_method: str = "DL") -> Block:
-    """The portfolio's findings, the overall result first (the text is :func:`casekit.portfolio_findings`)."""
-    lines = portfolio_findings(portfolio, alpha=alpha, correction=correction, meta_method=meta_method)
-    kpi_lines = [line for line in lines[1:] if not line.startswith("Category ")]
-    category_lines = [line for line in lines[1:] if line.startswith("Category ")]
-    parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(lines[0])}</strong></p>",
+def portfolio_block(findings, alpha: float = 0.05) -> Block:
+    """The portfolio's findings for reading (:meth:`casekit.PortfolioComparison.summary`), the overall result
+    first."""
+    parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(findings.headline)}</strong></p>",
              "<p class=\"casekit-note\">Each organization contributes its own case report's effect (positive is "
              f"better); the pooled effects are random-effects meta-analyses; intervals are "
              f"{html.escape(confidence(alpha))}s.</p>"]
-    for heading, group in (("By KPI", kpi_lines), ("By performance category", category_lines)):
-        if group:
-            parts.append(f"<h3>{heading}</h3><ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in group) + "</ul>")
-    return Block("".join(parts), "\n".join(f"- {line}" for line in lines))
+    for group, heading in (("kpi", "By KPI"), ("category", "By performance category")):
+        if findings.groups.get(group):
+            parts.append(f"<h3>{heading}</h3><ul>"
+                         + "".join(f"<li>{html.escape(x)}</li>" for x in findings.groups[group]) + "</ul>")
+    return Block("".join(parts), repr(findings))
 
 
 def overview_table(portfolio: Portfolio) -> Block:
@@ -357,7 +379,7 @@ def overview_table(portfolio: Portfolio) -> Block:
 
 
 def tests_table(tests: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05, correction: str = "holm") -> Block:
-    """:func:`casekit.compare_portfolio` for reading: one row per KPI tested, the other tests folded away."""
+    """:meth:`casekit.PortfolioComparison.tests` for reading: one row per KPI tested, the other tests folded away."""
     labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
     tested = tests[tests["verdict"] != "not enough data"].sort_values("p_adjusted")
     adjusted = f"p ({CORRECTION_NAMES.get(correction, correction)}-adjusted)" if correction != "none" else "p"
@@ -395,7 +417,7 @@ RANKED = 5  # per KPI, the most and the least improved organizations shown when 
 
 
 def ranking_table(effects: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05) -> Block:
-    # alpha: the level ``effects`` were computed at (``kpi_effects(..., alpha=)``), for the column's name
+    # alpha: the level ``effects`` were computed at (``compare_portfolio(..., alpha=)``), for the column's name
     """Every organization's improvement per KPI, best first; with many, the top and bottom few and a count."""
     names = portfolio.cases.set_index("case_id")["name"]
     level = confidence(alpha)
@@ -416,7 +438,7 @@ def ranking_table(effects: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.
 
 
 def category_table(categories: pd.DataFrame) -> Block:
-    """:func:`casekit.category_summary` for reading, beside the SEI's medians where given."""
+    """:meth:`casekit.PortfolioComparison.categories` for reading, beside the SEI's medians where given."""
     frame = pd.DataFrame({
         "Category": categories["category"].str.capitalize(),
         "Organizations": categories["cases"],
@@ -434,7 +456,7 @@ SUBGROUP_NAMES = {"sector": "Sector", "maturity_latest": "Maturity reached", "ma
 
 
 def subgroup_table(subgroups: pd.DataFrame, portfolio: Portfolio, by: str, alpha: float = 0.05) -> Block:
-    """:func:`casekit.subgroup_analysis` for reading: each KPI with two or more subgroups, the test between
+    """:meth:`casekit.PortfolioComparison.subgroups` for reading: each KPI with two or more subgroups, the test between
     them once per KPI (a KPI all in one subgroup has nothing to compare and is left out)."""
     labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
     heading = SUBGROUP_NAMES.get(by, by.replace("_", " ").capitalize())
@@ -459,7 +481,7 @@ def subgroup_table(subgroups: pd.DataFrame, portfolio: Portfolio, by: str, alpha
 
 
 def dose_table(dose: pd.DataFrame) -> Block:
-    """:func:`casekit.dose_response` for reading: does improvement grow with maturity levels gained?"""
+    """:meth:`casekit.PortfolioComparison.dose` for reading: does improvement grow with maturity levels gained?"""
     frame = pd.DataFrame({
         "Category": dose["category"].str.capitalize(),
         "Organizations": dose["n"],

@@ -18,6 +18,20 @@ def maturity_label(level) -> str:
     return "not rated" if pd.isna(level) else f"ML{int(level)}"
 
 
+def case_profile(portfolio: Portfolio, case_id: str) -> pd.DataFrame:
+    """Who and when, as a two-column table (``field``, ``value``) for the top of a case report."""
+    case = portfolio.cases.set_index("case_id").loc[case_id]
+    rows = [
+        ("organization", case["name"]), ("sector", case["sector"]), ("region", case["region"]),
+        ("employees", f"{case['size']:,}"), ("source", case["source"]), ("CMMI model", case["model"]),
+        ("adoption start", str(case["adoption_start"])), ("transition (months)", case["transition_months"]),
+        ("data", f"{case['first_period']} to {case['last_period']}"),
+        ("maturity level before adoption", "not rated" if pd.isna(case["maturity_before"]) else case["maturity_before"]),
+        ("maturity level latest", "not rated" if pd.isna(case["maturity_latest"]) else case["maturity_latest"]),
+    ]
+    return pd.DataFrame(rows, columns=["field", "value"]).astype({"value": str})
+
+
 def case_overview(portfolio: Portfolio) -> pd.DataFrame:
     """One row per case: who, when, how much data, maturity before and after.
 

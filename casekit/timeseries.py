@@ -3,7 +3,7 @@ AR(1) errors) that decides, and the plain before/after mean shift with Newey–W
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from functools import lru_cache
 
@@ -12,7 +12,7 @@ import pandas as pd
 from statsmodels.regression.linear_model import OLS  # not statsmodels.api, which imports all of it
 from scipy import stats
 
-from .ar1 import ar1_estimates, ar1_estimates_many, ar1_test, se_inflation
+from .ar1 import PHI_LIMIT, ar1_estimates, ar1_estimates_many, ar1_test, se_inflation
 from .errors import ArgumentError
 from .periods import parse_month, parse_period, phases_of
 
@@ -35,6 +35,7 @@ def hac_ols(y, X, maxlags: int | None = None):
 
 
 HORIZON_MONTHS = 12  # the effect is the average over the first year after the transition
+CAREFUL_POINTS = 24  # below this many periods on a side, the bootstrap allows for phi being underestimated
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class ItsResult:
     pre_slope_p: float
     autocorrelation: float
     horizon: int
-    seasonal: bool
+    seasonal: bool | int | str
 
     def to_frame(self) -> pd.DataFrame:
         """The result as a one-row DataFrame."""
@@ -121,7 +122,9 @@ class ItsFit:
     plug-in standard errors with the bootstrap, else for the inflated
     ones); ``inflation`` the factor (:func:`casekit.ar1.se_inflation`) that
     turns the effect's plug-in standard error into the one a meta-analysis
-    weighs by; ``bootstrap`` whether the bootstrap was run.
+    weighs by; ``bootstrap`` whether the bootstrap was run; ``beta, cov`` the
+    coefficients and their plug-in covariance (for counterfactuals and
+    their bands).
     """
 
     n_before: int
@@ -137,6 +140,8 @@ class ItsFit:
     log_ratio_se: float
     inflation: float
     bootstrap: bool
+    beta: np.ndarray = field(repr=False, compare=False)
+    cov: np.ndarray = field(repr=False, compare=False)
 
     def shown(self, name: str):
         """A contrast as reported: (value, CI low, CI high, p-value), in percent on the log scale."""
@@ -145,10 +150,12 @@ class ItsFit:
         return show(b), show(b - half), show(b + half), self.p_value[name]
 
 
-CONTRASTS = ("effect", "level", "slope", "pre_slope")
+# the effect (averaged over the horizon), its parts, the baseline trend, the counterfactual and fitted levels over
+# the horizon, and the fitted level over the horizon against the baseline period's mean level (what a goal names)
+CONTRASTS = ("effect", "level", "slope", "pre_slope", "counterfactual", "fitted", "change")
 
 
-def its_fit(values, periods, start, transition_months: int = 0, seasonal: bool = False, log: bool | None = None,
+def its_fit(values, periods, start, transition_months: int = 0, seasonal: bool | int | str = False, log: bool | None = None,
             alpha: float = 0.05, horizon_months: int = HORIZON_MONTHS, bootstrap: bool = True,
             n_boot: int = 999) -> ItsFit:
     """The segmented regression behind :func:`its` and :func:`casekit.compare_case`, unformatted.
@@ -163,29 +170,91 @@ def its_fit(values, periods, start, transition_months: int = 0, seasonal: bool =
     return its_arrays(values, t, phases, seasons, cycle, seasonal, log, alpha, horizon_months, bootstrap, n_boot)
 
 
-def its_arrays(values, t, phases, seasons, cycle: int, seasonal: bool = False, log: bool | None = None,
+def its_arrays(values, t, phases, seasons, cycle: int, seasonal: bool | int | str = False, log: bool | None = None,
                alpha: float = 0.05, horizon_months: int = HORIZON_MONTHS, bootstrap: bool = True,
                n_boot: int = 999) -> ItsFit:
     """:func:`its_fit` on arrays: values, times from :func:`positions`, phases, seasons, periods a year."""
     series = SegmentedSeries(values, t, phases, seasons, cycle, seasonal, log, horizon_months)
     if not bootstrap:
         return its_estimates([series], alpha)[0]
-    test = ar1_test(series.target, series.X, series.t, series.rows, alpha=alpha, n_boot=n_boot)
+    return its_series(series, alpha, n_boot)
+
+
+def _upper_phi(phi, n: int):
+    """phi one standard error (√((1 − phi²)/n)) above its estimate, where the SE inflation factor is read.
+
+    The factor grows with phi, and a short series' phi is often underestimated: read at the estimate, the
+    pooled standard errors came out too small at 12 months a side (mean squared t 1.39 at phi 0.7); read one
+    standard error higher, 0.96-1.06 from 12 to 36 months a side, 1.17 at 12 a side with phi 0.7 (README).
+    """
+    phi = np.asarray(phi, dtype=float)
+    return np.minimum(phi + np.sqrt(np.maximum(1 - phi**2, 0) / n), PHI_LIMIT)
+
+
+def its_series(series: "SegmentedSeries", alpha: float = 0.05, n_boot: int = 999) -> ItsFit:
+    """The bootstrap-calibrated fit of one :class:`SegmentedSeries` (see :func:`its_arrays`).
+
+    With fewer than :data:`CAREFUL_POINTS` periods on a side the null is simulated one standard error of phi
+    above its estimate, which holds the test's size at 12 a side and high autocorrelation (README).
+    """
+    margin = 1.0 if min(series.n_before, series.n_after) < CAREFUL_POINTS else 0.0
+    test = ar1_test(series.target, series.X, series.t, series.rows, alpha=alpha, n_boot=n_boot, phi_margin=margin)
     log_ratio, log_ratio_se = np.nan, np.nan
     if series.scale == "raw" and test.estimate[4] > 0 and test.estimate[5] > 0:
         gradient = series.rows[5] / test.estimate[5] - series.rows[4] / test.estimate[4]
         log_ratio = float(np.log(test.estimate[5] / test.estimate[4]))
         log_ratio_se = float(ar1_estimates(series.target, series.X, series.t, gradient)[1][0])
-    inflation = se_inflation(series.X, series.t, series.rows[0], test.phi)
+    inflation = se_inflation(series.X, series.t, series.rows[0], _upper_phi(test.phi, len(series.t)))
     return series.fit(test.estimate, test.se, test.phi, test.p_value, test.critical, log_ratio, log_ratio_se,
-                      inflation, bootstrap=True)
+                      inflation, bootstrap=True, beta=test.beta, cov=test.cov)
+
+
+MAX_HARMONICS = 6  # pairs of yearly Fourier terms; 6 on monthly data is as many as month dummies
+
+
+def seasonality(setting, cycle: int):
+    """A seasonality setting made canonical: 0 (none), a number of harmonic pairs, or ``"months"`` (dummies).
+
+    ``True`` is one harmonic pair, ``False`` or ``None`` none; a quarterly series (``cycle`` 4) takes at most
+    2 pairs.
+
+    Examples
+    --------
+    >>> seasonality(True, 12), seasonality("none", 12), seasonality(2, 4), seasonality("months", 12)
+    (1, 0, 2, 'months')
+    """
+    if setting is None or setting is False or setting == "none":
+        return 0
+    if setting is True:
+        return 1
+    if setting == "months":
+        return "months"
+    if isinstance(setting, (int, np.integer)) and 0 <= setting <= MAX_HARMONICS:
+        return min(int(setting), cycle // 2)
+    raise ArgumentError(f"seasonality must be 'none', a number of harmonic pairs from 1 to {MAX_HARMONICS}, or "
+                        f"'months', got {setting!r}")
+
+
+def season_columns(seasons, cycle: int, setting) -> list[np.ndarray]:
+    """The seasonal regressors: K pairs of sin and cos of the month (or quarter), or a dummy per season but the
+    first. At K = cycle/2 the last sine is zero at every season and is left out."""
+    seasons = np.asarray(seasons)
+    if setting == "months":
+        return [(seasons == season).astype(float) for season in range(2, cycle + 1)]
+    columns = []
+    for k in range(1, int(setting) + 1):
+        angle = 2 * np.pi * k * seasons / cycle
+        if 2 * k != cycle:
+            columns.append(np.sin(angle))
+        columns.append(np.cos(angle))
+    return columns
 
 
 class SegmentedSeries:
     """One series made ready for the segmented regression (the arguments of :func:`its_arrays`): the
     transition left out, ordered in time, on its scale, with its design and contrasts."""
 
-    def __init__(self, values, t, phases, seasons, cycle: int, seasonal: bool = False, log: bool | None = None,
+    def __init__(self, values, t, phases, seasons, cycle: int, seasonal: bool | int | str = False, log: bool | None = None,
                  horizon_months: int = HORIZON_MONTHS):
         y = np.asarray(values, dtype=float)
         t, phases, seasons = np.asarray(t), np.asarray(phases), np.asarray(seasons)
@@ -199,31 +268,68 @@ class SegmentedSeries:
             raise ArgumentError(f"need at least 3 periods before and after, got {self.n_before} and {self.n_after}")
         self.scale = _scale(y, log)
         self.target = np.log(y) if self.scale == "log" else y
-        columns = [np.ones(len(t)), t.astype(float), post, t * post]
-        if seasonal:
-            columns += [np.sin(2 * np.pi * seasons / cycle), np.cos(2 * np.pi * seasons / cycle)]
+        self.seasonal, self.cycle = seasonality(seasonal, cycle), cycle
+        columns = [np.ones(len(t)), t.astype(float), post, t * post, *season_columns(seasons, cycle, self.seasonal)]
         self.X, self.t = np.column_stack(columns), t
         self.horizon = max(1, horizon_months // (3 if cycle == 4 else 1))
         middle = (self.horizon - 1) / 2
-        rows = np.zeros((6, self.X.shape[1]))
+        rows = np.zeros((len(CONTRASTS), self.X.shape[1]))
         rows[0, 2], rows[0, 3] = 1, middle          # effect: level + slope change, averaged over the horizon
         rows[1, 2], rows[2, 3], rows[3, 1] = 1, 1, 1  # level change, slope change, baseline slope
         rows[4, 0], rows[4, 1] = 1, middle          # the counterfactual level over the horizon (season averages out)
+        if self.seasonal == "months":               # levels averaged over the year, as Fourier terms average out
+            rows[4, 4:] = 1 / cycle
         rows[5] = rows[4] + rows[0]                 # the fitted level with the change
+        rows[6] = rows[5]                           # less the baseline period's level, at its mean time
+        rows[6, 0], rows[6, 1], rows[6, 4:] = 0, middle - t[post == 0].mean(), 0
         self.rows = rows
+        self.seasons = seasons
+
+    def regressors(self, t, seasons, changed: bool = True) -> np.ndarray:
+        """The design's rows at times ``t`` (with their ``seasons``) after adoption, with the change or, without
+        ``changed``, as the counterfactual: the baseline trend carried on."""
+        t = np.asarray(t, dtype=float)
+        after = np.full(len(t), 1.0 if changed else 0.0)
+        columns = [np.ones(len(t)), t, after, t * after, *season_columns(seasons, self.cycle, self.seasonal)]
+        return np.column_stack(columns)
+
+    def seasonal_pattern_p(self) -> float:
+        """p-value of a yearly pattern in the months before adoption (NaN with fewer than two years of them).
+
+        The baseline months alone, fitted with a trend and two harmonic pairs (one and three for a quarterly
+        series) by the same GLS with AR(1) errors; the Wald F test of the seasonal terms. A screen for the
+        analyst, shown in a note, not a test casekit acts on: seasonality is a setting decided beforehand.
+        """
+        before = self.X[:, 2] == 0
+        if before.sum() < 2 * self.cycle:
+            return float("nan")
+        t, seasons = self.t[before], self.seasons[before]
+        X = np.column_stack([np.ones(len(t)), t.astype(float), *season_columns(seasons, self.cycle, 2)])
+        q = X.shape[1] - 2
+        if before.sum() - X.shape[1] < 4:
+            return float("nan")
+        contrasts = np.eye(X.shape[1])[2:]
+        _, _, _, beta, cov = ar1_estimates_many(self.target[before][None], X, t, contrasts)
+        b, V = beta[0, 2:], cov[0, 2:, 2:]
+        try:
+            f = float(b @ np.linalg.solve(V, b)) / q
+        except np.linalg.LinAlgError:
+            return float("nan")
+        return float(stats.f.sf(f, q, before.sum() - X.shape[1]))
 
     def design_key(self) -> tuple:
         """Equal for series whose regressors and contrasts are equal: they can be fitted in one stack."""
         return self.X.shape, self.X.tobytes(), (self.t - self.t[0]).tobytes(), self.rows.tobytes()
 
-    def fit(self, estimate, se, phi, p_values, critical, log_ratio, log_ratio_se, inflation, bootstrap) -> ItsFit:
+    def fit(self, estimate, se, phi, p_values, critical, log_ratio, log_ratio_se, inflation, bootstrap, beta,
+            cov) -> ItsFit:
         """The ItsFit of this series from its fitted contrasts."""
         return ItsFit(
             n_before=self.n_before, n_after=self.n_after, scale=self.scale, horizon=self.horizon, phi=float(phi),
             estimate=dict(zip(CONTRASTS, map(float, estimate))), se=dict(zip(CONTRASTS, map(float, se))),
             p_value=dict(zip(CONTRASTS, map(float, p_values))), critical=dict(zip(CONTRASTS, map(float, critical))),
             log_ratio=float(log_ratio), log_ratio_se=float(log_ratio_se), inflation=float(inflation),
-            bootstrap=bootstrap,
+            bootstrap=bootstrap, beta=np.asarray(beta, dtype=float), cov=np.asarray(cov, dtype=float),
         )
 
 
@@ -240,13 +346,13 @@ def its_estimates(series: list[SegmentedSeries], alpha: float = 0.05) -> list[It
     for members in groups.values():
         first = series[members[0]]
         n, p = first.X.shape
-        estimate, se, phi, cov = ar1_estimates_many(np.stack([series[m].target for m in members]), first.X,
-                                                    first.t, first.rows)
+        estimate, se, phi, beta, cov = ar1_estimates_many(np.stack([series[m].target for m in members]), first.X,
+                                                          first.t, first.rows)
         df = n - p
         with np.errstate(invalid="ignore", divide="ignore"):
-            p_values = 2 * stats.t.sf(np.abs(estimate[:, :4] / se[:, :4]), df)
-        critical = np.full(4, _t_quantile(df, 1 - alpha / 2))
-        inflation = se_inflation(first.X, first.t, first.rows[0], phi)
+            p_values = 2 * stats.t.sf(np.abs(estimate / se), df)
+        critical = np.full(len(CONTRASTS), _t_quantile(df, 1 - alpha / 2))
+        inflation = se_inflation(first.X, first.t, first.rows[0], _upper_phi(phi, n))
         log_ratio, log_ratio_se = np.full(len(members), np.nan), np.full(len(members), np.nan)
         raw = np.array([series[m].scale == "raw" for m in members]) & (estimate[:, 4] > 0) & (estimate[:, 5] > 0)
         if raw.any():
@@ -255,11 +361,11 @@ def its_estimates(series: list[SegmentedSeries], alpha: float = 0.05) -> list[It
             log_ratio_se[raw] = np.sqrt(np.maximum(np.einsum("bi,bij,bj->b", gradient, cov[raw], gradient), 0))
         for i, m in enumerate(members):
             fits[m] = series[m].fit(estimate[i], se[i], phi[i], p_values[i], critical, log_ratio[i],
-                                    log_ratio_se[i], inflation[i], bootstrap=False)
+                                    log_ratio_se[i], inflation[i], bootstrap=False, beta=beta[i], cov=cov[i])
     return fits
 
 
-def its(values, periods, start, transition_months: int = 0, seasonal: bool = False,
+def its(values, periods, start, transition_months: int = 0, seasonal: bool | int | str = False,
         log: bool | None = None, alpha: float = 0.05, horizon_months: int = HORIZON_MONTHS,
         n_boot: int = 999) -> ItsResult:
     """Interrupted time series: the change at adoption beyond the baseline trend.
@@ -284,9 +390,10 @@ def its(values, periods, start, transition_months: int = 0, seasonal: bool = Fal
         The adoption month.
     transition_months : int
         Months after ``start`` left out of the fit.
-    seasonal : bool
-        Add one pair of Fourier terms (sin and cos of the month or quarter)
-        for a yearly cycle.
+    seasonal : bool, int or "months"
+        A yearly cycle: ``True`` or a number K for K pairs of Fourier terms
+        (sin and cos of k·2π·month/12, k = 1..K), ``"months"`` for a dummy per
+        month (quarter) but the first; ``False`` for none.
     log : bool, optional
         Fit log(y), so that changes are relative (reported in percent). By
         default log when all values are positive.

@@ -55,7 +55,7 @@ MIN_BASELINE_PERIODS = 4
 MAX_TRANSITION_MONTHS = 36
 
 REQUIRED_FIELDS = ("id", "name", "sector", "region", "size", "source", "summary", "adoption")
-OPTIONAL_FIELDS = ("currency", "reference", "business_goals", "investments", "kpis", "kpi_values")
+OPTIONAL_FIELDS = ("currency", "reference", "business_goals", "investments", "kpis", "kpi_values", "primary_kpi")
 KPI_DEF_FIELDS = ("label", "unit", "better", "category", "scale", "min", "max", "description")
 
 
@@ -196,7 +196,7 @@ def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd
             c.problem(("currency",), f"expected an ISO 4217 code such as USD or EUR, got {currency!r}")
         meta["currency"] = currency
     if "adoption" in raw and (adoption := c.mapping(("adoption",), raw["adoption"])) is not None:
-        c.known_fields(("adoption",), adoption, ("start", "model", "transition_months"))
+        c.known_fields(("adoption",), adoption, ("start", "model", "transition_months", "seasonality"))
         for name in ("start", "model"):
             if name not in adoption:
                 c.problem(("adoption", name), "required field is missing")
@@ -209,6 +209,7 @@ def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd
         if months is not None and months > MAX_TRANSITION_MONTHS:
             c.problem(("adoption", "transition_months"), f"expected at most {MAX_TRANSITION_MONTHS} months, got {months}")
         meta["transition_months"] = None if months is None else int(months)
+        meta["seasonality"] = _seasonality(c, adoption.get("seasonality", "none"))
 
     definitions = _check_kpi_definitions(c, raw.get("kpis", {}), catalog)
     meta["kpi_definitions"] = definitions
@@ -216,7 +217,26 @@ def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd
     meta["goals"] = _check_goals(c, raw.get("business_goals", []), known)
     meta["investments"] = _check_investments(c, raw.get("investments", []))
     meta["kpi_values"] = _check_kpi_values(c, raw.get("kpi_values", {}), known)
+    meta["primary_kpi"] = None
+    if raw.get("primary_kpi") is not None and (primary := c.text(("primary_kpi",), raw["primary_kpi"])):
+        if primary in known:
+            meta["primary_kpi"] = primary
+        else:
+            c.problem(("primary_kpi",), f"unknown KPI {primary!r}; the primary KPI is one the case measures, declared "
+                                        f"before looking at the results")
     return meta
+
+
+def _seasonality(c: _YamlChecker, value: Any):
+    """``adoption.seasonality``: ``none``, a number of yearly harmonic pairs (1 to 6), or ``months`` (a dummy per
+    month): what the KPIs' regressions allow for, decided before looking at the effect."""
+    if value in ("none", "months", None):
+        return 0 if value in ("none", None) else "months"
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
+        return int(value)
+    c.problem(("adoption", "seasonality"), f"expected none, a number of harmonic pairs from 1 to 6 (2 is usual for "
+                                           f"monthly data) or months, got {value!r}")
+    return 0
 
 
 def _check_kpi_values(c: _YamlChecker, raw: Any, known: dict) -> dict[str, float]:

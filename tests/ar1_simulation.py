@@ -1,7 +1,8 @@
 """Series for calibrating the within-case test, simulated without casekit, and a GLS-AR(1) to compare with.
 
 ``python tests/ar1_simulation.py`` prints the README's size and power table; ``--recheck`` its
-24+24 false-positive rates on 3,000 fresh series a cell.
+24+24 false-positive rates on 3,000 fresh series a cell; ``--estimands`` the size and power of the two
+estimands; ``--corrections`` the power each multiplicity correction leaves.
 """
 
 from __future__ import annotations
@@ -117,11 +118,61 @@ def recheck(count: int = 3000):
         print(f"24+24 phi={phi}: {(p < 0.05).mean():.3f} of {count} series", flush=True)
 
 
+def estimands(count: int = 1000):
+    """Size and power of the two estimands casekit reports: the first-year average and the level change."""
+    import casekit as ck
+
+    print("| months a side | phi | first-year average: size | level change: size | first-year average: power "
+          "| level change: power |")
+    print("|---|---|---|---|---|---|")
+    for n in (12, 24, 36):
+        for phi in (0.0, 0.4, 0.7):
+            rng = np.random.default_rng(7000 + n + int(10 * phi))
+            rows = []
+            for _ in range(count):
+                null = ck.its(*series(rng, n, n, phi), START, TRANSITION)
+                step = ck.its(*series(rng, n, n, phi, step=0.2), START, TRANSITION)
+                rows.append((null.effect_p, null.level_p, step.effect_p, step.level_p))
+            rates = (np.array(rows) < 0.05).mean(0)
+            print(f"| {n}+{n} | {phi} | " + " | ".join(f"{100 * r:.1f}%" for r in rates) + " |", flush=True)
+
+
+def corrections(count: int = 1000, seed: int = 8100):
+    """Cases of five KPIs (one with a true 20% step) under each correction: power on the changed KPI and the
+    rate of cases given a false verdict on one of the other four."""
+    import casekit as ck
+    from casekit.multiplicity import adjust_pvalues
+
+    rng = np.random.default_rng(seed)
+    p = np.array([[ck.its(*series(rng, 24, 24, 0.4, step=0.2 if k == 0 else 0.0), START, TRANSITION).effect_p
+                   for k in range(5)] for _ in range(count)])
+    print("| correction | power on the changed KPI | cases with a false verdict among the other four |")
+    print("|---|---|---|")
+    for name in ("none", "holm", "bh", "primary"):
+        if name == "primary":  # the changed KPI declared primary: its own p; Holm across the other four
+            adjusted = np.column_stack([p[:, 0], np.array([adjust_pvalues(row[1:], "holm") for row in p])])
+        else:
+            adjusted = np.array([adjust_pvalues(row, name) for row in p])
+        power, false = (adjusted[:, 0] < 0.05).mean(), (adjusted[:, 1:] < 0.05).any(axis=1).mean()
+        label = {"none": "none", "holm": "Holm (default)", "bh": "Benjamini–Hochberg",
+                 "primary": "the changed KPI primary, Holm on the rest"}[name]
+        print(f"| {label} | {100 * power:.1f}% | {100 * false:.1f}% |", flush=True)
+    for phi in (0.0, 0.4, 0.7):  # five KPIs, none changed: cases given a false verdict under Holm
+        null = np.array([[ck.its(*series(rng, 24, 24, phi), START, TRANSITION).effect_p for _ in range(5)]
+                         for _ in range(count // 2)])
+        false = np.mean([(adjust_pvalues(row, "holm") < 0.05).any() for row in null])
+        print(f"five unchanged KPIs, phi {phi}: {100 * false:.1f}% of {count // 2} cases given a false verdict")
+
+
 if __name__ == "__main__":
     import sys
 
     if sys.argv[1:2] == ["--recheck"]:
         recheck()
+    elif sys.argv[1:2] == ["--estimands"]:
+        estimands()
+    elif sys.argv[1:2] == ["--corrections"]:
+        corrections()
     else:
         print("| months a side | phi | size | GLS size | power | GLS power | power, size-adjusted | GLS, size-adjusted "
               "| trend called a change |")

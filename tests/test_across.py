@@ -29,8 +29,8 @@ def test_adjustments_follow_their_definitions():
 
 
 def test_table_shape_and_primary_test(shipped):
-    table = ck.compare_portfolio(shipped).set_index("kpi")
-    effects = ck.kpi_effects(shipped)
+    table = ck.compare_portfolio(shipped).tests().set_index("kpi")
+    effects = ck.compare_portfolio(shipped).effects
     assert set(table.index) == set(effects["kpi"])
     dd = effects[effects["kpi"] == "defect_density"]
     res = ck.meta_analysis(dd["effect"], dd["effect_se"] ** 2, hartung_knapp=True)
@@ -47,19 +47,19 @@ def test_table_shape_and_primary_test(shipped):
 
 
 def test_bh_is_no_stricter_than_holm(shipped):
-    holm = ck.compare_portfolio(shipped, correction="holm")
-    bh = ck.compare_portfolio(shipped, correction="bh")
+    holm = ck.compare_portfolio(shipped, correction="holm").tests()
+    bh = ck.compare_portfolio(shipped, correction="bh").tests()
     assert (bh["p_adjusted"].fillna(0) <= holm["p_adjusted"].fillna(0) + 1e-12).all()
 
 
 def test_interval_scale_pooled_in_points(shipped):
-    nps = ck.compare_portfolio(shipped).set_index("kpi").loc["nps"]
+    nps = ck.compare_portfolio(shipped).tests().set_index("kpi").loc["nps"]
     assert nps["improvement_unit"] == "points" and nps["k"] == 2
     assert 10 < nps["pooled_improvement"] < 25
 
 
 def test_by_category(shipped):
-    table = ck.compare_portfolio(shipped, by="category").set_index("category")
+    table = ck.compare_portfolio(shipped).tests(by="category").set_index("category")
     assert set(table.index) == set(ck.kpi_catalog()["category"]) - {"return on investment"}
     assert table.loc["schedule", "k"] == 8  # every case measures a schedule KPI
     schedule = table.loc["schedule"]
@@ -68,11 +68,11 @@ def test_by_category(shipped):
 
 
 def test_kpis_filter_and_bad_arguments(shipped):
-    assert ck.compare_portfolio(shipped, kpis=["defect_density"])["kpi"].tolist() == ["defect_density"]
+    assert ck.compare_portfolio(shipped, kpis=["defect_density"]).tests()["kpi"].tolist() == ["defect_density"]
     with pytest.raises(ValueError, match="correction"):
-        ck.compare_portfolio(shipped, correction="fdr")
+        ck.compare_portfolio(shipped, correction="fdr").tests()
     with pytest.raises(ValueError, match="by must be"):
-        ck.compare_portfolio(shipped, by="sector")
+        ck.compare_portfolio(shipped).tests(by="sector")
 
 
 def _subsets(portfolio, size):
@@ -96,7 +96,7 @@ def test_calibration_false_positive_rate_without_effect():
     before, which were too small, the figures were 5.7% and 12.7%.)
     """
     big = ck.simulate_portfolio(REPLICATES * ORGS, effect=0.0, seed=11, kpis=("defect_density",))
-    rejected = sum(ck.compare_portfolio(p).loc[0, "p_value"] < 0.05 for p in _subsets(big, ORGS))
+    rejected = sum(ck.compare_portfolio(p).tests().loc[0, "p_value"] < 0.05 for p in _subsets(big, ORGS))
     # 99.9% binomial interval for 300 trials at p = 0.05 is [4, 29]
     assert 4 <= rejected <= 29, rejected
 
@@ -109,7 +109,7 @@ def test_calibration_coverage_of_known_effect():
     big = ck.simulate_portfolio(REPLICATES * ORGS, effect=0.2, seed=12, kpis=("defect_density",))
     covered = 0
     for portfolio in _subsets(big, ORGS):
-        row = ck.compare_portfolio(portfolio).loc[0]
+        row = ck.compare_portfolio(portfolio).tests().loc[0]
         covered += row["pooled_ci_low"] <= 20 <= row["pooled_ci_high"]
     # 99.9% binomial interval for 300 trials at p = 0.95 is [272, 297]
     assert 272 <= covered <= 297, covered
@@ -123,7 +123,7 @@ def test_calibration_of_heterogeneity_without_any():
     I² averaged 13.4%.
     """
     big = ck.simulate_portfolio(REPLICATES * ORGS, effect=0.0, seed=13, kpis=("defect_density",), heterogeneity=0.0)
-    rows = [ck.compare_portfolio(p).loc[0] for p in _subsets(big, ORGS)]
+    rows = [ck.compare_portfolio(p).tests().loc[0] for p in _subsets(big, ORGS)]
     rejected = sum(row["q_pvalue"] < 0.05 for row in rows)
     # at most 10% (the goal), widened by two binomial standard errors of 300 trials
     assert rejected <= 300 * (0.10 + 2 * np.sqrt(0.1 * 0.9 / 300)), rejected
@@ -132,7 +132,7 @@ def test_calibration_of_heterogeneity_without_any():
 
 
 def test_no_prediction_interval_that_leaves_the_kpis_range(shipped):
-    table = ck.compare_portfolio(shipped).set_index("kpi")
+    table = ck.compare_portfolio(shipped).tests().set_index("kpi")
     # three cases: t(1) makes the interval reach past 100% on-time delivery for a typical organization
     otd = table.loc["on_time_delivery"]
     assert np.isnan(otd["pi_low"]) and "outside the KPI's range (0 to 100)" in otd["heterogeneity_note"]

@@ -114,7 +114,7 @@ def test_stacked_fits_are_each_series_fitted_alone_and_the_textbook_whitened_reg
     rng = np.random.default_rng(5)
     Y = y + rng.normal(0, 0.05, (40, len(y)))
     C = np.array([[0, 0, 1, 5.5], [0, 1, 0, 0]])
-    estimate, se, phi, cov = ar1.ar1_estimates_many(Y, X, t, C)
+    estimate, se, phi, _, cov = ar1.ar1_estimates_many(Y, X, t, C)
     for row in range(len(Y)):
         alone = ar1.ar1_estimates(Y[row], X, t, C)
         assert estimate[row] == pytest.approx(alone[0], rel=1e-12) and se[row] == pytest.approx(alone[1], rel=1e-12)

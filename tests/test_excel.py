@@ -46,11 +46,11 @@ def test_the_workbook_read_back_equals_the_tables(exported):
     sheets = _read(path)
     assert list(sheets) == ["Settings", "KPIs", "Cases", "KPI comparison", "Goals", "ROI", "KPI effects",
                             "Portfolio tests", "Categories"]
-    comparison = pd.concat([ck.compare_case(portfolio, c, alpha=0.1) for c in portfolio.cases["case_id"]],
+    comparison = pd.concat([ck.compare_case(portfolio, c, alpha=0.1).table for c in portfolio.cases["case_id"]],
                            ignore_index=True)
     _same(sheets["KPI comparison"], comparison)
-    _same(sheets["Portfolio tests"], ck.compare_portfolio(portfolio, correction="bh", alpha=0.1))
-    _same(sheets["ROI"], pd.concat([ck.roi(portfolio, c, alpha=0.1) for c in portfolio.cases["case_id"]],
+    _same(sheets["Portfolio tests"], ck.compare_portfolio(portfolio, correction="bh", alpha=0.1).tests())
+    _same(sheets["ROI"], pd.concat([ck.compare_case(portfolio, c, alpha=0.1).roi() for c in portfolio.cases["case_id"]],
                                    ignore_index=True))
     settings = dict(zip(sheets["Settings"]["setting"], sheets["Settings"]["value"]))
     assert settings["alpha"] == 0.1 and settings["correction"] == "bh" and settings["casekit version"] == ck.__version__

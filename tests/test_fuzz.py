@@ -60,6 +60,6 @@ def test_loader_raises_only_case_errors(mutations):
             assert exc.problems == problems and problems
             return
         assert problems == []
-        ck.compare_case(portfolio, "acme")  # what loads, analyses
+        ck.compare_case(portfolio, "acme").table  # what loads, analyses
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -22,7 +22,7 @@ def original() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def expected() -> pd.DataFrame:
-    return ck.compare_case(ck.load_cases(ROOT / "cases", case_ids=[CASE]), CASE)
+    return ck.compare_case(ck.load_cases(ROOT / "cases", case_ids=[CASE]), CASE).table
 
 
 def _labels(frame: pd.DataFrame) -> pd.DataFrame:
@@ -40,7 +40,7 @@ def _comma(value: float) -> str:
 
 def _same_comparison(case: Path, expected: pd.DataFrame) -> None:
     assert ck.validate_cases(case.parent) == []
-    got = ck.compare_case(ck.load_cases(case.parent), CASE)
+    got = ck.compare_case(ck.load_cases(case.parent), CASE).table
     pd.testing.assert_frame_equal(got, expected)
 
 

@@ -102,9 +102,9 @@ def test_heatmaps(pf):
 
 
 def test_forest_and_slope(pf):
-    effects = ck.kpi_effects(pf)
+    effects = ck.compare_portfolio(pf).effects
     dd = effects[effects["kpi"] == "defect_density"]
-    pooled = ck.compare_portfolio(pf).set_index("kpi").loc["defect_density"]
+    pooled = ck.compare_portfolio(pf).tests().set_index("kpi").loc["defect_density"]
     ax = plots.forest_plot(dd, pooled)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[-1].startswith("pooled, I²") and set(labels[:-1]) == set(dd["case_id"])
@@ -114,10 +114,10 @@ def test_forest_and_slope(pf):
 
 
 def test_a_long_prediction_interval_is_cut_at_the_estimates_and_printed(pf):
-    effects = ck.kpi_effects(pf)
+    effects = ck.compare_portfolio(pf).effects
     kpi = "escaped_defects"
     rows = effects[effects["kpi"] == kpi]
-    pooled = ck.compare_portfolio(pf).set_index("kpi").loc[kpi]
+    pooled = ck.compare_portfolio(pf).tests().set_index("kpi").loc[kpi]
     ax = plots.forest_plot(rows, pooled)
     low, high = ax.get_xlim()
     span = max(rows["ci_high"].max(), pooled["pooled_ci_high"]) - min(rows["ci_low"].min(), pooled["pooled_ci_low"])
@@ -131,7 +131,7 @@ def _slope_colours(ax) -> list[str]:
 
 
 def test_slope_colours_come_from_the_interval_or_the_verdict(pf):
-    effects = ck.kpi_effects(pf)
+    effects = ck.compare_portfolio(pf).effects
     rows = effects[effects["kpi"] == "defect_density"].reset_index(drop=True)
     expected = ["#2a7f3f" if r["ci_low"] > 0 else "#c03030" if r["ci_high"] < 0 else "#999999" for _, r in rows.iterrows()]
     assert _slope_colours(plots.slope_chart(rows)) == expected
@@ -151,9 +151,9 @@ def _many(effects: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
 
 @pytest.mark.parametrize("n", [100, 1000])
 def test_a_forest_plot_of_many_shows_the_extremes_and_summarises_the_rest(pf, n):
-    effects = ck.kpi_effects(pf)
+    effects = ck.compare_portfolio(pf).effects
     many = _many(effects[effects["kpi"] == "defect_density"], n)
-    pooled = ck.compare_portfolio(pf).set_index("kpi").loc["defect_density"]
+    pooled = ck.compare_portfolio(pf).tests().set_index("kpi").loc["defect_density"]
     ax = plots.forest_plot(many, pooled)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     shown = 2 * plots.FOREST_EXTREMES
@@ -165,7 +165,7 @@ def test_a_forest_plot_of_many_shows_the_extremes_and_summarises_the_rest(pf, n)
 
 
 def test_a_slope_chart_of_many_has_no_labels_and_a_median_line(pf):
-    effects = ck.kpi_effects(pf)
+    effects = ck.compare_portfolio(pf).effects
     many = _many(effects[effects["kpi"] == "defect_density"], 300).assign(post=lambda d: d["baseline"] * 0.8)
     ax = plots.slope_chart(many)
     assert len(ax.texts) == 0 and len(ax.collections[0].get_segments()) == 300
@@ -181,7 +181,7 @@ def test_a_heatmap_of_many_organizations_shows_shares(pf):
 
 
 def test_category_chart_with_reference(pf):
-    summary = ck.category_summary(pf, reference=pd.read_csv(ROOT / "casekit" / "data" / "sei_performance_results_2006.csv"))
+    summary = ck.compare_portfolio(pf).categories(reference=pd.read_csv(ROOT / "casekit" / "data" / "sei_performance_results_2006.csv"))
     ax = plots.category_chart(summary)
     assert [t.get_text() for t in ax.get_xticklabels()] == list(summary["category"])
     assert "SEI 2006 median" in [t.get_text() for t in ax.get_legend().get_texts()]
@@ -201,3 +201,42 @@ def test_seaborn_is_not_asked_for_tick_labels(pf, monkeypatch):
     assert (kpi.get_xlabel(), kpi.get_ylabel()) == ("", rows["unit"].iloc[0])
     assert (maturity.get_xlabel(), maturity.get_ylabel()) == ("", "")
     assert [t.get_text() for t in maturity.get_yticklabels()][1] == "ML1"
+
+
+def test_the_kpi_chart_shows_what_the_verdict_tests(pf):
+    comparison = ck.compare_case(pf, "quantia-tech")
+    row = comparison.table.set_index("kpi").loc["customer_satisfaction"]
+    fig = comparison.plot("customer_satisfaction")
+    top, effect = fig.axes[:2]
+    assert len(fig.axes) == 2  # % satisfied is a level, not a count per period: no cumulative panel
+    assert top.get_title(loc="left") == "Customer satisfaction (higher is better)" and top.get_ylabel() == "% satisfied"
+    lines = {line.get_label(): line for line in top.get_lines()}
+    trend, counterfactual, fitted = (lines[k] for k in ("baseline trend", "counterfactual (trend carried on)",
+                                                        "fitted with the change"))
+    # the counterfactual carries the baseline trend on: one straight line in log space, month by month
+    both = np.log(np.r_[trend.get_ydata(), counterfactual.get_ydata()])
+    steps = np.diff(both)
+    assert steps == pytest.approx(np.full(len(steps), np.log1p(row["its_pre_slope"] / 100)), rel=1e-6)
+    # at the first month after the transition the fitted level is the counterfactual changed by the level change
+    ratio = fitted.get_ydata()[0] / counterfactual.get_ydata()[0]
+    assert 100 * (ratio - 1) == pytest.approx(row["its_level_change"], rel=1e-6)
+    # the effect panel: fitted less counterfactual, whose first-year average is the verdict's effect in points
+    gain = effect.get_lines()[1].get_ydata()
+    assert gain[0] == pytest.approx(fitted.get_ydata()[0] - counterfactual.get_ydata()[0])
+    assert "above 0 is better" in effect.get_ylabel()
+    assert not any("XmR" in text.get_text() for text in fig.legends[0].get_texts())
+
+
+def test_a_kpi_counted_per_month_adds_its_effect_up(pf):
+    comparison = ck.compare_case(pf, "quantia-tech")
+    fig = comparison.plot("escaped_defects")
+    assert len(fig.axes) == 3 and "cumulative" in fig.axes[2].get_ylabel()
+    gain = fig.axes[1].get_lines()[1].get_ydata()
+    assert fig.axes[2].get_lines()[1].get_ydata() == pytest.approx(np.cumsum(gain))
+    assert "below 0 is better" in fig.axes[1].get_ylabel()
+    xmr = comparison.plot("escaped_defects", view="xmr")  # the control chart is its own view
+    assert any("XmR" in text.get_text() for text in xmr.axes[0].get_legend().get_texts())
+    with pytest.raises(ValueError, match="view must be"):
+        comparison.plot("escaped_defects", view="pie")
+    with pytest.raises(ValueError, match="no KPI 'nope'"):
+        comparison.plot("nope")

@@ -61,7 +61,7 @@ def test_index_lists_every_case_with_headline(rendered):
 
 def test_headline_matches_case_findings(rendered):
     out, _ = rendered
-    first = ck.case_findings(ck.load_cases(ROOT / "cases"), "meridian-financial")[0]
+    first = ck.compare_case(ck.load_cases(ROOT / "cases"), "meridian-financial").findings().sentences[0]
     assert first in (out / "index.html").read_text(encoding="utf-8")
 
 

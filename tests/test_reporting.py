@@ -54,12 +54,12 @@ def three_cases(tmp_path: Path) -> Path:
 def test_render_plans_a_job_per_case_and_the_portfolio(three_cases: Path, tmp_path: Path):
     runner = FakeRunner()
     table = ck.render(three_cases, tmp_path / "out", runner=runner, progress=False, parameters={"alpha": 0.1,
-                                                                                              "correction": "bh"})
+                                                                                              "meta_method": "PM"})
     assert runner.closed and table["report"].tolist() == ["northwood-paper", "quantia-tech", "voltcart-ecommerce",
                                                           "portfolio"]
     jobs = {job.name: job for job in runner.jobs}
     assert jobs["quantia-tech"].parameters == {"case_id": "quantia-tech", "cases_dir": str(three_cases), "alpha": 0.1}
-    assert jobs["portfolio"].parameters == {"cases_dir": str(three_cases), "alpha": 0.1, "correction": "bh",
+    assert jobs["portfolio"].parameters == {"cases_dir": str(three_cases), "alpha": 0.1, "meta_method": "PM",
                                             "case_ids": ["northwood-paper", "quantia-tech", "voltcart-ecommerce"]}
     assert all(isinstance(job, Job) and Path(job.notebook).is_file() for job in runner.jobs)
     assert table["headline"].tolist()[1] == "headline of quantia-tech"
@@ -154,7 +154,7 @@ REFUSED_BY_THE_PORTFOLIO_REPORT = [
 
 
 @pytest.mark.parametrize("arguments, message", REFUSED_BY_THE_CASE_REPORT + REFUSED_BY_THE_PORTFOLIO_REPORT[:2] + [
-    (["-p", "alhpa", "0.1"], "no report takes a parameter 'alhpa'; they take alpha, correction, kpis"),
+    (["-p", "alhpa", "0.1"], "no report takes a parameter 'alhpa'; they take alpha, correction, discount_rate, kpis"),
     (["-p", "case_id", "123"], "case_id is set by casekit render for each report; use --case ID"),
     (["-p", "cases_dir", "x"], "cases_dir is set by casekit render for each report; use the CASES_DIR argument"),
 ])

@@ -34,7 +34,7 @@ def test_truth_and_shape():
 
 def test_recovers_known_effect():
     pf = ck.simulate_portfolio(60, 0.25, seed=7)
-    table = ck.compare_portfolio(pf).set_index("kpi")
+    table = ck.compare_portfolio(pf).tests().set_index("kpi")
     for kpi in ("defect_density", "on_time_delivery"):
         truth = pf.truth.loc[pf.truth["kpi"] == kpi, "true_effect"].mean()
         row = table.loc[kpi]

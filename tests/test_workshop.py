@@ -134,7 +134,7 @@ def test_simulate_validate_compare_recovers_the_known_effect(tmp_path: Path):
     assert "wrote 30 cases" in result.stdout
     check = subprocess.run([sys.executable, "-m", "casekit", "validate", str(out)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
-    table = ck.compare_portfolio(ck.load_cases(out)).set_index("kpi")
+    table = ck.compare_portfolio(ck.load_cases(out)).tests().set_index("kpi")
     # the mean true improvement of these 30 organizations (20% on average over many, 18.8% and 21.9% here)
     truth = ck.simulate_portfolio(30, 0.2, seed=5).truth.groupby("kpi")["true_improvement"].mean()
     for kpi in ("defect_density", "on_time_delivery"):
@@ -158,7 +158,7 @@ def test_new_case_validates_as_shipped(tmp_path: Path):
     case_yaml = (tmp_path / "acme-bank" / "case.yaml").read_text(encoding="utf-8")
     assert "id: acme-bank" in case_yaml and case_yaml.count("#") > 20  # commented for the analyst
     pf = ck.load_cases(tmp_path)
-    assert set(ck.compare_case(pf, "acme-bank")["verdict"]) <= {"improved", "worsened", "no clear change"}
+    assert set(ck.compare_case(pf, "acme-bank").table["verdict"]) <= {"improved", "worsened", "no clear change"}
     assert json.dumps(sorted(p.name for p in (tmp_path / "acme-bank").iterdir())) == json.dumps(
         ["appraisals.csv", "case.yaml", "kpis.csv", "practice_areas.csv"])
 

@@ -40,7 +40,7 @@ def headline_preprocessor_class():
 
 def findings_lines(nb) -> list[str]:
     """The lines of the notebook's ``findings`` cell, without list bullets: what it printed to stdout (not its
-    warnings), or else the plain text of what it displayed (``casekit.case_summary`` and the like)."""
+    warnings), or else the plain text of what it displayed (``CaseComparison.summary()`` and the like)."""
     for cell in nb.cells:
         if FINDINGS_TAG in cell.metadata.get("tags", []):
             outputs = cell.get("outputs", [])

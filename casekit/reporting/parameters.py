@@ -137,6 +137,8 @@ def check_report_parameters(**values) -> None:
     ``cases_dir``), ``kpis`` (None or a list of KPI ids: the catalog's and
     the cases' own), ``sectors`` (None or a list of names), ``correction``
     (``holm``, ``bh``, ``none``), ``meta_method`` (``DL``, ``PM``),
+    ``primary`` (None or a KPI id), ``discount_rate`` (0 to 1), ``seasonal``
+    (None, ``"none"``, 1 to 6 or ``"months"``),
     ``seed`` (a whole number from 0 to 2**32 - 1), ``solutions`` (True or False),
     ``reference_file`` (None or a file). Other names are not checked.
 
@@ -199,6 +201,19 @@ def _problem(name: str, value, values: dict) -> str | None:
             unknown = [v for v in value if v not in known_kpis]
             if unknown:
                 return f"kpis: unknown KPI {', '.join(map(repr, unknown))}; KPIs are {', '.join(sorted(known_kpis))}"
+    if name == "seasonal" and value is not None and not (
+            value in ("none", "months") or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6)):
+        return f"seasonal must be None (the case's own adoption.seasonality), \"none\", a number of harmonic pairs " \
+               f"from 1 to 6, or \"months\", got {_shown(value)}"
+    if name == "discount_rate" and not (_number(value) and 0 <= value < 1):
+        return f"discount_rate must be a yearly rate from 0 to 1 (such as 0.08 for 8%), got {_shown(value)}"
+    if name == "primary" and value is not None:
+        if not isinstance(value, str):
+            return f"primary must be None or a KPI's id, got {type(value).__name__} {_shown(value)}"
+        ids = [values["case_id"]] if isinstance(values.get("case_id"), str) else None
+        known_kpis = _kpi_ids(cases_dir, ids if ids is not None else _cases_in(cases_dir))
+        if value not in known_kpis:
+            return f"primary: unknown KPI {_shown(value)}; KPIs are {', '.join(sorted(known_kpis))}"
     if name == "correction":
         from ..multiplicity import CORRECTIONS
 
