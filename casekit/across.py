@@ -64,7 +64,7 @@ def portfolio_tests(effects: pd.DataFrame, definitions: pd.DataFrame, by: str = 
     if by == "category":
         table = table.drop(columns="category")
     else:
-        table = _drop_impossible_predictions(table, groups, definitions)
+        table = _bounded_predictions(table, groups, definitions, alpha, meta_method, hartung_knapp)
     table = table.rename(columns={"group": by})
     left_out = effects[np.isfinite(effects["effect"]) & ~effects["tested"]]
     if by == "kpi" and len(left_out):
@@ -87,27 +87,46 @@ def portfolio_tests(effects: pd.DataFrame, definitions: pd.DataFrame, by: str = 
     return table
 
 
-def _drop_impossible_predictions(table: pd.DataFrame, effects: pd.DataFrame, definitions: pd.DataFrame):
-    """No prediction interval whose bounds put a typical organization outside the KPI's range.
+def _bounded_predictions(table: pd.DataFrame, effects: pd.DataFrame, definitions: pd.DataFrame, alpha: float,
+                         meta_method: str, hartung_knapp: bool) -> pd.DataFrame:
+    """Prediction intervals of KPIs bounded on both sides (a percentage), on the logit scale of the level.
 
-    A bound is read as the level it implies for the median case's baseline (a 300% rise of on-time
-    delivery from 80% is 320%); with 3 or 4 cases the t(k − 2) quantile makes such intervals common.
+    A prediction interval on the log-ratio scale can put a typical organization outside the KPI's range (a
+    300% rise of on-time delivery from 80% is 320%). For a KPI with a minimum and a maximum, each case's
+    effect is read as the change it makes to the level of the median baseline, L: the share of the range
+    p1 = (L·exp(r) − min)/(max − min) against p0 = (L − min)/(max − min) (L + r for points), as a logit
+    difference with its standard error by the delta method; these are pooled by the same random-effects
+    model, the prediction interval taken on that scale and carried back through the median baseline, so
+    that its bounds are always levels the KPI can take. The pooled estimate and its CI are unchanged.
     """
     ranges = definitions.drop_duplicates("kpi").set_index("kpi")[["min", "max"]]
-    baselines = effects.groupby("group")["baseline"].median()
     for i, row in table.iterrows():
-        if not np.isfinite(row["pi_low"]) or row["group"] not in ranges.index:
+        if row["k"] < 3 or row["group"] not in ranges.index:
             continue
         low, high = ranges.loc[row["group"]]
-        sign = 1 if effects.loc[effects["group"] == row["group"], "better"].iloc[0] == "higher" else -1
-        bounds = np.array([row["pi_low"], row["pi_high"]])
-        base = baselines[row["group"]]
-        levels = base + sign * bounds if row["scale"] == "interval" else base * (1 + sign * bounds / 100)
-        if (np.isfinite(high) and (levels > high).any()) or (np.isfinite(low) and (levels < low).any()):
-            table.loc[i, ["pi_low", "pi_high"]] = np.nan
+        if not (np.isfinite(low) and np.isfinite(high) and high > low):
+            continue
+        cases = effects[effects["group"] == row["group"]]
+        sign = 1 if cases["better"].iloc[0] == "higher" else -1
+        raw, se = sign * cases["effect"].to_numpy(), cases["effect_se"].to_numpy()
+        level = float(cases["baseline"].median())
+        interval = row["scale"] == "interval"
+        after = level + raw if interval else level * np.exp(raw)
+        p0, p1 = (level - low) / (high - low), (after - low) / (high - low)
+        table.loc[i, ["pi_low", "pi_high"]] = np.nan
+        if not (0 < p0 < 1 and ((p1 > 0) & (p1 < 1)).all()):
             table.loc[i, "heterogeneity_note"] = join_notes(
-                row["heterogeneity_note"], f"no prediction interval: its bounds imply levels outside the KPI's range "
-                                           f"({low:g} to {high:g}) for a typical organization")
+                row["heterogeneity_note"], f"no prediction interval: a case's effect takes the median baseline "
+                                           f"outside the KPI's range ({low:g} to {high:g})")
+            continue
+        slope = (1.0 if interval else after) / (high - low)
+        d = np.log(p1 / (1 - p1)) - np.log(p0 / (1 - p0))
+        d_se = se * slope / (p1 * (1 - p1))
+        res = meta_analysis(d, d_se**2, method=meta_method, hartung_knapp=hartung_knapp, alpha=alpha)
+        shares = 1 / (1 + np.exp(-(np.log(p0 / (1 - p0)) + np.array([res.pi_low, res.pi_high]))))
+        levels = low + shares * (high - low)
+        bounds = sign * (levels - level) if interval else sign * 100 * (levels / level - 1)
+        table.loc[i, ["pi_low", "pi_high"]] = sorted(bounds)
     return table
 
 

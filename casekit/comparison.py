@@ -17,7 +17,7 @@ from .goals import DRAWS, goal_table, roi_table
 from .loading import Portfolio
 from .multiplicity import CORRECTIONS
 from .timeseries import HORIZON_MONTHS
-from .within import KpiFit, case_seasonality, fit_case, portfolio_effects
+from .within import KpiFit, fit_case, portfolio_effects
 
 
 class CaseComparison:
@@ -253,15 +253,10 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
     >>> comparison.table.set_index("kpi").loc["escaped_defects", ["better", "verdict"]].tolist()
     ['lower', 'improved']
     """
-    table, fits = fit_case(portfolio, case_id, alpha, transition_months, kpis, seasonal, horizon_months,
-                           correction, primary)
-    case = portfolio.cases.set_index("case_id").loc[case_id]
-    if primary is None and isinstance(case.get("primary_kpi"), str) and case["primary_kpi"] in fits:
-        primary = case["primary_kpi"]
+    table, fits, seasonal, primary = fit_case(portfolio, case_id, alpha, transition_months, kpis, seasonal,
+                                              horizon_months, correction, primary)
     months = portfolio.cases.set_index("case_id").at[case_id, "transition_months"]
     months = int(months if transition_months is None else transition_months)
-    if seasonal is None:
-        seasonal = case_seasonality(portfolio.cases.set_index("case_id").loc[case_id])
     return CaseComparison(portfolio, case_id, table, fits, alpha, months, horizon_months, seasonal, correction,
                           primary)
 

@@ -100,14 +100,17 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     metafor. I² is computed as in
     R's metafor, tau² / (tau² + s²) with s² the "typical" within-case variance
     (Higgins & Thompson 2002, eq. 9); for DerSimonian–Laird this equals the
-    familiar (Q − df) / Q. The prediction interval follows Higgins, Thompson &
-    Spiegelhalter (2009, eq. 12): estimate ± t(k−2) · sqrt(tau² + se²), with
-    the usual random-effects se (not the Hartung–Knapp one), for k ≥ 3.
+    familiar (Q − df) / Q. The prediction interval is metafor's
+    (``predict.rma``): estimate ± q · sqrt(tau² + se²) with the test's own
+    standard error and quantile (t(k − 1) with Hartung–Knapp, the normal
+    otherwise), for k ≥ 3; Higgins, Thompson & Spiegelhalter (2009, eq. 12)
+    use t(k − 2) with the usual standard error, which with 3 cases is a
+    t(1) quantile of 12.7 and no description of anything.
 
     With few cases tau², I² and the prediction interval are very imprecise:
     a tau² of 0 or an I² of 0% with k < 10 does not show that the cases
     agree (von Hippel 2015), and a prediction interval from 3–5 cases is
-    mostly the width of the t(k − 2) quantile. Read them as descriptions,
+    mostly the width of the t quantile. Read them as descriptions,
     not tests.
 
     References
@@ -170,7 +173,6 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
         # as DerSimonian & Laird and metafor do, the random-effects model is the fixed-effect one
         estimate, tau2 = float(res.mean_effect_fe), 0.0
         se, se_hk = float(res.sd_eff_w_fe), float(np.sqrt(res.var_hksj_fe))
-    se_usual = se
     if hartung_knapp:
         se = max(se, se_hk)
     dist = stats.t(k - 1) if hartung_knapp else stats.norm()
@@ -178,8 +180,8 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     p_value = float(2 * dist.sf(abs(estimate / se))) if se > 0 else float(estimate == 0)
     w = 1 / v
     typical = (k - 1) * w.sum() / (w.sum() ** 2 - (w**2).sum())
-    if k >= 3:
-        half = stats.t(k - 2).ppf(1 - alpha / 2) * np.sqrt(tau2 + se_usual**2)
+    if k >= 3:  # metafor's predict(): the test's own distribution and standard error, with tau² added
+        half = crit * np.sqrt(tau2 + se**2)
         pi_low, pi_high = estimate - half, estimate + half
     else:
         pi_low = pi_high = float("nan")

@@ -52,8 +52,9 @@ class KpiFit:
 
 def fit_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transition_months: int | None = None,
              kpis=None, seasonal=None, horizon_months: int = HORIZON_MONTHS, correction: str = "holm",
-             primary: str | None = None) -> tuple[pd.DataFrame, dict[str, KpiFit]]:
-    """Each KPI of one case fitted once: the table of :class:`casekit.CaseComparison` and the fits behind it.
+             primary: str | None = None) -> tuple[pd.DataFrame, dict[str, KpiFit], object, str | None]:
+    """Each KPI of one case fitted once: the table of :class:`casekit.CaseComparison`, the fits behind it, and
+    the seasonality and primary KPI used (the case's own where the arguments are None).
 
     The arguments are those of :func:`casekit.compare_case`, which documents the table's columns.
     """
@@ -78,7 +79,7 @@ def fit_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transition
         out.append(row)
         fits[kpi] = KpiFit(kpi, series, segmented, fit)
     table = _decide(pd.DataFrame(out, columns=COLUMNS), alpha, correction, primary)
-    return table, fits
+    return table, fits, seasonal, primary
 
 
 INFO = ("label", "unit", "better", "category", "scale")

@@ -88,12 +88,12 @@ def test_init_render_with_parameters_and_workshop_from_any_folder(installed: Pat
     yaml = study / "cases" / "quantia-tech-2" / "case.yaml"
     yaml.write_text(yaml.read_text(encoding="utf-8").replace("id: quantia-tech", "id: quantia-tech-2"), encoding="utf-8")
     own = _run(installed, "casekit", "render", "--notebooks", "notebooks", "--out", "mine", "--no-progress-bar",
-               "-p", "correction", "bh", cwd=study)  # the project's editable copies, and a portfolio of two
+               "-p", "meta_method", "PM", cwd=study)  # the project's editable copies, and a portfolio of two
     assert own.returncode == 0, own.stdout + own.stderr
     portfolio = nbformat.read(study / "mine" / "portfolio.ipynb", as_version=4)
-    assert portfolio.metadata.papermill.parameters["correction"] == "bh"
-    assert "correction" not in nbformat.read(study / "mine" / "quantia-tech.ipynb",
-                                             as_version=4).metadata.papermill.parameters  # the case report has none
+    assert portfolio.metadata.papermill.parameters["meta_method"] == "PM"
+    assert "meta_method" not in nbformat.read(study / "mine" / "quantia-tech.ipynb",
+                                              as_version=4).metadata.papermill.parameters  # the case report has none
 
     refused = _run(installed, "casekit", "render", "-p", "alpha", "5", cwd=study)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
