@@ -141,28 +141,44 @@ def _expected_lag1(M: np.ndarray, positions: np.ndarray, adjacent: np.ndarray) -
     B[pairs + 1, pairs] = B[pairs, pairs + 1] = 0.5
     MBM = M @ B @ M
     lags = np.abs(positions[:, None] - positions[None, :]).ravel()
-    powers = _GRID[:, None] ** np.arange(lags.max() + 1)
+    powers = _grid_powers(int(lags.max()) + 1)
     numerator = powers @ np.bincount(lags, MBM.ravel()) / len(pairs)
     denominator = powers @ np.bincount(lags, M.ravel()) / n
     return np.maximum.accumulate(numerator / denominator)
+
+
+_POWERS = np.ones((len(_GRID), 1))
+
+
+def _grid_powers(count: int) -> np.ndarray:
+    """_GRID[:, None] ** arange(count): the powers every bias map takes, raised once for all designs."""
+    global _POWERS
+    if _POWERS.shape[1] < count:
+        _POWERS = _GRID[:, None] ** np.arange(max(count, 2 * _POWERS.shape[1]))
+    return _POWERS[:, :count]
 
 
 # the factor is flat at low phi and bends upwards near 1, so the grid is denser there
 _INFLATION_GRID = np.array([-0.5, -0.2, 0.0, 0.2, 0.4, 0.55, 0.7, 0.8, 0.87, PHI_LIMIT])
 _INFLATION_DRAWS = 300
 
+# Designs are pure functions of their regressors and times, so they are kept by their content: the fits'
+# designs, and apart from them the designs inflation factors are read on, which many fits share and which
+# the fits' churn must not evict.
 _DESIGNS: OrderedDict = OrderedDict()
+_INFLATION_DESIGNS: OrderedDict = OrderedDict()
 _KEEP = 256
+_KEEP_INFLATION = 1024
 
 
-def _design(X: np.ndarray, positions: np.ndarray) -> _Design:
+def _design(X: np.ndarray, positions: np.ndarray, kept: OrderedDict = _DESIGNS, keep: int = _KEEP) -> _Design:
     key = (X.shape, X.tobytes(), (positions - positions[0]).tobytes())
-    if key not in _DESIGNS:
-        _DESIGNS[key] = _Design(X, positions)
-        while len(_DESIGNS) > _KEEP:
-            _DESIGNS.popitem(last=False)
-    _DESIGNS.move_to_end(key)
-    return _DESIGNS[key]
+    if key not in kept:
+        kept[key] = _Design(X, positions)
+        while len(kept) > keep:
+            kept.popitem(last=False)
+    kept.move_to_end(key)
+    return kept[key]
 
 
 def _phi(Y: np.ndarray, design: _Design) -> np.ndarray:
@@ -344,7 +360,8 @@ def se_inflation(X, positions, contrast, phi):
     reproducible) and interpolated; ``phi`` may be an array of values
     for the one design (an array of factors comes back).
     """
-    design = _design(np.asarray(X, dtype=float), np.asarray(positions, dtype=np.int64))
+    design = _design(np.asarray(X, dtype=float), np.asarray(positions, dtype=np.int64), _INFLATION_DESIGNS,
+                     _KEEP_INFLATION)
     factor = design.inflation_at(np.asarray(contrast, dtype=float), phi)
     return float(factor) if np.ndim(phi) == 0 else factor
 

@@ -385,7 +385,8 @@ def tests_table(tests: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05, 
     adjusted = f"p ({CORRECTION_NAMES.get(correction, correction)}-adjusted)" if correction != "none" else "p"
     main = pd.DataFrame({
         "KPI": tested["kpi"].map(lambda k: labels.get(k, k)),
-        "Organizations": tested["k"],
+        "Organizations": [f"{r['k']:,}" + (f" ({r['left_out']:,} more not tested)" if r.get("left_out", 0) else "")
+                          for _, r in tested.iterrows()],
         "Pooled effect": [signed(r["pooled_improvement"], _unit(r)) for _, r in tested.iterrows()],
         confidence(alpha): [interval(r["pooled_ci_low"], r["pooled_ci_high"]) for _, r in tested.iterrows()],
         "Prediction interval": [interval(r["pi_low"], r["pi_high"]) for _, r in tested.iterrows()],

@@ -180,15 +180,19 @@ def its_arrays(values, t, phases, seasons, cycle: int, seasonal: bool | int | st
     return its_series(series, alpha, n_boot)
 
 
+INFLATION_PHI_MARGIN = 1.35  # standard errors of phi; calibrated on the README's grid, checked on fresh seeds
+
+
 def _upper_phi(phi, n: int):
-    """phi one standard error (√((1 − phi²)/n)) above its estimate, where the SE inflation factor is read.
+    """phi :data:`INFLATION_PHI_MARGIN` standard errors (√((1 − phi²)/n)) above its estimate, where the SE
+    inflation factor is read.
 
     The factor grows with phi, and a short series' phi is often underestimated: read at the estimate, the
-    pooled standard errors came out too small at 12 months a side (mean squared t 1.39 at phi 0.7); read one
-    standard error higher, 0.96-1.06 from 12 to 36 months a side, 1.17 at 12 a side with phi 0.7 (README).
+    pooled standard errors came out too small at 12 months a side (mean squared t 1.39 at phi 0.7); read
+    higher, the mean squared t is 0.91-1.14 from 12 to 36 months a side and phi 0 to 0.7 (README).
     """
     phi = np.asarray(phi, dtype=float)
-    return np.minimum(phi + np.sqrt(np.maximum(1 - phi**2, 0) / n), PHI_LIMIT)
+    return np.minimum(phi + INFLATION_PHI_MARGIN * np.sqrt(np.maximum(1 - phi**2, 0) / n), PHI_LIMIT)
 
 
 def its_series(series: "SegmentedSeries", alpha: float = 0.05, n_boot: int = 999) -> ItsFit:
@@ -204,7 +208,7 @@ def its_series(series: "SegmentedSeries", alpha: float = 0.05, n_boot: int = 999
         gradient = series.rows[5] / test.estimate[5] - series.rows[4] / test.estimate[4]
         log_ratio = float(np.log(test.estimate[5] / test.estimate[4]))
         log_ratio_se = float(ar1_estimates(series.target, series.X, series.t, gradient)[1][0])
-    inflation = se_inflation(series.X, series.t, series.rows[0], _upper_phi(test.phi, len(series.t)))
+    inflation = se_inflation(*series.inflation_design(), series.rows[0], _upper_phi(test.phi, len(series.t)))
     return series.fit(test.estimate, test.se, test.phi, test.p_value, test.critical, log_ratio, log_ratio_se,
                       inflation, bootstrap=True, beta=test.beta, cov=test.cov)
 
@@ -293,6 +297,24 @@ class SegmentedSeries:
         columns = [np.ones(len(t)), t, after, t * after, *season_columns(seasons, self.cycle, self.seasonal)]
         return np.column_stack(columns)
 
+    def inflation_design(self) -> tuple[np.ndarray, np.ndarray]:
+        """The design the SE inflation factor is read on: this one without its missing periods.
+
+        The factor measures how much the estimated phi spreads the t ratio, a property of how many periods
+        lie on each side and how far apart the sides are, barely of which single months are missing; read on
+        the gap-free design with the same counts, series that differ only in their gaps share one curve.
+        For a series without missing periods this is its own design.
+        """
+        before = self.X[:, 2] == 0
+        gap = -int(self.t[before].max()) - 1
+        t = np.r_[np.arange(-gap - self.n_before, -gap), np.arange(self.n_after)]
+        first_season = (int(self.seasons[0]) - 1 - int(self.t[0])) % self.cycle  # the season at t = 0, from 0
+        seasons = (t + first_season) % self.cycle + 1
+        post = (t >= 0).astype(float)
+        X = np.column_stack([np.ones(len(t)), t.astype(float), post, t * post,
+                             *season_columns(seasons, self.cycle, self.seasonal)])
+        return X, t
+
     def seasonal_pattern_p(self) -> float:
         """p-value of a yearly pattern in the months before adoption (NaN with fewer than two years of them).
 
@@ -352,7 +374,7 @@ def its_estimates(series: list[SegmentedSeries], alpha: float = 0.05) -> list[It
         with np.errstate(invalid="ignore", divide="ignore"):
             p_values = 2 * stats.t.sf(np.abs(estimate / se), df)
         critical = np.full(len(CONTRASTS), _t_quantile(df, 1 - alpha / 2))
-        inflation = se_inflation(first.X, first.t, first.rows[0], _upper_phi(phi, n))
+        inflation = se_inflation(*first.inflation_design(), first.rows[0], _upper_phi(phi, n))
         log_ratio, log_ratio_se = np.full(len(members), np.nan), np.full(len(members), np.nan)
         raw = np.array([series[m].scale == "raw" for m in members]) & (estimate[:, 4] > 0) & (estimate[:, 5] > 0)
         if raw.any():

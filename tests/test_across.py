@@ -160,3 +160,18 @@ def test_a_bounded_kpis_prediction_interval_never_leaves_its_range():
             sign = 1 if mine["better"].iloc[0] == "higher" else -1
             levels = mine["baseline"].median() * (1 + sign * np.array([row["pi_low"], row["pi_high"]]) / 100)
             assert np.isnan(levels).all() or ((levels >= 0) & (levels <= 100)).all(), (kpi, row["pi_low"], levels)
+
+
+@pytest.mark.parametrize("months, phi", [(12, 0.7), (24, 0.4)])
+def test_the_pooled_standard_errors_are_calibrated_short_and_long(months, phi):
+    """The standard error pooling weighs by: the mean of (effect / SE)² with no true effect is about 1.
+
+    Measured when written: 1.06 and 1.14 on two sets of 8,000 series at 12 months a side and phi 0.7 (1.39
+    with the inflation factor read at phi's estimate), 1.05 at 24 and 0.4 (2,000). The statistic has heavy
+    tails, hence the bounds for 2,000 series.
+    """
+    pf = ck.simulate_portfolio(2000, effect=0.0, seed=77 + months, kpis=("defect_density",), heterogeneity=0.0,
+                               phi=phi, months_before=months, months_after=months)
+    effects = ck.compare_portfolio(pf).effects
+    ratio = np.mean((effects["effect"] / effects["effect_se"]) ** 2)
+    assert 0.85 <= ratio <= 1.25, ratio

@@ -177,3 +177,23 @@ def test_many_series_fitted_together_are_each_fitted_alone():
         assert one.p_value == pytest.approx(other.p_value, rel=1e-9)
         assert (one.phi, one.inflation) == pytest.approx((other.phi, other.inflation), rel=1e-10)
         assert one.log_ratio_se == pytest.approx(other.log_ratio_se, rel=1e-10, nan_ok=True)
+
+
+def test_the_inflation_factor_is_read_on_the_design_without_its_missing_months():
+    from casekit.timeseries import SegmentedSeries
+
+    t = np.r_[np.arange(-27, -3), np.arange(24)]
+    phases = np.where(t < 0, "before", "after")
+    seasons = (t + 5) % 12 + 1
+    values = np.exp(np.random.default_rng(2).normal(0, 0.1, len(t)))
+    whole = SegmentedSeries(values, t, phases, seasons, 12, seasonal=1)
+    X, positions = whole.inflation_design()
+    assert np.array_equal(X, whole.X) and np.array_equal(positions, whole.t)  # no gaps: its own design
+    keep = np.ones(len(t), bool)
+    keep[[3, 10, 30, 40]] = False
+    gapped = SegmentedSeries(values[keep], t[keep], phases[keep], seasons[keep], 12, seasonal=1)
+    X, positions = gapped.inflation_design()
+    # the same counts a side, without the gaps: the first 22 months before and 22 after, seasons continued
+    assert (gapped.n_before, gapped.n_after) == (22, 22) and len(positions) == 44
+    assert positions[21] == -4 and positions[22] == 0 and np.all(np.diff(positions[:22]) == 1)
+    assert np.array_equal(X[22:], whole.X[24:46])  # the months after adoption, as the whole series has them
