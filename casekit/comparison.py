@@ -136,6 +136,13 @@ class CaseComparison:
 
         ``effect`` is the direction-aware log ratio (points for interval-scale KPIs) the verdict tests;
         ``tested`` is False for a KPI described rather than tested, which pooling leaves out.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> effects = ck.compare_case(ck.load_cases("cases"), "quantia-tech").effects()
+        >>> effects[["kpi", "tested"]].values.tolist()[:2]
+        [['customer_satisfaction', True], ['cycle_time', True]]
         """
         table = self.table
         tested = table["verdict"].isin(["improved", "worsened", "no clear change"])
@@ -145,6 +152,13 @@ class CaseComparison:
         """The chart of one KPI: what was tested (``view="counterfactual"``), or its XmR chart (``"xmr"``).
 
         Returns the matplotlib Figure (see :func:`casekit.plots.counterfactual_chart`).
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> figure = ck.compare_case(ck.load_cases("cases"), "quantia-tech").plot("escaped_defects")
+        >>> [ax.get_title(loc="left") for ax in figure.axes][0]
+        'Escaped defects (lower is better)'
         """
         from . import plots
         from .behaviour import xmr_phases
@@ -161,7 +175,14 @@ class CaseComparison:
 
     def summary(self, discount_rate: float = 0.0):
         """The executive summary for a report or notebook: :meth:`findings` as headed lists (plain text in a
-        terminal, one sentence per line after "- ")."""
+        terminal, one sentence per line after "- ").
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> print(ck.compare_case(ck.load_cases("cases"), "quantia-tech").summary().text.splitlines()[2])
+        - Defect density: improved, +55.2% (95% CI +39.8 to +66.6).
+        """
         from .presentation import findings_block
 
         return findings_block(self.findings(discount_rate), self.alpha, self.horizon_months)
@@ -329,19 +350,49 @@ class PortfolioComparison:
                                self.meta_method, self.hartung_knapp)
 
     def categories(self, reference: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Median, lowest and highest improvement per SEI category (:func:`casekit.breakdowns.category_summary`)."""
+        """Median, lowest and highest improvement per SEI category (:func:`casekit.breakdowns.category_summary`).
+
+        Examples
+        --------
+        >>> import casekit as ck, pandas as pd
+        >>> table = ck.compare_portfolio(ck.load_cases("cases")).categories(pd.read_csv(ck.reference_path()))
+        >>> list(table.columns)
+        ['category', 'data_points', 'cases', 'median', 'lowest', 'highest', 'reference_median']
+        """
         return category_summary(self.effects, reference)
 
     def subgroups(self, by: str = "sector") -> pd.DataFrame:
-        """Pooled improvement per KPI within subgroups of cases (:func:`casekit.breakdowns.subgroup_analysis`)."""
+        """Pooled improvement per KPI within subgroups of cases (:func:`casekit.breakdowns.subgroup_analysis`).
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> table = ck.compare_portfolio(ck.load_cases("cases")).subgroups("maturity_latest")
+        >>> sorted(table["maturity_latest"].unique().tolist())
+        [3, 4, 5]
+        """
         return subgroup_analysis(self.effects, by, self.meta_method, self.alpha, self.correction)
 
     def dose(self, by: str = "category") -> pd.DataFrame:
-        """Do organizations that gained more maturity levels improve more? (:func:`casekit.breakdowns.dose_response`)"""
+        """Do organizations that gained more maturity levels improve more? (:func:`casekit.breakdowns.dose_response`)
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> list(ck.compare_portfolio(ck.load_cases("cases")).dose().columns)
+        ['category', 'n', 'levels', 'rho', 'p_value']
+        """
         return dose_response(self.effects, by)
 
     def dose_points(self, by: str = "category") -> pd.DataFrame:
-        """One point per case for :meth:`dose`'s chart (:func:`casekit.breakdowns.dose_points`)."""
+        """One point per case for :meth:`dose`'s chart (:func:`casekit.breakdowns.dose_points`).
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> list(ck.compare_portfolio(ck.load_cases("cases")).dose_points().columns)
+        ['case_id', 'category', 'levels_gained', 'effect']
+        """
         return dose_points(self.effects, by)
 
     def findings(self) -> Findings:
@@ -358,7 +409,14 @@ class PortfolioComparison:
                                   self.alpha, self.correction)
 
     def summary(self):
-        """The portfolio's findings for a report or notebook."""
+        """The portfolio's findings for a report or notebook: the headline first, then by KPI and by category.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> print(ck.compare_portfolio(ck.load_cases("cases")).summary().text.splitlines()[0][:40])
+        - Across 8 organizations, of the 10 KPIs
+        """
         from .presentation import portfolio_block
 
         return portfolio_block(self.findings(), self.alpha)
