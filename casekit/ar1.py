@@ -100,7 +100,8 @@ class _Design:
     def __init__(self, X: np.ndarray, positions: np.ndarray):
         n = len(positions)
         self.X, self.positions = X, positions
-        self.residual_maker = np.eye(n) - X @ np.linalg.pinv(X)
+        basis = np.linalg.qr(X)[0]  # X is of full column rank: its projection is Q Q', cheaper than X pinv(X)
+        self.residual_maker = np.eye(n) - basis @ basis.T
         self.adjacent = np.diff(positions) == 1
         self.expected = _expected_lag1(self.residual_maker, positions, self.adjacent)
         self.inflation: dict = {}

@@ -364,16 +364,12 @@ def its_estimates(series: list[SegmentedSeries], alpha: float = 0.05) -> list[It
     groups: dict = {}
     for position, one in enumerate(series):
         groups.setdefault(one.design_key(), []).append(position)
-    fits = [None] * len(series)
+    fitted = []
     for members in groups.values():
         first = series[members[0]]
         n, p = first.X.shape
         estimate, se, phi, beta, cov = ar1_estimates_many(np.stack([series[m].target for m in members]), first.X,
                                                           first.t, first.rows)
-        df = n - p
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p_values = 2 * stats.t.sf(np.abs(estimate / se), df)
-        critical = np.full(len(CONTRASTS), _t_quantile(df, 1 - alpha / 2))
         inflation = se_inflation(*first.inflation_design(), first.rows[0], _upper_phi(phi, n))
         log_ratio, log_ratio_se = np.full(len(members), np.nan), np.full(len(members), np.nan)
         raw = np.array([series[m].scale == "raw" for m in members]) & (estimate[:, 4] > 0) & (estimate[:, 5] > 0)
@@ -381,9 +377,20 @@ def its_estimates(series: list[SegmentedSeries], alpha: float = 0.05) -> list[It
             gradient = first.rows[5] / estimate[raw, 5:6] - first.rows[4] / estimate[raw, 4:5]
             log_ratio[raw] = np.log(estimate[raw, 5] / estimate[raw, 4])
             log_ratio_se[raw] = np.sqrt(np.maximum(np.einsum("bi,bij,bj->b", gradient, cov[raw], gradient), 0))
+        fitted.append((members, n - p, estimate, se, phi, beta, cov, inflation, log_ratio, log_ratio_se))
+    # the p-values of every group at once: scipy's distributions cost a call's overhead per call, not per value
+    ratios = np.concatenate([estimate / se for _, _, estimate, se, *_ in fitted]) if fitted else np.zeros((0, 1))
+    dfs = np.concatenate([np.full((len(members), 1), df) for members, df, *_ in fitted]) if fitted else np.zeros((0, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_values = 2 * stats.t.sf(np.abs(ratios), dfs)
+    fits = [None] * len(series)
+    at = 0
+    for members, df, estimate, se, phi, beta, cov, inflation, log_ratio, log_ratio_se in fitted:
+        critical = np.full(len(CONTRASTS), _t_quantile(df, 1 - alpha / 2))
         for i, m in enumerate(members):
-            fits[m] = series[m].fit(estimate[i], se[i], phi[i], p_values[i], critical, log_ratio[i],
+            fits[m] = series[m].fit(estimate[i], se[i], phi[i], p_values[at + i], critical, log_ratio[i],
                                     log_ratio_se[i], inflation[i], bootstrap=False, beta=beta[i], cov=cov[i])
+        at += len(members)
     return fits
 
 
