@@ -40,11 +40,6 @@ class CaseComparison:
         self.alpha, self.transition_months, self.horizon_months = alpha, transition_months, horizon_months
         self.seasonal, self.correction, self.primary = seasonal, correction, primary
 
-    @property
-    def name(self) -> str:
-        """The organization's name."""
-        return str(self.portfolio.cases.set_index("case_id").at[self.case_id, "name"])
-
     def goals(self) -> pd.DataFrame:
         """Each business goal's target against what was achieved, with the interval deciding.
 

@@ -123,3 +123,28 @@ def format_period(period: pd.Period) -> str:
     if period.freqstr.startswith("Q"):
         return f"{period.year}-Q{period.quarter}"
     return f"{period.year}-{period.month:02d}"
+
+
+MAX_HARMONICS = 6  # pairs of yearly Fourier terms; 6 on monthly data is as many as month dummies
+SEASONALITY_CHOICES = (f"none, a number of harmonic pairs from 1 to {MAX_HARMONICS} (2 is usual for monthly data), "
+                       "or months")
+
+
+def seasonality_setting(value):
+    """A yearly-seasonality setting as a case file or report parameter writes it, made canonical.
+
+    ``none`` (or None) is 0, a whole number 0 to :data:`MAX_HARMONICS` that many harmonic pairs, ``months`` a
+    dummy per month (or quarter) but the first. Raises ArgumentError for anything else.
+
+    Examples
+    --------
+    >>> [seasonality_setting(v) for v in ("none", None, 2, "months")]
+    [0, 0, 2, 'months']
+    """
+    if value is None or (isinstance(value, str) and value == "none"):
+        return 0
+    if isinstance(value, str) and value == "months":
+        return "months"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value <= MAX_HARMONICS:
+        return int(value)
+    raise ArgumentError(f"expected {SEASONALITY_CHOICES}, got {value!r}")

@@ -14,7 +14,7 @@ from scipy import stats
 
 from .ar1 import PHI_LIMIT, ar1_estimates, ar1_estimates_many, ar1_test, se_inflation
 from .errors import ArgumentError
-from .periods import parse_month, parse_period, phases_of
+from .periods import SEASONALITY_CHOICES, parse_month, parse_period, phases_of, seasonality_setting
 
 
 def newey_west_lags(n: int) -> int:
@@ -213,30 +213,24 @@ def its_series(series: "SegmentedSeries", alpha: float = 0.05, n_boot: int = 999
                       inflation, bootstrap=True, beta=test.beta, cov=test.cov)
 
 
-MAX_HARMONICS = 6  # pairs of yearly Fourier terms; 6 on monthly data is as many as month dummies
-
-
 def seasonality(setting, cycle: int):
     """A seasonality setting made canonical: 0 (none), a number of harmonic pairs, or ``"months"`` (dummies).
 
-    ``True`` is one harmonic pair, ``False`` or ``None`` none; a quarterly series (``cycle`` 4) takes at most
-    2 pairs.
+    As :func:`casekit.periods.seasonality_setting`, and ``True`` is one harmonic pair, ``False`` none; a
+    quarterly series (``cycle`` 4) takes at most 2 pairs.
 
     Examples
     --------
     >>> seasonality(True, 12), seasonality("none", 12), seasonality(2, 4), seasonality("months", 12)
     (1, 0, 2, 'months')
     """
-    if setting is None or setting is False or setting == "none":
-        return 0
-    if setting is True:
-        return 1
-    if setting == "months":
-        return "months"
-    if isinstance(setting, (int, np.integer)) and 0 <= setting <= MAX_HARMONICS:
-        return min(int(setting), cycle // 2)
-    raise ArgumentError(f"seasonality must be 'none', a number of harmonic pairs from 1 to {MAX_HARMONICS}, or "
-                        f"'months', got {setting!r}")
+    if isinstance(setting, bool):
+        return int(setting)
+    try:
+        setting = seasonality_setting(setting)
+    except ArgumentError:
+        raise ArgumentError(f"seasonality must be {SEASONALITY_CHOICES}, got {setting!r}") from None
+    return setting if setting == "months" else min(setting, cycle // 2)
 
 
 def season_columns(seasons, cycle: int, setting) -> list[np.ndarray]:

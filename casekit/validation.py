@@ -22,9 +22,9 @@ import pandas as pd
 from .casefiles import (CASE_FILES, MISSING_MARKERS, RowProblems, YamlDoc, plain_csv_columns, read_csv,
                         read_text, read_yaml)
 from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog, kpi_names, normalise
-from .errors import Problem, display_path
+from .errors import ArgumentError, Problem, display_path
 from .kpi_records import KpiRecords
-from .periods import month_span, parse_date, parse_month, parse_period
+from .periods import month_span, parse_date, parse_month, parse_period, seasonality_setting
 
 CASE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 KPI_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -228,15 +228,12 @@ def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd
 
 
 def _seasonality(c: _YamlChecker, value: Any):
-    """``adoption.seasonality``: ``none``, a number of yearly harmonic pairs (1 to 6), or ``months`` (a dummy per
-    month): what the KPIs' regressions allow for, decided before looking at the effect."""
-    if value in ("none", "months", None):
-        return 0 if value in ("none", None) else "months"
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
-        return int(value)
-    c.problem(("adoption", "seasonality"), f"expected none, a number of harmonic pairs from 1 to 6 (2 is usual for "
-                                           f"monthly data) or months, got {value!r}")
-    return 0
+    """``adoption.seasonality``: what the KPIs' regressions allow for, decided before looking at the effect."""
+    try:
+        return seasonality_setting(value)
+    except ArgumentError as exc:
+        c.problem(("adoption", "seasonality"), str(exc))
+        return 0
 
 
 def _check_kpi_values(c: _YamlChecker, raw: Any, known: dict) -> dict[str, float]:

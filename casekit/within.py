@@ -164,8 +164,9 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
     if series.seasonal == 0 and (p := series.seasonal_pattern_p()) < alpha:
         row["note"] = join_notes(row["note"], f"a yearly pattern before adoption (seasonal terms p {p:.2g}): "
                                               "adoption.seasonality in case.yaml allows for it")
-    return row, (series if row["verdict"] != "not enough data" else None), \
-        (fit if row["verdict"] != "not enough data" else None)
+    if row["verdict"] == "not enough data":  # e.g. a ratio-scale KPI whose baseline level is zero
+        return row, None, None
+    return row, series, fit
 
 
 def case_seasonality(case: pd.Series):

@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import ParameterError, RenderError, display_path
+from ..errors import ArgumentError, ParameterError, RenderError, display_path
+from ..periods import SEASONALITY_CHOICES, seasonality_setting
 
 MAX_TRANSITION = 120  # months: ten years of transition leave nothing to compare
 _TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "list": (list, tuple)}
@@ -161,6 +162,13 @@ def check_report_parameters(**values) -> None:
         raise ParameterError("\n".join(problems))
 
 
+def _known_kpis(values: dict) -> set[str]:
+    """The KPIs of the report's case (``case_id``), or of its cases (``case_ids``, else all in ``cases_dir``)."""
+    ids = [values["case_id"]] if isinstance(values.get("case_id"), str) else values.get("case_ids")
+    cases_dir = values.get("cases_dir")
+    return _kpi_ids(cases_dir, ids if ids is not None else _cases_in(cases_dir))
+
+
 def _problem(name: str, value, values: dict) -> str | None:
     cases_dir = values.get("cases_dir")
     if name == "alpha" and not (_number(value) and 0 < value < 1):
@@ -196,22 +204,22 @@ def _problem(name: str, value, values: dict) -> str | None:
                 return f"case_ids: no case {', '.join(map(repr, unknown))} in {display_path(Path(cases_dir))}; " \
                        f"cases are {', '.join(known)}"
         if name == "kpis":
-            ids = [values["case_id"]] if isinstance(values.get("case_id"), str) else values.get("case_ids")
-            known_kpis = _kpi_ids(cases_dir, ids if ids is not None else _cases_in(cases_dir))
+            known_kpis = _known_kpis(values)
             unknown = [v for v in value if v not in known_kpis]
             if unknown:
                 return f"kpis: unknown KPI {', '.join(map(repr, unknown))}; KPIs are {', '.join(sorted(known_kpis))}"
-    if name == "seasonal" and value is not None and not (
-            value in ("none", "months") or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6)):
-        return f"seasonal must be None (the case's own adoption.seasonality), \"none\", a number of harmonic pairs " \
-               f"from 1 to 6, or \"months\", got {_shown(value)}"
+    if name == "seasonal":
+        try:
+            seasonality_setting(value)
+        except ArgumentError:
+            return f"seasonal must be None (the case's own adoption.seasonality) or {SEASONALITY_CHOICES}, " \
+                   f"got {_shown(value)}"
     if name == "discount_rate" and not (_number(value) and 0 <= value < 1):
         return f"discount_rate must be a yearly rate from 0 to 1 (such as 0.08 for 8%), got {_shown(value)}"
     if name == "primary" and value is not None:
         if not isinstance(value, str):
             return f"primary must be None or a KPI's id, got {type(value).__name__} {_shown(value)}"
-        ids = [values["case_id"]] if isinstance(values.get("case_id"), str) else None
-        known_kpis = _kpi_ids(cases_dir, ids if ids is not None else _cases_in(cases_dir))
+        known_kpis = _known_kpis(values)
         if value not in known_kpis:
             return f"primary: unknown KPI {_shown(value)}; KPIs are {', '.join(sorted(known_kpis))}"
     if name == "correction":
