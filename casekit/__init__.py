@@ -59,6 +59,7 @@ def __dir__():
 
 
 __all__ = [
+    "__version__",
     "export_excel",
     "case_warnings",
     "import_kpis",

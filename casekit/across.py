@@ -8,8 +8,8 @@ import pandas as pd
 from .errors import ArgumentError
 from .meta import meta_analysis
 from .multiplicity import CORRECTIONS, adjust_pvalues
-from .paired import paired_tests
 from .notes import join_notes
+from .paired import paired_tests
 
 
 def percent_improvement(theta, sign, scale):

@@ -7,7 +7,6 @@ Goldenson & Kost 2006, CMU/SEI-2006-TR-004).
 from __future__ import annotations
 
 import re
-
 from functools import lru_cache
 from importlib import resources
 

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-
 MAX_MESSAGE = 300  # characters of a problem's message shown: an excerpt of a value, never a file's contents
 # control characters (a NUL, an escape sequence) are shown escaped, never sent to the terminal as they are
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -9,7 +9,6 @@ text with Excel's quote prefix, so it shows as written and never runs.
 from __future__ import annotations
 
 import errno
-
 from datetime import datetime, timezone
 from pathlib import Path
 

@@ -19,7 +19,7 @@ def goal_table(comparison) -> pd.DataFrame:
     goals = portfolio.goals[portfolio.goals["case_id"] == case_id]
     table = comparison.table.set_index("kpi")
     rows = []
-    for goal_id, rows_of_goal in goals.groupby("goal_id", sort=False):
+    for _, rows_of_goal in goals.groupby("goal_id", sort=False):
         targeted = rows_of_goal[rows_of_goal["target_change_pct"].notna() | rows_of_goal["target_value"].notna()]
         goal = (targeted if len(targeted) else rows_of_goal).iloc[0]
         kpi = goal["kpi"]

@@ -37,7 +37,7 @@ class KpiRecords(Sequence):
             raise ValueError("every column of KpiRecords needs one value per row")
 
     @classmethod
-    def from_rows(cls, rows) -> "KpiRecords":
+    def from_rows(cls, rows) -> KpiRecords:
         """From dicts with ``period, kpi, value, line``."""
         rows = list(rows)
         return cls([r["period"] for r in rows], [r["kpi"] for r in rows], [r["value"] for r in rows],

@@ -69,7 +69,7 @@ class Portfolio:
     kpi_values: pd.DataFrame
     truth: pd.DataFrame | None = None
 
-    def subset(self, case_ids=None, sectors=None) -> "Portfolio":
+    def subset(self, case_ids=None, sectors=None) -> Portfolio:
         """The cases named in ``case_ids`` and/or in ``sectors`` (None: no filter on that)."""
         keep = self.cases
         if case_ids is not None:

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .findings import confidence, format_p
-from .within import CORRECTION_NAMES
 from .loading import Portfolio
 from .summary import case_overview, maturity_label
+from .within import CORRECTION_NAMES
 
 DASH = "—"
 DETAIL_ROWS = 25  # a longer table shows its first rows and folds the rest into a collapsible section
@@ -423,7 +423,7 @@ def ranking_table(effects: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.
     names = portfolio.cases.set_index("case_id")["name"]
     level = confidence(alpha)
     rows = []
-    for kpi, group in effects[effects["usable"]].sort_values("improvement", ascending=False).groupby("kpi"):
+    for _, group in effects[effects["usable"]].sort_values("improvement", ascending=False).groupby("kpi"):
         shown = group if len(group) <= 2 * RANKED + 2 else pd.concat([group.head(RANKED), group.tail(RANKED)])
         for position, (_, r) in enumerate(shown.iterrows()):
             if len(shown) < len(group) and position == RANKED:

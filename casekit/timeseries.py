@@ -4,13 +4,12 @@ AR(1) errors) that decides, and the plain before/after mean shift with Newey–W
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from statsmodels.regression.linear_model import OLS  # not statsmodels.api, which imports all of it
 from scipy import stats
+from statsmodels.regression.linear_model import OLS  # not statsmodels.api, which imports all of it
 
 from .ar1 import PHI_LIMIT, ar1_estimates, ar1_estimates_many, ar1_test, se_inflation
 from .errors import ArgumentError
@@ -195,7 +194,7 @@ def _upper_phi(phi, n: int):
     return np.minimum(phi + INFLATION_PHI_MARGIN * np.sqrt(np.maximum(1 - phi**2, 0) / n), PHI_LIMIT)
 
 
-def its_series(series: "SegmentedSeries", alpha: float = 0.05, n_boot: int = 999) -> ItsFit:
+def its_series(series: SegmentedSeries, alpha: float = 0.05, n_boot: int = 999) -> ItsFit:
     """The bootstrap-calibrated fit of one :class:`SegmentedSeries` (see :func:`its_arrays`).
 
     With fewer than :data:`CAREFUL_POINTS` periods on a side the null is simulated one standard error of phi

@@ -19,8 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .casefiles import (CASE_FILES, MISSING_MARKERS, RowProblems, YamlDoc, plain_csv_columns, read_csv,
-                        read_text, read_yaml)
+from .casefiles import (
+    CASE_FILES,
+    MISSING_MARKERS,
+    RowProblems,
+    YamlDoc,
+    plain_csv_columns,
+    read_csv,
+    read_text,
+    read_yaml,
+)
 from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog, kpi_names, normalise
 from .errors import ArgumentError, Problem, display_path
 from .kpi_records import KpiRecords
@@ -405,7 +413,7 @@ def _range_text(info) -> str:
     return f"[{low}, {high}] {info['unit']}"
 
 
-def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem]) -> "KpiRows | None":
+def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem]) -> KpiRows | None:
     """Check kpis.csv; KPI names and ranges only when case.yaml could be read (``known``, from
     :func:`known_kpis`). None when the file cannot be read at all (its absence of rows is then no news).
 
@@ -468,7 +476,7 @@ def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem]) -> 
     return KpiRows(KpiRecords.from_rows(out), complete=not grouped.kinds and not skipped)
 
 
-def _plain_kpi_rows(path: Path, known: dict | None) -> "KpiRows | None":
+def _plain_kpi_rows(path: Path, known: dict | None) -> KpiRows | None:
     """kpis.csv checked column by column, when it is plain (``plain_csv_columns``) and every row is valid;
     None otherwise, and the row-by-row check finds and words each problem. The same checks, in bulk: a
     portfolio of 10,000 cases holds a million rows."""

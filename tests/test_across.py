@@ -79,7 +79,7 @@ def _subsets(portfolio, size):
     ids = list(portfolio.cases["case_id"])
     for start in range(0, len(ids) - size + 1, size):
         chosen = set(ids[start:start + size])
-        keep = lambda table: table[table["case_id"].isin(chosen)]  # noqa: E731
+        keep = lambda table, chosen=chosen: table[table["case_id"].isin(chosen)]  # noqa: E731
         yield dataclasses.replace(portfolio, cases=keep(portfolio.cases), kpis=keep(portfolio.kpis),
                                   appraisals=keep(portfolio.appraisals), truth=keep(portfolio.truth))
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from ar1_simulation import reml_gls
 
 from casekit import ar1
-from ar1_simulation import reml_gls
 
 # A first-year-effect design with the transition gap (-3..-1) and two missing months (-20, 16) left out.
 # The log KPI values were made once with tests/ar1_simulation.series (seed 2026, phi 0.5, a 20% step), rounded.

@@ -107,7 +107,7 @@ def _rules_by_definition(x, center, sigma):
     for side, sign in (("above", 1), ("below", -1)):
         z = [sign * (v - center) / sigma for v in x]
         for i in range(len(x)):
-            last = lambda n: z[i + 1 - n:i + 1] if i + 1 >= n else []  # noqa: E731
+            last = lambda n, i=i, z=z: z[i + 1 - n:i + 1] if i + 1 >= n else []  # noqa: E731
             if z[i] > 3:
                 found.add((i, 1, side))
             if z[i] > 2 and sum(v > 2 for v in last(3)) >= 2:

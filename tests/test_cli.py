@@ -3,7 +3,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import edit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import after_parameters
 
 import casekit as ck
-from conftest import after_parameters
 
 distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402  (after the skip: only with distributed installed)

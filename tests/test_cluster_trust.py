@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import copy_cases
 
 import casekit as ck
 from casekit.reporting.cluster import InsecureSchedulerWarning
-from conftest import copy_cases
 
 distributed = pytest.importorskip("distributed")
 

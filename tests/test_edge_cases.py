@@ -9,6 +9,7 @@ import pytest
 
 import casekit as ck
 
+
 @pytest.fixture(autouse=True)
 def no_warnings():
     with warnings.catch_warnings():

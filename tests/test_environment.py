@@ -21,7 +21,8 @@ def _normalise(requirement: str) -> str:
 
 def test_environment_and_pyproject_in_step():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    pip_side = {_normalise(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
+    extras = project["optional-dependencies"]
+    pip_side = {_normalise(r) for r in project["dependencies"] + extras["test"] + extras["docs"]}
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     conda_side = {_normalise(d) for d in env["dependencies"] if isinstance(d, str)}
     conda_side -= {d for d in conda_side if re.match(r"^(python|pip)([<>=!~]|$)", d)}

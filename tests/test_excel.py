@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import edit
 
 import casekit as ck
-from conftest import edit
 
 ROOT = Path(__file__).resolve().parents[1]
 IDS = ["quantia-tech", "meridian-financial", "northwood-paper"]

@@ -12,9 +12,9 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
+from conftest import after_parameters
 
 import casekit as ck
-from conftest import after_parameters
 from casekit.reporting._fast import forking, inprocess
 from casekit.reporting._fast.forking import ChildDied, run_forked
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import edit
 from scipy.stats import gmean
 
 import casekit as ck
-from conftest import edit
 
 
 def test_goal_statuses(case_dir: Path):

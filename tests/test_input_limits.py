@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import edit, write_case
 
 import casekit as ck
-from conftest import edit, write_case
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,9 +7,9 @@ standard errors of the simulation itself. The full table in the README is `pytho
 import numpy as np
 import pandas as pd
 import pytest
+from ar1_simulation import gls_critical, simulate_tests
 
 import casekit as ck
-from ar1_simulation import gls_critical, simulate_tests
 
 COUNT = 600
 

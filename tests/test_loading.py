@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import edit
 
 import casekit as ck
-from conftest import edit
 
 
 def test_portfolio_tables(case_dir: Path):

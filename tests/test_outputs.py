@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import errno
 import json
-import re
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import casekit as ck
 from conftest import copy_cases
 from test_reporting import FakeRunner
+
+import casekit as ck
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import edit
 
 import casekit as ck
-from conftest import edit
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_FOR_READERS = re.compile(r"\bNaN\b|<NA>|\bnan\b|\bNone\b|e[+-]\d\d\b")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import after_parameters, alive, copy_cases, descendants
 
 import casekit as ck
-from conftest import after_parameters, alive, copy_cases, descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "casekit" / "notebooks"

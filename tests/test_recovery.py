@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import copy_cases
 
 CASES = ("northwood-paper", "quantia-tech", "voltcart-ecommerce")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import after_parameters
 
 import casekit as ck
-from conftest import after_parameters
 from casekit.errors import RenderError
 from casekit.reporting import check_parameters
 

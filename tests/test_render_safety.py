@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import alive, copy_cases, descendants
 
 import casekit as ck
 from casekit.errors import RenderError
-from conftest import alive, copy_cases, descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import copy_cases
 
 import casekit as ck
-from conftest import copy_cases
 from casekit.reporting.jobs import Failure, Job, Outcome
 from casekit.reporting.parameters import parse_value
 

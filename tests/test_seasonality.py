@@ -132,7 +132,7 @@ def test_a_case_declares_its_seasonality_and_reports_carry_it(case_dir: Path):
     import matplotlib
 
     matplotlib.use("Agg")
-    line = {l.get_label(): l for l in adjusted.plot("escaped_defects").axes[0].get_lines()}["baseline trend"]
+    line = {drawn.get_label(): drawn for drawn in adjusted.plot("escaped_defects").axes[0].get_lines()}["baseline trend"]
     assert np.ptp(np.diff(np.log(line.get_ydata()))) > 0.01  # it follows the months, not a straight line
 
 

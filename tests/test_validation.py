@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import edit, line_of
 
 import casekit as ck
-from conftest import edit, line_of
 
 YAML, KPIS, APPR, PRAC = "case.yaml", "kpis.csv", "appraisals.csv", "practice_areas.csv"
 

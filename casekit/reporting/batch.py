@@ -13,16 +13,27 @@ from ..errors import ParameterError, RenderError, RenderInterrupted, display_pat
 from ..loading import portfolio_from
 from ..project import NOTEBOOKS
 from ..validation import case_folders, check_case
-from .export import PORTFOLIO, index_page
-from .jobs import COLUMNS, OK, Failure, Job, Outcome, report_files
-from .fingerprints import fingerprint
-from .outputs import (INDEX, MANIFEST, RESERVED, check_out_folder, intact, locked, present, publish,
-                      refuse_foreign, staging_folder, survey, write_manifest)
-from .runners import LocalRunner, with_progress
-from .parameters import (check_parameters, check_report_parameters, check_run_settings, declared_parameters,
-                         memory_bytes)
-from .signals import signals_ignored, stopped_by_signals
 from ._fast.forking import can_fork, defer_iri_grammar
+from .export import PORTFOLIO, index_page
+from .fingerprints import fingerprint
+from .jobs import COLUMNS, OK, Failure, Job, Outcome, report_files
+from .outputs import (
+    INDEX,
+    MANIFEST,
+    RESERVED,
+    check_out_folder,
+    intact,
+    locked,
+    present,
+    publish,
+    refuse_foreign,
+    staging_folder,
+    survey,
+    write_manifest,
+)
+from .parameters import check_parameters, check_report_parameters, check_run_settings, declared_parameters, memory_bytes
+from .runners import LocalRunner, with_progress
+from .signals import signals_ignored, stopped_by_signals
 
 ENGINES = ("casekit", "nbclient")
 CASE_NOTEBOOK = "case_report.ipynb"

@@ -33,9 +33,9 @@ from pathlib import Path
 
 from ..casefiles import CASE_FILES, plain_file_problem
 from ..errors import RenderError
+from ._fast.server import RenderServer, ServerDied
 from .export import PORTFOLIO
 from .jobs import FAILED, OK, Failure, Job, Outcome, portfolio_first, report_files
-from ._fast.server import RenderServer, ServerDied
 
 REMOTE_CASES = "cases"
 REMOTE_NOTEBOOKS = "notebooks"

@@ -11,7 +11,6 @@ import pandas as pd
 
 from ..summary import maturity_label
 
-
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_TEMPLATE = "casekit_report.html.j2"
 INDEX_TEMPLATE = "index.html.j2"

@@ -11,7 +11,6 @@ from ..casefiles import CASE_FILES, plain_file_problem
 from ..version import VERSION
 
 
-
 @lru_cache(maxsize=1)
 def _casekit_code() -> str:
     """casekit's version and the hash of its source: a code change re-renders everything."""

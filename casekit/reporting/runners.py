@@ -13,8 +13,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from .jobs import Failure, Job, Outcome, portfolio_first
 from ._fast.server import RenderServer, ServerDied
+from .jobs import Failure, Job, Outcome, portfolio_first
 
 
 class Runner(Protocol):

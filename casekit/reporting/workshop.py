@@ -21,8 +21,18 @@ from ..errors import CaseError, RenderError, display_path
 from ..project import CASES, NOTEBOOKS, SAMPLE_CASES
 from ..validation import case_folders, validate_cases
 from .jobs import OK, Job, report_files
-from .outputs import (IGNORED, LOCK, MANIFEST, STAGING_MARK, STAGING_PREFIX, digest, locked, refuse_foreign,
-                      staging_folder, write_text_atomically)
+from .outputs import (
+    IGNORED,
+    LOCK,
+    MANIFEST,
+    STAGING_MARK,
+    STAGING_PREFIX,
+    digest,
+    locked,
+    refuse_foreign,
+    staging_folder,
+    write_text_atomically,
+)
 from .parameters import check_parameters, check_run_settings, declared_parameters
 from .runners import LocalRunner, with_progress
 

@@ -9,6 +9,7 @@ from ..export import html_exporter
 from ..jobs import Job, Outcome
 from .forking import fork_call, preload
 
+
 def render_one(job: Job) -> Outcome:
     """Render one report: with the casekit engine in a child forked from this worker (in a process group of
     its own, killed with all it started when the report ends, and held to the job's memory limit), else here."""
