@@ -72,3 +72,45 @@ def test_no_import_cycle_between_modules():
     for name in graph:
         if name not in state:
             visit(name, [])
+
+
+# The layers, lowest first (docs/architecture.md): a module imports only from its own layer or those below.
+LAYERS = {
+    "base": ["errors", "notes", "atomic", "version", "periods", "catalog"],
+    "cases": ["casefiles", "kpi_records", "validation", "loading", "spreadsheets", "scaffold", "simulate", "project",
+              "cautions"],
+    "stats": ["ar1", "timeseries", "behaviour", "within", "meta", "across", "paired", "multiplicity", "breakdowns",
+              "goals", "findings"],
+    "report": ["comparison", "presentation", "plots", "inline", "excel", "summary"],
+    "render": ["reporting"],
+    "entry points": ["__init__", "cli", "__main__"],
+}
+
+
+def _layer_of(name: str) -> int:
+    short = name.removeprefix("casekit").lstrip(".") or "__init__"
+    head = short.split(".")[0]
+    for rank, modules in enumerate(LAYERS.values()):
+        if head in modules:
+            return rank
+    raise AssertionError(f"casekit.{short} is in no layer: add it to LAYERS and to docs/architecture.md")
+
+
+def test_every_module_imports_only_from_its_layer_or_below():
+    offenders = []
+    names = list(LAYERS)
+    modules = _modules()
+    for name, tree in modules.items():
+        for module, imported in _imports(name, tree, top_level_only=False):
+            # `from . import plots` imports a module; `from casekit import x` takes a name from the package
+            for target in [f"{module}.{n}" if f"{module}.{n}" in modules else module for n in imported]:
+                if _layer_of(target) > _layer_of(name):
+                    offenders.append(f"{name} ({names[_layer_of(name)]}) imports {target} "
+                                     f"({names[_layer_of(target)]})")
+    assert not offenders, offenders
+
+
+def test_the_architecture_page_names_every_layer_and_module():
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [m for modules in LAYERS.values() for m in modules if f"`{m}`" not in page]
+    assert not missing, missing
