@@ -1,6 +1,7 @@
 """casekit: CMMI case studies in Jupyter — load, test, report.
 
-See the README for the case format and the statistical methods.
+The documentation site (``make docs``; its pages are ``docs/``) has the case format, the statistical
+methods and the API reference.
 """
 
 import importlib

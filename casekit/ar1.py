@@ -254,7 +254,7 @@ def ar1_test(y, X, positions, contrasts, alpha: float = 0.05, n_boot: int = 999,
         Simulate the null at phî + phi_margin·√((1 − phî²)/n), that many
         standard errors of phî above the estimate (0: at the estimate).
         With few points phî is often too low, and a bootstrap at it gives
-        too narrow a null; casekit uses 1 below 24 points a side (README).
+        too narrow a null; casekit uses 1 below 24 points a side (docs/methods.md).
 
     Returns
     -------
@@ -354,7 +354,7 @@ def se_inflation(X, positions, contrast, phi):
     (c'b̂ − c'b)/se spreads more than a standard normal (by 7% at phi = 0
     and 35% at phi = 0.8 for 24 months a side). A meta-analysis sums these
     squared ratios: Cochran's Q then rejects homogeneity too often and I²
-    is inflated (README, "Across cases"). Multiplying the standard error by
+    is inflated (docs/methods.md, "Across cases"). Multiplying the standard error by
     this factor makes the ratio's mean square 1. The factor is simulated
     for the design on a grid of phi (300 AR(1) series at each of 10
     points, the same noise at every point, so the curve is smooth and

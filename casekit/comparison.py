@@ -260,7 +260,7 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
     the autocorrelation estimated without its small-sample bias, p-values and intervals from a parametric
     bootstrap of the t statistic, seeded from the series' own values so that the same data always give
     the same interval (a file rounded differently is different data, and its interval may move in the
-    last digit). Its error rate is measured in the README.
+    last digit). Its error rate is measured in docs/methods.md.
 
     Examples
     --------

@@ -433,7 +433,7 @@ def _kpi_id(name, lookup: dict[str, str], known: pd.DataFrame, source: Path) -> 
         normalise(name), list(lookup), n=1, cutoff=0.6)
     hint = f"; did you mean {lookup.get(normalise(close[0]), close[0])}?" if close else ""
     raise SpreadsheetError(f"{source.name}: unknown KPI {_shown(name)}{hint} Use a catalog KPI's id or label "
-                           "(the README's KPI catalog lists them), or define the KPI in case.yaml under kpis:")
+                           "(casekit.kpi_catalog() lists them), or define the KPI in case.yaml under kpis:")
 
 
 # --- periods -------------------------------------------------------------------------------------------

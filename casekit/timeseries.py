@@ -179,7 +179,7 @@ def its_arrays(values, t, phases, seasons, cycle: int, seasonal: bool | int | st
     return its_series(series, alpha, n_boot)
 
 
-INFLATION_PHI_MARGIN = 1.35  # standard errors of phi; calibrated on the README's grid, checked on fresh seeds
+INFLATION_PHI_MARGIN = 1.35  # standard errors of phi; calibrated on the grid in docs/methods.md, checked on fresh seeds
 
 
 def _upper_phi(phi, n: int):
@@ -188,7 +188,7 @@ def _upper_phi(phi, n: int):
 
     The factor grows with phi, and a short series' phi is often underestimated: read at the estimate, the
     pooled standard errors came out too small at 12 months a side (mean squared t 1.39 at phi 0.7); read
-    higher, the mean squared t is 0.91-1.14 from 12 to 36 months a side and phi 0 to 0.7 (README).
+    higher, the mean squared t is 0.91-1.14 from 12 to 36 months a side and phi 0 to 0.7 (docs/methods.md).
     """
     phi = np.asarray(phi, dtype=float)
     return np.minimum(phi + INFLATION_PHI_MARGIN * np.sqrt(np.maximum(1 - phi**2, 0) / n), PHI_LIMIT)
@@ -198,7 +198,7 @@ def its_series(series: SegmentedSeries, alpha: float = 0.05, n_boot: int = 999) 
     """The bootstrap-calibrated fit of one :class:`SegmentedSeries` (see :func:`its_arrays`).
 
     With fewer than :data:`CAREFUL_POINTS` periods on a side the null is simulated one standard error of phi
-    above its estimate, which holds the test's size at 12 a side and high autocorrelation (README).
+    above its estimate, which holds the test's size at 12 a side and high autocorrelation (docs/methods.md).
     """
     margin = 1.0 if min(series.n_before, series.n_after) < CAREFUL_POINTS else 0.0
     test = ar1_test(series.target, series.X, series.t, series.rows, alpha=alpha, n_boot=n_boot, phi_margin=margin)
@@ -399,7 +399,7 @@ def its(values, periods, start, transition_months: int = 0, seasonal: bool | int
     least squares, the autocorrelation estimated without its small-sample
     bias, and p-values and intervals from a parametric bootstrap of the t
     statistic, so that their error rate holds for autocorrelated monthly
-    KPIs of realistic length (README, "Inside one case").
+    KPIs of realistic length (docs/methods.md, "Inside one case").
 
     Parameters
     ----------
@@ -526,7 +526,7 @@ def mean_shift(before, after, log: bool | None = None, alpha: float = 0.05,
     this two-group design; tests/test_timeseries.py checks it against
     statsmodels. This is the naive comparison: it reads a trend that was
     under way before adoption as a change, and with 24 monthly points a side
-    its p-values are too small for autocorrelated KPIs (README). casekit's
+    its p-values are too small for autocorrelated KPIs (docs/methods.md). casekit's
     verdicts come from :func:`its`; this gives the levels either side.
 
     ``positions`` (the periods' integer times, before then after) makes the

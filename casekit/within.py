@@ -16,7 +16,7 @@ from .periods import phases_of
 from .timeseries import HORIZON_MONTHS, ItsFit, SegmentedSeries, its_estimates, its_series, mean_shift, positions
 
 MIN_POINTS = 6  # per side, for any comparison: the segmented regression has four coefficients and an AR(1)
-# per side, for a verdict that is a test rather than a description: the shortest design whose size the README
+# per side, for a verdict that is a test rather than a description: the shortest design whose size docs/methods.md
 # measures (5–7% at alpha 0.05 for 12, 24 and 36 a side and phi up to 0.7, tests/test_its_calibration.py)
 TESTED_POINTS = 12
 

@@ -49,7 +49,7 @@ PICKLED_ATTRIBUTES = ("__dict__", "args", "__cause__", "__context__", "__traceba
                       "__suppress_context__")
 INSECURE_WARNING = ("{scheduler} is not authenticated: any process that reaches it can join as a worker and read "
                     "the case files, which travel in clear. Use tls:// with certificates on a network you do not "
-                    "control (README: Rendering on a cluster)")
+                    "control (docs: Rendering on a Dask cluster)")
 
 
 class ClusterError(RenderError):
