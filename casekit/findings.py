@@ -45,6 +45,22 @@ class Findings:
     items: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
 
+    def verdicts(self) -> dict:
+        """The headline and the labels of the KPIs found improved and worsened: what the index of a render shows
+        of a report, carried beside the notebook's findings as :data:`casekit.formats.FINDINGS_MIME` (never read back from the
+        sentences, whatever a label holds).
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> ck.compare_case(ck.load_cases("cases"), "quantia-tech").findings().verdicts()["improved"]
+        ['Customer satisfaction', 'Defect density', 'Escaped defects', 'Net Promoter Score']
+        """
+        kpis = self.items[~self.items["group"].isin(NOT_KPIS)] if len(self.items) else self.items
+        return {"headline": self.headline,
+                **{verdict: [str(label) for label in kpis.loc[kpis["verdict"] == verdict, "label"]]
+                   for verdict in ("improved", "worsened")}}
+
     @property
     def sentences(self) -> list[str]:
         """Every sentence, the headline first."""
@@ -53,6 +69,8 @@ class Findings:
     def __repr__(self) -> str:
         return "\n".join(f"- {line}" for line in self.sentences)
 
+
+NOT_KPIS = ("goal", "roi", "category")  # the groups of findings about something other than one KPI
 
 CASE_GROUPS = ("improved", "worsened", "no clear change", "descriptive only", "not enough data", "goal", "roi")
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .findings import confidence, format_p
+from .formats import FINDINGS_MIME
 from .loading import Portfolio
 from .summary import case_overview, maturity_label
 from .within import CORRECTION_NAMES
@@ -28,14 +29,19 @@ MAX_ROWS = 500  # and a page holds at most this many rows of a table: a reader p
 
 
 class Block:
-    """A piece of a report: ``html`` for pages and notebooks, ``text`` for terminals and nbval."""
+    """A piece of a report: ``html`` for pages and notebooks, ``text`` for terminals and nbval, and ``data``,
+    further outputs by MIME type (a findings block carries its verdicts as data for the index)."""
 
-    def __init__(self, html_text: str, text: str):
+    def __init__(self, html_text: str, text: str, data: dict | None = None):
         self.html = html_text
         self.text = text
+        self.data = data or {}
 
     def _repr_html_(self) -> str:
         return f'<div class="casekit-block">{self.html}</div>'
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/html": self._repr_html_(), "text/plain": self.text, **self.data}
 
     def __repr__(self) -> str:
         return self.text
@@ -196,7 +202,7 @@ def findings_block(findings, alpha: float = 0.05, horizon_months: int = 12) -> B
         if lines:
             items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
             parts.append(f"<h3>{headings.get(group, group.capitalize())}</h3><ul>{items}</ul>")
-    return Block("".join(parts), repr(findings))
+    return Block("".join(parts), repr(findings), {FINDINGS_MIME: findings.verdicts()})
 
 
 def comparison_table(table: pd.DataFrame, alpha: float = 0.05, correction: str = "holm") -> Block:
@@ -361,7 +367,7 @@ def portfolio_block(findings, alpha: float = 0.05) -> Block:
         if findings.groups.get(group):
             parts.append(f"<h3>{heading}</h3><ul>"
                          + "".join(f"<li>{html.escape(x)}</li>" for x in findings.groups[group]) + "</ul>")
-    return Block("".join(parts), repr(findings))
+    return Block("".join(parts), repr(findings), {FINDINGS_MIME: findings.verdicts()})
 
 
 def overview_table(portfolio: Portfolio) -> Block:

@@ -215,3 +215,27 @@ def test_a_rerender_that_fails_everywhere_keeps_every_good_report(tmp_path: Path
     assert all((out / name.replace(".html", ".ipynb")).is_file() for name in good)
     index = (out / "index.html").read_text(encoding="utf-8")
     assert index.count("last good copy: its latest render failed") == 1
+
+
+def test_index_shows_kpi_labels_with_colons_and_150_characters(tmp_path):
+    """The index takes the findings as data, so any label a case may give (up to 200 characters) comes through."""
+    cases = tmp_path / "cases"
+    shutil.copytree(ROOT / "cases" / "quantia-tech", cases / "quantia-tech")
+    colon = "Defects: found by customers"
+    long = "Escaped defects per thousand function points, as counted by the customer support team " + "x" * 64
+    assert len(long) == 150
+    yaml_text = (cases / "quantia-tech" / "case.yaml").read_text(encoding="utf-8")
+    definition = "".join(f"  {kpi}:\n    label: '{label}'\n    unit: per KLOC\n    better: lower\n    category: quality\n"
+                         for kpi, label in (("defects_colon", colon), ("defects_long", long)))
+    (cases / "quantia-tech" / "case.yaml").write_text(yaml_text + "kpis:\n" + definition, encoding="utf-8")
+    kpis = cases / "quantia-tech" / "kpis.csv"
+    rows = [line for line in kpis.read_text(encoding="utf-8").splitlines() if ",defect_density," in line]
+    extra = [line.replace(",defect_density,", f",{kpi},") for kpi in ("defects_colon", "defects_long") for line in rows]
+    kpis.write_text(kpis.read_text(encoding="utf-8") + "\n".join(extra) + "\n", encoding="utf-8")
+    assert ck.validate_cases(cases) == []
+    table = ck.render(cases, tmp_path / "out", case_ids=["quantia-tech"], progress=False, no_input=True)
+    assert (table["status"] == "ok").all(), table
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    row = index[index.index('href="quantia-tech.html"'):]
+    improved = row[:row.index("</tr>")].split('data-label="improved" class="up">')[1].split("</td>")[0]
+    assert colon in improved and long in improved and "Defect density" in improved

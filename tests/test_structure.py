@@ -76,7 +76,7 @@ def test_no_import_cycle_between_modules():
 
 # The layers, lowest first (docs/architecture.md): a module imports only from its own layer or those below.
 LAYERS = {
-    "base": ["errors", "notes", "atomic", "version", "periods", "catalog"],
+    "base": ["errors", "notes", "atomic", "version", "formats", "periods", "catalog"],
     "cases": ["casefiles", "kpi_records", "validation", "loading", "spreadsheets", "scaffold", "simulate", "project",
               "cautions"],
     "stats": ["ar1", "timeseries", "behaviour", "within", "meta", "across", "paired", "multiplicity", "breakdowns",

@@ -3,12 +3,12 @@ and the index of a render's reports (a Jinja template with autoescape)."""
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
+from ..formats import FINDINGS_MIME
 from ..summary import maturity_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -55,23 +55,36 @@ def _joined(text) -> str:
     return "".join(text) if isinstance(text, list) else str(text)
 
 
+def findings_data(nb) -> dict:
+    """The verdicts the notebook's ``findings`` cell displayed as data (:meth:`casekit.Findings.verdicts`, under
+    :data:`~casekit.formats.FINDINGS_MIME`), or an empty dict when it displayed none (a notebook of the
+    user's own that prints its findings)."""
+    for cell in nb.cells:
+        if FINDINGS_TAG in cell.metadata.get("tags", []):
+            for output in cell.get("outputs", []):
+                data = output.get("data", {}).get(FINDINGS_MIME) if output.get("output_type") in (
+                    "execute_result", "display_data") else None
+                if isinstance(data, dict):
+                    return data
+    return {}
+
+
 def headline(nb) -> str:
-    """The first line the notebook's ``findings`` cell printed (a kernel may split a print across outputs)."""
+    """The report's headline: from the findings' data, else the first line the ``findings`` cell printed (a
+    kernel may split a print across outputs)."""
+    data = findings_data(nb)
+    if isinstance(data.get("headline"), str):
+        return data["headline"]
     lines = findings_lines(nb)
     return lines[0] if lines else ""
 
 
-_VERDICT_LINE = re.compile(r"^(?!Goal |Category )(?P<kpi>[^:]{1,80}): (?P<verdict>improved|worsened)\b")
-
-
 def verdict_kpis(nb) -> tuple[list[str], list[str]]:
-    """The KPIs the findings call improved, and those they call worsened (``Label: improved, ...`` lines)."""
-    found: dict[str, list[str]] = {"improved": [], "worsened": []}
-    for line in findings_lines(nb)[1:]:
-        match = _VERDICT_LINE.match(line)
-        if match:
-            found[match["verdict"]].append(match["kpi"])
-    return found["improved"], found["worsened"]
+    """The labels of the KPIs the findings call improved, and of those they call worsened, from the findings'
+    data; none for a notebook that displayed no such data."""
+    data = findings_data(nb)
+    return tuple([str(label) for label in data.get(verdict, []) if isinstance(label, str)]
+                 for verdict in ("improved", "worsened"))
 
 
 _EXPORTERS: dict = {}
