@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.regression.linear_model import OLS  # not statsmodels.api, which imports all of it
 
-from .ar1 import PHI_LIMIT, ar1_estimates, ar1_estimates_many, ar1_test, se_inflation
+from .ar1 import PHI_LIMIT, ar1_estimates, ar1_estimates_many, ar1_estimates_stacked, ar1_test, se_inflation
 from .errors import ArgumentError
 from .periods import SEASONALITY_CHOICES, parse_month, parse_period, phases_of, seasonality_setting
 
@@ -298,15 +298,25 @@ class SegmentedSeries:
         the gap-free design with the same counts, series that differ only in their gaps share one curve.
         For a series without missing periods this is its own design.
         """
-        before = self.X[:, 2] == 0
-        gap = -int(self.t[before].max()) - 1
+        gap, first_season = self._inflation_layout()
         t = np.r_[np.arange(-gap - self.n_before, -gap), np.arange(self.n_after)]
-        first_season = (int(self.seasons[0]) - 1 - int(self.t[0])) % self.cycle  # the season at t = 0, from 0
         seasons = (t + first_season) % self.cycle + 1
         post = (t >= 0).astype(float)
         X = np.column_stack([np.ones(len(t)), t.astype(float), post, t * post,
                              *season_columns(seasons, self.cycle, self.seasonal)])
         return X, t
+
+    def _inflation_layout(self) -> tuple[int, int]:
+        """The gap between the sides (in periods) and the season at t = 0 (from 0): with the counts, the
+        seasonality and the contrast, what the inflation design is made of."""
+        gap = -int(self.t[self.X[:, 2] == 0].max()) - 1
+        return gap, (int(self.seasons[0]) - 1 - int(self.t[0])) % self.cycle
+
+    def inflation_key(self) -> tuple:
+        """Equal for series whose :meth:`inflation_design` and effect contrast are equal: one curve serves them."""
+        gap, first_season = self._inflation_layout()
+        return (self.n_before, self.n_after, gap, self.cycle, self.seasonal, first_season if self.seasonal else 0,
+                self.rows[0].tobytes())
 
     def seasonal_pattern_p(self) -> float:
         """p-value of a yearly pattern in the months before adoption (NaN with fewer than two years of them).
@@ -348,43 +358,87 @@ class SegmentedSeries:
         )
 
 
+SHARED_DESIGN = 8  # series on one design are fitted as one stack; fewer are stacked with others of their shape
+
+
 def its_estimates(series: list[SegmentedSeries], alpha: float = 0.05) -> list[ItsFit]:
     """:func:`its_arrays` without the bootstrap, for many series at once (the cross-case inputs).
 
     The series that share a design (the same times around adoption, so the same regressors) are fitted
-    together, as one stack of GLS fits. The results are those of fitting each series alone.
+    together, as one stack of GLS fits; series with a design of their own (their own span and gaps) are
+    stacked with the others of the same shape, each on its own design. The results are those of fitting
+    each series alone.
     """
     groups: dict = {}
     for position, one in enumerate(series):
         groups.setdefault(one.design_key(), []).append(position)
-    fitted = []
+    batches, alone = [], {}
     for members in groups.values():
         first = series[members[0]]
-        n, p = first.X.shape
-        estimate, se, phi, beta, cov = ar1_estimates_many(np.stack([series[m].target for m in members]), first.X,
-                                                          first.t, first.rows)
-        inflation = se_inflation(*first.inflation_design(), first.rows[0], _upper_phi(phi, n))
-        log_ratio, log_ratio_se = np.full(len(members), np.nan), np.full(len(members), np.nan)
-        raw = np.array([series[m].scale == "raw" for m in members]) & (estimate[:, 4] > 0) & (estimate[:, 5] > 0)
-        if raw.any():
-            gradient = first.rows[5] / estimate[raw, 5:6] - first.rows[4] / estimate[raw, 4:5]
-            log_ratio[raw] = np.log(estimate[raw, 5] / estimate[raw, 4])
-            log_ratio_se[raw] = np.sqrt(np.maximum(np.einsum("bi,bij,bj->b", gradient, cov[raw], gradient), 0))
-        fitted.append((members, n - p, estimate, se, phi, beta, cov, inflation, log_ratio, log_ratio_se))
-    # the p-values of every group at once: scipy's distributions cost a call's overhead per call, not per value
-    ratios = np.concatenate([estimate / se for _, _, estimate, se, *_ in fitted]) if fitted else np.zeros((0, 1))
-    dfs = np.concatenate([np.full((len(members), 1), df) for members, df, *_ in fitted]) if fitted else np.zeros((0, 1))
+        if len(members) < SHARED_DESIGN:
+            alone.setdefault(first.X.shape, []).extend(members)
+            continue
+        fitted = ar1_estimates_many(np.stack([series[m].target for m in members]), first.X, first.t, first.rows)
+        batches.append((members, *fitted, first.rows))
+    for members in alone.values():
+        rows = np.stack([series[m].rows for m in members])
+        fitted = ar1_estimates_stacked(np.stack([series[m].target for m in members]),
+                                       np.stack([series[m].X for m in members]),
+                                       np.stack([series[m].t for m in members]), rows)
+        batches.append((members, *fitted, rows))
+    inflation = _inflation_factors(series, batches)
+    # the p-values of every batch at once: scipy's distributions cost a call's overhead per call, not per value
+    ratios = np.concatenate([estimate / se for _, estimate, se, *_ in batches]) if batches else np.zeros((0, 1))
+    dfs = np.concatenate([np.full((len(members), 1), _residual_df(series[members[0]])) for members, *_ in batches]
+                         ) if batches else np.zeros((0, 1))
     with np.errstate(invalid="ignore", divide="ignore"):
         p_values = 2 * stats.t.sf(np.abs(ratios), dfs)
     fits = [None] * len(series)
     at = 0
-    for members, df, estimate, se, phi, beta, cov, inflation, log_ratio, log_ratio_se in fitted:
-        critical = np.full(len(CONTRASTS), _t_quantile(df, 1 - alpha / 2))
+    for members, estimate, se, phi, beta, cov, rows in batches:
+        critical = np.full(len(CONTRASTS), _t_quantile(_residual_df(series[members[0]]), 1 - alpha / 2))
+        raw = np.array([series[m].scale == "raw" for m in members])
+        log_ratio, log_ratio_se = _log_ratios(raw, estimate, cov, rows)
         for i, m in enumerate(members):
             fits[m] = series[m].fit(estimate[i], se[i], phi[i], p_values[at + i], critical, log_ratio[i],
-                                    log_ratio_se[i], inflation[i], bootstrap=False, beta=beta[i], cov=cov[i])
+                                    log_ratio_se[i], inflation[m], bootstrap=False, beta=beta[i], cov=cov[i])
         at += len(members)
     return fits
+
+
+def _residual_df(series: SegmentedSeries) -> int:
+    n, p = series.X.shape
+    return n - p
+
+
+def _log_ratios(raw: np.ndarray, estimate: np.ndarray, cov: np.ndarray, rows: np.ndarray):
+    """The log ratio of the fitted to the counterfactual level, with its delta-method SE, for the raw-scale
+    series of a batch (NaN for the others); ``rows`` are the contrasts, (k, p) for all or (B, k, p)."""
+    log_ratio, log_ratio_se = np.full(len(raw), np.nan), np.full(len(raw), np.nan)
+    raw = raw & (estimate[:, 4] > 0) & (estimate[:, 5] > 0)
+    if raw.any():
+        fitted_row, counterfactual_row = (rows[raw, 5], rows[raw, 4]) if rows.ndim == 3 else (rows[5], rows[4])
+        gradient = fitted_row / estimate[raw, 5:6] - counterfactual_row / estimate[raw, 4:5]
+        log_ratio[raw] = np.log(estimate[raw, 5] / estimate[raw, 4])
+        log_ratio_se[raw] = np.sqrt(np.maximum(np.einsum("bi,bij,bj->b", gradient, cov[raw], gradient), 0))
+    return log_ratio, log_ratio_se
+
+
+def _inflation_factors(series: list[SegmentedSeries], batches) -> np.ndarray:
+    """Each series' SE inflation factor, read once per inflation design for all the series that share it
+    (series whose designs differ only in their gaps share one)."""
+    phi = np.empty(len(series))
+    for members, _, _, fitted_phi, *_ in batches:
+        phi[members] = fitted_phi
+    groups: dict = {}
+    for position, one in enumerate(series):
+        groups.setdefault(one.inflation_key(), []).append(position)
+    factors = np.empty(len(series))
+    for members in groups.values():
+        first = series[members[0]]
+        points = np.array([len(series[m].target) for m in members])
+        factors[members] = se_inflation(*first.inflation_design(), first.rows[0], _upper_phi(phi[members], points))
+    return factors
 
 
 def its(values, periods, start, transition_months: int = 0, seasonal: bool | int | str = False,

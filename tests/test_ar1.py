@@ -125,6 +125,24 @@ def test_stacked_fits_are_each_series_fitted_alone_and_the_textbook_whitened_reg
         assert cov[row] == pytest.approx(textbook, rel=1e-9)
 
 
+def test_series_each_on_its_own_design_fitted_together_are_each_fitted_alone():
+    # ar1_estimates_stacked serves series with designs of their own (own spans and gaps), as real portfolios have
+    rng = np.random.default_rng(8)
+    positions = [np.sort(rng.choice(40, 30, replace=False)) for _ in range(25)]
+    positions.append(np.arange(0, 60, 2))  # no two points adjacent: nothing to estimate phi from
+    designs = [np.column_stack([np.ones(30), p - 20.0, p >= 20, (p - 20.0) * (p >= 20)]) for p in positions]
+    Y = np.array([0.3 * (p >= 20) + rng.normal(0, 0.2, 30) for p in positions])
+    Y[3] = designs[3] @ [1.0, 0.1, 0.5, -0.05]  # an exact fit
+    C = np.stack([np.array([[0, 0, 1, 5.5], [0, 1, 0, 0]])] * len(Y))
+    estimate, se, phi, beta, cov = ar1.ar1_estimates_stacked(Y, np.stack(designs), np.stack(positions), C)
+    for row in range(len(Y)):
+        alone_estimate, alone_se, alone_phi = ar1.ar1_estimates(Y[row], designs[row], positions[row], C[row])
+        assert estimate[row] == pytest.approx(alone_estimate, rel=1e-9, abs=1e-12)
+        assert se[row] == pytest.approx(alone_se, rel=1e-9, abs=1e-12)
+        assert phi[row] == pytest.approx(alone_phi, abs=1e-12)
+    assert phi[-1] == 0 and phi[3] == 0
+
+
 def test_the_inflation_factor_simulates_only_the_grid_points_it_needs():
     y, X, t = design()
     contrast = np.array([0, 0, 1, 5.5])
