@@ -245,8 +245,10 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
           :func:`its`; raw direction, % on the log scale);
         - ``xmr_signals_better, xmr_signals_worse``: post-adoption points that break the baseline's XmR
           limits or zone rules, by direction (descriptive);
-        - ``effect, effect_se``: the effect as pooled across cases, a direction-aware log ratio (points
-          for interval scale), and its standard error;
+        - ``effect, effect_se, critical``: the effect as pooled across cases, a direction-aware log ratio
+          (points for interval scale), its one standard error (what pooling weighs by), and the critical
+          value that makes the interval: ``effect ± critical · effect_se`` on that scale, ``critical``
+          the bootstrap's calibrated quantile (so not 1.96);
         - ``descriptive``: True with fewer than 12 periods on a side;
         - ``verdict``: ``improved`` / ``worsened`` (adjusted p-value below ``alpha``), ``no clear
           change``, ``descriptive only`` (the note says which way the estimate points) or ``not enough
@@ -286,7 +288,8 @@ class PortfolioComparison:
         One row per case and KPI: ``case_id, kpi, label, unit, category, better, scale, n_before,
         n_after, baseline, post``, ``improvement, ci_low, ci_high, improvement_unit`` (as in
         :func:`compare_case`), ``effect, effect_se`` (direction-aware log ratio, or points, and its
-        standard error), ``autocorrelation``, ``descriptive``, ``tested`` (the case's own report tests
+        standard error), ``critical`` (t's quantile: no bootstrap runs here, so a case's interval here
+        is the t interval, not its own report's calibrated one), ``autocorrelation``, ``descriptive``, ``tested`` (the case's own report tests
         this KPI), ``usable`` (tested, with a positive standard error: what pooling takes), and the case's
         ``sector, maturity_before, maturity_latest, levels_gained`` (an organization with no rated
         appraisal before adoption counts as maturity level 1).

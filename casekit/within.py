@@ -26,7 +26,7 @@ COLUMNS = [
     "improvement", "ci_low", "ci_high", "improvement_unit", "p_value", "p_adjusted", "autocorrelation",
     "its_level_change", "its_level_ci_low", "its_level_ci_high", "its_level_p",
     "its_slope_change", "its_slope_p", "its_pre_slope", "its_pre_slope_p",
-    "xmr_signals_better", "xmr_signals_worse", "effect", "effect_se", "descriptive", "verdict", "note",
+    "xmr_signals_better", "xmr_signals_worse", "effect", "effect_se", "critical", "descriptive", "verdict", "note",
 ]
 
 
@@ -118,22 +118,25 @@ def _has_width(effect, se):
 def _effect(fit, sign: int, interval: bool) -> dict:
     """The fit's effect as compare_case's columns, direction-aware.
 
-    ``effect_se`` is the standard error to pool by (the plug-in one times the fit's inflation factor); the
-    interval uses the plug-in one with the bootstrap's multiplier, or the pooled one with t's.
+    ``effect_se`` is the estimate's one standard error (the plug-in one times the fit's inflation factor): the
+    cross-case tests weigh by it, and the interval is ``effect ± critical · effect_se``, ``critical`` being
+    the bootstrap's calibrated quantile of the studentized effect carried onto it (or t's, without the
+    bootstrap).
     """
     b, se, crit = fit.estimate["effect"], fit.se["effect"], fit.critical["effect"]
     if not interval and fit.scale == "raw":  # a ratio-scale KPI with a zero month: the log ratio of its levels
         b, se = fit.log_ratio, fit.log_ratio_se
     pooled = se * fit.inflation
-    half = crit * (se if fit.bootstrap else pooled)
+    critical = crit * se / pooled if fit.bootstrap and pooled > 0 else crit
+    half = critical * pooled if pooled > 0 else crit * se
     if interval:
         low, high = sorted((sign * (b - half), sign * (b + half)))
         return dict(improvement=sign * b, ci_low=low, ci_high=high, improvement_unit="points",
-                    effect=sign * b, effect_se=pooled)
+                    effect=sign * b, effect_se=pooled, critical=critical)
     with np.errstate(over="ignore"):  # a bound beyond exp(709): unbounded, as far as the data can tell
         low, high = sorted(sign * 100 * np.expm1([b - half, b + half]))
     return dict(improvement=sign * 100 * np.expm1(b), ci_low=low, ci_high=high, improvement_unit="%",
-                effect=sign * b, effect_se=pooled)
+                effect=sign * b, effect_se=pooled, critical=critical)
 
 
 def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_months):
@@ -244,7 +247,8 @@ def _kpi_finish(row, fit, phases, values, info, cycle, alpha, full) -> dict:
 
 EFFECT_COLUMNS = [
     "case_id", "kpi", "label", "unit", "category", "better", "scale", "n_before", "n_after", "baseline", "post",
-    "improvement", "ci_low", "ci_high", "improvement_unit", "effect", "effect_se", "autocorrelation", "descriptive",
+    "improvement", "ci_low", "ci_high", "improvement_unit", "effect", "effect_se", "critical", "autocorrelation",
+    "descriptive",
     "tested", "usable", "sector", "maturity_before", "maturity_latest", "levels_gained",
 ]
 

@@ -304,3 +304,20 @@ def test_findings_are_data_a_label_with_a_colon_included(case_dir: Path):
     assert items.loc["review_coverage", "group"] == "descriptive only"
     assert found.sentences[0] == found.headline and len(found.sentences) == 1 + len(found.items)
     assert found.counts == {"descriptive only": 2}
+
+
+def test_one_standard_error_per_estimate_and_the_interval_is_read_from_it():
+    # effect_se is what pooling weighs by; the case's own (bootstrap-calibrated) interval is effect ± critical × it
+    pf = ck.load_cases(Path(__file__).resolve().parents[1] / "cases")
+    table = ck.compare_case(pf, "quantia-tech").table
+    tested = table[np.isfinite(table["effect_se"]) & (table["effect_se"] > 0)]
+    assert len(tested) >= 4
+    for _, row in tested.iterrows():
+        sign, half = (1 if row["better"] == "higher" else -1), row["critical"] * row["effect_se"]
+        fitted = sign * row["effect"]  # the effect is direction-aware; the fit is on the KPI's own scale
+        bounds = np.array([fitted - half, fitted + half])
+        bounds = sorted(sign * (100 * np.expm1(bounds) if row["improvement_unit"] == "%" else bounds))
+        assert [row["ci_low"], row["ci_high"]] == pytest.approx(bounds, rel=1e-9)
+    effects = ck.compare_portfolio(pf).effects.set_index(["case_id", "kpi"]).loc["quantia-tech"]
+    assert effects.loc[tested["kpi"], "effect_se"].to_numpy() == pytest.approx(tested["effect_se"].to_numpy(),
+                                                                               rel=1e-9)
