@@ -45,17 +45,17 @@ def _group_effects(effects: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def portfolio_tests(effects: pd.DataFrame, definitions: pd.DataFrame, by: str = "kpi", correction: str = "holm",
-                    alpha: float = 0.05, meta_method: str = "DL", hartung_knapp: bool = True) -> pd.DataFrame:
+                    alpha: float = 0.05, meta_method: str = "DL", meta_test: str = "robust") -> pd.DataFrame:
     """Cross-case tests of the effects pooling takes: see :meth:`casekit.PortfolioComparison.tests`."""
     if correction not in CORRECTIONS:
         raise ArgumentError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     groups = _group_effects(effects, by)
     rows = []
     for group, cases in groups.groupby("group", sort=True):
-        rows.append(_test_group(group, cases, alpha, meta_method, hartung_knapp))
+        rows.append(_test_group(group, cases, alpha, meta_method, meta_test))
     if by == "kpi":  # a KPI whose every estimate was left out still gets its row, saying so
         for kpi, cases in effects[~effects["kpi"].isin(groups["group"])].groupby("kpi", sort=True):
-            rows.append({**_test_group(kpi, cases, alpha, meta_method, hartung_knapp), "k": 0,
+            rows.append({**_test_group(kpi, cases, alpha, meta_method, meta_test), "k": 0,
                          "median_improvement": np.nan, "heterogeneity_note": ""})
     table = pd.DataFrame(rows)
     if table.empty:
@@ -64,7 +64,7 @@ def portfolio_tests(effects: pd.DataFrame, definitions: pd.DataFrame, by: str = 
     if by == "category":
         table = table.drop(columns="category")
     else:
-        table = _bounded_predictions(table, groups, definitions, alpha, meta_method, hartung_knapp)
+        table = _bounded_predictions(table, groups, definitions, alpha, meta_method, meta_test)
     table = table.rename(columns={"group": by})
     left_out = effects[np.isfinite(effects["effect"]) & ~effects["tested"]]
     if by == "kpi" and len(left_out):
@@ -88,7 +88,7 @@ def portfolio_tests(effects: pd.DataFrame, definitions: pd.DataFrame, by: str = 
 
 
 def _bounded_predictions(table: pd.DataFrame, effects: pd.DataFrame, definitions: pd.DataFrame, alpha: float,
-                         meta_method: str, hartung_knapp: bool) -> pd.DataFrame:
+                         meta_method: str, meta_test: str) -> pd.DataFrame:
     """Prediction intervals of KPIs bounded on both sides (a percentage), on the logit scale of the level.
 
     A prediction interval on the log-ratio scale can put a typical organization outside the KPI's range (a
@@ -122,7 +122,7 @@ def _bounded_predictions(table: pd.DataFrame, effects: pd.DataFrame, definitions
         slope = (1.0 if interval else after) / (high - low)
         d = np.log(p1 / (1 - p1)) - np.log(p0 / (1 - p0))
         d_se = se * slope / (p1 * (1 - p1))
-        res = meta_analysis(d, d_se**2, method=meta_method, hartung_knapp=hartung_knapp, alpha=alpha)
+        res = meta_analysis(d, d_se**2, method=meta_method, test=meta_test, alpha=alpha)
         shares = 1 / (1 + np.exp(-(np.log(p0 / (1 - p0)) + np.array([res.pi_low, res.pi_high]))))
         levels = low + shares * (high - low)
         bounds = sign * (levels - level) if interval else sign * 100 * (levels / level - 1)
@@ -130,7 +130,7 @@ def _bounded_predictions(table: pd.DataFrame, effects: pd.DataFrame, definitions
     return table
 
 
-def _test_group(group, cases: pd.DataFrame, alpha, meta_method, hartung_knapp) -> dict:
+def _test_group(group, cases: pd.DataFrame, alpha, meta_method, meta_test) -> dict:
     first = cases.iloc[0]
     sign = 1 if first["better"] == "higher" else -1
     scale = first["scale"]
@@ -146,7 +146,7 @@ def _test_group(group, cases: pd.DataFrame, alpha, meta_method, hartung_knapp) -
                             "i2", "q", "q_pvalue", "p_value"], np.nan)
     if len(cases) >= 2:
         res = meta_analysis(cases["effect"], cases["effect_se"] ** 2, method=meta_method,
-                            hartung_knapp=hartung_knapp, alpha=alpha)
+                            test=meta_test, alpha=alpha)
         values = percent_improvement([res.estimate, res.ci_low, res.ci_high, res.pi_low, res.pi_high], sign, scale)
         low, high = sorted(values[1:3])
         pi_low, pi_high = sorted(values[3:5])

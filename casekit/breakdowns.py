@@ -75,9 +75,11 @@ def subgroup_analysis(effects: pd.DataFrame, by: str = "sector", meta_method: st
     pandas.DataFrame
         One row per KPI and subgroup: ``kpi, <by>, k``, ``pooled_improvement,
         ci_low, ci_high`` (random effects within the subgroup with the
-        Hartung–Knapp interval, as the primary test of
-        :func:`compare_portfolio`; a single case's own estimate and interval
-        when k = 1), ``tau2``, and per KPI ``q_between``, ``p_between`` and
+        Hartung–Knapp interval, never narrower than the usual one: the test
+        for differences below sets the subgroups' standard errors side by
+        side, which needs them on the model's scale, not the empirical one
+        of :func:`compare_portfolio`'s robust test from two or three cases;
+        a single case's own estimate and interval when k = 1), ``tau2``, and per KPI ``q_between``, ``p_between`` and
         ``p_between_adjusted``: the test for subgroup differences of R's meta
         package (Cochran's Q across the subgroup estimates with their
         standard errors, G − 1 df; Borenstein et al. 2009, ch. 19),
@@ -94,7 +96,7 @@ def subgroup_analysis(effects: pd.DataFrame, by: str = "sector", meta_method: st
         for group, cases in of_kpi.groupby(by):
             if len(cases) >= 2:
                 res = meta_analysis(cases["effect"], cases["effect_se"] ** 2, method=meta_method, alpha=alpha,
-                                    hartung_knapp=True)
+                                    test="hk")
                 point, low, high = percent_improvement([res.estimate, res.ci_low, res.ci_high], sign, scale)
                 estimates.append((res.estimate, res.se))
                 tau2 = res.tau2

@@ -15,6 +15,7 @@ from .errors import ArgumentError
 from .findings import Findings, case_findings, portfolio_findings
 from .goals import DRAWS, goal_table, roi_table
 from .loading import Portfolio
+from .meta import METHODS, TESTS
 from .multiplicity import CORRECTIONS
 from .timeseries import HORIZON_MONTHS
 from .within import KpiFit, fit_case, portfolio_effects
@@ -293,14 +294,14 @@ class PortfolioComparison:
         this KPI), ``usable`` (tested, with a positive standard error: what pooling takes), and the case's
         ``sector, maturity_before, maturity_latest, levels_gained`` (an organization with no rated
         appraisal before adoption counts as maturity level 1).
-    portfolio, alpha, correction, meta_method, hartung_knapp
+    portfolio, alpha, correction, meta_method, meta_test
         What was compared, and how.
     """
 
     def __init__(self, portfolio: Portfolio, effects: pd.DataFrame, alpha: float, correction: str,
-                 meta_method: str, hartung_knapp: bool):
+                 meta_method: str, meta_test: str):
         self.portfolio, self.effects = portfolio, effects
-        self.alpha, self.correction, self.meta_method, self.hartung_knapp = alpha, correction, meta_method, hartung_knapp
+        self.alpha, self.correction, self.meta_method, self.meta_test = alpha, correction, meta_method, meta_test
 
     def tests(self, by: str = "kpi") -> pd.DataFrame:
         """Cross-case tests of improvement, one row per KPI (or per SEI category).
@@ -323,7 +324,7 @@ class PortfolioComparison:
             One row per KPI (``kpi``) or category (``category``), with ``category, scale, k`` (cases
             pooled), ``median_improvement`` and ``improvement_unit`` (% or points); the random-effects
             model: ``pooled_improvement, pooled_ci_low, pooled_ci_high, pi_low, pi_high`` (same unit),
-            ``tau2, i2, q, q_pvalue``; ``p_value`` (Hartung–Knapp) and ``p_adjusted``; the paired tests
+            ``tau2, i2, q, q_pvalue``; ``p_value`` (the robust test) and ``p_adjusted``; the paired tests
             ``wilcoxon_stat, wilcoxon_p, t_stat, t_p, sign_positive, sign_n, sign_p``; the effect size
             ``dz, dz_ci_low, dz_ci_high``; ``heterogeneity_note``; ``left_out``; and ``verdict``:
             ``improved`` / ``worsened`` when ``p_adjusted < alpha``, ``no clear change``, or ``not enough
@@ -331,8 +332,10 @@ class PortfolioComparison:
 
         Notes
         -----
-        The primary test is the random-effects meta-analysis with the Hartung–Knapp adjustment (IntHout et
-        al. 2014). The Wilcoxon signed-rank test is the distribution-free check, but with k cases its
+        The primary test is the random-effects meta-analysis with the cluster-robust (CR2) variance and
+        Satterthwaite degrees of freedom (Tipton 2015; metafor's ``robust(..., clubSandwich=TRUE)``): it
+        holds its error rate although each case's standard error is itself estimated from a short series
+        (see :func:`casekit.meta_analysis`). The Wilcoxon signed-rank test is the distribution-free check, but with k cases its
         smallest two-sided p-value is 2/2^k, which a correction over many KPIs may never let through; the
         paired t and the sign test are reported beside it for sensitivity.
 
@@ -345,7 +348,7 @@ class PortfolioComparison:
         (5, 'no clear change')
         """
         return portfolio_tests(self.effects, self.portfolio.kpi_definitions, by, self.correction, self.alpha,
-                               self.meta_method, self.hartung_knapp)
+                               self.meta_method, self.meta_test)
 
     def categories(self, reference: pd.DataFrame | None = None) -> pd.DataFrame:
         """Median, lowest and highest improvement per SEI category (:func:`casekit.breakdowns.category_summary`).
@@ -422,11 +425,12 @@ class PortfolioComparison:
     def __repr__(self) -> str:
         return (f"<PortfolioComparison: {len(self.portfolio.cases):,} organizations, "
                 f"{self.effects['kpi'].nunique()} KPIs, {int(self.effects['usable'].sum()):,} effects pooled; "
-                f"alpha {self.alpha:g}, {self.correction} correction, {self.meta_method} random effects>")
+                f"alpha {self.alpha:g}, {self.correction} correction, {self.meta_method} random effects, "
+                f"{self.meta_test} test>")
 
 
 def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm", alpha: float = 0.05,
-                      meta_method: str = "DL", hartung_knapp: bool = True, transition_months: int | None = None,
+                      meta_method: str = "DL", meta_test: str = "robust", transition_months: int | None = None,
                       horizon_months: int = HORIZON_MONTHS) -> PortfolioComparison:
     """Every case's effects, worked out once, ready to be tested across cases.
 
@@ -442,8 +446,10 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
         Level for CIs and the verdicts.
     meta_method : {"DL", "PM"}
         tau² estimator of the random-effects model.
-    hartung_knapp : bool
-        Hartung–Knapp CI and p-value for the pooled effect (default True).
+    meta_test : {"robust", "hk", "z"}
+        How the pooled effect is tested (:func:`casekit.meta_analysis`): the cluster-robust CR2 variance
+        with Satterthwaite degrees of freedom (default), Hartung–Knapp with the ad hoc floor, or the usual
+        normal test.
     transition_months : int, optional
         Override every case's transition window.
     horizon_months : int
@@ -465,5 +471,8 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
     """
     if correction not in CORRECTIONS:
         raise ArgumentError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    if meta_method not in METHODS or meta_test not in TESTS:
+        raise ArgumentError(f"meta_method must be one of {', '.join(METHODS)} and meta_test one of "
+                            f"{', '.join(TESTS)}; got {meta_method!r} and {meta_test!r}")
     effects = portfolio_effects(portfolio, kpis, alpha, transition_months, horizon_months)
-    return PortfolioComparison(portfolio, effects, alpha, correction, meta_method, hartung_knapp)
+    return PortfolioComparison(portfolio, effects, alpha, correction, meta_method, meta_test)

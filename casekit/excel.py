@@ -80,7 +80,8 @@ def export_excel(portfolio: Portfolio, path: str | Path, alpha: float = 0.05, co
     sheets = {
         "Settings": pd.DataFrame([
             ("alpha", alpha), ("confidence level", f"{100 * (1 - alpha):g}%"), ("correction", correction),
-            ("meta-analysis method", meta_method), ("cases", len(ids)), ("casekit version", VERSION),
+            ("meta-analysis method", meta_method), ("pooled effect's test", across.meta_test),
+            ("cases", len(ids)), ("casekit version", VERSION),
             ("exported (UTC)", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")),
             ("effects", "direction-aware: positive is better; % for ratio-scale KPIs, points for interval-scale")],
             columns=["setting", "value"]),

@@ -12,6 +12,7 @@ from statsmodels.stats.meta_analysis import combine_effects
 from .errors import ArgumentError
 
 METHODS = {"DL": "chi2", "PM": "iterated"}
+TESTS = {"z": "normal", "hk": "Hartung–Knapp", "robust": "robust (CR2)"}
 
 
 @dataclass(frozen=True)
@@ -31,24 +32,23 @@ class MetaResult:
     q_pvalue: float
     k: int
     method: str
-    hartung_knapp: bool
+    test: str
+    df: float
 
     def to_frame(self) -> pd.DataFrame:
         """The result as a one-row DataFrame with one column per attribute."""
         return pd.DataFrame([asdict(self)])
 
     def __repr__(self) -> str:
-        hk = ", Hartung-Knapp" if self.hartung_knapp else ""
         return (
-            f"MetaResult({self.method}{hk}, k={self.k}: estimate {self.estimate:.4g} "
+            f"MetaResult({self.method}, {TESTS[self.test]} test, k={self.k}: estimate {self.estimate:.4g} "
             f"[{self.ci_low:.4g}, {self.ci_high:.4g}], p={self.p_value:.3g}; "
             f"prediction [{self.pi_low:.4g}, {self.pi_high:.4g}]; tau2={self.tau2:.4g}, "
             f"I2={100 * self.i2:.1f}%, Q={self.q:.4g} (p={self.q_pvalue:.3g}))"
         )
 
 
-def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = False,
-                  alpha: float = 0.05) -> MetaResult:
+def meta_analysis(effect, variance, method: str = "DL", test: str = "z", alpha: float = 0.05) -> MetaResult:
     """Pool effects from several cases with a random-effects model.
 
     Parameters
@@ -63,15 +63,19 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
         Estimator of the between-case variance tau²: DerSimonian–Laird
         (method of moments) or Paule–Mandel (iterated; recommended by Veroniki
         et al. 2016).
-    hartung_knapp : bool
-        Use the Hartung–Knapp(–Sidik–Jonkman) standard error and a t
-        distribution with k − 1 degrees of freedom for the CI and p-value,
-        which keeps coverage near nominal when k is small (IntHout et al.
-        2014). The standard error is never taken below the usual one (the
-        ad hoc rule of Knapp & Hartung 2003, studied by Röver, Knapp &
-        Friede 2015; metafor's ``test="adhoc"``, not ``test="knha"``), since
-        the unmodified method gives too-narrow intervals when the cases agree
-        closely.
+    test : {"z", "hk", "robust"}
+        How the pooled effect's CI and p-value are made. ``"z"``: the usual
+        standard error, normal quantiles. ``"hk"``: the Hartung–Knapp(–Sidik–
+        Jonkman) standard error with t(k − 1), never below the usual one (the
+        ad hoc rule of Knapp & Hartung 2003; metafor's ``test="adhoc"``).
+        ``"robust"``: the cluster-robust (sandwich) variance of the weighted
+        mean with the CR2 small-sample correction and Satterthwaite degrees of
+        freedom (Tipton 2015; Pustejovsky & Tipton 2018), each case its own
+        cluster; metafor's ``robust(..., clubSandwich=TRUE)``. It does not take
+        the cases' standard errors at their word, only as weights, so it holds
+        its error rate when they are themselves estimated with noise, as
+        casekit's are (the README's calibration table); casekit's cross-case
+        test uses it.
     alpha : float
         1 − confidence level of the CI and the prediction interval.
 
@@ -83,7 +87,9 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
         effect; NaN when k < 3), ``p_value`` (of the pooled effect against 0),
         ``tau2``, ``i2`` (share of total variance due to heterogeneity, 0–1),
         ``q`` and ``q_pvalue`` (Cochran's test of homogeneity), ``k``,
-        ``method``, ``hartung_knapp``.
+        ``method``, ``test`` and ``df`` (the degrees of freedom of the t
+        distribution the CI, p-value and prediction interval use; infinite for
+        ``"z"``).
 
     Raises
     ------
@@ -102,8 +108,8 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     (Higgins & Thompson 2002, eq. 9); for DerSimonian–Laird this equals the
     familiar (Q − df) / Q. The prediction interval is metafor's
     (``predict.rma``): estimate ± q · sqrt(tau² + se²) with the test's own
-    standard error and quantile (t(k − 1) with Hartung–Knapp, the normal
-    otherwise), for k ≥ 3; Higgins, Thompson & Spiegelhalter (2009, eq. 12)
+    standard error and quantile (t(k − 1) with Hartung–Knapp, t(df) with the
+    robust test, the normal otherwise), for k ≥ 3; Higgins, Thompson & Spiegelhalter (2009, eq. 12)
     use t(k − 2) with the usual standard error, which with 3 cases is a
     t(1) quantile of 12.7 and no description of anything.
 
@@ -132,6 +138,11 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     IntHout J, Ioannidis JPA, Borm GF (2014). The Hartung-Knapp-Sidik-Jonkman
     method for random effects meta-analysis is straightforward and considerably
     outperforms the standard DerSimonian-Laird method. BMC Med Res Methodol 14:25.
+    Tipton E (2015). Small sample adjustments for robust variance estimation
+    with meta-regression. Psychol Methods 20:375–393.
+    Pustejovsky JE, Tipton E (2018). Small-sample methods for cluster-robust
+    variance estimation and hypothesis testing in fixed effects models. J Bus
+    Econ Stat 36:672–683.
     Röver C, Knapp G, Friede T (2015). Hartung-Knapp-Sidik-Jonkman approach and
     its modification for random-effects meta-analysis with few studies. BMC Med
     Res Methodol 15:99.
@@ -154,6 +165,8 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
     """
     if method not in METHODS:
         raise ArgumentError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if test not in TESTS:
+        raise ArgumentError(f"test must be one of {', '.join(TESTS)}, got {test!r}")
     y = np.asarray(effect, dtype=float)
     v = np.asarray(variance, dtype=float)
     if y.ndim != 1 or y.shape != v.shape:
@@ -173,9 +186,12 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
         # as DerSimonian & Laird and metafor do, the random-effects model is the fixed-effect one
         estimate, tau2 = float(res.mean_effect_fe), 0.0
         se, se_hk = float(res.sd_eff_w_fe), float(np.sqrt(res.var_hksj_fe))
-    if hartung_knapp:
-        se = max(se, se_hk)
-    dist = stats.t(k - 1) if hartung_knapp else stats.norm()
+    df = float("inf")
+    if test == "hk":
+        se, df = max(se, se_hk), k - 1
+    elif test == "robust":
+        se, df = _robust(y, v, tau2, estimate)
+    dist = stats.norm() if np.isinf(df) else stats.t(df)
     crit = dist.ppf(1 - alpha / 2)
     p_value = float(2 * dist.sf(abs(estimate / se))) if se > 0 else float(estimate == 0)
     w = 1 / v
@@ -199,5 +215,19 @@ def meta_analysis(effect, variance, method: str = "DL", hartung_knapp: bool = Fa
         q_pvalue=float(stats.chi2.sf(res.q, k - 1)),
         k=k,
         method=method,
-        hartung_knapp=hartung_knapp,
+        test=test,
+        df=float(df),
     )
+
+
+def _robust(y: np.ndarray, v: np.ndarray, tau2: float, estimate: float) -> tuple[float, float]:
+    """The CR2 cluster-robust standard error of the random-effects mean and its Satterthwaite degrees of
+    freedom, each case a cluster (Tipton 2015): with p = w/Σw, V = Σ p²e²/(1 − p), e the residuals; the
+    degrees of freedom 2E[V]²/Var[V] under the working model, tr(A)²/tr(A²) with A = D M Φ M'."""
+    w = 1 / (v + tau2)
+    p = w / w.sum()
+    residual = y - estimate
+    se = float(np.sqrt((p**2 * residual**2 / (1 - p)).sum()))
+    maker = np.eye(len(y)) - p[None, :]
+    A = (p**2 / (1 - p))[:, None] * (maker * (1 / w)[None, :]) @ maker.T
+    return se, float(np.trace(A) ** 2 / np.trace(A @ A))

@@ -42,15 +42,44 @@ METAFOR_ADHOC = dict(estimate=0.110968992248062, se=0.0505780538858873, ci_low=-
 
 
 def test_hartung_knapp_is_metafor_adhoc_not_knha():
-    res = ck.meta_analysis(CLOSE_Y, CLOSE_V, method="DL", hartung_knapp=True)
+    res = ck.meta_analysis(CLOSE_Y, CLOSE_V, method="DL", test="hk")
     for name, expected in METAFOR_ADHOC.items():
         assert getattr(res, name) == pytest.approx(expected, rel=1e-9, abs=1e-12), name
 
 
 def test_hartung_knapp_against_metafor_knha():
-    res = ck.meta_analysis(KACKER_Y, KACKER_V, method="DL", hartung_knapp=True)
+    res = ck.meta_analysis(KACKER_Y, KACKER_V, method="DL", test="hk")
     for name, expected in METAFOR_KNHA.items():
         assert getattr(res, name) == pytest.approx(expected, rel=1e-7), name
+
+
+# The cluster-robust test, each case its own cluster; R 4.2, metafor 3.8-1, clubSandwich 0.5.8 (computed once):
+#   res <- rma(y, v, method = "DL"); rob <- robust(res, cluster = seq_along(y), clubSandwich = TRUE)
+#   c(rob$beta, rob$se, rob$ci.lb, rob$ci.ub, rob$pval, rob$ddf); predict(rob)
+ROBUST = {
+    "kacker": (KACKER_Y, KACKER_V, dict(
+        estimate=62.3901386044503, se=0.24427544062738, ci_low=61.7984115863929, ci_high=62.9818656225078,
+        p_value=8.09077003812732e-14, df=6.26123667943946, pi_low=60.9617174744188, pi_high=63.8185597344819)),
+    # five close effects: the robust SE is the effects' own spread, far below the usual one
+    "close": (CLOSE_Y, CLOSE_V, dict(
+        estimate=0.110968992248062, se=0.00496277745699712, ci_low=0.0968422212984601,
+        ci_high=0.125095763197664, p_value=3.84310833331302e-05, df=3.7637513408517)),
+    "four": ([0.31, -0.05, 0.42, 0.18], [0.02, 0.05, 0.01, 0.09], dict(
+        estimate=0.296240872901714, se=0.0964670959136295, ci_low=-0.0994383571858334, ci_high=0.691920102989261,
+        p_value=0.0859783846529106, df=2.10596608739826, pi_low=-0.255419627403811, pi_high=0.847901373207239)),
+    "two": ([0.2, 0.5], [0.01, 0.04], dict(
+        estimate=0.3, se=0.141421356237309, ci_low=-1.49692870641874, ci_high=2.09692870641874,
+        p_value=0.280437798007543, df=1.0)),
+}
+
+
+@pytest.mark.parametrize("name", ROBUST)
+def test_robust_test_against_metafor_and_clubsandwich(name):
+    y, v, expected = ROBUST[name]
+    res = ck.meta_analysis(y, v, method="DL", test="robust")
+    for field, value in expected.items():
+        assert getattr(res, field) == pytest.approx(value, rel=1e-9, abs=1e-12), field
+    assert res.test == "robust"
 
 
 def test_second_dataset_against_metafor():
@@ -79,7 +108,7 @@ def test_prediction_interval_is_metafors():
     """
     yi = [0.3944754349019526, 0.057161677951342194, 0.08004360579003697, 0.09110342165649568, 0.8032139923368644]
     vi = [0.013894490372412254, 0.014268456514272734, 0.019333648614000973, 0.12677536750809404, 0.0222855084888556]
-    res = ck.meta_analysis(yi, vi, method="DL", hartung_knapp=True)
+    res = ck.meta_analysis(yi, vi, method="DL", test="hk")
     got = np.exp([res.estimate, res.ci_low, res.ci_high, res.pi_low, res.pi_high])
     assert got == pytest.approx([1.35350790161189, 0.89784984173611, 2.040412053961543, 0.557011666607689,
                                  3.288950213346458], rel=1e-9)
@@ -103,7 +132,7 @@ def test_homogeneous_effects_truncate_tau2_at_zero(method):
 
 def test_modified_hartung_knapp_is_never_narrower_than_the_usual_interval():
     y, v = np.array([0.1, 0.11, 0.105]), np.array([0.01, 0.01, 0.02])
-    plain, hk = ck.meta_analysis(y, v), ck.meta_analysis(y, v, hartung_knapp=True)
+    plain, hk = ck.meta_analysis(y, v), ck.meta_analysis(y, v, test="hk")
     assert hk.se == pytest.approx(plain.se)
     assert hk.ci_high - hk.ci_low > plain.ci_high - plain.ci_low  # t(k-1) instead of z
 
