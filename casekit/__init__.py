@@ -7,16 +7,15 @@ methods and the API reference.
 import importlib
 import importlib.util
 
-from .catalog import kpi_catalog
 from .errors import CaseError, CasekitError, ParameterError, Problem, RenderError, RenderInterrupted
-from .loading import Portfolio, load_cases
-from .reporting import render
-from .validation import validate_cases
 from .version import VERSION as __version__
 
-# The statistics import scipy and statsmodels, which take seconds: they load on first use, so that the
-# command line (and a render's main process) starts at once. ``import casekit`` offers the same names.
+# Every public name but the errors loads on first use: the statistics import scipy and statsmodels and the
+# tables pandas, which take seconds, so ``import casekit`` (and papermill, which imports casekit's engine
+# while it starts) costs nothing until a name is used. ``import casekit`` offers the same names.
 _LAZY = {
+    "kpi_catalog": "catalog", "Portfolio": "loading", "load_cases": "loading", "render": "reporting",
+    "validate_cases": "validation",
     "compare_case": "comparison", "compare_portfolio": "comparison", "CaseComparison": "comparison",
     "PortfolioComparison": "comparison", "Findings": "findings",
     "XmrResult": "behaviour", "xmr": "behaviour", "xmr_phases": "behaviour",
@@ -42,7 +41,6 @@ _LAZY = {
     "subgroup_table": "presentation",
     "dose_table": "presentation",
 }
-
 
 def __getattr__(name: str):
     if name in _LAZY:

@@ -2,12 +2,29 @@
 (:func:`render_workshop`), and the checks a report's parameters and a run's settings pass first.
 
 Modules: ``jobs`` (a job and its outcome), ``parameters``, ``execute`` (one report), ``export`` (HTML and the
-index), ``manifest`` (what is unchanged), ``runners`` (local processes) and ``cluster`` (Dask), ``batch``
-(planning a render), ``workshop``, ``engine`` (papermill's ``--engine casekit``); ``_fast`` is private.
+index), ``fingerprints`` (what is unchanged), ``outputs`` (the output folder's contract), ``runners`` (local
+processes) and ``cluster`` (Dask), ``batch`` (planning a render), ``workshop``, ``engine`` (papermill's
+``--engine casekit``); ``_fast`` is private.
+
+The names load on first use, so that papermill, which imports ``casekit.reporting.engine`` while it
+starts, imports nothing else of casekit's.
 """
 
-from .batch import render
-from .parameters import check_parameters, check_report_parameters, check_run_settings
-from .workshop import render_workshop
+import importlib
 
-__all__ = ["check_parameters", "check_report_parameters", "check_run_settings", "render", "render_workshop"]
+_NAMES = {"render": "batch", "check_parameters": "parameters", "check_report_parameters": "parameters",
+          "check_run_settings": "parameters", "render_workshop": "workshop"}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_NAMES))

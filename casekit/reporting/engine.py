@@ -37,12 +37,20 @@ def _implementation():
 
 
 def papermill_excepthook(kind, value, traceback, previous=sys.excepthook):
-    """On papermill's command line, a notebook that refused its parameters (casekit's ParameterError)
-    ends with ``papermill: <message>``, not papermill's traceback; everything else is left to ``previous``."""
-    if getattr(value, "ename", None) == PARAMETER_ERROR and getattr(value, "evalue", None):
+    """On papermill's command line, a notebook that refused its parameters through casekit (a ParameterError
+    raised from casekit's own code) ends with ``papermill: <message>``, not papermill's traceback; every other
+    exception, from any other notebook, goes to ``previous`` untouched."""
+    if _casekit_parameter_error(value):
         print(f"papermill: {value.evalue}", file=sys.stderr)
         return
     previous(kind, value, traceback)
+
+
+def _casekit_parameter_error(value) -> bool:
+    """papermill's execution error for casekit's ParameterError: its name, a message, and casekit in its trace."""
+    trace = getattr(value, "traceback", None) or []
+    return (getattr(value, "ename", None) == PARAMETER_ERROR and bool(getattr(value, "evalue", None))
+            and any("casekit" in str(line) for line in trace))
 
 
 def _on_papermill_command_line() -> bool:
