@@ -19,32 +19,11 @@ PHI_LIMIT = 0.95  # |phi| is kept below this: nearer 1 the series is a random wa
 _GRID = np.linspace(-PHI_LIMIT, 0.99, 390)
 
 
-def ar1_correlation(positions, phi: float) -> np.ndarray:
-    """The correlation matrix of AR(1) errors at integer ``positions``: phi^|t_i − t_j|."""
-    positions = np.asarray(positions)
-    return float(phi) ** np.abs(positions[:, None] - positions[None, :])
-
-
 def _steps(positions: np.ndarray) -> np.ndarray:
     steps = np.diff(positions)
     if len(positions) < 2 or (steps <= 0).any():
         raise ArgumentError("positions must be at least two strictly increasing integers")
     return steps
-
-
-def whiten(values: np.ndarray, positions, phi) -> np.ndarray:
-    """Transform rows of ``values`` (..., n, k) so that AR(1) errors become independent.
-
-    The first row stays; row i becomes (v_i − ρ_i v_{i−1}) / √(1 − ρ_i²)
-    with ρ_i = phi^(t_i − t_{i−1}), the Prais–Winsten transform extended to
-    gaps (an AR(1) seen at irregular times is still Markov). ``phi`` is a
-    scalar or one value per leading index.
-    """
-    steps = _steps(np.asarray(positions))
-    rho = np.asarray(phi, dtype=float)[..., None] ** steps
-    scale = np.sqrt(1 - rho**2)[..., None]
-    rest = (values[..., 1:, :] - rho[..., None] * values[..., :-1, :]) / scale
-    return np.concatenate([values[..., :1, :], rest], axis=-2)
 
 
 def gls_ar1(y, X, positions, phi: float):

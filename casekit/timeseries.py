@@ -9,7 +9,6 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.regression.linear_model import OLS  # not statsmodels.api, which imports all of it
 
 from .ar1 import PHI_LIMIT, ar1_estimates, ar1_estimates_many, ar1_estimates_stacked, ar1_test, se_inflation
 from .errors import ArgumentError
@@ -19,18 +18,6 @@ from .periods import SEASONALITY_CHOICES, parse_month, parse_period, phases_of, 
 def newey_west_lags(n: int) -> int:
     """Newey & West (1994)'s rule for the HAC bandwidth: floor(4 (n/100)^(2/9))."""
     return int(np.floor(4 * (n / 100) ** (2 / 9)))
-
-
-def hac_ols(y, X, maxlags: int | None = None):
-    """OLS with Newey–West standard errors, as Stata's ``newey``.
-
-    Bartlett kernel with ``maxlags`` lags (default :func:`newey_west_lags`),
-    the small-sample factor n / (n − k), and t tests on the residual degrees
-    of freedom. Returns the statsmodels results object.
-    """
-    y = np.asarray(y, dtype=float)
-    lags = newey_west_lags(len(y)) if maxlags is None else maxlags
-    return OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
 
 
 HORIZON_MONTHS = 12  # the effect is the average over the first year after the transition
@@ -188,7 +175,8 @@ def _upper_phi(phi, n: int):
 
     The factor grows with phi, and a short series' phi is often underestimated: read at the estimate, the
     pooled standard errors came out too small at 12 months a side (mean squared t 1.39 at phi 0.7); read
-    higher, the mean squared t is 0.91-1.14 from 12 to 36 months a side and phi 0 to 0.7 (docs/methods.md).
+    higher, the mean squared t is 0.91-1.22 from 12 to 36 months a side and phi 0 to 0.7, above 1.1 only at
+    12 a side and phi 0.7 (docs/methods.md).
     """
     phi = np.asarray(phi, dtype=float)
     return np.minimum(phi + INFLATION_PHI_MARGIN * np.sqrt(np.maximum(1 - phi**2, 0) / n), PHI_LIMIT)
@@ -575,10 +563,9 @@ def mean_shift(before, after, log: bool | None = None, alpha: float = 0.05,
     """Compare a KPI's mean level after adoption with its baseline (descriptive; not the verdict).
 
     Regresses the KPI on an after-adoption indicator, ``y = a + b·after + e``,
-    with Newey–West standard errors: the same estimator as :func:`hac_ols`
-    (Bartlett kernel, n/(n − 2) correction, t on n − 2 df), written out for
-    this two-group design; tests/test_timeseries.py checks it against
-    statsmodels. This is the naive comparison: it reads a trend that was
+    with Newey–West standard errors, as Stata's ``newey`` (Bartlett kernel,
+    n/(n − 2) correction, t on n − 2 df), written out for this two-group
+    design; tests/test_timeseries.py checks it against statsmodels' HAC. This is the naive comparison: it reads a trend that was
     under way before adoption as a change, and with 24 monthly points a side
     its p-values are too small for autocorrelated KPIs (docs/methods.md). casekit's
     verdicts come from :func:`its`; this gives the levels either side.

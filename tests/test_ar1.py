@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from ar1_simulation import reml_gls
+from reference_methods import ar1_correlation, whiten
 
 from casekit import ar1
 
@@ -54,9 +55,9 @@ def test_reference_reml_gls_against_nlme():
 
 def test_whitening_makes_gapped_ar1_errors_independent():
     t = np.array([0, 1, 2, 5, 6, 9, 10, 11])
-    S = ar1.ar1_correlation(t, 0.7)
+    S = ar1_correlation(t, 0.7)
     # rows of the whitening transform, applied to the identity
-    P = ar1.whiten(np.eye(len(t))[None], t, 0.7)[0]
+    P = whiten(np.eye(len(t))[None], t, 0.7)[0]
     assert P @ S @ P.T == pytest.approx(np.eye(len(t)), abs=1e-12)
 
 
@@ -68,7 +69,7 @@ def test_expected_residual_autocorrelation_by_its_definition():
     B = np.zeros((n, n))
     B[pairs + 1, pairs] = B[pairs, pairs + 1] = 0.5
     for phi in (-0.5, 0.0, 0.3, 0.8):
-        S = ar1.ar1_correlation(t, phi)
+        S = ar1_correlation(t, phi)
         M = d.residual_maker
         direct = (np.trace(M @ B @ M @ S) / len(pairs)) / (np.trace(M @ S) / n)
         assert np.interp(phi, ar1._GRID, d.expected) == pytest.approx(direct, abs=2e-3)
@@ -118,7 +119,7 @@ def test_stacked_fits_are_each_series_fitted_alone_and_the_textbook_whitened_reg
     for row in range(len(Y)):
         alone = ar1.ar1_estimates(Y[row], X, t, C)
         assert estimate[row] == pytest.approx(alone[0], rel=1e-12) and se[row] == pytest.approx(alone[1], rel=1e-12)
-        white = ar1.whiten(np.column_stack([X, Y[row]])[None], t, phi[row])[0]
+        white = whiten(np.column_stack([X, Y[row]])[None], t, phi[row])[0]
         beta, rss = np.linalg.lstsq(white[:, :-1], white[:, -1], rcond=None)[:2]
         textbook = rss[0] / (len(y) - X.shape[1]) * np.linalg.inv(white[:, :-1].T @ white[:, :-1])
         assert estimate[row] == pytest.approx(C @ beta, rel=1e-10)

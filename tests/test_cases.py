@@ -22,13 +22,17 @@ def test_cases_are_valid():
     assert ck.validate_cases(ROOT / "cases") == []
 
 
-def test_generator_reproduces_cases_byte_for_byte(tmp_path: Path):
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_cases.py"), str(tmp_path)], check=True)
-    compare = filecmp.dircmp(ROOT / "cases", tmp_path)
+@pytest.mark.parametrize("shipped", ["cases", "casekit/data/cases"])
+def test_generator_reproduces_cases_byte_for_byte(tmp_path: Path, shipped: str):
+    """The repository's cases and the four the package ships have one source: the generator."""
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_cases.py"), str(tmp_path / "cases"),
+                    str(tmp_path / "packaged")], check=True)
+    made = tmp_path / ("cases" if shipped == "cases" else "packaged")
+    compare = filecmp.dircmp(ROOT / shipped, made)
     assert compare.left_only == [] and compare.right_only == []
     for case in compare.common_dirs:
-        files = sorted(p.name for p in (ROOT / "cases" / case).iterdir())
-        match, mismatch, errors = filecmp.cmpfiles(ROOT / "cases" / case, tmp_path / case, files, shallow=False)
+        files = sorted(p.name for p in (ROOT / shipped / case).iterdir())
+        match, mismatch, errors = filecmp.cmpfiles(ROOT / shipped / case, made / case, files, shallow=False)
         assert mismatch == [] and errors == [], (case, mismatch, errors)
 
 

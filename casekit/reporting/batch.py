@@ -32,7 +32,7 @@ from .outputs import (
     write_manifest,
 )
 from .parameters import check_parameters, check_report_parameters, check_run_settings, declared_parameters, memory_bytes
-from .runners import LocalRunner, with_progress
+from .runners import LocalRunner, Runner, with_progress
 from .signals import signals_ignored, stopped_by_signals
 
 ENGINES = ("casekit", "nbclient")
@@ -48,7 +48,7 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
            no_input: bool = False, timeout: float = 600, progress: bool = True,
            notebooks: str | Path | None = None, force: bool = False, engine: str | None = None,
            scheduler: str | None = None, parameters: dict | None = None, memory_limit: int | str | None = "auto",
-           runner=None, security=None) -> pd.DataFrame:
+           runner: Runner | None = None, security=None) -> pd.DataFrame:
     """Render every (or the named) case report and the portfolio report, ipynb and HTML, plus an index.
 
     Parameters
@@ -97,7 +97,7 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         (casekit engine): a cell that asks for more fails its report with a
         MemoryError, and the others carry on. ``"auto"`` (the default): half
         of this machine's memory, shared among ``jobs``; None: no limit.
-    runner : optional
+    runner : casekit.reporting.runners.Runner, optional
         Where the reports run, for tests and embedding: an object with
         ``run(jobs)`` yielding :class:`~casekit.reporting.jobs.Outcome` and
         ``close()``. Default: local processes, or the Dask cluster.

@@ -18,6 +18,9 @@ from .jobs import Failure, Job, Outcome, portfolio_first
 
 
 class Runner(Protocol):
+    """Where reports run (``render(runner=...)``): ``run`` yields each job's outcome as it ends; ``close``
+    stops whatever it started."""
+
     def run(self, jobs: list[Job]) -> Iterable[Outcome]: ...
 
     def close(self) -> None: ...
