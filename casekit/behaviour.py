@@ -200,7 +200,7 @@ def xmr_phases(data: pd.DataFrame, value: str = "value", phase: str = "phase") -
     >>> import pandas as pd, casekit as ck
     >>> rows = pd.DataFrame({"value": [5, 6, 5, 6, 5, 6, 3, 2, 3, 2],
     ...                      "phase": ["before"] * 6 + ["after"] * 4})
-    >>> chart = ck.xmr_phases(rows)
+    >>> chart = ck.behaviour.xmr_phases(rows)
     >>> chart[["phase", "center", "signal"]].iloc[[0, 7]].values.tolist()
     [['before', 5.5, ''], ['after', 2.5, '1']]
     """

@@ -25,7 +25,7 @@ def category_summary(effects: pd.DataFrame, reference: pd.DataFrame | None = Non
         :attr:`casekit.PortfolioComparison.effects`.
     reference : DataFrame, optional
         Published results to set beside, with columns ``category`` and
-        ``median`` — e.g. ``pd.read_csv(ck.reference_path())``.
+        ``median`` — e.g. ``pd.read_csv(ck.project.reference_path())``.
 
     Returns
     -------

@@ -26,7 +26,7 @@ def case_warnings(path: str | Path = "cases") -> list[Problem]:
     Examples
     --------
     >>> import casekit as ck
-    >>> ck.case_warnings("cases")
+    >>> ck.cautions.case_warnings("cases")
     []
     """
     return problems_and_warnings(path)[1]

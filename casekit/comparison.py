@@ -356,7 +356,7 @@ class PortfolioComparison:
         Examples
         --------
         >>> import casekit as ck, pandas as pd
-        >>> table = ck.compare_portfolio(ck.load_cases("cases")).categories(pd.read_csv(ck.reference_path()))
+        >>> table = ck.compare_portfolio(ck.load_cases("cases")).categories(pd.read_csv(ck.project.reference_path()))
         >>> list(table.columns)
         ['category', 'data_points', 'cases', 'median', 'lowest', 'highest', 'reference_median']
         """

@@ -65,11 +65,12 @@ class ParameterError(RenderError):
 
     Raised before any kernel starts by :func:`casekit.render`, and inside a
     notebook by :func:`casekit.check_report_parameters`; in a notebook the
-    error shows as its one-line message, not a traceback.
+    error shows as its one-line message (``casekit.ParameterError: ...``), not
+    a traceback, and that line is how papermill's command line knows it.
     """
 
     def _render_traceback_(self) -> list[str]:  # what IPython shows for it instead of a traceback
-        return [f"{type(self).__name__}: {self}"]
+        return [f"casekit.{type(self).__name__}: {self}"]
 
 
 class RenderInterrupted(CasekitError, KeyboardInterrupt):

@@ -45,7 +45,7 @@ def export_excel(portfolio: Portfolio, path: str | Path, alpha: float = 0.05, co
     alpha, correction, meta_method
         As in :func:`casekit.compare_case` and :func:`casekit.compare_portfolio`.
     reference : DataFrame, optional
-        The SEI's results (``pd.read_csv(ck.reference_path())``) for ``Categories``.
+        The SEI's results (``pd.read_csv(ck.project.reference_path())``) for ``Categories``.
     force : bool
         Replace an existing file.
 

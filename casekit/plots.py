@@ -48,7 +48,7 @@ def signals_in_better_direction(flagged: pd.DataFrame, better: str) -> pd.Series
 def kpi_chart(chart: pd.DataFrame, ax=None):
     """One KPI over time: values by phase, the transition shaded, each phase's XmR limits.
 
-    ``chart`` is :func:`casekit.xmr_phases` applied to one KPI's rows of
+    ``chart`` is :func:`casekit.behaviour.xmr_phases` applied to one KPI's rows of
     ``Portfolio.kpis`` (``date, value, phase, label, unit, better, center,
     lcl, ucl``).
     """

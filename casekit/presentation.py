@@ -173,7 +173,7 @@ def case_heading(portfolio: Portfolio, case_id: str) -> Block:
     Examples
     --------
     >>> import casekit as ck
-    >>> print(ck.case_heading(ck.load_cases("cases"), "northwood-paper").text.splitlines()[0])
+    >>> print(ck.presentation.case_heading(ck.load_cases("cases"), "northwood-paper").text.splitlines()[0])
     Northwood Paper & Forest Products
     """
     case = portfolio.cases.set_index("case_id").loc[case_id]
@@ -337,7 +337,7 @@ def portfolio_heading(portfolio: Portfolio) -> Block:
     Examples
     --------
     >>> import casekit as ck
-    >>> print(ck.portfolio_heading(ck.load_cases("cases")).text.splitlines()[0])
+    >>> print(ck.presentation.portfolio_heading(ck.load_cases("cases")).text.splitlines()[0])
     Portfolio of 8 organizations
     """
     cases = portfolio.cases.sort_values("name")

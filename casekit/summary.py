@@ -45,7 +45,7 @@ def case_overview(portfolio: Portfolio) -> pd.DataFrame:
     Examples
     --------
     >>> import casekit as ck
-    >>> ck.case_overview(ck.load_cases("cases")).shape
+    >>> ck.summary.case_overview(ck.load_cases("cases")).shape
     (8, 10)
     """
     counts = (

@@ -83,7 +83,7 @@ def test_bad_input(values):
 def test_two_phase_chart_of_a_case_kpi():
     pf = ck.load_cases(Path(__file__).resolve().parents[1] / "cases")
     rows = pf.kpis[(pf.kpis["case_id"] == "quantia-tech") & (pf.kpis["kpi"] == "defect_density")]
-    chart = ck.xmr_phases(rows)
+    chart = ck.behaviour.xmr_phases(rows)
     before, after = chart[chart["phase"] == "before"], chart[chart["phase"] == "after"]
     baseline = ck.xmr(before["value"])
     assert before["center"].unique() == pytest.approx([baseline.center])
@@ -97,7 +97,7 @@ def test_two_phase_chart_of_a_case_kpi():
 def test_two_phase_chart_with_too_little_baseline():
     import pandas as pd
 
-    chart = ck.xmr_phases(pd.DataFrame({"value": [1.0, 2.0, 3.0], "phase": ["before", "after", "after"]}))
+    chart = ck.behaviour.xmr_phases(pd.DataFrame({"value": [1.0, 2.0, 3.0], "phase": ["before", "after", "after"]}))
     assert chart["center"].isna().all() and (chart["signal"] == "").all()
 
 

@@ -53,7 +53,7 @@ def test_loader_raises_only_case_errors(mutations):
         for filename, mutation in mutations:
             _apply(root / "acme" / filename, mutation)
         problems = ck.validate_cases(root)
-        assert all(isinstance(p, ck.Problem) and p.path for p in problems)
+        assert all(isinstance(p, ck.errors.Problem) and p.path for p in problems)
         try:
             portfolio = ck.load_cases(root)
         except ck.CaseError as exc:

@@ -94,7 +94,7 @@ def test_a_percentage_saved_as_a_fraction_is_a_warning_not_an_error(case_dir: Pa
     kpis = case_dir / "acme" / "kpis.csv"
     _rewrite(kpis, "period,kpi,value", lambda p, n, v: [p, n, f"{float(v) / 100:.4f}" if n == "review_coverage" else v])
     assert ck.validate_cases(case_dir) == []
-    warnings = [str(w) for w in ck.case_warnings(case_dir)]
+    warnings = [str(w) for w in ck.cautions.case_warnings(case_dir)]
     assert len(warnings) == 1 and "every value of review_coverage lies between 0 and 1" in warnings[0]
     assert "Multiply the values by 100" in warnings[0]
 
@@ -114,13 +114,13 @@ def test_an_appraisal_after_the_data_is_a_warning(case_dir: Path):
     with open(case_dir / "acme" / "appraisals.csv", "a", encoding="utf-8") as out:
         out.write("2023-05-02,SCAMPI A,3,CMMI V2.0,IT\n")
     assert ck.validate_cases(case_dir) == []
-    warnings = ck.case_warnings(case_dir)
+    warnings = ck.cautions.case_warnings(case_dir)
     assert [(Path(w.path).name, w.line, w.field) for w in warnings] == [("appraisals.csv", 4, "date")]
     assert "the appraisal of 2023-05-02 is after the KPI data ends (2020-12)" in warnings[0].message
 
 
 def test_the_shipped_cases_raise_no_warning():
-    assert ck.case_warnings(ROOT / "cases") == []
+    assert ck.cautions.case_warnings(ROOT / "cases") == []
 
 
 def _umask() -> int:

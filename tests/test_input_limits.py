@@ -152,7 +152,7 @@ def test_a_dollar_sign_in_a_label_is_drawn_as_written(case_dir: Path):
     edit(case_dir / "acme" / "case.yaml", "label: Review coverage", "label: Review $^$ coverage ($)")
     pf = ck.load_cases(case_dir)
     rows = pf.kpis[pf.kpis["kpi"] == "review_coverage"]
-    ax = plots.kpi_chart(ck.xmr_phases(rows))
+    ax = plots.kpi_chart(ck.behaviour.xmr_phases(rows))
     ax.figure.canvas.draw()  # mathtext would raise here
     assert ax.get_title().startswith(r"Review \$^\$ coverage (\$)")
 
@@ -230,6 +230,6 @@ def test_the_warnings_never_read_a_linked_kpis_files_target(tmp_path):
     (cases / "quantia-tech" / "kpis.csv").symlink_to(huge)
     code = ("import resource, casekit as ck\n"
             "resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))\n"
-            f"print(len(ck.case_warnings({str(cases)!r})))")
+            f"print(len(ck.cautions.case_warnings({str(cases)!r})))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "MemoryError" not in result.stderr, result.stderr[-500:]

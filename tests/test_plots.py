@@ -29,7 +29,7 @@ def close_figures():
 
 def test_kpi_chart_title_unit_and_signals(pf):
     rows = pf.kpis[(pf.kpis["case_id"] == "quantia-tech") & (pf.kpis["kpi"] == "defect_density")]
-    chart = ck.xmr_phases(rows)
+    chart = ck.behaviour.xmr_phases(rows)
     ax = plots.kpi_chart(chart)
     assert ax.get_title() == "Defect density (lower is better)" and ax.get_ylabel() == "defects per KLOC"
     better = [c for c in ax.collections if c.get_label() == "XmR signal, better"][0]
@@ -39,7 +39,7 @@ def test_kpi_chart_title_unit_and_signals(pf):
 
 def test_signals_in_the_good_and_the_bad_direction_look_different(pf):
     rows = pf.kpis[(pf.kpis["case_id"] == "chemhaven-specialty") & (pf.kpis["kpi"] == "cycle_time")]
-    chart = ck.xmr_phases(rows)
+    chart = ck.behaviour.xmr_phases(rows)
     ax = plots.kpi_chart(chart)
     better, worse = ([c for c in ax.collections if c.get_label() == f"XmR signal, {side}"][0]
                      for side in ("better", "worse"))
@@ -57,7 +57,7 @@ def test_kpi_chart_draws_each_phases_limits_and_no_empty_bands(pf):
     from matplotlib.collections import LineCollection, PolyCollection
 
     rows = pf.kpis[(pf.kpis["case_id"] == "quantia-tech") & (pf.kpis["kpi"] == "defect_density")]
-    chart = ck.xmr_phases(rows)
+    chart = ck.behaviour.xmr_phases(rows)
     ax = plots.kpi_chart(chart)
     assert not [c for c in ax.collections if isinstance(c, PolyCollection)]
     limits = [c for c in ax.collections if isinstance(c, LineCollection)]
@@ -195,7 +195,7 @@ def test_seaborn_is_not_asked_for_tick_labels(pf, monkeypatch):
     monkeypatch.setattr(matplotlib.axis.Axis, "get_ticklabels",
                         lambda self, *a, **k: asked.append(self) or original(self, *a, **k))
     rows = pf.kpis[(pf.kpis["case_id"] == "atlas-capital") & (pf.kpis["kpi"] == "win_rate")]
-    kpi = plots.kpi_chart(ck.xmr_phases(rows))
+    kpi = plots.kpi_chart(ck.behaviour.xmr_phases(rows))
     maturity = plots.maturity_chart(pf.appraisals[pf.appraisals["case_id"] == "atlas-capital"])
     assert asked == []
     assert (kpi.get_xlabel(), kpi.get_ylabel()) == ("", rows["unit"].iloc[0])

@@ -20,7 +20,7 @@ def pf():
 
 def test_the_heading_names_the_organization_and_escapes_its_text(case_dir: Path):
     edit(case_dir / "acme" / "case.yaml", "name: Acme Software", "name: \"<script>alert(1)</script> & Co\"")
-    heading = ck.case_heading(ck.load_cases(case_dir), "acme")
+    heading = ck.presentation.case_heading(ck.load_cases(case_dir), "acme")
     assert "<h1>&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co</h1>" in heading._repr_html_()
     assert heading.text.splitlines()[0] == "<script>alert(1)</script> & Co"
 
@@ -29,12 +29,12 @@ def test_the_heading_names_the_organization_and_escapes_its_text(case_dir: Path)
 def test_every_interval_carries_its_own_confidence_level(pf, alpha, level):
     summary = ck.compare_case(pf, "northwood-paper", alpha=alpha).summary()
     compared = ck.compare_case(pf, "northwood-paper", alpha=alpha).table
-    table = ck.comparison_table(compared, alpha=alpha)
-    goals = ck.goals_table(ck.compare_case(pf, "northwood-paper", alpha=alpha).goals(), compared, alpha=alpha)
-    money = ck.roi_table(ck.compare_case(pf, "northwood-paper", alpha=alpha).roi(), compared, alpha=alpha)
-    across = [ck.tests_table(ck.compare_portfolio(pf, alpha=alpha).tests(), pf, alpha=alpha),
-              ck.ranking_table(ck.compare_portfolio(pf, alpha=alpha).effects, pf, alpha=alpha),
-              ck.subgroup_table(ck.compare_portfolio(pf, alpha=alpha).subgroups(), pf, "sector", alpha=alpha)]
+    table = ck.presentation.comparison_table(compared, alpha=alpha)
+    goals = ck.presentation.goals_table(ck.compare_case(pf, "northwood-paper", alpha=alpha).goals(), compared, alpha=alpha)
+    money = ck.presentation.roi_table(ck.compare_case(pf, "northwood-paper", alpha=alpha).roi(), compared, alpha=alpha)
+    across = [ck.presentation.tests_table(ck.compare_portfolio(pf, alpha=alpha).tests(), pf, alpha=alpha),
+              ck.presentation.ranking_table(ck.compare_portfolio(pf, alpha=alpha).effects, pf, alpha=alpha),
+              ck.presentation.subgroup_table(ck.compare_portfolio(pf, alpha=alpha).subgroups(), pf, "sector", alpha=alpha)]
     assert f"({level} " in summary.text and f"<th>{level}</th>" in table.html
     assert f"Achieved ({level})" in goals.html and f"Benefit, {level}" in money.html
     assert all(level in block.html for block in across)
@@ -54,8 +54,8 @@ def test_the_summary_groups_improved_and_worsened_first_and_keeps_the_findings_l
 def test_tables_have_no_index_no_nan_and_readable_numbers(pf):
     table = ck.compare_case(pf, "northwood-paper").table
     goals = ck.compare_case(pf, "northwood-paper").goals()
-    blocks = [ck.comparison_table(table), ck.goals_table(goals, table), ck.investment_table(pf, "northwood-paper"),
-              ck.roi_table(ck.compare_case(pf, "northwood-paper").roi(), table)]
+    blocks = [ck.presentation.comparison_table(table), ck.presentation.goals_table(goals, table), ck.presentation.investment_table(pf, "northwood-paper"),
+              ck.presentation.roi_table(ck.compare_case(pf, "northwood-paper").roi(), table)]
     for block in blocks:
         assert not NOT_FOR_READERS.findall(block.html), NOT_FOR_READERS.findall(block.html)
         assert "<th></th>" not in block.html and '<th class="text"></th>' not in block.html  # no index column
@@ -68,7 +68,7 @@ def test_tables_have_no_index_no_nan_and_readable_numbers(pf):
 
 def test_goal_targets_and_results_read_in_the_same_direction(pf):
     table = ck.compare_case(pf, "northwood-paper").table
-    goals = ck.goals_table(ck.compare_case(pf, "northwood-paper").goals(), table)
+    goals = ck.presentation.goals_table(ck.compare_case(pf, "northwood-paper").goals(), table)
     # case.yaml asks for schedule variance -35%: lower is better, so the reader sees an improvement of 35%
     assert "35% better" in goals.text and "-35" not in goals.text
     assert "Deliver mill-system changes when promised to operations" in goals.text  # never cut with "…"
@@ -81,24 +81,24 @@ def test_p_values_read_as_a_reader_expects():
 
 
 def test_the_portfolio_heading_names_its_cases_or_sums_them_up(pf):
-    heading = ck.portfolio_heading(pf)
+    heading = ck.presentation.portfolio_heading(pf)
     assert heading.text.startswith("Portfolio of 8 organizations")
     assert all(name in heading.text for name in pf.cases["name"])
     many = ck.simulate_portfolio(40, 0.1, seed=3, months_before=12, months_after=12)
-    assert ck.portfolio_heading(many).text.startswith("Portfolio of 40 organizations")
+    assert ck.presentation.portfolio_heading(many).text.startswith("Portfolio of 40 organizations")
 
 
 def test_a_ranking_of_many_shows_the_top_and_bottom_and_counts_the_rest():
     many = ck.simulate_portfolio(40, 0.1, seed=4, kpis=("defect_density",), months_before=12, months_after=12)
     effects = ck.compare_portfolio(many).effects
-    text = ck.ranking_table(effects, many).text
+    text = ck.presentation.ranking_table(effects, many).text
     assert "… 30 more" in text and len(text.splitlines()) == 1 + 11
 
 
 def test_portfolio_tables_read_cleanly(pf):
     tests = ck.compare_portfolio(pf).tests()
-    blocks = [ck.tests_table(tests, pf), ck.overview_table(pf), ck.ranking_table(ck.compare_portfolio(pf).effects, pf),
-              ck.subgroup_table(ck.compare_portfolio(pf).subgroups(), pf, "sector"), ck.dose_table(ck.compare_portfolio(pf).dose()),
+    blocks = [ck.presentation.tests_table(tests, pf), ck.presentation.overview_table(pf), ck.presentation.ranking_table(ck.compare_portfolio(pf).effects, pf),
+              ck.presentation.subgroup_table(ck.compare_portfolio(pf).subgroups(), pf, "sector"), ck.presentation.dose_table(ck.compare_portfolio(pf).dose()),
               ck.compare_portfolio(pf).summary()]
     for block in blocks:
         assert not NOT_FOR_READERS.findall(block.html), (block.text[:200], NOT_FOR_READERS.findall(block.html))
@@ -109,7 +109,7 @@ def test_portfolio_tables_read_cleanly(pf):
 def test_long_tables_fold_what_is_past_the_first_rows():
     from casekit.presentation import DETAIL_ROWS
 
-    block = ck.reader_table(pd.DataFrame({"n": range(DETAIL_ROWS + 7)}))
+    block = ck.presentation.reader_table(pd.DataFrame({"n": range(DETAIL_ROWS + 7)}))
     assert block.html.count("<tr>") == DETAIL_ROWS + 7 + 2  # two header rows: the table and the folded one
     assert "<summary>7 more rows</summary>" in block.html
 
@@ -117,7 +117,7 @@ def test_long_tables_fold_what_is_past_the_first_rows():
 def test_a_level_target_reads_as_the_case_wrote_it(pf):
     # chemhaven-specialty: hold IT spending at most 3% of revenue (lower is better)
     table = ck.compare_case(pf, "chemhaven-specialty").table
-    goals = ck.goals_table(ck.compare_case(pf, "chemhaven-specialty").goals(), table)
+    goals = ck.presentation.goals_table(ck.compare_case(pf, "chemhaven-specialty").goals(), table)
     assert "at most 3 % of revenue" in goals.text
     line = next(x for x in ck.compare_case(pf, "chemhaven-specialty").findings().sentences if x.startswith("Goal G3"))
     assert "against a target of at most 3." in line
@@ -126,6 +126,6 @@ def test_a_level_target_reads_as_the_case_wrote_it(pf):
 def test_a_table_of_thousands_keeps_a_page_readable():
     from casekit.presentation import MAX_ROWS
 
-    block = ck.reader_table(pd.DataFrame({"n": range(10_000)}))
+    block = ck.presentation.reader_table(pd.DataFrame({"n": range(10_000)}))
     assert block.html.count("<tr>") == MAX_ROWS + 2 and "9,500 more rows are left out" in block.html
     assert len(block.text.splitlines()) == MAX_ROWS + 2

@@ -113,7 +113,7 @@ def test_interrupted_run_keeps_what_finished(three_cases: Path, tmp_path: Path):
             raise KeyboardInterrupt
 
     runner = Interrupted()
-    with pytest.raises(ck.RenderInterrupted) as stop:
+    with pytest.raises(ck.errors.RenderInterrupted) as stop:
         ck.render(three_cases, tmp_path / "out", runner=runner, progress=False)
     assert runner.closed and stop.value.table["report"].tolist() == ["northwood-paper"]
     assert isinstance(stop.value, ck.CasekitError) and isinstance(stop.value, KeyboardInterrupt)
@@ -126,7 +126,7 @@ def test_every_error_casekit_raises_to_users_shares_one_base():
     from casekit.reporting._fast.server import ServerDied
     from casekit.reporting.cluster import ClusterError
 
-    for error in (ck.CaseError, ck.RenderError, ck.ParameterError, ck.RenderInterrupted, ChildDied,
+    for error in (ck.CaseError, ck.RenderError, ck.ParameterError, ck.errors.RenderInterrupted, ChildDied,
                   CellTimeoutError, ServerDied, ClusterError):
         assert issubclass(error, ck.CasekitError), error
 
