@@ -32,6 +32,15 @@ class CaseComparison:
         Each KPI's measurements, the series as fitted and its fit (``None`` when it could not be compared).
     portfolio, case_id, alpha, transition_months, horizon_months, seasonal, correction, primary
         What was compared, and how.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> comparison = ck.compare_case(ck.load_cases("cases"), "quantia-tech")
+    >>> comparison.table.set_index("kpi").loc["defect_density", "verdict"]
+    'improved'
+    >>> comparison.findings().counts["improved"]
+    4
     """
 
     def __init__(self, portfolio: Portfolio, case_id: str, table: pd.DataFrame, fits: dict[str, KpiFit],
@@ -296,6 +305,13 @@ class PortfolioComparison:
         appraisal before adoption counts as maturity level 1).
     portfolio, alpha, correction, meta_method, meta_test
         What was compared, and how.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> across = ck.compare_portfolio(ck.load_cases("cases"))
+    >>> int(across.effects["usable"].sum()), len(across.tests())
+    (37, 18)
     """
 
     def __init__(self, portfolio: Portfolio, effects: pd.DataFrame, alpha: float, correction: str,

@@ -38,6 +38,15 @@ class Findings:
     in reading order; ``items`` is one row per sentence with its ``group``, the ``kpi`` (or goal or category)
     it is about, its ``label`` and ``verdict``, so that nothing downstream parses the sentences back;
     ``counts`` gives the number of KPIs (or tests) per verdict.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> findings = ck.compare_case(ck.load_cases("cases"), "quantia-tech").findings()
+    >>> findings.headline.split(",")[0], findings.counts["improved"]
+    ('Of 5 KPIs', 4)
+    >>> findings.items.loc[findings.items["verdict"] == "improved", "kpi"].tolist()[:2]
+    ['customer_satisfaction', 'defect_density']
     """
 
     headline: str

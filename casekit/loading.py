@@ -57,6 +57,15 @@ class Portfolio:
     truth : DataFrame or None
         For simulated portfolios only (:func:`simulate_portfolio`): each
         case's true effect per KPI.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> len(pf.cases), sorted(pf.kpis["phase"].unique())
+    (8, ['after', 'before', 'transition'])
+    >>> len(pf.subset(sectors=["Financial services"]).cases)
+    2
     """
 
     cases: pd.DataFrame

@@ -44,6 +44,16 @@ def find_cases(cases_dir: str | Path | None = None) -> Path:
     (working directory: the notebook's folder), run by papermill from the
     project's root, or rendered by casekit.
 
+    Parameters
+    ----------
+    cases_dir : path, optional
+        A cases folder to use as it is; None to search.
+
+    Returns
+    -------
+    pathlib.Path
+        The cases folder, absolute when found by the search.
+
     Raises
     ------
     ParameterError
@@ -95,6 +105,16 @@ def init_project(folder: str | Path) -> Path:
     ``folder`` may exist if it is empty; nothing in it is ever overwritten.
     Afterwards ``cd folder && casekit render`` renders the example case's
     report into ``reports/``; with a second case or more, a portfolio report too.
+
+    Parameters
+    ----------
+    folder : path
+        Where the project goes: a new folder, or an empty one.
+
+    Returns
+    -------
+    pathlib.Path
+        The project's folder, holding ``cases/``, ``notebooks/`` and ``README.md``.
 
     Raises
     ------

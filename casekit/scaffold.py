@@ -20,6 +20,19 @@ def new_case(case_id: str, cases_dir: str | Path = "cases") -> Path:
     example ``kpis.csv``, ``appraisals.csv`` and ``practice_areas.csv``)
     validate as they are; replace their values with the organization's.
 
+    Parameters
+    ----------
+    case_id : str
+        The new case's id and folder name: lowercase letters, digits and
+        single hyphens (``acme-bank``).
+    cases_dir : path
+        The cases folder to create it in (created if missing).
+
+    Returns
+    -------
+    pathlib.Path
+        The new case's folder.
+
     Raises
     ------
     ValueError

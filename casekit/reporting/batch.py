@@ -145,6 +145,15 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     and whose files are intact is skipped unless ``force``. ``force`` also
     lets casekit write into a folder that holds files it did not write; it
     never removes them. One render at a time may write into ``out``.
+
+    Examples
+    --------
+    One case's report, without code, into a new folder:
+
+    >>> import tempfile, casekit as ck
+    >>> table = ck.render("cases", tempfile.mkdtemp(), case_ids=["quantia-tech"], no_input=True, progress=False)
+    >>> table[["report", "status"]].to_dict("records")
+    [{'report': 'quantia-tech', 'status': 'ok'}]
     """
     check_run_settings(out, jobs, timeout, scheduler)
     memory_limit = memory_bytes(None if scheduler and memory_limit == "auto" else memory_limit, jobs)

@@ -133,15 +133,25 @@ def check_report_parameters(**values) -> None:
 
     casekit's notebooks call it right after their ``parameters`` cell, so a
     papermill user gets the same one-line message as ``casekit render``.
-    Names it knows: ``alpha`` (0 < alpha < 1), ``transition_months`` (None
-    or a whole number of months from 0 to 120), ``case_id`` and ``case_ids`` (cases in
-    ``cases_dir``), ``kpis`` (None or a list of KPI ids: the catalog's and
-    the cases' own), ``sectors`` (None or a list of names), ``correction``
-    (``holm``, ``bh``, ``none``), ``meta_method`` (``DL``, ``PM``),
-    ``primary`` (None or a KPI id), ``discount_rate`` (0 to 1), ``seasonal``
-    (None, ``"none"``, 1 to 6 or ``"months"``),
-    ``seed`` (a whole number from 0 to 2**32 - 1), ``solutions`` (True or False),
-    ``reference_file`` (None or a file). Other names are not checked.
+
+    Parameters
+    ----------
+    **values
+        The parameters, by name. Names it knows: ``alpha`` (0 < alpha < 1),
+        ``transition_months`` (None or a whole number of months from 0 to
+        120), ``case_id`` and ``case_ids`` (cases in ``cases_dir``), ``kpis``
+        (None or a list of KPI ids: the catalog's and the cases' own),
+        ``sectors`` (None or a list of names), ``correction`` (``holm``,
+        ``bh``, ``none``), ``meta_method`` (``DL``, ``PM``), ``primary`` (None
+        or a KPI id), ``discount_rate`` (0 to 1), ``seasonal`` (None,
+        ``"none"``, 1 to 6 or ``"months"``), ``seed`` (a whole number from 0
+        to 2**32 - 1), ``solutions`` (True or False), ``reference_file``
+        (None or a file). Other names are not checked.
+
+    Returns
+    -------
+    None
+        When every value is acceptable.
 
     Raises
     ------

@@ -93,6 +93,20 @@ def render_workshop(out: str | Path = "workshop", jobs: int = 2, timeout: float 
         When a case in ``cases_dir`` is invalid (``.problems`` lists them).
     RenderError
         When there are no notebooks, or a setting cannot make a run.
+
+    Examples
+    --------
+    A workshop of one notebook of your own, whose solution is kept from the learners:
+
+    >>> import pathlib, tempfile, nbformat, casekit as ck
+    >>> mine = pathlib.Path(tempfile.mkdtemp())
+    >>> nb = nbformat.v4.new_notebook(cells=[
+    ...     nbformat.v4.new_code_cell("solutions = False", metadata={"tags": ["parameters"]}),
+    ...     nbformat.v4.new_code_cell("print(6 * 7)", metadata={"tags": ["solution"]})])
+    >>> nbformat.write(nb, mine / "01_multiply.ipynb")
+    >>> table = ck.render_workshop(pathlib.Path(tempfile.mkdtemp()) / "out", notebooks=mine, progress=False)
+    >>> sorted(zip(table["audience"], table["status"]))
+    [('instructor', 'ok'), ('learner', 'ok')]
     """
     check_run_settings(out, jobs, timeout)
     source = WORKSHOP if notebooks is None else Path(notebooks).resolve()
