@@ -74,7 +74,7 @@ def meta_analysis(effect, variance, method: str = "DL", test: str = "z", alpha: 
         cluster; metafor's ``robust(..., clubSandwich=TRUE)``. It does not take
         the cases' standard errors at their word, only as weights, so it holds
         its error rate when they are themselves estimated with noise, as
-        casekit's are (the README's calibration table); casekit's cross-case
+        casekit's are (the calibration table in docs/methods.md); casekit's cross-case
         test uses it.
     alpha : float
         1 − confidence level of the CI and the prediction interval.
