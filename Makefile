@@ -31,10 +31,10 @@ $(DOCS_STAMP): pyproject.toml | $(BIN)/python
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
-# Reports for readers, without code (--no-input). Every valid case is rendered even when some are invalid;
+# Reports for readers, without code (casekit render's default). Every valid case is rendered even when some are invalid;
 # those are listed (FAILED ... invalid case: ...) and make exits non-zero.
 report: $(REPORT_STAMP)
-	$(BIN)/casekit render $(CASES) --out reports --jobs 2 --no-input; status=$$?; echo "open reports/index.html"; exit $$status
+	$(BIN)/casekit render $(CASES) --out reports --jobs 2; status=$$?; echo "open reports/index.html"; exit $$status
 
 # The documentation site; --strict makes a broken link, anchor or API reference an error.
 docs: $(DOCS_STAMP)

@@ -65,7 +65,7 @@ def _render(args: argparse.Namespace) -> int:
 
         parameters = _parameters(args)
         security = security_from_files(args.tls_ca_file, args.tls_cert, args.tls_key)
-        table = render(args.cases_dir, args.out, jobs=args.jobs, case_ids=args.case or None, no_input=args.no_input,
+        table = render(args.cases_dir, args.out, jobs=args.jobs, case_ids=args.case or None, no_input=not args.with_code,
                        timeout=args.timeout, progress=not args.no_progress_bar, force=args.force, engine=args.engine,
                        scheduler=args.scheduler, notebooks=args.notebooks, parameters=parameters,
                        memory_limit=args.memory_limit, security=security)
@@ -82,6 +82,8 @@ def _render(args: argparse.Namespace) -> int:
     skipped = int(table["skipped"].sum())
     print(f"{len(table) - len(failed)} report(s) rendered ({skipped} unchanged, not re-run), {len(failed)} failed; "
           f"index: {args.out}/index.html")
+    print("the reports show the code, for analysts" if args.with_code else
+          "the reports are for readers, without code (--with-code renders the analyst's version)")
     for _, row in failed.iterrows():
         where = f" (cell {int(row['cell'])})" if _is_number(row["cell"]) else ""
         kept = f"; partial notebook {args.out}/{row['ipynb']}" if row["ipynb"] else ""
@@ -257,7 +259,11 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--out", default="reports", help="output folder (default: reports)")
     render.add_argument("--jobs", type=int, default=2, help="reports rendered at once (default: 2)")
     render.add_argument("--case", action="append", metavar="ID", help="render only this case (repeatable)")
-    render.add_argument("--no-input", action="store_true", help="hide code in the HTML reports")
+    audience = render.add_mutually_exclusive_group()
+    audience.add_argument("--with-code", action="store_true",
+                          help="the analyst's version: code, parameters and how-to-run notes in the reports")
+    audience.add_argument("--no-input", action="store_true",
+                          help="reports for readers, without code (the default; kept for scripts that pass it)")
     render.add_argument("--timeout", type=float, default=600, help="seconds a cell may run (default: 600)")
     render.add_argument("--memory-limit", default="auto", metavar="SIZE",
                         help="what one report may allocate, such as 2GB; 'none' for no limit (default: auto, half "

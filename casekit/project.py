@@ -86,8 +86,8 @@ def find_cases(cases_dir: str | Path | None = None) -> Path:
 INIT_README = """# {name}: CMMI case studies with casekit
 
     casekit validate          # check every case: file, line, field, what to fix
-    casekit render --no-input # every case report and the portfolio report, for readers -> reports/index.html
-    casekit render            # the same with the code shown, for analysts
+    casekit render            # every case report and the portfolio report, for readers -> reports/index.html
+    casekit render --with-code  # the same with the code shown, for analysts
     casekit render -p alpha 0.1 -p correction bh    # report parameters, as with papermill
     casekit new my-org        # a new case from a commented template
 

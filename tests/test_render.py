@@ -23,6 +23,7 @@ def test_render_all_cases(rendered):
     out, result = rendered
     assert result.returncode == 0, result.stdout + result.stderr
     assert "9 report(s) rendered (0 unchanged, not re-run), 0 failed" in result.stdout
+    assert "the reports are for readers, without code (--with-code" in result.stdout
     ids = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
     for name in ids + ["portfolio"]:
         assert (out / f"{name}.ipynb").is_file() and (out / f"{name}.html").is_file()
@@ -37,7 +38,7 @@ def test_reports_are_self_contained_and_carry_papermill_metadata(rendered):
     assert not re.findall(r'src="https?://', page) and "import(\"http" not in page
     nb = nbformat.read(out / "quantia-tech.ipynb", as_version=4)
     assert nb.metadata.papermill.parameters["case_id"] == "quantia-tech"
-    assert "load_cases" in page and "For analysts" in page  # code and the how-to-run note shown by default
+    assert "load_cases" not in page and "For analysts" not in page  # reports for readers by default
     assert "<title>Quantia Software: CMMI case report</title>" in page
     assert "<title>Portfolio of 8 organizations: CMMI case studies</title>" in (out / "portfolio.html").read_text(
         encoding="utf-8")
@@ -65,8 +66,8 @@ def test_headline_matches_case_findings(rendered):
     assert first in (out / "index.html").read_text(encoding="utf-8")
 
 
-def test_subset_without_code(tmp_path: Path):
-    table = ck.render(ROOT / "cases", tmp_path, case_ids=["voltcart-ecommerce", "atlas-capital"], no_input=True,
+def test_subset_with_code_for_analysts(tmp_path: Path):
+    table = ck.render(ROOT / "cases", tmp_path, case_ids=["voltcart-ecommerce", "atlas-capital"], no_input=False,
                       progress=False)
     assert table["report"].tolist() == ["atlas-capital", "voltcart-ecommerce", "portfolio"]
     assert (table["status"] == "ok").all()
@@ -74,8 +75,8 @@ def test_subset_without_code(tmp_path: Path):
         ".casekit.lock", "atlas-capital.html", "atlas-capital.ipynb", "index.html", "manifest.json", "portfolio.html", "portfolio.ipynb", "voltcart-ecommerce.html",
         "voltcart-ecommerce.ipynb"]
     page = (tmp_path / "voltcart-ecommerce.html").read_text(encoding="utf-8")
-    assert "load_cases" not in page and "VoltCart" in page
-    assert "For analysts" not in page and "papermill" not in page  # no how-to-run note for readers
+    assert "load_cases" in page and "VoltCart" in page
+    assert "For analysts" in page  # the how-to-run note, for analysts
     portfolio = nbformat.read(tmp_path / "portfolio.ipynb", as_version=4)
     assert portfolio.metadata.papermill.parameters["case_ids"] == ["atlas-capital", "voltcart-ecommerce"]
 

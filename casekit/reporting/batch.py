@@ -45,7 +45,7 @@ SET_BY_RENDER = {"case_id": "--case ID (case_ids=)", "case_ids": "--case ID (cas
 
 
 def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: int = 2, case_ids=None,
-           no_input: bool = False, timeout: float = 600, progress: bool = True,
+           no_input: bool = True, timeout: float = 600, progress: bool = True,
            notebooks: str | Path | None = None, force: bool = False, engine: str | None = None,
            scheduler: str | None = None, parameters: dict | None = None, memory_limit: int | str | None = "auto",
            runner: Runner | None = None, security=None) -> pd.DataFrame:
@@ -64,7 +64,9 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         Only these cases (the portfolio report covers them too, when there
         are at least two; other reports already in ``out`` stay).
     no_input : bool
-        Hide code cells in the HTML (for executive readers).
+        Reports for readers (the default): no code cells, no parameters, no
+        how-to-run notes in the HTML. False gives the analyst's version, with
+        the code (``casekit render --with-code``).
     timeout : float
         Seconds one cell may run before its report is stopped and reported.
     progress : bool
