@@ -3,17 +3,18 @@
 - a percentage KPI whose every value lies between 0 and 1: a percentage saved as a fraction (0.689 for
   68.9%) reads as a KPI that hardly moves;
 - text left from ``casekit new``'s template (the name, the summary, the example data);
-- an appraisal dated after the KPI data ends, which the reports cannot relate to any measurement.
+- an appraisal or capability levels dated after the KPI data ends, which the reports cannot relate to any
+  measurement.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .casefiles import plain_file_problem, read_yaml
+from .casefiles import read_yaml
 from .catalog import kpi_catalog
 from .errors import Problem, display_path
-from .scaffold import TEMPLATE
+from .scaffold import template_copies
 from .validation import ParsedCase, case_folders, check_case, known_kpis
 
 TEMPLATE_TEXT = {"name": "Your organization", "summary": "Two or three sentences"}
@@ -41,7 +42,8 @@ def problems_and_warnings(path: str | Path = "cases") -> tuple[list[Problem], li
     for folder in case_folders(Path(path), problems):
         parsed, found = check_case(folder, catalog)
         problems += found
-        warnings += _fractions(parsed, catalog) + _template_left(parsed) + _late_appraisals(parsed)
+        warnings += (_fractions(parsed, catalog) + _template_left(parsed) + _late_appraisals(parsed)
+                     + _late_practice_areas(parsed))
     return problems, sorted(warnings, key=lambda p: (p.path, p.line or 0))
 
 
@@ -73,19 +75,37 @@ def _template_left(case: ParsedCase) -> list[Problem]:
         if isinstance(value, str) and value.strip().startswith(text):
             found.append(Problem(where, doc.line(name) if doc else None, name,
                                  f"warning: still the template's text ({text!r}…): write your organization's"))
-    kpis, template = case.folder / "kpis.csv", TEMPLATE / "kpis.csv"
-    if plain_file_problem(kpis) is None and kpis.stat().st_size == template.stat().st_size \
-            and kpis.read_bytes() == template.read_bytes():  # never a link's target, never a file of another size
-        found.append(Problem(display_path(kpis), None, "", "warning: still the template's example data: replace it "
-                                                           "with your measurements (`casekit import` reads a "
-                                                           "spreadsheet)"))
+    fixes = {"kpis.csv": "replace it with your measurements (`casekit import` reads a spreadsheet)",
+             "appraisals.csv": "replace it with the organization's appraisals (`casekit import --appraisals-sheet`)",
+             "practice_areas.csv": "replace it with the organization's capability levels, or delete it (it is "
+                                   "optional)"}
+    for path in template_copies(case.folder):
+        found.append(Problem(display_path(path), None, "", f"warning: still the template's example data, not the "
+                                                           f"organization's: {fixes[path.name]}"))
     return found
+
+
+def _data_end(case: ParsedCase):
+    return max({id(p): p for p in case.kpis.period}.values(), key=lambda p: p.end_time).end_time
+
+
+def _late_practice_areas(case: ParsedCase) -> list[Problem]:
+    if not case.kpis or not case.practice_areas:
+        return []
+    last = _data_end(case)
+    late = sorted({a["date"] for a in case.practice_areas if a["date"] > last})
+    if not late:
+        return []
+    dates = ", ".join(f"{d:%Y-%m-%d}" for d in late)
+    return [Problem(display_path(case.folder / "practice_areas.csv"), None, "date",
+                    f"warning: capability levels dated {dates}, after the KPI data ends ({last:%Y-%m}): check the "
+                    "dates, or add the KPIs' later periods")]
 
 
 def _late_appraisals(case: ParsedCase) -> list[Problem]:
     if not case.kpis or not case.appraisals:
         return []
-    last = max({id(p): p for p in case.kpis.period}.values(), key=lambda p: p.end_time).end_time
+    last = _data_end(case)
     return [Problem(display_path(case.folder / "appraisals.csv"), a["line"], "date",
                     f"warning: the appraisal of {a['date']:%Y-%m-%d} is after the KPI data ends ({last:%Y-%m}): "
                     "check its date, or add the KPIs' later periods")

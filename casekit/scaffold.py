@@ -74,3 +74,28 @@ def new_case(case_id: str, cases_dir: str | Path = "cases") -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+EXAMPLE_DATA = ("kpis.csv", "appraisals.csv", "practice_areas.csv")  # the template's example data, not a client's
+
+
+def template_copies(folder: str | Path) -> list[Path]:
+    """The example data files in a case ``folder`` that are still exactly as :func:`new_case` wrote them.
+
+    Only plain files of the template's size are read (never a link's target), so checking costs a stat a file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = new_case("acme-bank", tempfile.mkdtemp())
+    >>> [path.name for path in template_copies(folder)]
+    ['kpis.csv', 'appraisals.csv', 'practice_areas.csv']
+    """
+    found = []
+    for name in EXAMPLE_DATA:
+        path, example = Path(folder) / name, TEMPLATE / name
+        if path.is_file() and not path.is_symlink() and path.stat().st_size == example.stat().st_size \
+                and path.read_bytes() == example.read_bytes():
+            found.append(path)
+    return found
+

@@ -25,6 +25,7 @@ from .atomic import remove_leftovers, replaced_together, target_problem
 from .casefiles import MISSING_MARKERS
 from .catalog import kpi_catalog, kpi_names, normalise
 from .errors import CasekitError
+from .scaffold import template_copies
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 ZIPPED_SUFFIXES = (".xlsx", ".xlsm", ".ods")  # a zip of XML parts: checked before calamine reads it
@@ -151,7 +152,25 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
         except OSError as exc:
             raise SpreadsheetError(f"cannot write into {folder}: {exc.strerror or exc}; nothing was changed") from None
         result.written += [folder / name for name, _ in outputs]
+        _template_data_left(folder, force, result.notes)
     return result
+
+
+def _template_data_left(folder: Path, force: bool, notes: list[str]) -> None:
+    """What is still ``casekit new``'s example data beside what was imported: practice_areas.csv is removed with
+    ``force`` (it is optional, and casekit wrote it), the rest named with its fix, so no example passes as data."""
+    for path in template_copies(folder):
+        if path.name == "practice_areas.csv" and force:
+            try:
+                path.unlink()
+                notes.append("removed practice_areas.csv: it was casekit new's example; add the organization's "
+                             "capability levels there if you have them")
+                continue
+            except OSError as exc:
+                notes.append(f"could not remove practice_areas.csv, casekit new's example ({exc.strerror or exc})")
+        how = {"appraisals.csv": "--appraisals-sheet imports the organization's appraisals",
+               "practice_areas.csv": "--force removes it (it is optional)"}.get(path.name, "")
+        notes.append(f"{path.name} is still casekit new's example data, not the organization's: {how}")
 
 
 # --- reading -------------------------------------------------------------------------------------------

@@ -106,7 +106,8 @@ def test_template_text_left_from_casekit_new_is_a_warning(tmp_path: Path):
     assert run.returncode == 0, run.stdout + run.stderr  # valid: warnings do not fail
     assert "case.yaml:6: name: warning: still the template's text" in run.stdout
     assert "summary: warning" in run.stdout and "kpis.csv: warning: still the template's example data" in run.stdout
-    assert "3 warning(s) to check" in run.stderr
+    assert "appraisals.csv: warning" in run.stdout and "practice_areas.csv: warning" in run.stdout
+    assert "5 warning(s) to check" in run.stderr
     assert oct(folder.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
 
 
