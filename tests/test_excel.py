@@ -57,6 +57,13 @@ def test_the_workbook_read_back_equals_the_tables(exported):
     assert set(sheets["KPIs"]["unit"]) >= {"defects per KLOC", "% satisfied"}
 
 
+def test_pandas_reads_the_export_with_its_default_reader(exported):
+    """pd.read_excel with no engine named: pandas' default for .xlsx, which casekit's environment installs."""
+    _, path = exported
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert list(sheets)[:3] == ["Settings", "KPIs", "Cases"] and len(sheets["Cases"]) == len(IDS)
+
+
 def test_columns_carry_number_formats(exported):
     _, path = exported
     with zipfile.ZipFile(path) as book:
