@@ -169,10 +169,14 @@ def _phi(Y: np.ndarray, design: _Design) -> np.ndarray:
     lagged = (r[:, 1:] * r[:, :-1])[:, design.adjacent].mean(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = lagged / (r**2).mean(-1)
-    phi = np.interp(np.nan_to_num(raw), design.expected, _GRID)
-    # residuals at rounding level (an exact fit) carry no autocorrelation to estimate
+    return _settled(np.interp(np.nan_to_num(raw), design.expected, _GRID), Y, r)
+
+
+def _settled(phi: np.ndarray, Y: np.ndarray, r: np.ndarray, unestimable=False) -> np.ndarray:
+    """phi kept within ±PHI_LIMIT, and 0 where there is nothing to estimate it from: residuals ``r`` at rounding
+    level (an exact fit carries no autocorrelation), or ``unestimable`` rows."""
     exact = (r**2).sum(-1) <= 1e-20 * ((Y - Y.mean(-1, keepdims=True)) ** 2).sum(-1)
-    return np.where(exact, 0.0, np.clip(phi, -PHI_LIMIT, PHI_LIMIT))
+    return np.where(exact | unestimable, 0.0, np.clip(phi, -PHI_LIMIT, PHI_LIMIT))
 
 
 def estimate_phi(y, X, positions) -> float:
@@ -374,9 +378,8 @@ def _stacked_block(Y, X, positions, steps):
         raw = ((r[:, 1:] * r[:, :-1]) * adjacent).sum(1) / pairs / (r**2).mean(-1)
     raw = np.where(np.isnan(raw), 0.0, raw)
     phi = np.array([np.interp(value, curve, _GRID) if has else 0.0
-                    for value, curve, has in zip(raw, expected, pairs > 0)])
-    exact = (r**2).sum(-1) <= 1e-20 * ((Y - Y.mean(-1, keepdims=True)) ** 2).sum(-1)
-    phi = np.where(exact | (pairs == 0), 0.0, np.clip(phi, -PHI_LIMIT, PHI_LIMIT))
+                    for value, curve, has in zip(raw, expected, pairs > 0)])  # each row its own bias curve
+    phi = _settled(phi, Y, r, unestimable=pairs == 0)
     return (phi, *_fit_stacked(Y, X, steps, phi))
 
 
