@@ -19,8 +19,8 @@ import nbformat
 import papermill
 
 import casekit as ck
-from casekit.project import NOTEBOOKS
-from casekit.reporting.export import html_exporter
+from casekit.inputs.project import NOTEBOOKS
+from casekit.rendering.export import html_exporter
 
 ROOT = Path(__file__).resolve().parents[1]
 KPIS = ("defect_density", "on_time_delivery", "cycle_time", "customer_satisfaction")

@@ -12,32 +12,43 @@ from .version import VERSION as __version__
 
 # Every public name but the errors loads on first use: the statistics import scipy and statsmodels and the
 # tables pandas, which take seconds, so ``import casekit`` (and papermill, which imports casekit's engine
-# while it starts) costs nothing until a name is used. Modules (casekit.presentation, casekit.plots, ...) load
-# the same way.
+# while it starts) costs nothing until a name is used. The layers' modules load the same way under their own
+# names: ck.presentation is casekit.report.presentation, ck.within casekit.stats.within.
+_LAYERS = ("inputs", "stats", "report")
 _LAZY = {  # the public names, as the documentation presents them (docs/api.md), and where each lives
     # cases: files in, tidy tables out
-    "load_cases": "loading", "validate_cases": "validation", "Portfolio": "loading", "kpi_catalog": "catalog",
-    "import_kpis": "spreadsheets", "new_case": "scaffold", "init_project": "project", "find_cases": "project",
-    "simulate_portfolio": "simulate",
+    "load_cases": "inputs.loading", "validate_cases": "inputs.validation", "Portfolio": "inputs.loading",
+    "kpi_catalog": "inputs.catalog", "import_kpis": "inputs.spreadsheets", "new_case": "inputs.scaffold",
+    "init_project": "inputs.project", "find_cases": "inputs.project", "simulate_portfolio": "inputs.simulate",
     # comparisons: fitted once, then asked
-    "compare_case": "comparison", "CaseComparison": "comparison", "compare_portfolio": "comparison",
-    "PortfolioComparison": "comparison", "Findings": "findings", "its": "timeseries", "meta_analysis": "meta",
-    "xmr": "behaviour",
+    "compare_case": "report.comparison", "CaseComparison": "report.comparison",
+    "compare_portfolio": "report.comparison", "PortfolioComparison": "report.comparison",
+    "Findings": "stats.findings", "its": "stats.timeseries", "meta_analysis": "stats.meta", "xmr": "stats.behaviour",
     # reports
-    "render": "reporting", "render_workshop": "reporting", "check_report_parameters": "reporting",
-    "export_excel": "excel",
+    "render": "rendering", "render_workshop": "rendering", "check_report_parameters": "rendering",
+    "export_excel": "report.excel",
 }
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    elif importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a module, e.g. casekit.within
-        value = importlib.import_module(f".{name}", __name__)
+    elif module := _layer_module(name):
+        value = importlib.import_module(module)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
     return value
+
+
+def _layer_module(name: str) -> str | None:
+    """The full name of casekit's module ``name``: a layer (``stats``) or one of a layer's (``within``)."""
+    if name.startswith("_"):
+        return None
+    for package in (__name__, *(f"{__name__}.{layer}" for layer in _LAYERS)):
+        if importlib.util.find_spec(f"{package}.{name}") is not None:
+            return f"{package}.{name}"
+    return None
 
 
 def __dir__():

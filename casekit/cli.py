@@ -8,14 +8,14 @@ import warnings
 from pathlib import Path
 
 from .errors import CaseError, CasekitError, RenderError, RenderInterrupted
-from .loading import load_cases
-from .summary import overview_text
-from .validation import check_case
+from .inputs.loading import load_cases
+from .inputs.validation import check_case
+from .report.summary import overview_text
 from .version import VERSION
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .cautions import problems_and_warnings
+    from .inputs.cautions import problems_and_warnings
 
     problems, warnings = problems_and_warnings(args.cases_dir)
     for problem in sorted(problems + warnings, key=lambda p: (p.path, p.line or 0)):
@@ -49,7 +49,7 @@ def _refused(command: str, error: Exception) -> int:
 
 
 def _parameters(args: argparse.Namespace) -> dict:
-    from .reporting.parameters import parse_value, parse_yaml_parameters
+    from .rendering.parameters import parse_value, parse_yaml_parameters
 
     parameters = {name: parse_value(value) for name, value in args.parameters or []}
     for text in args.yaml_parameters or []:
@@ -58,10 +58,10 @@ def _parameters(args: argparse.Namespace) -> dict:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .reporting import render
+    from .rendering import render
 
     try:
-        from .reporting.cluster import security_from_files
+        from .rendering.cluster import security_from_files
 
         parameters = _parameters(args)
         security = security_from_files(args.tls_ca_file, args.tls_cert, args.tls_key)
@@ -97,7 +97,7 @@ SHOWN_WARNINGS = 5
 
 def _print_warnings(cases_dir, case_ids) -> None:
     """The cases' warnings (valid, but probably wrong), the first few: a report is no place to find them."""
-    from .cautions import case_warnings
+    from .inputs.cautions import case_warnings
 
     if not Path(cases_dir).is_dir():
         return
@@ -120,7 +120,7 @@ def _is_number(value) -> bool:
 
 
 def _new(args: argparse.Namespace) -> int:
-    from .scaffold import new_case
+    from .inputs.scaffold import new_case
 
     try:
         folder = new_case(args.case_id, args.cases)
@@ -132,7 +132,7 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .spreadsheets import SpreadsheetError, import_kpis
+    from .inputs.spreadsheets import SpreadsheetError, import_kpis
 
     try:
         result = import_kpis(args.source, args.case_dir, sheet=_sheet(args.sheet), layout=args.layout,
@@ -165,8 +165,8 @@ def _import(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .excel import export_excel
-    from .project import reference_path
+    from .inputs.project import reference_path
+    from .report.excel import export_excel
 
     try:
         portfolio = load_cases(args.cases_dir)
@@ -189,7 +189,7 @@ def _sheet(value: str | None):
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .simulate import simulate_portfolio
+    from .inputs.simulate import simulate_portfolio
 
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
@@ -209,7 +209,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from .project import init_project
+    from .inputs.project import init_project
 
     try:
         folder = init_project(args.folder)
@@ -220,7 +220,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _workshop(args: argparse.Namespace) -> int:
-    from .reporting import render_workshop
+    from .rendering import render_workshop
 
     try:
         table = render_workshop(args.out, jobs=args.jobs, timeout=args.timeout, progress=not args.no_progress_bar,

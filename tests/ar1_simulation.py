@@ -141,7 +141,7 @@ def corrections(count: int = 1000, seed: int = 8100):
     """Cases of five KPIs (one with a true 20% step) under each correction: power on the changed KPI and the
     rate of cases given a false verdict on one of the other four."""
     import casekit as ck
-    from casekit.multiplicity import adjust_pvalues
+    from casekit.stats.multiplicity import adjust_pvalues
 
     rng = np.random.default_rng(seed)
     p = np.array([[ck.its(*series(rng, 24, 24, 0.4, step=0.2 if k == 0 else 0.0), START, TRANSITION).effect_p

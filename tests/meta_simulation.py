@@ -17,7 +17,7 @@ import numpy as np
 
 def cell(k: int, tau: float, count: int, months: int):
     import casekit as ck
-    from casekit.across import portfolio_tests
+    from casekit.stats.across import portfolio_tests
 
     rows = {}
     for effect in (0.0, 0.2):

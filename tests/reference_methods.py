@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from statsmodels.regression.linear_model import OLS
 
-from casekit.timeseries import newey_west_lags
+from casekit.stats.timeseries import newey_west_lags
 
 
 def ar1_correlation(positions, phi: float) -> np.ndarray:

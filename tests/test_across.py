@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import casekit as ck
-from casekit.across import portfolio_tests
-from casekit.multiplicity import adjust_pvalues
+from casekit.stats.across import portfolio_tests
+from casekit.stats.multiplicity import adjust_pvalues
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""casekit.ar1: GLS with AR(1) errors at gapped times, the bias-corrected phi, the bootstrap test."""
+"""casekit.stats.ar1: GLS with AR(1) errors at gapped times, the bias-corrected phi, the bootstrap test."""
 
 import numpy as np
 import pytest

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import casekit as ck
-from casekit.behaviour import RULES
+from casekit.stats.behaviour import RULES
 
 # R qcc: qcc(x, type = "xbar.one") -> center, std.dev, limits; as recorded in the tests of
 # mistat (Kenett, Zacks & Gedeck 2022), mistat/qcc/tests/test_qcc.py::TestComparisonWithR

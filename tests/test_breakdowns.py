@@ -79,7 +79,7 @@ def test_resampled_p_values_are_reproducible(shipped):
 
 def test_beyond_a_thousand_cases_the_dose_response_p_value_is_the_t_approximation():
     # the permutation test would hold a 9,999 × n array; there the t approximation agrees with it
-    from casekit.breakdowns import PERMUTATION_CASES, _spearman
+    from casekit.stats.breakdowns import PERMUTATION_CASES, _spearman
 
     rng = np.random.default_rng(3)
     for n in (PERMUTATION_CASES, PERMUTATION_CASES + 1):

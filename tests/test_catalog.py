@@ -1,5 +1,5 @@
 import casekit as ck
-from casekit.catalog import CATEGORIES, DIRECTIONS, SCALES
+from casekit.inputs.catalog import CATEGORIES, DIRECTIONS, SCALES
 
 # The measures CMMI case studies report (issue 2), by catalog name.
 EXPECTED = {

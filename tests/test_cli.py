@@ -78,7 +78,7 @@ def test_casekit_imports_the_statistics_only_when_they_are_used():
     code = ("import sys, casekit as ck\n"
             "print('statsmodels' in sys.modules, 'scipy.stats' in sys.modules)\n"
             "assert all(getattr(ck, name) is not None for name in ck.__all__)\n"
-            "assert ck.compare_case.__module__ == 'casekit.comparison' and ck.within.MIN_POINTS == 6\n"
+            "assert ck.compare_case.__module__ == 'casekit.report.comparison' and ck.within.MIN_POINTS == 6\n"
             "print('statsmodels' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -128,7 +128,7 @@ def _render_servers() -> list:
     found = []
     for process in psutil.Process().children(recursive=True):
         try:
-            if "casekit.reporting._fast.server" in " ".join(process.cmdline()):
+            if "casekit.rendering._fast.server" in " ".join(process.cmdline()):
                 found.append(process)
         except psutil.Error:
             continue

@@ -15,7 +15,7 @@ import pytest
 from conftest import copy_cases
 
 import casekit as ck
-from casekit.reporting.cluster import InsecureSchedulerWarning
+from casekit.rendering.cluster import InsecureSchedulerWarning
 
 distributed = pytest.importorskip("distributed")
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 ROGUE = """\
 import json, os
-import casekit.reporting.cluster as cluster
+import casekit.rendering.cluster as cluster
 
 MARK = {mark!r}
 
@@ -183,8 +183,8 @@ def test_a_tls_cluster_renders_with_certificates_and_no_warning(cases: Path, tmp
 
 
 def test_results_are_checked_field_by_field():
-    from casekit.reporting.cluster import UntrustedResult, decode_result, encode_result
-    from casekit.reporting.jobs import Failure, Job, Outcome
+    from casekit.rendering.cluster import UntrustedResult, decode_result, encode_result
+    from casekit.rendering.jobs import Failure, Job, Outcome
 
     job = Job("acme", "case_report.ipynb")
     outcome = Outcome("acme", "failed", "", 2.5, failure=Failure("ValueError", "bad", 3), ipynb="acme.failed.ipynb")

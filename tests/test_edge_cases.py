@@ -89,8 +89,8 @@ def test_two_data_points_case(case_dir: Path):
 
 def test_random_series_give_rows_never_exceptions_or_warnings():
     """Monthly and quarterly series with gaps, zeros, steps without noise, random walks and negative points."""
-    from casekit.periods import phases
-    from casekit.within import _kpi_row
+    from casekit.inputs.periods import phases
+    from casekit.stats.within import _kpi_row
 
     rng = np.random.default_rng(0)
     start = pd.Period("2020-01", "M")

@@ -15,8 +15,8 @@ import pytest
 from conftest import after_parameters
 
 import casekit as ck
-from casekit.reporting._fast import forking, inprocess
-from casekit.reporting._fast.forking import ChildDied, run_forked
+from casekit.rendering._fast import forking, inprocess
+from casekit.rendering._fast.forking import ChildDied, run_forked
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "casekit" / "notebooks"
@@ -162,9 +162,9 @@ def test_run_forked_returns_raises_and_reports_a_dead_child():
 
 def test_the_engine_module_can_be_imported_before_papermill():
     # papermill loads its engines' entry points while it is being imported; that must not find casekit half-made
-    code = ("import casekit.reporting.engine\n"
+    code = ("import casekit.rendering.engine\n"
             "from papermill.engines import papermill_engines\n"
-            "print(papermill_engines.get_engine('casekit') is casekit.reporting.engine.InProcessEngine)")
+            "print(papermill_engines.get_engine('casekit') is casekit.rendering.engine.InProcessEngine)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr[-2000:]
 
@@ -180,17 +180,17 @@ def test_preload_follows_the_notebooks_and_casekits_imports(tmp_path: Path):
     nbformat.write(nb, tmp_path / "n.ipynb")
     assert forking.notebook_imports([tmp_path / "n.ipynb", tmp_path / "gone.ipynb"]) == {"json", "email"}
     found = forking.package_imports(forking.PACKAGE)
-    assert {"casekit", "casekit.reporting.batch", "statsmodels.stats.meta_analysis", "seaborn"} <= found
+    assert {"casekit", "casekit.rendering.batch", "statsmodels.stats.meta_analysis", "seaborn"} <= found
     assert "casekit.__main__" not in found  # importing it would run the command line
-    assert not {"distributed", "casekit.reporting.cluster", "casekit.reporting._fast.server"} & found  # only the Dask client and workers need them
+    assert not {"distributed", "casekit.rendering.cluster", "casekit.rendering._fast.server"} & found  # only the Dask client and workers need them
 
 
 def test_a_render_server_imports_once_and_forks_each_report_from_itself(tmp_path: Path):
-    from casekit.reporting._fast.server import RenderServer
-    from casekit.reporting.jobs import Job
+    from casekit.rendering._fast.server import RenderServer
+    from casekit.rendering.jobs import Job
 
     probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import os, sys\nfrom casekit.reporting._fast import worker\n"
+        "import os, sys\nfrom casekit.rendering._fast import worker\n"
         "print(os.getppid(), os.getpgid(0) == os.getpid(), 'seaborn' in sys.modules, worker.warmed_up())")])
     nbformat.write(probe, tmp_path / "probe.ipynb")
     server = RenderServer([str(NOTEBOOKS / "case_report.ipynb")])
@@ -210,8 +210,8 @@ def test_a_forked_worker_follows_only_the_notebooks_its_server_has_not(tmp_path:
     script = tmp_path / "again.py"
     script.write_text(textwrap.dedent(f"""\
         import importlib, json
-        from casekit.reporting._fast.forking import run_forked
-        worker = importlib.import_module("casekit.reporting._fast.worker")
+        from casekit.rendering._fast.forking import run_forked
+        worker = importlib.import_module("casekit.rendering._fast.worker")
         case, portfolio = {str(NOTEBOOKS / "case_report.ipynb")!r}, {str(NOTEBOOKS / "portfolio_report.ipynb")!r}
         worker.prepare_worker([case])
         followed = []
@@ -232,16 +232,16 @@ def test_a_report_imports_almost_nothing_its_worker_has_not(tmp_path: Path):
     script = tmp_path / "imports.py"
     script.write_text(textwrap.dedent(f"""\
         import importlib, sys
-        from casekit.reporting._fast.forking import preload, run_forked
-        worker = importlib.import_module("casekit.reporting._fast.worker")
+        from casekit.rendering._fast.forking import preload, run_forked
+        worker = importlib.import_module("casekit.rendering._fast.worker")
         notebook = {str(NOTEBOOKS / "case_report.ipynb")!r}
         preload([notebook])
         worker.warm_up()
 
         def report():
             before = set(sys.modules)
-            from casekit.reporting.jobs import Job
-            from casekit.reporting.execute import execute_report
+            from casekit.rendering.jobs import Job
+            from casekit.rendering.execute import execute_report
             job = Job("quantia-tech", notebook, {{"case_id": "quantia-tech", "cases_dir": {str(ROOT / "cases")!r}}},
                               {str(tmp_path)!r}, False, 600, "casekit")
             assert execute_report(job).status == "ok"
@@ -259,7 +259,7 @@ def test_workers_warm_up_what_every_export_would_repeat():
     script = textwrap.dedent("""\
         import importlib
         from pygments.lexers import find_lexer_class_by_name
-        worker = importlib.import_module("casekit.reporting._fast.worker")
+        worker = importlib.import_module("casekit.rendering._fast.worker")
         worker.warm_up()
         import matplotlib.pyplot as plt
         print("_tokens" in find_lexer_class_by_name("ipython3").__dict__, plt.get_fignums())""")
@@ -271,7 +271,7 @@ def test_workers_warm_up_what_every_export_would_repeat():
 def test_iri_grammar_is_deferred_not_lost():
     script = textwrap.dedent("""\
         import sys
-        from casekit.reporting._fast.forking import defer_iri_grammar
+        from casekit.rendering._fast.forking import defer_iri_grammar
         defer_iri_grammar()
         import nbformat, jsonschema
         assert not hasattr(sys.modules["rfc3987_syntax"], "RFC3987_SYNTAX_TERMS")  # not built at import
@@ -306,7 +306,7 @@ def test_engine_refuses_another_language(tmp_path: Path):
 
 
 def test_headline_survives_a_print_split_across_outputs():
-    from casekit.reporting.export import headline
+    from casekit.rendering.export import headline
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", metadata={"tags": ["findings"]})])
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="-"),

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import casekit as ck
-from casekit.spreadsheets import SpreadsheetError
+from casekit.inputs.spreadsheets import SpreadsheetError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,20 +23,20 @@ def _modules_after(statement: str) -> dict:
 def test_importing_papermill_loads_only_casekits_engine():
     seen = _modules_after("import papermill")
     ours = [m for m in seen["modules"] if m.startswith("casekit")]
-    assert set(ours) <= {"casekit", "casekit.errors", "casekit.version", "casekit.reporting",
-                         "casekit.reporting.engine"}, ours
+    assert set(ours) <= {"casekit", "casekit.errors", "casekit.version", "casekit.rendering",
+                         "casekit.rendering.engine"}, ours
     assert "pandas" not in seen["modules"] and seen["hook_kept"]
 
 
 def test_importing_casekit_loads_the_rest_on_first_use():
     seen = _modules_after("import casekit as ck")
-    assert "pandas" not in seen["modules"] and "casekit.loading" not in seen["modules"] and seen["hook_kept"]
+    assert "pandas" not in seen["modules"] and "casekit.inputs.loading" not in seen["modules"] and seen["hook_kept"]
     seen = _modules_after("import casekit as ck\nck.load_cases")
-    assert "casekit.loading" in seen["modules"]
+    assert "casekit.inputs.loading" in seen["modules"]
 
 
 def test_the_papermill_hook_acts_only_on_casekits_parameter_errors(capsys):
-    from casekit.reporting.engine import papermill_excepthook
+    from casekit.rendering.engine import papermill_excepthook
 
     passed = []
 

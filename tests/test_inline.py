@@ -12,7 +12,7 @@ import pytest
 from IPython.core.pylabtools import print_figure
 from PIL import Image
 
-from casekit.inline import figure_png
+from casekit.report.inline import figure_png
 
 
 def _image(data: str) -> np.ndarray:

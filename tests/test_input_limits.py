@@ -65,7 +65,7 @@ def test_a_file_over_the_size_limit_is_refused_without_reading_it(case_dir: Path
 def test_a_stray_big_file_in_a_case_folder_is_never_read(case_dir: Path, tmp_path: Path):
     with open(case_dir / "acme" / "notes.bin", "wb") as file:
         file.truncate(8 * 10**9)
-    from casekit.reporting.fingerprints import fingerprint
+    from casekit.rendering.fingerprints import fingerprint
 
     started = time.monotonic()
     fingerprint(ROOT / "casekit" / "notebooks" / "case_report.ipynb", {}, False, [case_dir / "acme"])
@@ -160,7 +160,7 @@ def test_a_dollar_sign_in_a_label_is_drawn_as_written(case_dir: Path):
 def test_the_headline_is_never_a_warning():
     import nbformat
 
-    from casekit.reporting.export import headline
+    from casekit.rendering.export import headline
 
     cell = nbformat.v4.new_code_cell("", metadata={"tags": ["findings"]})
     cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="RuntimeWarning: invalid value\n"),
@@ -175,7 +175,7 @@ def test_the_headline_is_never_a_warning():
 ])
 def test_the_depth_limit_holds_however_the_nesting_is_written(tmp_path, text):
     # the shape scan is skipped only for text that plainly cannot be too deep; this text can
-    from casekit.casefiles import read_yaml
+    from casekit.inputs.casefiles import read_yaml
 
     path = tmp_path / "case.yaml"
     path.write_text(text, encoding="utf-8")

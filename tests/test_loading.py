@@ -85,8 +85,8 @@ def test_the_bulk_check_finds_the_same_problems_in_every_broken_case(monkeypatch
 
 
 def test_kpi_records_read_as_rows_and_as_columns():
-    from casekit.kpi_records import KpiRecords
-    from casekit.periods import month_span, parse_period
+    from casekit.inputs.kpi_records import KpiRecords
+    from casekit.inputs.periods import month_span, parse_period
 
     rows = [{"period": parse_period(p), "kpi": k, "value": v, "line": n}
             for n, (p, k, v) in enumerate([("2020-01", "a", 1.5), ("2020-Q2", "b", 2.0), ("2020-01", "b", 3.0)], 2)]

@@ -168,7 +168,7 @@ def test_a_full_disk_fails_the_report_in_one_line_and_loses_nothing(cases: Path,
     out = tmp_path / "out"
     _render(cases, out)
     before = _snapshot(out)
-    from casekit.reporting import outputs
+    from casekit.rendering import outputs
 
     real_replace = os.replace
 
@@ -219,7 +219,7 @@ def test_a_damaged_manifest_is_read_as_empty_and_never_linked(cases: Path, tmp_p
         (out / "manifest.json").mkdir()
     else:
         (out / "manifest.json").write_text(manifest, encoding="utf-8")
-    from casekit.reporting.outputs import read_manifest
+    from casekit.rendering.outputs import read_manifest
 
     entries = read_manifest(out)
     assert all(entry.get("html", "") in ("", *entry["files"]) for entry in entries.values())

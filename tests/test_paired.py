@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from casekit.paired import paired_tests
+from casekit.stats.paired import paired_tests
 
 # R: t.test(extra ~ group, data = sleep, paired = TRUE)
 #    t = -4.0621, df = 9, p-value = 0.002833

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from casekit.periods import format_period, parse_date, parse_period, phase_of, phases_of
+from casekit.inputs.periods import format_period, parse_date, parse_period, phase_of, phases_of
 
 
 @pytest.mark.parametrize("text", ["2020-01", "2020-12", "2020-Q1", "2020-Q4"])

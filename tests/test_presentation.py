@@ -1,4 +1,4 @@
-"""The reader's views of casekit's tables (casekit.presentation): what an executive sees in a report."""
+"""The reader's views of casekit's tables (casekit.report.presentation): what an executive sees in a report."""
 
 import re
 from pathlib import Path
@@ -75,7 +75,7 @@ def test_goal_targets_and_results_read_in_the_same_direction(pf):
 
 
 def test_p_values_read_as_a_reader_expects():
-    from casekit.presentation import p_value
+    from casekit.report.presentation import p_value
 
     assert [p_value(p) for p in (0.0000788, 0.04213, 1.0, float("nan"))] == ["< 0.001", "0.042", "> 0.999", "—"]
 
@@ -107,7 +107,7 @@ def test_portfolio_tables_read_cleanly(pf):
 
 
 def test_long_tables_fold_what_is_past_the_first_rows():
-    from casekit.presentation import DETAIL_ROWS
+    from casekit.report.presentation import DETAIL_ROWS
 
     block = ck.presentation.reader_table(pd.DataFrame({"n": range(DETAIL_ROWS + 7)}))
     assert block.html.count("<tr>") == DETAIL_ROWS + 7 + 2  # two header rows: the table and the folded one
@@ -124,7 +124,7 @@ def test_a_level_target_reads_as_the_case_wrote_it(pf):
 
 
 def test_a_table_of_thousands_keeps_a_page_readable():
-    from casekit.presentation import MAX_ROWS
+    from casekit.report.presentation import MAX_ROWS
 
     block = ck.presentation.reader_table(pd.DataFrame({"n": range(10_000)}))
     assert block.html.count("<tr>") == MAX_ROWS + 2 and "9,500 more rows are left out" in block.html

@@ -155,7 +155,7 @@ def test_a_process_a_report_detaches_ends_with_the_report(tmp_path: Path, trap: 
 
 
 def test_jobs_are_capped_and_a_report_keeps_a_memory_floor(tmp_path: Path, monkeypatch):
-    from casekit.reporting.parameters import max_jobs, memory_bytes
+    from casekit.rendering.parameters import max_jobs, memory_bytes
 
     result = subprocess.run([sys.executable, "-m", "casekit", "render", str(_cases(tmp_path)), "--out",
                              str(tmp_path / "out"), "--no-progress-bar", "--jobs", "1000"], capture_output=True,

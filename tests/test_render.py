@@ -13,7 +13,7 @@ from conftest import after_parameters
 
 import casekit as ck
 from casekit.errors import RenderError
-from casekit.reporting import check_parameters
+from casekit.rendering import check_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "casekit" / "notebooks"
@@ -173,8 +173,8 @@ def test_notebooks_run_with_papermills_own_cli(tmp_path: Path):
 def test_a_kernel_that_fails_to_start_once_is_started_again(tmp_path: Path, monkeypatch):
     # kernels started at the same moment in other workers can race for ports and never answer; a report whose
     # kernel did not start is started once more. Here a "python3" kernel dies at its first launch only.
-    from casekit.reporting.execute import execute_report
-    from casekit.reporting.jobs import Job
+    from casekit.rendering.execute import execute_report
+    from casekit.rendering.jobs import Job
 
     marker = tmp_path / "launched-once"
     launcher = tmp_path / "launch.py"

@@ -104,7 +104,7 @@ def test_parameters_are_passed_as_data(two_cases: Path, tmp_path: Path):
     """A value that looks like code stays a string in the injected parameters cell."""
     import nbformat
 
-    from casekit.project import NOTEBOOKS
+    from casekit.inputs.project import NOTEBOOKS
 
     out = tmp_path / "nb.ipynb"
     import papermill

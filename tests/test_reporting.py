@@ -14,8 +14,8 @@ import pytest
 from conftest import copy_cases
 
 import casekit as ck
-from casekit.reporting.jobs import Failure, Job, Outcome
-from casekit.reporting.parameters import parse_value
+from casekit.rendering.jobs import Failure, Job, Outcome
+from casekit.rendering.parameters import parse_value
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "casekit" / "notebooks"
@@ -121,10 +121,10 @@ def test_interrupted_run_keeps_what_finished(three_cases: Path, tmp_path: Path):
 
 
 def test_every_error_casekit_raises_to_users_shares_one_base():
-    from casekit.reporting._fast.forking import ChildDied
-    from casekit.reporting._fast.inprocess import CellTimeoutError
-    from casekit.reporting._fast.server import ServerDied
-    from casekit.reporting.cluster import ClusterError
+    from casekit.rendering._fast.forking import ChildDied
+    from casekit.rendering._fast.inprocess import CellTimeoutError
+    from casekit.rendering._fast.server import ServerDied
+    from casekit.rendering.cluster import ClusterError
 
     for error in (ck.CaseError, ck.RenderError, ck.ParameterError, ck.errors.RenderInterrupted, ChildDied,
                   CellTimeoutError, ServerDied, ClusterError):

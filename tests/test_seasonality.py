@@ -25,8 +25,8 @@ import pandas as pd
 import pytest
 
 import casekit as ck
-from casekit.ar1 import gls_ar1
-from casekit.timeseries import SegmentedSeries, positions
+from casekit.stats.ar1 import gls_ar1
+from casekit.stats.timeseries import SegmentedSeries, positions
 
 SICILY = pd.read_csv(Path(__file__).parent / "reference" / "sicily.csv")
 RATE = (SICILY["aces"] / SICILY["stdpop"] * 1e5).to_numpy()
@@ -83,7 +83,7 @@ def test_the_baseline_screen_sees_the_yearly_pattern():
 
 
 def test_seasonality_settings_are_checked():
-    from casekit.timeseries import seasonality
+    from casekit.stats.timeseries import seasonality
 
     assert [seasonality(s, 12) for s in (None, False, "none", True, 3, "months")] == [0, 0, 0, 1, 3, "months"]
     assert seasonality(6, 4) == 2  # a quarterly series has two harmonic pairs at most

@@ -1,4 +1,4 @@
-"""The package's seams: no module imports another's private names, no import cycle, `_fast` private to reporting."""
+"""The package's seams: no module imports another's private names, no import cycle, `_fast` private to rendering."""
 
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def test_no_module_imports_a_private_name_of_another():
     assert not offenders, offenders
 
 
-def test_fast_is_imported_only_from_inside_reporting():
+def test_fast_is_imported_only_from_inside_rendering():
     offenders = [f"{name} imports {module}" for name, tree in _modules().items()
                  for module, _ in _imports(name, tree, top_level_only=False)
-                 if "._fast" in module and not name.startswith("casekit.reporting")]
+                 if "._fast" in module and not name.startswith("casekit.rendering")]
     assert not offenders, offenders
 
 
@@ -75,14 +75,13 @@ def test_no_import_cycle_between_modules():
 
 
 # The layers, lowest first (docs/architecture.md): a module imports only from its own layer or those below.
+# Each layer but the base and the entry points is a subpackage, so that a module's path says its layer.
 LAYERS = {
-    "base": ["errors", "notes", "atomic", "version", "formats", "periods", "catalog"],
-    "cases": ["casefiles", "kpi_records", "validation", "loading", "spreadsheets", "scaffold", "simulate", "project",
-              "cautions"],
-    "stats": ["ar1", "timeseries", "behaviour", "within", "meta", "across", "paired", "multiplicity", "breakdowns",
-              "goals", "findings"],
-    "report": ["comparison", "presentation", "plots", "inline", "excel", "summary"],
-    "render": ["reporting"],
+    "base": ["errors", "atomic", "version"],
+    "inputs": ["inputs"],
+    "stats": ["stats"],
+    "report": ["report"],
+    "rendering": ["rendering"],
     "entry points": ["__init__", "cli", "__main__"],
 }
 
@@ -94,6 +93,13 @@ def _layer_of(name: str) -> int:
         if head in modules:
             return rank
     raise AssertionError(f"casekit.{short} is in no layer: add it to LAYERS and to docs/architecture.md")
+
+
+def test_every_layer_but_the_base_is_a_package_holding_only_modules():
+    top = {p.stem for p in PACKAGE.glob("*.py")}
+    assert top == set(LAYERS["base"]) | set(LAYERS["entry points"]), "a new module goes into a layer's package"
+    for layer in ("inputs", "stats", "report", "rendering"):
+        assert (PACKAGE / layer / "__init__.py").is_file(), layer
 
 
 def test_every_module_imports_only_from_its_layer_or_below():
@@ -112,5 +118,8 @@ def test_every_module_imports_only_from_its_layer_or_below():
 
 def test_the_architecture_page_names_every_layer_and_module():
     page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
-    missing = [m for modules in LAYERS.values() for m in modules if f"`{m}`" not in page]
+    names = [m for modules in LAYERS.values() for m in modules]
+    names += [p.stem for layer in LAYERS.values() for name in layer if (PACKAGE / name).is_dir()
+              for p in (PACKAGE / name).glob("*.py") if p.stem != "__init__"]
+    missing = [m for m in names if f"`{m}`" not in page and f"`casekit/{m}/`" not in page]
     assert not missing, missing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import casekit as ck
-from casekit.cautions import case_warnings
+from casekit.inputs.cautions import case_warnings
 
 
 def _new(tmp_path: Path) -> Path:

@@ -8,7 +8,7 @@ from reference_methods import hac_ols
 from scipy import stats
 
 import casekit as ck
-from casekit.timeseries import mean_shift, newey_west_lags
+from casekit.stats.timeseries import mean_shift, newey_west_lags
 
 
 def test_hac_ols_against_stata_newey():
@@ -154,7 +154,7 @@ def test_its_needs_data_on_both_sides():
 def test_many_series_fitted_together_are_each_fitted_alone():
     # its_estimates stacks the series that share a design; the mix below has shared and lone designs,
     # gaps, seasonal and quarterly fits, and raw-scale series (whose effect is the log ratio of levels)
-    from casekit.timeseries import SegmentedSeries, its_arrays, its_estimates
+    from casekit.stats.timeseries import SegmentedSeries, its_arrays, its_estimates
 
     rng = np.random.default_rng(11)
     series, alone = [], []
@@ -181,7 +181,7 @@ def test_many_series_fitted_together_are_each_fitted_alone():
 
 
 def test_the_inflation_factor_is_read_on_the_design_without_its_missing_months():
-    from casekit.timeseries import SegmentedSeries
+    from casekit.stats.timeseries import SegmentedSeries
 
     t = np.r_[np.arange(-27, -3), np.arange(24)]
     phases = np.where(t < 0, "before", "after")

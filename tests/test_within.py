@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import casekit as ck
-from casekit.multiplicity import adjust_pvalues
+from casekit.stats.multiplicity import adjust_pvalues
 
 
 @pytest.fixture

@@ -1,0 +1,83 @@
+"""The KPI catalog: the measures CMMI case studies report, with direction and category.
+
+The categories are the six of the SEI's performance-results reports (Gibson,
+Goldenson & Kost 2006, CMU/SEI-2006-TR-004).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+CATEGORIES = (
+    "cost",
+    "schedule",
+    "productivity",
+    "quality",
+    "customer satisfaction",
+    "return on investment",
+)
+DIRECTIONS = ("higher", "lower")
+SCALES = ("ratio", "interval")
+COLUMNS = ["kpi", "label", "unit", "better", "category", "scale", "min", "max", "description"]
+
+
+@lru_cache(maxsize=1)
+def _catalog() -> pd.DataFrame:
+    with resources.files(__package__).joinpath("catalog_data/kpis.csv").open(encoding="utf-8") as f:
+        table = pd.read_csv(f, dtype={"min": float, "max": float})
+    return table[COLUMNS]
+
+
+def kpi_catalog() -> pd.DataFrame:
+    """Return casekit's KPI catalog as a tidy table, one row per KPI.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``kpi`` (identifier used in ``kpis.csv``), ``label``, ``unit``,
+        ``better`` (``"higher"`` or ``"lower"``: the direction of improvement),
+        ``category`` (one of the SEI categories), ``scale`` (``"ratio"``: changes
+        are reported in percent; ``"interval"``: values can be zero or negative,
+        so changes are reported as differences), ``min`` and ``max`` (the
+        plausible range; NaN where open) and ``description``.
+
+    Examples
+    --------
+    >>> from casekit import kpi_catalog
+    >>> cat = kpi_catalog().set_index("kpi")
+    >>> cat.loc["defect_density", ["better", "category"]].tolist()
+    ['lower', 'quality']
+    >>> sorted(cat["category"].unique())  # doctest: +NORMALIZE_WHITESPACE
+    ['cost', 'customer satisfaction', 'productivity', 'quality',
+     'return on investment', 'schedule']
+    """
+    return _catalog().copy()
+
+
+def normalise(name) -> str:
+    """A KPI or column name as casekit compares them: lower case, runs of other characters as one underscore.
+
+    Examples
+    --------
+    >>> normalise(" On-time delivery "), normalise("KPI")
+    ('on_time_delivery', 'kpi')
+    """
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def kpi_names(ids, labels) -> dict[str, str]:
+    """Each KPI's id and label, both passed through :func:`normalise`, mapped to its id (an id wins over another
+    KPI's label).
+
+    Examples
+    --------
+    >>> kpi_names(["on_time_delivery"], ["On-time delivery"])["on_time_delivery"]
+    'on_time_delivery'
+    """
+    names = {normalise(label): kpi for kpi, label in zip(ids, labels)}
+    names.update({normalise(kpi): kpi for kpi in ids})
+    return names

@@ -1,0 +1,150 @@
+"""Periods as written in case files: months ``YYYY-MM`` and quarters ``YYYY-Qn``."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ArgumentError
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.ASCII)
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
+
+
+def parse_period(text: str) -> pd.Period:
+    """Parse ``YYYY-MM`` (monthly) or ``YYYY-Qn`` (quarterly) into a pandas Period.
+
+    Raises ``ValueError`` with the expected forms when the text is neither.
+    """
+    return _parse_period(str(text).strip())
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_period(text: str) -> pd.Period:
+    # A case repeats each period once per KPI, and making a pandas Period costs tens of microseconds.
+    _check_year(text)
+    m = _MONTH.match(text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")
+    q = _QUARTER.match(text)
+    if q:
+        return pd.Period(year=int(q.group(1)), quarter=int(q.group(2)), freq="Q")
+    if any(c.isdigit() and not c.isascii() for c in text):
+        raise ArgumentError(f"expected a month YYYY-MM or a quarter YYYY-Qn in the digits 0-9, got {text!r}, whose "
+                            "digits are another script's (such as full-width ２０１７): retype them")
+    raise ArgumentError(f"expected a month YYYY-MM or a quarter YYYY-Qn, got {text!r}")
+
+
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+def _check_year(text: str) -> None:
+    """Refuse years outside FIRST_YEAR-LAST_YEAR: outside pandas' range they would land on other dates."""
+    if text[:4].isascii() and text[:4].isdigit() and text[4:5] == "-" and not FIRST_YEAR <= int(text[:4]) <= LAST_YEAR:
+        raise ArgumentError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}, got {text!r}")
+
+
+def parse_month(text: str) -> pd.Period:
+    """Parse a month ``YYYY-MM``; raise ``ValueError`` otherwise."""
+    period = parse_period(text)
+    if period.freqstr != "M":
+        raise ArgumentError(f"expected a month YYYY-MM, got {text!r}")
+    return period
+
+
+def parse_date(text: str) -> pd.Timestamp:
+    """Parse a calendar date ``YYYY-MM-DD`` or a month ``YYYY-MM`` (its first day)."""
+    text = str(text).strip()
+    _check_year(text)
+    d = _DAY.match(text)
+    if d:
+        try:
+            return pd.Timestamp(year=int(d.group(1)), month=int(d.group(2)), day=int(d.group(3)))
+        except ValueError:
+            raise ArgumentError(f"{text!r} is not a real calendar date") from None
+    try:
+        return parse_month(text).start_time
+    except ValueError:
+        raise ArgumentError(f"expected a date YYYY-MM-DD or a month YYYY-MM, got {text!r}") from None
+
+
+def month_span(period: pd.Period) -> tuple[int, int]:
+    """First and last month of a period, as months since 1970-01."""
+    if period.freqstr.startswith("Q"):
+        return period.ordinal * 3, period.ordinal * 3 + 2
+    return period.ordinal, period.ordinal
+
+
+def phases(first_months, last_months, start_months, transition_months) -> np.ndarray:
+    """Which side of the adoption each period falls on (vectorized :func:`phase_of`).
+
+    Periods are given by their first and last month and the adoption by its
+    month, all as months since 1970-01 (see :func:`month_span`); the start and
+    transition may be one value or one per period.
+    """
+    first, last = np.asarray(first_months), np.asarray(last_months)
+    start = np.asarray(start_months)
+    return np.select(
+        [first >= start + np.asarray(transition_months), last < start],
+        ["after", "before"],
+        "transition",
+    )
+
+
+def phase_of(period: pd.Period, start: pd.Period, transition_months: int) -> str:
+    """Which side of the adoption a period falls on.
+
+    ``"before"`` when the period ends before the adoption month ``start``;
+    ``"after"`` when it begins at least ``transition_months`` after ``start``;
+    ``"transition"`` otherwise (including a quarter that straddles the start).
+    """
+    first, last = month_span(period)
+    return str(phases([first], [last], start.ordinal, transition_months)[0])
+
+
+def phases_of(periods, start: pd.Period, transition_months: int) -> np.ndarray:
+    """:func:`phase_of` for many periods at once (Periods, or text as :func:`parse_period` reads it)."""
+    spans = {p: month_span(p if isinstance(p, pd.Period) else parse_period(p)) for p in set(periods)}
+    first, last = np.array([spans[p] for p in periods], dtype="int64").reshape(-1, 2).T
+    return phases(first, last, start.ordinal, transition_months)
+
+
+def month_starts(first_months) -> np.ndarray:
+    """The first day of each month given as months since 1970-01."""
+    return (np.datetime64("1970-01", "M") + np.asarray(first_months, dtype="int64")).astype("datetime64[ns]")
+
+
+def format_period(period: pd.Period) -> str:
+    """Write a Period as case files do: ``YYYY-MM`` or ``YYYY-Qn``."""
+    if period.freqstr.startswith("Q"):
+        return f"{period.year}-Q{period.quarter}"
+    return f"{period.year}-{period.month:02d}"
+
+
+MAX_HARMONICS = 6  # pairs of yearly Fourier terms; 6 on monthly data is as many as month dummies
+SEASONALITY_CHOICES = (f"none, a number of harmonic pairs from 1 to {MAX_HARMONICS} (2 is usual for monthly data), "
+                       "or months")
+
+
+def seasonality_setting(value):
+    """A yearly-seasonality setting as a case file or report parameter writes it, made canonical.
+
+    ``none`` (or None) is 0, a whole number 0 to :data:`MAX_HARMONICS` that many harmonic pairs, ``months`` a
+    dummy per month (or quarter) but the first. Raises ArgumentError for anything else.
+
+    Examples
+    --------
+    >>> [seasonality_setting(v) for v in ("none", None, 2, "months")]
+    [0, 0, 2, 'months']
+    """
+    if value is None or (isinstance(value, str) and value == "none"):
+        return 0
+    if isinstance(value, str) and value == "months":
+        return "months"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value <= MAX_HARMONICS:
+        return int(value)
+    raise ArgumentError(f"expected {SEASONALITY_CHOICES}, got {value!r}")

@@ -1,0 +1,101 @@
+"""`casekit new`: a new case folder from a commented template that validates as shipped."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from ..errors import ArgumentError
+from .validation import CASE_ID
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "new_case"
+
+
+def new_case(case_id: str, cases_dir: str | Path = "cases") -> Path:
+    """Create ``cases_dir/case_id`` from casekit's commented template.
+
+    The template's files (``case.yaml`` with a comment on every field,
+    example ``kpis.csv``, ``appraisals.csv`` and ``practice_areas.csv``)
+    validate as they are; replace their values with the organization's.
+
+    Parameters
+    ----------
+    case_id : str
+        The new case's id and folder name: lowercase letters, digits and
+        single hyphens (``acme-bank``).
+    cases_dir : path
+        The cases folder to create it in (created if missing).
+
+    Returns
+    -------
+    pathlib.Path
+        The new case's folder.
+
+    Raises
+    ------
+    ValueError
+        When ``case_id`` is not a lowercase slug (so it can never name a path
+        outside ``cases_dir``) or the folder exists already.
+
+    Examples
+    --------
+    >>> import tempfile, casekit as ck
+    >>> folder = ck.new_case("acme-bank", tempfile.mkdtemp())
+    >>> ck.validate_cases(folder.parent)
+    []
+    """
+    if not isinstance(case_id, str) or not CASE_ID.match(case_id):
+        raise ArgumentError(f"a case id is lowercase letters, digits and single hyphens, such as acme-bank; "
+                         f"got {case_id!r}")
+    cases_dir = Path(cases_dir)
+    folder = cases_dir / case_id
+    if os.path.lexists(folder):
+        raise ArgumentError(f"{folder} exists already; choose another id or remove it")
+    if cases_dir.is_symlink() and not cases_dir.exists():
+        raise ArgumentError(f"{cases_dir} is a link to nothing; point it at a folder, or choose another --cases")
+    try:
+        cases_dir.mkdir(parents=True, exist_ok=True)
+        # created like any folder the user makes (the umask's permissions), not mkdtemp's private 0700;
+        # mkdir refuses a name that exists, so a planted folder or link is never written into
+        staging = cases_dir / f".{case_id}.{secrets.token_hex(6)}.new"
+        staging.mkdir()
+    except OSError as exc:
+        raise ArgumentError(f"cannot make {folder}: {exc.strerror or exc} (--cases {cases_dir} must be a folder "
+                            "you can write in)") from None
+    try:
+        for source in sorted(TEMPLATE.iterdir()):
+            text = source.read_text(encoding="utf-8")
+            (staging / source.name).write_text(text.replace("{case_id}", case_id), encoding="utf-8")
+        os.replace(staging, folder)  # the folder appears complete or not at all
+    except OSError as exc:
+        raise ArgumentError(f"cannot make {folder}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+EXAMPLE_DATA = ("kpis.csv", "appraisals.csv", "practice_areas.csv")  # the template's example data, not a client's
+
+
+def template_copies(folder: str | Path) -> list[Path]:
+    """The example data files in a case ``folder`` that are still exactly as :func:`new_case` wrote them.
+
+    Only plain files of the template's size are read (never a link's target), so checking costs a stat a file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = new_case("acme-bank", tempfile.mkdtemp())
+    >>> [path.name for path in template_copies(folder)]
+    ['kpis.csv', 'appraisals.csv', 'practice_areas.csv']
+    """
+    found = []
+    for name in EXAMPLE_DATA:
+        path, example = Path(folder) / name, TEMPLATE / name
+        if path.is_file() and not path.is_symlink() and path.stat().st_size == example.stat().st_size \
+                and path.read_bytes() == example.read_bytes():
+            found.append(path)
+    return found
+

@@ -1,0 +1,499 @@
+"""What a report's reader sees: headings, summaries and tables formatted for reading.
+
+The statistics functions return tidy DataFrames with every column, for analysts. These functions turn
+them into what an executive reads: labels instead of ids, units, percent and money with the case's
+currency, p-values as "< 0.001", no index column, "—" where a value does not apply, effects in one
+direction (positive is better) everywhere, and the detail columns folded into a collapsible section so
+that no table scrolls sideways.
+
+Each function returns a :class:`Block`: HTML in a notebook or report, plain text in a terminal (and for
+nbval, which compares the text).
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from ..inputs.loading import Portfolio
+from ..stats.findings import confidence, format_p
+from ..stats.within import CORRECTION_NAMES
+from .formats import FINDINGS_MIME
+from .summary import case_overview, maturity_label
+
+DASH = "—"
+DETAIL_ROWS = 25  # a longer table shows its first rows and folds the rest into a collapsible section
+MAX_ROWS = 500  # and a page holds at most this many rows of a table: a reader pages through no more
+
+
+class Block:
+    """A piece of a report: ``html`` for pages and notebooks, ``text`` for terminals and nbval, and ``data``,
+    further outputs by MIME type (a findings block carries its verdicts as data for the index)."""
+
+    def __init__(self, html_text: str, text: str, data: dict | None = None):
+        self.html = html_text
+        self.text = text
+        self.data = data or {}
+
+    def _repr_html_(self) -> str:
+        return f'<div class="casekit-block">{self.html}</div>'
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/html": self._repr_html_(), "text/plain": self.text, **self.data}
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def reader_table(frame: pd.DataFrame, text_columns=(), caption: str = "") -> Block:
+    """``frame`` as a reader's table: no index, "—" for missing values, text columns left-aligned.
+
+    Numbers are shown as they are in ``frame``: format them first (the
+    other functions here do). Rows beyond the first :data:`DETAIL_ROWS` go
+    into a collapsible section, and rows beyond :data:`MAX_ROWS` are left
+    out, with a note saying how many and where they are.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(reader_table(pd.DataFrame({"KPI": ["Defects"], "Effect": [None]})))
+        KPI Effect
+    Defects      —
+    """
+    left_out = max(0, len(frame) - MAX_ROWS)
+    shown = frame.iloc[:MAX_ROWS].astype(object).where(frame.iloc[:MAX_ROWS].notna(), DASH).reset_index(drop=True)
+    shown = shown.map(lambda v: f"{v:,}" if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v)
+    head, rest = shown.iloc[:DETAIL_ROWS], shown.iloc[DETAIL_ROWS:]
+    body = _html_table(head, text_columns, caption)
+    if len(rest):
+        body += _details(f"{len(rest):,} more rows", _html_table(rest, text_columns, ""))
+    text = (f"{caption}\n" if caption else "") + shown.to_string(index=False)
+    if left_out:
+        note = (f"{left_out:,} more rows are left out of the page; the notebook's DataFrames and "
+                "`casekit export --xlsx` hold them all.")
+        body += f"<p class=\"casekit-note\">{note}</p>"
+        text += f"\n{note}"
+    return Block(body, text)
+
+
+def _html_table(frame: pd.DataFrame, text_columns, caption: str) -> str:
+    left = {str(c) for c in text_columns}
+    cells = ["<table class=\"dataframe casekit-table\">"]
+    if caption:
+        cells.append(f"<caption>{html.escape(caption)}</caption>")
+    cells.append("<thead><tr>" + "".join(f"<th{_align(c, left)}>{html.escape(str(c))}</th>" for c in frame.columns)
+                 + "</tr></thead><tbody>")
+    for row in frame.itertuples(index=False):
+        cells.append("<tr>" + "".join(f"<td{_align(c, left)}>{html.escape(str(v))}</td>"
+                                      for c, v in zip(frame.columns, row)) + "</tr>")
+    cells.append("</tbody></table>")
+    return "".join(cells)
+
+
+def _align(column, left: set) -> str:
+    return ' class="text"' if str(column) in left else ""
+
+
+def _details(summary: str, body: str) -> str:
+    return f"<details><summary>{html.escape(summary)}</summary>{body}</details>"
+
+
+def signed(value, unit: str = "%", digits: int = 1) -> str:
+    """A direction-aware effect with its sign: ``+12.4%``, ``-3.0 points``; "—" when missing.
+
+    Examples
+    --------
+    >>> signed(12.44), signed(-3, "points"), signed(float("nan"))
+    ('+12.4%', '-3.0 points', '—')
+    """
+    if not _finite(value):
+        return DASH
+    return f"{value:+,.{digits}f}{'%' if unit == '%' else ' ' + unit}"
+
+
+def interval(low, high, digits: int = 1) -> str:
+    """A confidence interval: ``+1.1 to +48.3``; "—" when either bound is missing."""
+    if not (_finite(low) and _finite(high)):
+        return DASH
+    return f"{low:+,.{digits}f} to {high:+,.{digits}f}"
+
+
+def money(value, currency: str = "") -> str:
+    """An amount as a reader writes it: ``1,493,661 USD``; "—" when missing."""
+    if not _finite(value):
+        return DASH
+    return f"{value:,.0f}" + (f" {currency}" if currency else "")
+
+
+def estimate(value, currency: str = "") -> str:
+    """An estimated amount to three significant figures: ``1,490,000 USD``; "—" when missing.
+
+    Examples
+    --------
+    >>> estimate(1493661.4, "USD"), estimate(-2345.6)
+    ('1,490,000 USD', '-2,350')
+    """
+    if not _finite(value):
+        return DASH
+    return money(float(f"{float(value):.3g}"), currency)
+
+
+def number(value, digits: int = 2) -> str:
+    """A plain number with thousands separators; "—" when missing."""
+    if not _finite(value):
+        return DASH
+    return f"{value:,.{digits}f}"
+
+
+def p_value(p) -> str:
+    """A p-value for a table: ``0.042``, ``< 0.001``; "—" when not computed."""
+    if not _finite(p):
+        return DASH
+    return format_p(p).removeprefix("= ")
+
+
+def _finite(value) -> bool:
+    try:
+        return bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _unit(row) -> str:
+    return "%" if row["improvement_unit"] == "%" else "points"
+
+
+# --- the case report ------------------------------------------------------------------------------------
+
+def case_heading(portfolio: Portfolio, case_id: str) -> Block:
+    """The report's title (the organization), a line of facts, and the case's own description.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> print(ck.presentation.case_heading(ck.load_cases("cases"), "northwood-paper").text.splitlines()[0])
+    Northwood Paper & Forest Products
+    """
+    case = portfolio.cases.set_index("case_id").loc[case_id]
+    facts = [case["sector"], case["region"], f"{case['size']:,} employees",
+             f"{case['model']} adoption from {case['adoption_start']}",
+             f"maturity {maturity_label(case['maturity_before'])} before, {maturity_label(case['maturity_latest'])} latest",
+             f"data {case['first_period']} to {case['last_period']}"]
+    facts = [str(f) for f in facts if isinstance(f, str) and f]
+    body = (f"<h1>{html.escape(case['name'])}</h1>"
+            f"<p class=\"casekit-subtitle\">CMMI case report · {html.escape(' · '.join(facts))}</p>"
+            f"<p>{html.escape(str(case['summary']))}</p>")
+    return Block(body, "\n".join([case["name"], "CMMI case report · " + " · ".join(facts), str(case["summary"])]))
+
+
+def findings_block(findings, alpha: float = 0.05, horizon_months: int = 12) -> Block:
+    """A case's findings for reading (:meth:`casekit.CaseComparison.summary`): the headline, then the KPIs that
+    improved or worsened, the rest, goals, ROI; the plain text is one sentence per line after "- "."""
+    headings = {"improved": "Improved", "worsened": "Worsened", "no clear change": "No clear change",
+                "descriptive only": "Descriptive only (not tested)", "not enough data": "Not enough data",
+                "goal": "Business goals", "roi": "Return on investment"}
+    parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(findings.headline)}</strong></p>",
+             f"<p class=\"casekit-note\">Effects are stated so that positive is better, whichever way a KPI runs "
+             f"(fewer defects, more on-time deliveries), as the change beyond the trend before adoption averaged "
+             f"over the first {horizon_months} months after it; intervals are {html.escape(confidence(alpha))}s.</p>"]
+    for group, lines in findings.groups.items():
+        if lines:
+            items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+            parts.append(f"<h3>{headings.get(group, group.capitalize())}</h3><ul>{items}</ul>")
+    return Block("".join(parts), repr(findings), {FINDINGS_MIME: findings.verdicts()})
+
+
+def comparison_table(table: pd.DataFrame, alpha: float = 0.05, correction: str = "holm") -> Block:
+    """:attr:`casekit.CaseComparison.table` for reading: the verdicts first, the test's details folded away.
+
+    ``correction`` names the adjustment in the p-value's heading (``holm``, ``bh`` or ``none``).
+    """
+    level = confidence(alpha)
+    adjusted = f"p ({CORRECTION_NAMES[correction]}-adjusted)" if correction != "none" else "p"
+    main = pd.DataFrame({
+        "KPI": table["label"],
+        "Verdict": table["verdict"],
+        "Effect (positive is better)": [signed(r["improvement"], _unit(r)) for _, r in table.iterrows()],
+        level: [interval(r["ci_low"], r["ci_high"]) for _, r in table.iterrows()],
+        adjusted: table["p_adjusted"].map(p_value),
+    })
+    detail = pd.DataFrame({
+        "KPI": table["label"],
+        "Unit": table["unit"],
+        "Periods before / after": [f"{a} / {b}" for a, b in zip(table["n_before"], table["n_after"])],
+        "Mean before": table["baseline"].map(number),
+        "Mean after": table["post"].map(number),
+        "Level change at the first period (CI)": [_level_change(r) for _, r in table.iterrows()],
+        "Simple change": [signed(r["simple_change"], _unit(r)) for _, r in table.iterrows()],
+        "p (unadjusted)": table["p_value"].map(p_value),
+        "Autocorrelation": table["autocorrelation"].map(lambda v: number(v, 2)),
+        "Note": table["note"].replace("", DASH),
+    })
+    main_block = reader_table(main, text_columns=["KPI", "Verdict"])
+    detail_block = reader_table(detail, text_columns=["KPI", "Unit", "Note"])
+    body = main_block.html + _details("Details: data, level change, simple before/after change, unadjusted p, "
+                                      "autocorrelation", detail_block.html)
+    return Block(body, main_block.text + "\n\n" + detail_block.text)
+
+
+def _level_change(row) -> str:
+    """The jump at the first period after the transition, direction-aware as the effect is."""
+    if not _finite(row["its_level_change"]):
+        return DASH
+    sign = 1 if row["better"] == "higher" else -1
+    low, high = sorted((sign * row["its_level_ci_low"], sign * row["its_level_ci_high"]))
+    unit = "%" if row["improvement_unit"] == "%" else "points"
+    return f"{signed(sign * row['its_level_change'], unit)} ({interval(low, high)})"
+
+
+def goals_table(goals: pd.DataFrame, table: pd.DataFrame, alpha: float = 0.05) -> Block:
+    """:meth:`casekit.CaseComparison.goals` for reading: targets and results in the same direction-aware terms.
+
+    ``table`` is the comparison's table (labels, units and which way each KPI is better).
+    """
+    kpis = table.set_index("kpi")
+    rows = []
+    for _, goal in goals.iterrows():
+        kpi = kpis.loc[goal["kpi"]] if goal["kpi"] in kpis.index else None
+        label = kpi["label"] if kpi is not None else goal["kpi"]
+        target, achieved, beyond = DASH, DASH, DASH
+        if goal["target_kind"] == "change_pct":
+            target = f"{goal['target']:,.0f}% better than before adoption"
+            achieved = f"{signed(goal['achieved'])} ({interval(goal['ci_low'], goal['ci_high'])})"
+            if _finite(goal["beyond_trend"]):
+                beyond = signed(goal["beyond_trend"], "%" if goal["beyond_trend_unit"] == "%" else "points")
+        elif goal["target_kind"] == "value" and kpi is not None:
+            higher = kpi["better"] == "higher"
+            target = f"{'at least' if higher else 'at most'} {goal['target']:,.4g} {kpi['unit']}"
+            achieved = (f"{number(goal['achieved'])} {kpi['unit']} in the first year after adoption "
+                        f"({number(goal['ci_low'])} to {number(goal['ci_high'])})")
+        achieved_column = f"Achieved ({confidence(alpha)})"
+        rows.append({"Goal": goal["goal_id"], "Statement": goal["statement"], "KPI": label, "Target": target,
+                     achieved_column: achieved, "Beyond the earlier trend": beyond, "Status": goal["status"],
+                     "Note": goal["note"] or DASH})
+    columns = ["Goal", "Statement", "KPI", "Target", f"Achieved ({confidence(alpha)})",
+               "Beyond the earlier trend", "Status", "Note"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return reader_table(frame, text_columns=["Goal", "Statement", "KPI", "Status", "Note"])
+
+
+def investment_table(portfolio: Portfolio, case_id: str) -> Block:
+    """Investments by period and category, in the case's currency, with totals."""
+    rows = portfolio.investments[portfolio.investments["case_id"] == case_id]
+    if rows.empty:
+        return Block("<p>No investments recorded.</p>", "No investments recorded.")
+    currency = rows["currency"].iloc[0]
+    pivot = rows.pivot_table(index="period", columns="category", values="amount", aggfunc="sum", fill_value=0)
+    pivot["Total"] = pivot.sum(axis=1)
+    pivot.loc["Total"] = pivot.sum()
+    shown = pivot.map(money).reset_index().rename(columns={"period": "Period"})
+    shown.columns = [str(c).capitalize() if c != "Total" else c for c in shown.columns]
+    return reader_table(shown, text_columns=["Period"], caption=f"Amounts in {currency}")
+
+
+def roi_table(money_table: pd.DataFrame, table: pd.DataFrame | None = None, alpha: float = 0.05) -> Block:
+    """:meth:`casekit.CaseComparison.roi`'s one row as a two-column list, money in the case's currency.
+
+    ``table``, the comparison's table, gives the KPIs' labels. Estimated amounts are shown to three
+    significant figures, the precision an estimate has; the investment, a recorded amount, in full.
+    """
+    r = money_table.iloc[0]
+    labels = {} if table is None else dict(zip(table["kpi"], table["label"]))
+    valued = ", ".join(labels.get(k.strip(), k.strip()) for k in str(r["kpis_valued"] or "").split(",") if k.strip())
+    currency = r["currency"]
+    window = int(r["valuation_months"]) if _finite(r["valuation_months"]) else None
+    payback = (f"{int(r['payback_months'])} months after the adoption start" if _finite(r["payback_months"])
+               else ("not within the months valued" if _finite(r["benefit"]) else DASH))
+    rows = [
+        ("Investment", money(r["investment"], currency)),
+        ("Average monthly benefit", estimate(r["monthly_benefit"], currency)),
+        (f"Benefit over the {window} months after the transition" if window else "Benefit",
+         estimate(r["benefit"], currency)),
+        (f"Benefit, {confidence(alpha)}",
+         f"{estimate(r['benefit_low'])} to {estimate(r['benefit_high'], currency)}" if _finite(r["benefit_low"])
+         else DASH),
+        ("Net benefit", estimate(r["net_benefit"], currency)),
+        ("Benefit–cost ratio", f"{r['benefit_cost_ratio']:.1f} : 1" if _finite(r["benefit_cost_ratio"]) else DASH),
+        ("Return on investment", f"{r['roi_pct']:,.0f}%" if _finite(r["roi_pct"]) else DASH),
+        ("Payback", payback),
+        ("KPIs valued", valued or DASH),
+        ("Discounted", f"at {100 * r['discount_rate']:g}% a year" if r["discount_rate"] else "no"),
+    ]
+    if r["note"]:
+        rows.append(("Note", r["note"]))
+    return reader_table(pd.DataFrame(rows, columns=["Measure", "Value"]), text_columns=["Measure", "Value"])
+
+
+# --- the portfolio report -------------------------------------------------------------------------------
+
+NAMED_CASES = 8  # a portfolio of up to this many cases names them in its heading
+
+
+def portfolio_heading(portfolio: Portfolio) -> Block:
+    """The portfolio report's title, saying which organizations it covers.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> print(ck.presentation.portfolio_heading(ck.load_cases("cases")).text.splitlines()[0])
+    Portfolio of 8 organizations
+    """
+    cases = portfolio.cases.sort_values("name")
+    n = len(cases)
+    title = f"Portfolio of {n:,} organization{'s' if n != 1 else ''}"
+    if n <= NAMED_CASES:
+        covered = ", ".join(cases["name"])
+    else:
+        sectors = cases["sector"].value_counts()
+        covered = "; ".join(f"{count:,} in {sector}" for sector, count in sectors.head(6).items())
+        if len(sectors) > 6:
+            covered += f"; {sectors.iloc[6:].sum():,} in {len(sectors) - 6} other sectors"
+    span = f"adoption from {cases['adoption_start'].min()} to {cases['adoption_start'].max()}" if n else ""
+    body = (f"<h1>{html.escape(title)}</h1><p class=\"casekit-subtitle\">CMMI case studies · "
+            f"{html.escape(covered)}{' · ' + html.escape(span) if span else ''}</p>")
+    return Block(body, "\n".join([title, f"CMMI case studies · {covered}" + (f" · {span}" if span else "")]))
+
+
+def portfolio_block(findings, alpha: float = 0.05) -> Block:
+    """The portfolio's findings for reading (:meth:`casekit.PortfolioComparison.summary`), the overall result
+    first."""
+    parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(findings.headline)}</strong></p>",
+             "<p class=\"casekit-note\">Each organization contributes its own case report's effect (positive is "
+             f"better); the pooled effects are random-effects meta-analyses; intervals are "
+             f"{html.escape(confidence(alpha))}s.</p>"]
+    for group, heading in (("kpi", "By KPI"), ("category", "By performance category")):
+        if findings.groups.get(group):
+            parts.append(f"<h3>{heading}</h3><ul>"
+                         + "".join(f"<li>{html.escape(x)}</li>" for x in findings.groups[group]) + "</ul>")
+    return Block("".join(parts), repr(findings), {FINDINGS_MIME: findings.verdicts()})
+
+
+def overview_table(portfolio: Portfolio) -> Block:
+    """One row per organization: sector, model, adoption, maturity before and latest, KPIs and data."""
+    table = case_overview(portfolio).merge(portfolio.cases[["case_id", "name", "size"]], on="case_id")
+    frame = pd.DataFrame({
+        "Organization": table["name"], "Sector": table["sector"], "Employees": table["size"].map(lambda v: f"{v:,}"),
+        "CMMI model": table["model"], "Adoption": table["adoption_start"].astype(str),
+        "Maturity": [f"{maturity_label(a)} → {maturity_label(b)}" for a, b in zip(table["maturity_before"],
+                                                                      table["maturity_latest"])],
+        "KPIs": table["kpis"], "Measurements before / after": [f"{a:,} / {b:,}" for a, b in
+                                                            zip(table["before"], table["after"])],
+    })
+    return reader_table(frame, text_columns=["Organization", "Sector", "CMMI model"])
+
+
+def tests_table(tests: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05, correction: str = "holm") -> Block:
+    """:meth:`casekit.PortfolioComparison.tests` for reading: one row per KPI tested, the other tests folded away."""
+    labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
+    tested = tests[tests["verdict"] != "not enough data"].sort_values("p_adjusted")
+    adjusted = f"p ({CORRECTION_NAMES.get(correction, correction)}-adjusted)" if correction != "none" else "p"
+    main = pd.DataFrame({
+        "KPI": tested["kpi"].map(lambda k: labels.get(k, k)),
+        "Organizations": [f"{r['k']:,}" + (f" ({r['left_out']:,} more not tested)" if r.get("left_out", 0) else "")
+                          for _, r in tested.iterrows()],
+        "Pooled effect": [signed(r["pooled_improvement"], _unit(r)) for _, r in tested.iterrows()],
+        confidence(alpha): [interval(r["pooled_ci_low"], r["pooled_ci_high"]) for _, r in tested.iterrows()],
+        "Prediction interval": [interval(r["pi_low"], r["pi_high"]) for _, r in tested.iterrows()],
+        "I²": tested["i2"].map(lambda v: f"{100 * v:.0f}%" if _finite(v) else DASH),
+        adjusted: tested["p_adjusted"].map(p_value),
+        "Verdict": tested["verdict"],
+    })
+    detail = pd.DataFrame({
+        "KPI": main["KPI"],
+        "p (meta-analysis)": tested["p_value"].map(p_value),
+        "Wilcoxon p": tested["wilcoxon_p"].map(p_value),
+        "Paired t p": tested["t_p"].map(p_value),
+        "Sign test": [f"{int(a)} of {int(b)} better, p {p_value(c)}" if _finite(b) else DASH
+                      for a, b, c in zip(tested["sign_positive"], tested["sign_n"], tested["sign_p"])],
+        "tau²": tested["tau2"].map(lambda v: number(v, 3)),
+        "Note": tested["heterogeneity_note"].replace("", DASH),
+    })
+    untested = tests[tests["verdict"] == "not enough data"]
+    main_block = reader_table(main, text_columns=["KPI", "Verdict"])
+    detail_block = reader_table(detail, text_columns=["KPI", "Sign test", "Note"])
+    body = main_block.html + _details("Details: unadjusted p-values and the other tests", detail_block.html)
+    if len(untested):
+        names = ", ".join(untested["kpi"].map(lambda k: labels.get(k, k)))
+        body += f"<p>Measured by one organization only, so not tested across cases: {html.escape(names)}.</p>"
+    return Block(body, main_block.text + "\n\n" + detail_block.text)
+
+
+RANKED = 5  # per KPI, the most and the least improved organizations shown when there are many
+
+
+def ranking_table(effects: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05) -> Block:
+    # alpha: the level ``effects`` were computed at (``compare_portfolio(..., alpha=)``), for the column's name
+    """Every organization's improvement per KPI, best first; with many, the top and bottom few and a count."""
+    names = portfolio.cases.set_index("case_id")["name"]
+    level = confidence(alpha)
+    rows = []
+    for _, group in effects[effects["usable"]].sort_values("improvement", ascending=False).groupby("kpi"):
+        shown = group if len(group) <= 2 * RANKED + 2 else pd.concat([group.head(RANKED), group.tail(RANKED)])
+        for position, (_, r) in enumerate(shown.iterrows()):
+            if len(shown) < len(group) and position == RANKED:
+                rest = group.iloc[RANKED:-RANKED]["improvement"]
+                rows.append({"KPI": r["label"], "Organization": f"… {len(rest):,} more",
+                             "Improvement": f"median {signed(rest.median(), _unit(r))}", level: DASH,
+                             "Maturity gained": DASH})
+            rows.append({"KPI": r["label"], "Organization": names.get(r["case_id"], r["case_id"]),
+                         "Improvement": signed(r["improvement"], _unit(r)), level: interval(r["ci_low"], r["ci_high"]),
+                         "Maturity gained": DASH if pd.isna(r["levels_gained"]) else f"{int(r['levels_gained']):+d}"})
+    frame = pd.DataFrame(rows, columns=["KPI", "Organization", "Improvement", level, "Maturity gained"])
+    return reader_table(frame, text_columns=["KPI", "Organization"])
+
+
+def category_table(categories: pd.DataFrame) -> Block:
+    """:meth:`casekit.PortfolioComparison.categories` for reading, beside the SEI's medians where given."""
+    frame = pd.DataFrame({
+        "Category": categories["category"].str.capitalize(),
+        "Organizations": categories["cases"],
+        "Effects": categories["data_points"],
+        "Median improvement": categories["median"].map(signed),
+        "Lowest": categories["lowest"].map(signed),
+        "Highest": categories["highest"].map(signed),
+    })
+    if "reference_median" in categories:
+        frame["SEI 2006 median"] = categories["reference_median"].map(lambda v: f"{v:+.0f}%" if _finite(v) else DASH)
+    return reader_table(frame, text_columns=["Category"])
+
+
+SUBGROUP_NAMES = {"sector": "Sector", "maturity_latest": "Maturity reached", "maturity_before": "Maturity before"}
+
+
+def subgroup_table(subgroups: pd.DataFrame, portfolio: Portfolio, by: str, alpha: float = 0.05) -> Block:
+    """:meth:`casekit.PortfolioComparison.subgroups` for reading: each KPI with two or more subgroups, the test between
+    them once per KPI (a KPI all in one subgroup has nothing to compare and is left out)."""
+    labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
+    heading = SUBGROUP_NAMES.get(by, by.replace("_", " ").capitalize())
+    rows = []
+    for kpi, group in subgroups.groupby("kpi", sort=True):
+        if len(group) < 2:
+            continue
+        for position, (_, r) in enumerate(group.iterrows()):
+            level = r[by]
+            rows.append({
+                "KPI": labels.get(kpi, kpi) if position == 0 else "",
+                heading: maturity_label(level) if by.startswith("maturity") else level,
+                "Organizations": r["k"],
+                "Pooled effect": signed(r["pooled_improvement"]),
+                confidence(alpha): interval(r["ci_low"], r["ci_high"]),
+                "Subgroups differ? p (adjusted)": (p_value(r["p_between_adjusted"]) if position == 0 else ""),
+            })
+    if not rows:
+        return Block(f"<p>No KPI is measured in two or more {html.escape(heading.lower())} groups.</p>",
+                     f"No KPI is measured in two or more {heading.lower()} groups.")
+    return reader_table(pd.DataFrame(rows), text_columns=["KPI", heading])
+
+
+def dose_table(dose: pd.DataFrame) -> Block:
+    """:meth:`casekit.PortfolioComparison.dose` for reading: does improvement grow with maturity levels gained?"""
+    frame = pd.DataFrame({
+        "Category": dose["category"].str.capitalize(),
+        "Organizations": dose["n"],
+        "Distinct levels gained": dose["levels"],
+        "Spearman's rho": dose["rho"].map(lambda v: number(v, 2)),
+        "p": dose["p_value"].map(p_value),
+    })
+    return reader_table(frame, text_columns=["Category"])

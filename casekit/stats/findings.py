@@ -1,0 +1,201 @@
+"""Findings in plain language, from the statistics' tables: structured data first, sentences from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .within import CORRECTION_NAMES
+
+
+def confidence(alpha: float) -> str:
+    """``95% CI`` for ``alpha = 0.05``: how every interval casekit prints is labelled."""
+    return f"{100 * (1 - alpha):g}% CI"
+
+
+def format_p(p: float) -> str:
+    """A p-value as a reader expects it: ``= 0.042``, ``< 0.001``, ``> 0.999``.
+
+    Examples
+    --------
+    >>> [format_p(p) for p in (0.04213, 0.0000788, 1.0, 0.5)]
+    ['= 0.042', '< 0.001', '> 0.999', '= 0.500']
+    """
+    if p != p:
+        return "not computed"
+    if p < 0.001:
+        return "< 0.001"
+    return "> 0.999" if p >= 0.9995 else f"= {p:.3f}"
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What a report says, as data: the headline, each group's sentences, and the items behind them.
+
+    ``groups`` maps a group (``improved``, ``worsened``, ``no clear change``, ``descriptive only``, ``not
+    enough data``, ``goal``, ``roi`` for a case; ``kpi`` and ``category`` for a portfolio) to its sentences,
+    in reading order; ``items`` is one row per sentence with its ``group``, the ``kpi`` (or goal or category)
+    it is about, its ``label`` and ``verdict``, so that nothing downstream parses the sentences back;
+    ``counts`` gives the number of KPIs (or tests) per verdict.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> findings = ck.compare_case(ck.load_cases("cases"), "quantia-tech").findings()
+    >>> findings.headline.split(",")[0], findings.counts["improved"]
+    ('Of 5 KPIs', 4)
+    >>> findings.items.loc[findings.items["verdict"] == "improved", "kpi"].tolist()[:2]
+    ['customer_satisfaction', 'defect_density']
+    """
+
+    headline: str
+    groups: dict[str, list[str]]
+    items: pd.DataFrame
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def verdicts(self) -> dict:
+        """The headline and the labels of the KPIs found improved and worsened: what the index of a render shows
+        of a report, carried beside the notebook's findings as :data:`casekit.report.formats.FINDINGS_MIME` (never read back from the
+        sentences, whatever a label holds).
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> ck.compare_case(ck.load_cases("cases"), "quantia-tech").findings().verdicts()["improved"]
+        ['Customer satisfaction', 'Defect density', 'Escaped defects', 'Net Promoter Score']
+        """
+        kpis = self.items[~self.items["group"].isin(NOT_KPIS)] if len(self.items) else self.items
+        return {"headline": self.headline,
+                **{verdict: [str(label) for label in kpis.loc[kpis["verdict"] == verdict, "label"]]
+                   for verdict in ("improved", "worsened")}}
+
+    @property
+    def sentences(self) -> list[str]:
+        """Every sentence, the headline first."""
+        return [self.headline] + [line for lines in self.groups.values() for line in lines]
+
+    def __repr__(self) -> str:
+        return "\n".join(f"- {line}" for line in self.sentences)
+
+
+NOT_KPIS = ("goal", "roi", "category")  # the groups of findings about something other than one KPI
+
+CASE_GROUPS = ("improved", "worsened", "no clear change", "descriptive only", "not enough data", "goal", "roi")
+
+
+def _improvement_text(row: pd.Series, alpha: float) -> str:
+    unit = "%" if row["improvement_unit"] == "%" else " points"
+    return (f"{row['improvement']:+.1f}{unit} ({confidence(alpha)} {row['ci_low']:+.1f} to "
+            f"{row['ci_high']:+.1f})")
+
+
+def case_findings(table: pd.DataFrame, goals: pd.DataFrame, money: pd.DataFrame, alpha: float = 0.05,
+                  correction: str = "holm", primary: str | None = None) -> Findings:
+    """A case's findings from its comparison's table, goals and ROI (see :meth:`casekit.CaseComparison.findings`)."""
+    counts = table["verdict"].value_counts().to_dict()
+    tested = int(table["p_adjusted"].notna().sum())
+    named = CORRECTION_NAMES[correction]
+    how = (f"{100 * (1 - alpha):g}% confidence" + (f", {named}-corrected across the {tested} tested"
+                                                    if correction != "none" and tested > 1 else ""))
+    if primary is not None:
+        how += f"; {table.set_index('kpi').at[primary, 'label']} is the primary KPI, tested on its own"
+    headline = (f"Of {len(table)} KPIs, {counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened "
+                f"and {counts.get('no clear change', 0)} showed no clear change beyond their trend before adoption "
+                f"({how})."
+                + (f" {counts['descriptive only']} descriptive only (too few periods to test)."
+                   if counts.get("descriptive only") else "")
+                + (f" {counts['not enough data']} had too little data." if counts.get("not enough data") else ""))
+    groups: dict[str, list[str]] = {group: [] for group in CASE_GROUPS}
+    items = []
+    for _, row in table.iterrows():
+        if row["verdict"] == "not enough data":
+            text = f"{row['label']}: not enough data ({row['note']})."
+        else:
+            verdict = "" if row["verdict"] == "descriptive only" else f"{row['verdict']}, "  # the note says it
+            text = f"{row['label']}: {verdict}{_improvement_text(row, alpha)}" + (
+                f"; {row['note']}." if row["note"] else ".")
+        groups[row["verdict"]].append(text)
+        items.append({"group": row["verdict"], "kpi": row["kpi"], "label": row["label"], "verdict": row["verdict"],
+                      "text": text})
+    labels = table.set_index("kpi")["label"].to_dict()
+    for _, goal in goals.iterrows():
+        text = _goal_text(goal, table.set_index("kpi"), alpha)
+        groups["goal"].append(text)
+        items.append({"group": "goal", "kpi": goal["kpi"], "label": labels.get(goal["kpi"], goal["kpi"]),
+                      "verdict": goal["status"], "text": text})
+    row = money.iloc[0]
+    if pd.notna(row["benefit"]):
+        payback = (f"paid back after {int(row['payback_months'])} months" if pd.notna(row["payback_months"])
+                   else "not paid back within the data")
+        discounted = f", discounted at {100 * row['discount_rate']:g}% a year" if row["discount_rate"] else ""
+        text = (f"Estimated benefit {_money(row['benefit'])} {row['currency']} ({confidence(alpha)} "
+                f"{_money(row['benefit_low'])} to {_money(row['benefit_high'])}) over {int(row['valuation_months'])} "
+                f"months{discounted}, against an investment of {_money(row['investment'])} {row['currency']}: "
+                f"{row['benefit_cost_ratio']:.1f} : 1, {payback}.")
+        groups["roi"].append(text)
+        items.append({"group": "roi", "kpi": row["kpis_valued"], "label": "", "verdict": "", "text": text})
+    return Findings(headline, groups, pd.DataFrame(items, columns=["group", "kpi", "label", "verdict", "text"]),
+                    counts)
+
+
+def _money(value: float) -> str:
+    """An estimated amount to three significant figures: an estimate has no more."""
+    return f"{float(f'{value:.3g}'):,.0f}"
+
+
+def _goal_text(goal: pd.Series, kpis: pd.DataFrame, alpha: float) -> str:
+    caution = f" ({goal['note']})" if goal["note"] else ""
+    against = ""
+    if goal["target_kind"] == "change_pct" and pd.notna(goal["achieved"]):
+        beyond = ""
+        if pd.notna(goal["beyond_trend"]):
+            unit = "%" if goal["beyond_trend_unit"] == "%" else " points"
+            beyond = f"; {goal['beyond_trend']:+.1f}{unit} beyond the earlier trend"
+        against = (f", {goal['achieved']:+.1f}% against the level before adoption ({confidence(alpha)} "
+                   f"{goal['ci_low']:+.1f} to {goal['ci_high']:+.1f}{beyond}) against a target of "
+                   f"{goal['target']:.0f}% better")
+    elif goal["target_kind"] == "value" and pd.notna(goal["achieved"]) and goal["kpi"] in kpis.index:
+        higher = kpis.at[goal["kpi"], "better"] == "higher"
+        against = (f", {goal['achieved']:,.4g} {goal['unit']} in the first year after adoption ({confidence(alpha)} "
+                   f"{goal['ci_low']:,.4g} to {goal['ci_high']:,.4g}) against a target of "
+                   f"{'at least' if higher else 'at most'} {goal['target']:,.4g}")
+    return f"Goal {goal['goal_id']} ({goal['statement']}): {goal['status']}{against}{caution}."
+
+
+def portfolio_findings(by_kpi: pd.DataFrame, by_category: pd.DataFrame, labels: dict, organizations: int,
+                       alpha: float = 0.05, correction: str = "holm") -> Findings:
+    """The portfolio's findings from its tests by KPI and by category (see
+    :meth:`casekit.PortfolioComparison.findings`)."""
+    named = CORRECTION_NAMES[correction]
+    tested = by_kpi[by_kpi["verdict"] != "not enough data"]
+    counts = tested["verdict"].value_counts().to_dict()
+    stated = f"{100 * (1 - alpha):g}% confidence" + (f", {named} correction across the {len(tested)}"
+                                                    if correction != "none" and len(tested) > 1 else "")
+    single = len(by_kpi) - len(tested)
+    headline = (f"Across {organizations:,} organizations, of the {len(tested)} KPIs measured by two or more, "
+                f"{counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened and "
+                f"{counts.get('no clear change', 0)} showed no clear change ({stated})"
+                + (f"; {single} more KPIs were measured by one organization only." if single else "."))
+    level = confidence(alpha)
+    corrected = f"once corrected for testing {len(tested)} KPIs" if correction != "none" and len(tested) > 1 else ""
+    groups: dict[str, list[str]] = {"kpi": [], "category": []}
+    items = []
+    for _, row in tested.sort_values("p_adjusted").iterrows():
+        unit = "%" if row["improvement_unit"] == "%" else " points"
+        p_text = (f"{named}-adjusted p {format_p(row['p_adjusted'])}, unadjusted p {format_p(row['p_value'])}"
+                  if corrected else f"p {format_p(row['p_value'])}")
+        label = labels.get(row["kpi"], row["kpi"])
+        text = (f"{label}: {row['verdict']} across {row['k']:,} organizations"
+                f"{' ' + corrected if corrected else ''} ({p_text}); pooled {row['pooled_improvement']:+.1f}{unit} "
+                f"({level} {row['pooled_ci_low']:+.1f} to {row['pooled_ci_high']:+.1f}), I² = {100 * row['i2']:.0f}%.")
+        groups["kpi"].append(text)
+        items.append({"group": "kpi", "kpi": row["kpi"], "label": label, "verdict": row["verdict"], "text": text})
+    for _, row in by_category[by_category["verdict"] != "not enough data"].iterrows():
+        text = (f"Category {row['category']}: {row['verdict']}, pooled {row['pooled_improvement']:+.1f}% "
+                f"across {row['k']:,} organizations.")
+        groups["category"].append(text)
+        items.append({"group": "category", "kpi": row["category"], "label": row["category"],
+                      "verdict": row["verdict"], "text": text})
+    return Findings(headline, groups, pd.DataFrame(items, columns=["group", "kpi", "label", "verdict", "text"]),
+                    counts)
