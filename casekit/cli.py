@@ -88,26 +88,15 @@ def _render(args: argparse.Namespace) -> int:
         where = f" (cell {int(row['cell'])})" if _is_number(row["cell"]) else ""
         kept = f"; partial notebook {args.out}/{row['ipynb']}" if row["ipynb"] else ""
         print(f"FAILED {row['report']}{where}: {row['error']}{kept}")
-    _print_warnings(args.cases_dir, args.case)
+    _print_warnings(table.attrs.get("warnings", []), args.cases_dir)
     return 1 if len(failed) else 0
 
 
 SHOWN_WARNINGS = 5
 
 
-def _print_warnings(cases_dir, case_ids) -> None:
-    """The cases' warnings (valid, but probably wrong), the first few: a report is no place to find them."""
-    from .inputs.cautions import case_warnings
-
-    if not Path(cases_dir).is_dir():
-        return
-    try:
-        warnings = [w for w in case_warnings(cases_dir)
-                    if not case_ids or any(Path(w.path).parent.name == c for c in case_ids)]
-    except (OSError, CasekitError) as exc:  # the reports are written; a case changed or unreadable since is no crash
-        print(f"the cases' warnings could not be read ({type(exc).__name__}: {str(exc)[:200]}); run "
-              f"`casekit validate {cases_dir}`")
-        return
+def _print_warnings(warnings: list[str], cases_dir) -> None:
+    """The rendered cases' warnings (valid, but probably wrong), the first few: a report is no place to find them."""
     for warning in warnings[:SHOWN_WARNINGS]:
         print(warning)
     if len(warnings) > SHOWN_WARNINGS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -160,3 +162,55 @@ def after_parameters(nb) -> int:
     """The index of the cell after a notebook's ``parameters`` cell: where a test inserts a cell that runs with
     the parameters set (and before the notebook's own work)."""
     return next(i for i, cell in enumerate(nb.cells) if "parameters" in cell.metadata.get("tags", [])) + 1
+
+
+class FakeRunner:
+    """Renders nothing: writes two small files per job and says the report finished (or failed, for ``fail``)."""
+
+    def __init__(self, fail=()):
+        self.fail, self.jobs, self.closed = set(fail), [], False
+
+    def run(self, jobs):
+        import nbformat
+
+        from casekit.rendering.jobs import Failure, Outcome
+
+        for job in jobs:
+            self.jobs.append(job)
+            out = Path(job.out)
+            if job.name in self.fail:
+                nbformat.write(nbformat.v4.new_notebook(), out / f"{job.name}.failed.ipynb")
+                yield Outcome.failed(job.name, Failure("RuntimeError", f"boom <{job.name}>", 7), out.name, 0.1,
+                                     f"{job.name}.failed.ipynb")
+                continue
+            nbformat.write(nbformat.v4.new_notebook(metadata={"parameters": job.parameters}), out / f"{job.name}.ipynb")
+            (out / f"{job.name}.html").write_text(f"<html>{job.name}</html>", encoding="utf-8")
+            yield Outcome(job.name, "ok", out.name, 0.1, f"headline of {job.name}", f"{job.name}.ipynb",
+                          f"{job.name}.html")
+
+    def close(self):
+        self.closed = True
+
+
+_OPENED: list[list[Path]] = []  # the lists of the opened_files blocks now running
+
+
+def _record_open(event: str, args: tuple) -> None:
+    if _OPENED and event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        path = Path(os.fsdecode(args[0])).absolute()
+        for opened in _OPENED:
+            opened.append(path)
+
+
+@contextlib.contextmanager
+def opened_files():
+    """The files this process opens inside the block (Python's ``open`` audit event), as absolute paths."""
+    if not getattr(opened_files, "hooked", False):
+        sys.addaudithook(_record_open)  # a hook stays for the process's life: it records only inside a block
+        opened_files.hooked = True
+    opened: list[Path] = []
+    _OPENED.append(opened)
+    try:
+        yield opened
+    finally:
+        _OPENED.remove(opened)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import FakeRunner
 
 import casekit as ck
 
@@ -133,14 +134,13 @@ def _umask() -> int:
 
 
 def test_render_names_the_warnings_too(tmp_path: Path, monkeypatch, capsys):
-    import pandas as pd
-
-    from casekit import cli, reporting
+    from casekit import cli, rendering
 
     ck.new_case("our-org", tmp_path / "cases")
-    table = pd.DataFrame({"report": ["our-org"], "status": ["ok"], "skipped": [False], "cell": [None], "error": [""],
-                          "ipynb": [""]})
-    monkeypatch.setattr(reporting, "render", lambda *a, **k: table)
-    assert cli.main(["render", str(tmp_path / "cases"), "--out", str(tmp_path / "out")]) == 0
+    ck.new_case("their-org", tmp_path / "cases")
+    real = rendering.render
+    monkeypatch.setattr(rendering, "render", lambda *a, **k: real(*a, runner=FakeRunner(), **k))
+    assert cli.main(["render", str(tmp_path / "cases"), "--out", str(tmp_path / "out"), "--case", "our-org"]) == 0
     printed = capsys.readouterr().out
     assert "1 report(s) rendered" in printed and "name: warning: still the template's text" in printed
+    assert "our-org" in printed and "their-org" not in printed  # only the rendered cases' warnings

@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import edit, write_case
+from conftest import FakeRunner, edit, opened_files, write_case
 
 import casekit as ck
 
@@ -56,21 +55,19 @@ def test_a_file_over_the_size_limit_is_refused_without_reading_it(case_dir: Path
     kpis = case_dir / "acme" / "kpis.csv"
     with open(kpis, "r+b") as file:
         file.truncate(60 * 10**6)  # sparse: no disk used, and a reader would have to read it all
-    started = time.monotonic()
-    problems = _problems(case_dir)
-    assert time.monotonic() - started < 5
+    with opened_files() as opened:
+        problems = _problems(case_dir)
+    assert kpis not in opened
     assert any("kpis.csv: file is 60 MB; a case file may be at most 50 MB" in p for p in problems)
 
 
 def test_a_stray_big_file_in_a_case_folder_is_never_read(case_dir: Path, tmp_path: Path):
     with open(case_dir / "acme" / "notes.bin", "wb") as file:
         file.truncate(8 * 10**9)
-    from casekit.rendering.fingerprints import fingerprint
-
-    started = time.monotonic()
-    fingerprint(ROOT / "casekit" / "notebooks" / "case_report.ipynb", {}, False, [case_dir / "acme"])
-    assert time.monotonic() - started < 5
-    assert _problems(case_dir) == []
+    with opened_files() as opened:
+        table = ck.render(case_dir, tmp_path / "out", runner=FakeRunner(), progress=False)
+    assert table["status"].tolist() == ["ok"] and _problems(case_dir) == []
+    assert not [path for path in opened if path.name == "notes.bin"]
 
 
 BOMB = """\
@@ -96,9 +93,8 @@ i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
 ])
 def test_yaml_is_bounded_before_it_is_walked(case_dir: Path, text: str, message: str):
     (case_dir / "acme" / "case.yaml").write_text(text, encoding="utf-8")
-    started = time.monotonic()
-    result = _validate_cli(case_dir)
-    assert time.monotonic() - started < 30 and len(result.stdout) < 5_000
+    result = _validate_cli(case_dir)  # an expanded bomb would exhaust its timeout, or fill the output
+    assert len(result.stdout) < 5_000
     assert result.returncode == 1 and message in result.stdout and "Traceback" not in result.stderr
     assert "\x1b" not in result.stdout
 

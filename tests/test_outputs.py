@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import copy_cases
-from test_reporting import FakeRunner
+from conftest import FakeRunner, copy_cases
 
 import casekit as ck
 

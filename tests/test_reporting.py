@@ -7,43 +7,19 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
-import nbformat
 import pytest
-from conftest import copy_cases
+from conftest import FakeRunner, copy_cases, edit, opened_files
 
 import casekit as ck
-from casekit.rendering.jobs import Failure, Job, Outcome
+from casekit.rendering.jobs import Job
 from casekit.rendering.parameters import parse_value
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "casekit" / "notebooks"
 BIN = Path(sys.executable).parent
-
-
-class FakeRunner:
-    """Renders nothing: writes two small files per job and says the report finished (or failed, for ``fail``)."""
-
-    def __init__(self, fail=()):
-        self.fail, self.jobs, self.closed = set(fail), [], False
-
-    def run(self, jobs):
-        for job in jobs:
-            self.jobs.append(job)
-            out = Path(job.out)
-            if job.name in self.fail:
-                nbformat.write(nbformat.v4.new_notebook(), out / f"{job.name}.failed.ipynb")
-                yield Outcome.failed(job.name, Failure("RuntimeError", f"boom <{job.name}>", 7), out.name, 0.1,
-                                     f"{job.name}.failed.ipynb")
-                continue
-            nbformat.write(nbformat.v4.new_notebook(metadata={"parameters": job.parameters}), out / f"{job.name}.ipynb")
-            (out / f"{job.name}.html").write_text(f"<html>{job.name}</html>", encoding="utf-8")
-            yield Outcome(job.name, "ok", out.name, 0.1, f"headline of {job.name}", f"{job.name}.ipynb",
-                          f"{job.name}.html")
-
-    def close(self):
-        self.closed = True
 
 
 @pytest.fixture
@@ -104,6 +80,24 @@ def test_failures_and_invalid_cases_reach_the_table_and_the_index(three_cases: P
     assert {name: entry["status"] for name, entry in manifest.items()} == {
         "northwood-paper": "failed", "quantia-tech": "failed", "voltcart-ecommerce": "ok", "portfolio": "ok"}
     assert sorted(manifest["quantia-tech"]["files"]) == ["quantia-tech.failed.ipynb"]
+
+
+@pytest.mark.parametrize("options", [{}, {"case_ids": ["quantia-tech", "voltcart-ecommerce"]},
+                                     {"parameters": {"kpis": ["defect_density"], "primary": "defect_density"}}])
+def test_a_render_reads_each_case_file_once(three_cases: Path, tmp_path: Path, options: dict):
+    out = tmp_path / "out"
+    ck.render(three_cases, out, runner=FakeRunner(), progress=False)
+    for run in ("changed", "unchanged"):  # a render that re-runs reports, and one that skips them all
+        if run == "changed":
+            edit(three_cases / "quantia-tech" / "case.yaml", "name: Quantia Software", "name: Quantia Software Ltd")
+        with opened_files() as opened:
+            table = ck.render(three_cases, out, runner=FakeRunner(), progress=False, **options)
+        read = Counter(path.relative_to(three_cases).as_posix() for path in opened if three_cases in path.parents)
+        rendered = options.get("case_ids") or ["northwood-paper", "quantia-tech", "voltcart-ecommerce"]
+        expected = {f"{case}/{name}" for case in rendered for name in ("case.yaml", "kpis.csv", "appraisals.csv")}
+        assert expected <= set(read), (run, sorted(expected - set(read)))
+        assert all(count == 1 for count in read.values()), (run, read)
+        assert table["skipped"].all() == (run == "unchanged")
 
 
 def test_interrupted_run_keeps_what_finished(three_cases: Path, tmp_path: Path):

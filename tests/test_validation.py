@@ -242,8 +242,7 @@ def test_a_full_width_duplicate_period_is_refused_not_loaded_as_another_month(tm
 def test_an_infinite_amount_is_a_problem_and_the_other_cases_still_render(tmp_path):
     import shutil
 
-    from conftest import ROOT
-    from test_reporting import FakeRunner
+    from conftest import ROOT, FakeRunner
 
     cases = tmp_path / "cases"
     for name in ("quantia-tech", "northwood-paper", "voltcart-ecommerce"):

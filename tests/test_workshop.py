@@ -96,7 +96,7 @@ def test_both_renderings_run_under_nbval_after_being_moved(handouts, tmp_path: P
 
 
 def test_workshop_takes_its_cases_from_cases(tmp_path: Path):
-    from test_reporting import FakeRunner
+    from conftest import FakeRunner
 
     cases = tmp_path / "mine"
     for name in ("northwood-paper", "ironforge-industrial", "meridian-financial", "atlas-capital"):

@@ -14,6 +14,7 @@ no ``4_82``-style number, no control character or lone surrogate in a string.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import re
@@ -75,8 +76,12 @@ def plain_file_problem(path: Path) -> str | None:
     return None
 
 
-def read_text(path: Path, problems: list[Problem]) -> str | None:
-    """The file's text, or None with a problem when it is not a plain, bounded, readable UTF-8 file."""
+def read_text(path: Path, problems: list[Problem], digests: dict[str, str] | None = None) -> str | None:
+    """The file's text, or None with a problem when it is not a plain, bounded, readable UTF-8 file.
+
+    ``digests``, where given, receives the SHA-256 of the bytes read under the file's name: what a render's
+    fingerprint needs, without reading the file again.
+    """
     refused = plain_file_problem(path)
     if refused is not None:
         problems.append(Problem(display_path(path), None, "", refused))
@@ -87,6 +92,8 @@ def read_text(path: Path, problems: list[Problem]) -> str | None:
     except OSError as exc:
         problems.append(Problem(display_path(path), None, "", f"cannot read the file: {exc.strerror}"))
         return None
+    if digests is not None:
+        digests[Path(path).name] = hashlib.sha256(raw).hexdigest()
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -236,9 +243,9 @@ def _excerpt(text: str, limit: int = 40) -> str:
     return repr(shown)
 
 
-def read_yaml(path: Path, problems: list[Problem]) -> YamlDoc | None:
-    """Load a YAML file with the safe loader; None with a problem on any error."""
-    text = read_text(path, problems)
+def read_yaml(path: Path, problems: list[Problem], digests: dict[str, str] | None = None) -> YamlDoc | None:
+    """Load a YAML file with the safe loader; None with a problem on any error (``digests``: as :func:`read_text`)."""
+    text = read_text(path, problems, digests)
     if text is None:
         return None
     return parse_yaml(text, display_path(path), problems)
@@ -396,19 +403,28 @@ def plain_csv_columns(text: str, required: list[str], optional: list[str]) -> tu
 
 
 def read_csv(
-    path: Path, required: list[str], optional: list[str], problems: list[Problem], header_hint=None
+    path: Path, required: list[str], optional: list[str], problems: list[Problem], header_hint=None,
+    digests: dict[str, str] | None = None,
 ) -> list[tuple[int, dict[str, str]]] | None:
-    """Rows of a CSV file as ``(line, {column: text})``; None when unusable.
+    """Rows of a CSV file as ``(line, {column: text})``; None when unusable (see :func:`csv_rows`;
+    ``digests``: as :func:`read_text`)."""
+    text = read_text(path, problems, digests)
+    if text is None:
+        return None
+    return csv_rows(text, display_path(path), required, optional, problems, header_hint)
+
+
+def csv_rows(
+    text: str, where: str, required: list[str], optional: list[str], problems: list[Problem], header_hint=None
+) -> list[tuple[int, dict[str, str]]] | None:
+    """Rows of a CSV file's ``text`` as ``(line, {column: text})``; None when unusable, with the problems
+    named ``where``.
 
     The header must name every ``required`` column; other columns must be in
     ``optional``. Rows with too many or too few fields are reported and skipped.
     ``header_hint(header, text)``, where given, says what a header that lacks
     a required column probably is (another delimiter, another layout).
     """
-    text = read_text(path, problems)
-    if text is None:
-        return None
-    where = display_path(path)
     if not text.strip():
         problems.append(Problem(where, None, "", f"file is empty; expected a header line: {','.join(required)}"))
         return None

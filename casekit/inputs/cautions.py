@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import Problem, display_path
-from .casefiles import read_yaml
 from .catalog import kpi_catalog
 from .scaffold import template_copies
 from .validation import ParsedCase, case_folders, check_case, known_kpis
@@ -42,9 +41,38 @@ def problems_and_warnings(path: str | Path = "cases") -> tuple[list[Problem], li
     for folder in case_folders(Path(path), problems):
         parsed, found = check_case(folder, catalog)
         problems += found
-        warnings += (_fractions(parsed, catalog) + _template_left(parsed) + _late_appraisals(parsed)
-                     + _late_practice_areas(parsed))
+        warnings += warnings_about(parsed, catalog)
     return problems, sorted(warnings, key=lambda p: (p.path, p.line or 0))
+
+
+def warnings_about(case: ParsedCase, catalog=None) -> list[Problem]:
+    """The warnings about one case as :func:`casekit.inputs.validation.check_case` read it, reading nothing again.
+
+    Parameters
+    ----------
+    case : ParsedCase
+        The case, as ``check_case`` returned it.
+    catalog : pandas.DataFrame, optional
+        The KPI catalog (:func:`casekit.kpi_catalog`, read when not given).
+
+    Returns
+    -------
+    list of Problem
+        Each warning with its file, line and field, as ``casekit validate`` prints them.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from casekit.inputs.catalog import kpi_catalog
+    >>> from casekit.inputs.scaffold import new_case
+    >>> from casekit.inputs.validation import check_case
+    >>> case, problems = check_case(new_case("acme-bank", tempfile.mkdtemp()))
+    >>> sorted({w.path.split("/")[-1] for w in warnings_about(case, kpi_catalog())})
+    ['appraisals.csv', 'case.yaml', 'kpis.csv', 'practice_areas.csv']
+    """
+    catalog = kpi_catalog() if catalog is None else catalog
+    return (_fractions(case, catalog) + _template_left(case) + _late_appraisals(case)
+            + _late_practice_areas(case))
 
 
 def _fractions(case: ParsedCase, catalog) -> list[Problem]:
@@ -69,7 +97,7 @@ def _fractions(case: ParsedCase, catalog) -> list[Problem]:
 def _template_left(case: ParsedCase) -> list[Problem]:
     found = []
     where = display_path(case.folder / "case.yaml")
-    doc = read_yaml(case.folder / "case.yaml", []) if case.meta else None
+    doc = case.doc if case.meta else None
     for name, text in TEMPLATE_TEXT.items():
         value = (case.meta or {}).get(name)
         if isinstance(value, str) and value.strip().startswith(text):
@@ -79,7 +107,7 @@ def _template_left(case: ParsedCase) -> list[Problem]:
              "appraisals.csv": "replace it with the organization's appraisals (`casekit import --appraisals-sheet`)",
              "practice_areas.csv": "replace it with the organization's capability levels, or delete it (it is "
                                    "optional)"}
-    for path in template_copies(case.folder):
+    for path in template_copies(case.folder, case.digests):
         found.append(Problem(display_path(path), None, "", f"warning: still the template's example data, not the "
                                                            f"organization's: {fixes[path.name]}"))
     return found

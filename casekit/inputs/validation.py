@@ -25,6 +25,7 @@ from .casefiles import (
     MISSING_MARKERS,
     RowProblems,
     YamlDoc,
+    csv_rows,
     plain_csv_columns,
     read_csv,
     read_text,
@@ -77,6 +78,8 @@ class ParsedCase:
     kpis: KpiRecords = field(default_factory=KpiRecords)
     appraisals: list[dict[str, Any]] = field(default_factory=list)
     practice_areas: list[dict[str, Any]] = field(default_factory=list)
+    doc: YamlDoc | None = None  # case.yaml as read, with each value's line
+    digests: dict[str, str] = field(default_factory=dict)  # each file read: the SHA-256 of its bytes, by name
 
 
 MAX_TEXT = 200  # characters in a name, sector, region, KPI label or unit, goal id
@@ -413,23 +416,45 @@ def _range_text(info) -> str:
     return f"[{low}, {high}] {info['unit']}"
 
 
-def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem]) -> KpiRows | None:
+def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem],
+                    digests: dict[str, str] | None = None) -> KpiRows | None:
     """Check kpis.csv; KPI names and ranges only when case.yaml could be read (``known``, from
     :func:`known_kpis`). None when the file cannot be read at all (its absence of rows is then no news).
 
     Row problems come one per kind with their count and lines, and a hint where the value shows what
     went wrong (a percent sign, a decimal comma, a date, a KPI's label).
     """
-    fast = _plain_kpi_rows(path, known)
+    text = read_text(path, problems, digests)
+    if text is None:
+        return None
+    fast = kpi_rows_in_bulk(text, known)
     if fast is not None:
         return fast
+    return kpi_rows_one_by_one(text, display_path(path), known, problems)
+
+
+def kpi_rows_one_by_one(text: str, where: str, known: dict | None, problems: list[Problem]) -> KpiRows | None:
+    r"""kpis.csv's ``text`` checked row by row, each problem worded with its line (named ``where``) and hint.
+
+    The rule for a row is this function's; :func:`kpi_rows_in_bulk` applies the same checks to whole columns
+    and gives way here at the first doubt (tests/test_loading.py holds the two equal on generated files).
+
+    Examples
+    --------
+    >>> from casekit.inputs.catalog import kpi_catalog
+    >>> known = known_kpis(kpi_catalog(), kpi_catalog().iloc[0:0])
+    >>> problems = []
+    >>> read = kpi_rows_one_by_one("period,kpi,value\n2024-01,cycle_time,12\n2024-02,cycle_time,1,5\n",
+    ...                            "kpis.csv", known, problems)
+    >>> len(read.rows), read.complete, problems[0].line
+    (1, False, 3)
+    """
     reported = len(problems)
-    rows = read_csv(path, ["period", "kpi", "value"], ["note"], problems,
+    rows = csv_rows(text, where, ["period", "kpi", "value"], ["note"], problems,
                     header_hint=lambda header, text: _wide_hint(header, known))
     if rows is None:
         return None
     skipped = len(problems) > reported  # rows read_csv could not split into the header's fields
-    where = display_path(path)
     grouped = RowProblems(where)
     out: list[dict] = []
     first_line: dict[tuple[str, str], int] = {}
@@ -476,13 +501,21 @@ def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem]) -> 
     return KpiRows(KpiRecords.from_rows(out), complete=not grouped.kinds and not skipped)
 
 
-def _plain_kpi_rows(path: Path, known: dict | None) -> KpiRows | None:
-    """kpis.csv checked column by column, when it is plain (``plain_csv_columns``) and every row is valid;
-    None otherwise, and the row-by-row check finds and words each problem. The same checks, in bulk: a
-    portfolio of 10,000 cases holds a million rows."""
-    scratch: list[Problem] = []
-    text = read_text(path, scratch)
-    if known is None or text is None or scratch:
+def kpi_rows_in_bulk(text: str, known: dict | None) -> KpiRows | None:
+    r"""kpis.csv's ``text`` checked column by column, when it is plain (``plain_csv_columns``) and every row is
+    valid; None otherwise, and :func:`kpi_rows_one_by_one` finds and words each problem. The same checks, in
+    bulk: a portfolio of 10,000 cases holds a million rows.
+
+    Examples
+    --------
+    >>> from casekit.inputs.catalog import kpi_catalog
+    >>> known = known_kpis(kpi_catalog(), kpi_catalog().iloc[0:0])
+    >>> len(kpi_rows_in_bulk("period,kpi,value\n2024-01,cycle_time,12\n", known).rows)
+    1
+    >>> kpi_rows_in_bulk("period,kpi,value\n2024-01,cycle_time,-12\n", known) is None  # a problem to word
+    True
+    """
+    if known is None:
         return None
     table = plain_csv_columns(text, ["period", "kpi", "value"], ["note"])
     if table is None:
@@ -597,8 +630,8 @@ def _int_in(text: str, low: int, high: int) -> int:
     return value
 
 
-def _check_appraisals(path: Path, problems: list[Problem]) -> list[dict]:
-    rows = read_csv(path, ["date", "method", "maturity_level"], ["model", "scope"], problems)
+def _check_appraisals(path: Path, problems: list[Problem], digests: dict[str, str] | None = None) -> list[dict]:
+    rows = read_csv(path, ["date", "method", "maturity_level"], ["model", "scope"], problems, digests=digests)
     where = display_path(path)
     out = []
     for line, row in rows or []:
@@ -625,8 +658,8 @@ def _check_appraisals(path: Path, problems: list[Problem]) -> list[dict]:
     return out
 
 
-def _check_practice_areas(path: Path, problems: list[Problem]) -> list[dict]:
-    rows = read_csv(path, ["date", "practice_area", "capability_level"], [], problems)
+def _check_practice_areas(path: Path, problems: list[Problem], digests: dict[str, str] | None = None) -> list[dict]:
+    rows = read_csv(path, ["date", "practice_area", "capability_level"], [], problems, digests=digests)
     where = display_path(path)
     out, seen = [], {}
     for line, row in rows or []:
@@ -717,17 +750,18 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
     for name in ("case.yaml", "kpis.csv", "appraisals.csv"):
         if not present[name]:
             problems.append(Problem(display_path(files[name]), None, "", "required file is missing"))
-    doc = read_yaml(files["case.yaml"], problems) if present["case.yaml"] else None
+    doc = read_yaml(files["case.yaml"], problems, case.digests) if present["case.yaml"] else None
+    case.doc = doc
     meta = _check_meta(folder, doc, problems, catalog) if doc is not None else None
     known = None if meta is None else known_kpis(catalog, meta["kpi_definitions"])
     read = None
     if present["kpis.csv"]:
-        read = _check_kpi_rows(files["kpis.csv"], known, problems)
+        read = _check_kpi_rows(files["kpis.csv"], known, problems, case.digests)
         case.kpis = read.rows if read is not None else KpiRecords()
     if present["appraisals.csv"]:
-        case.appraisals = _check_appraisals(files["appraisals.csv"], problems)
+        case.appraisals = _check_appraisals(files["appraisals.csv"], problems, case.digests)
     if present["practice_areas.csv"]:
-        case.practice_areas = _check_practice_areas(files["practice_areas.csv"], problems)
+        case.practice_areas = _check_practice_areas(files["practice_areas.csv"], problems, case.digests)
     if meta is not None:
         # an unreadable kpis.csv, or its rejected rows, were reported once: what they leave missing is no news
         if read is not None and read.complete:

@@ -4,15 +4,17 @@ runner (local processes or a Dask cluster), then write the manifest and the inde
 from __future__ import annotations
 
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import ParameterError, RenderError, RenderInterrupted, display_path
 from ..inputs.catalog import kpi_catalog
+from ..inputs.cautions import warnings_about
 from ..inputs.loading import portfolio_from
 from ..inputs.project import NOTEBOOKS
-from ..inputs.validation import case_folders, check_case
+from ..inputs.validation import ParsedCase, case_folders, check_case
 from ._fast.forking import can_fork, defer_iri_grammar
 from .export import PORTFOLIO, index_page
 from .fingerprints import fingerprint
@@ -31,7 +33,7 @@ from .outputs import (
     survey,
     write_manifest,
 )
-from .parameters import check_parameters, check_report_parameters, check_run_settings, declared_parameters, memory_bytes
+from .parameters import check_parameters, check_run_settings, declared_parameters, memory_bytes, parameter_problems
 from .runners import LocalRunner, Runner, with_progress
 from .signals import signals_ignored, stopped_by_signals
 
@@ -120,6 +122,9 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         ``out``; a failed report keeps its partial notebook as
         ``<name>.failed.ipynb``), ``skipped`` (True when the report's inputs
         were unchanged since it was last rendered, so it was not run again).
+        ``attrs["warnings"]``: the rendered cases' warnings, as ``casekit
+        validate`` words them; ``attrs["notes"]``: what render noticed about
+        ``out``.
 
     Raises
     ------
@@ -146,7 +151,9 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     casekit's code, the parameters); a report whose fingerprint is unchanged
     and whose files are intact is skipped unless ``force``. ``force`` also
     lets casekit write into a folder that holds files it did not write; it
-    never removes them. One render at a time may write into ``out``.
+    never removes them. One render at a time may write into ``out``. Each
+    case's files are read once, before anything is written: the parameters'
+    checks, the fingerprints, the warnings and the index use what was read.
 
     Examples
     --------
@@ -181,7 +188,10 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
                               f"cases are {', '.join(sorted(folders))}")
         folders = {name: folders[name] for name in case_ids}
     defer_iri_grammar()  # before papermill imports nbformat
-    extra = split_parameters(parameters or {}, [case_notebook, portfolio_notebook], cases_dir, sorted(folders))
+    catalog = kpi_catalog()
+    checked = _checked(folders, catalog)  # each case's files read once: all the render knows of them comes from here
+    extra = split_parameters(parameters or {}, [case_notebook, portfolio_notebook], cases_dir, sorted(folders),
+                             _kpi_ids(catalog, checked))
     check_out_folder(out, cases_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -192,8 +202,8 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         targets = {INDEX, MANIFEST} | {file for name in [*folders, PORTFOLIO] for file in report_files(name)}
         refuse_foreign(out, found.foreign, [name for name in found.foreign if name in targets], force)
         with staging_folder(out) as staging, stopped_by_signals() as stop:
-            table, entries, parsed, interrupted = _render_in(
-                out, staging, cases_dir, folders, extra, found.entries, force, no_input, timeout, engine, progress,
+            table, entries, interrupted = _render_in(
+                out, staging, cases_dir, checked, extra, found.entries, force, no_input, timeout, engine, progress,
                 scheduler, runner or _default_runner(scheduler, cases_dir, jobs, len(folders) + 1, engine,
                                                      [str(case_notebook), str(portfolio_notebook)], memory_limit,
                                                      security),
@@ -201,7 +211,7 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
             with signals_ignored():  # what is known is written, however many times Ctrl-C is pressed now
                 try:
                     write_manifest(out, entries, index_page(entries, cases_dir,
-                                                            _index_cases(entries, cases_dir, parsed)))
+                                                            _index_cases(entries, cases_dir, checked, catalog)))
                 except OSError as exc:
                     in_place = sum(1 for entry in entries.values() if entry.get("status") == OK)
                     raise RenderError(f"cannot write the index and manifest into {display_path(out)}: "
@@ -209,44 +219,33 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
                                           f"{in_place} finished report(s) are in place, and the next run "
                                           "recognises them" if in_place else "no report was written")) from None
     table.attrs["notes"] = found.notes
+    table.attrs["warnings"] = [str(w) for name in sorted(checked) if checked[name].valid
+                               for w in warnings_about(checked[name].case, catalog)]
     if interrupted or stop.signal_number:
         raise RenderInterrupted(table, stop.signal_number or signal.SIGINT)
     return table
 
 
-def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: list[dict], previous: dict,
+def _render_in(out: Path, staging: Path, cases_dir: Path, checked: dict, extra: list[dict], previous: dict,
                force: bool, no_input: bool, timeout: float, engine: str, progress: bool, scheduler, runner,
                case_notebook: Path, portfolio_notebook: Path, memory_limit: int | None
-               ) -> tuple[pd.DataFrame, dict, dict, bool]:
+               ) -> tuple[pd.DataFrame, dict, bool]:
     """Plan, skip, run and publish (until Ctrl-C or a signal stops it): the run's table, the manifest's
-    entries, the cases it found valid (parsed, by id), and whether it was stopped."""
+    entries, and whether it was stopped."""
     outcomes: list[Outcome] = []
     entries = {name: kept for name, entry in previous.items() if (kept := present(out, entry)) is not None}
-    catalog = kpi_catalog()
-    parsed: dict = {}
     interrupted = False
     try:
-        valid = []
-        for name, folder in sorted(folders.items()):
+        for name, result in sorted(checked.items()):
             if name in RESERVED:  # reported, not recorded: its name is the page's, in the manifest too
-                outcomes.append(Outcome.failed(name, Failure("invalid case", (
-                    f"case id {name!r} is the name of casekit's {name} page; rename the case's folder and id")),
-                    out.name))
-                continue
-            try:
-                case, problems = check_case(folder, catalog)
-                found = [str(p) for p in problems]
-            except Exception as exc:  # noqa: BLE001 - one case that breaks validation never stops the others
-                case, found = None, [f"{display_path(folder)}: casekit could not check this case "
-                                     f"({type(exc).__name__}: {str(exc)[:200]}); please report it"]
-            if found:
-                outcome, entry = publish(Outcome.failed(name, Failure("invalid case", "; ".join(found)), out.name),
-                                         staging, out, previous.get(name))
+                outcomes.append(Outcome.failed(name, result.failure, out.name))
+            elif not result.valid:
+                outcome, entry = publish(Outcome.failed(name, result.failure, out.name), staging, out,
+                                         previous.get(name))
                 outcomes.append(outcome)
                 _record(entries, name, entry)
-            else:
-                valid.append(name)
-                parsed[name] = case
+        valid = [name for name, result in sorted(checked.items()) if result.valid]
+        parsed = {name: checked[name].case for name in valid}
         planned = [Job(name, str(case_notebook), {"case_id": name, "cases_dir": str(cases_dir), **extra[0]},
                        str(staging), no_input, timeout, engine, memory_limit=memory_limit,
                        title=f"{parsed[name].meta.get('name') or name}: CMMI case report") for name in valid]
@@ -258,7 +257,7 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
         for job in {job.notebook: job for job in planned}.values():  # one job per notebook
             check_parameters(Path(job.notebook), job.parameters)
         prints = {job.name: fingerprint(Path(job.notebook), job.parameters, no_input,
-                                        [cases_dir / name for name in job_cases(job)]) for job in planned}
+                                        {name: parsed[name].digests for name in job_cases(job)}) for job in planned}
         unchanged = [job for job in planned if not force and previous.get(job.name, {}).get("status") == OK
                      and previous[job.name].get("fingerprint") == prints[job.name] and intact(out, previous[job.name])]
         outcomes += [Outcome(job.name, OK, out.name, 0.0, previous[job.name].get("headline", ""),
@@ -272,12 +271,53 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, folders: dict, extra: 
             if entry is not None and outcome.report == PORTFOLIO:
                 entry["cases"] = valid  # the organizations it covers, for the index
             _record(entries, outcome.report, entry, prints.get(outcome.report))
-    except KeyboardInterrupt:  # while validating, planning or rendering: what is known is kept
+    except KeyboardInterrupt:  # while planning or rendering: what is known is kept
         interrupted = True
     finally:
         with signals_ignored():
             runner.close()
-    return outcome_table(outcomes), entries, parsed, interrupted
+    return outcome_table(outcomes), entries, interrupted
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One case as this render read and checked it: the parsed case, or why it cannot be rendered."""
+
+    case: ParsedCase | None
+    failure: Failure | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.failure is None
+
+
+def _checked(folders: dict[str, Path], catalog: pd.DataFrame) -> dict[str, Checked]:
+    """Each case read and validated, once: everything the render needs of its files (parameters, fingerprints,
+    warnings, the index) comes from here."""
+    checked = {}
+    for name, folder in sorted(folders.items()):
+        if name in RESERVED:
+            checked[name] = Checked(None, Failure("invalid case", (
+                f"case id {name!r} is the name of casekit's {name} page; rename the case's folder and id")))
+            continue
+        try:
+            case, problems = check_case(folder, catalog)
+            found = [str(p) for p in problems]
+        except Exception as exc:  # noqa: BLE001 - one case that breaks validation never stops the others
+            case, found = None, [f"{display_path(folder)}: casekit could not check this case "
+                                 f"({type(exc).__name__}: {str(exc)[:200]}); please report it"]
+        checked[name] = Checked(case, Failure("invalid case", "; ".join(found)) if found else None)
+    return checked
+
+
+def _kpi_ids(catalog: pd.DataFrame, checked: dict[str, Checked]) -> set[str]:
+    """The KPIs a report parameter may name: the catalog's and those the cases define."""
+    ids = set(catalog["kpi"])
+    for result in checked.values():
+        definitions = result.case.kpi_definitions if result.case is not None else None
+        if definitions is not None and "kpi" in definitions:
+            ids |= set(map(str, definitions["kpi"]))
+    return ids
 
 
 def _record(entries: dict, name: str, entry: dict | None, fingerprint: str | None = None) -> None:
@@ -289,14 +329,15 @@ def _record(entries: dict, name: str, entry: dict | None, fingerprint: str | Non
         {**entry, "fingerprint": entries.get(name, {}).get("fingerprint")}
 
 
-def _index_cases(entries: dict, cases_dir: Path, parsed: dict) -> pd.DataFrame | None:
+def _index_cases(entries: dict, cases_dir: Path, checked: dict[str, Checked], catalog: pd.DataFrame
+                 ) -> pd.DataFrame | None:
     """``Portfolio.cases`` for the valid cases whose reports the index lists (others show by id): those this
     run validated, and those an earlier run rendered, checked now."""
-    catalog = kpi_catalog()
     listed = []
     for name in sorted(entries):
-        if name in parsed:
-            listed.append(parsed[name])
+        if name in checked:
+            if checked[name].valid:
+                listed.append(checked[name].case)
         elif name != PORTFOLIO and (cases_dir / name).is_dir():
             case, problems = check_case(cases_dir / name, catalog)
             if not problems:
@@ -309,12 +350,13 @@ def job_cases(job: Job) -> list[str]:
     return list(job.parameters.get("case_ids") or [job.parameters["case_id"]])
 
 
-def split_parameters(parameters: dict, notebooks: list[Path], cases_dir: Path, case_ids: list[str]) -> list[dict]:
+def split_parameters(parameters: dict, notebooks: list[Path], cases_dir: Path, case_ids: list[str],
+                     kpi_ids: set[str] | None = None) -> list[dict]:
     """The user's report parameters for each notebook: each name goes to the notebooks that define it.
 
     Refused with a ParameterError: a name no notebook defines, one render sets
     itself (``case_id``, ``case_ids``, ``cases_dir``), a value
-    :func:`check_report_parameters` refuses.
+    :func:`check_report_parameters` refuses (``kpi_ids``: the KPIs the cases know, when already read).
     """
     declared = [declared_parameters(notebook) for notebook in notebooks]
     problems = []
@@ -326,8 +368,9 @@ def split_parameters(parameters: dict, notebooks: list[Path], cases_dir: Path, c
                             f"{', '.join(sorted(set().union(*declared) - set(SET_BY_RENDER)))}")
     if problems:
         raise ParameterError("\n".join(problems))
-    check_report_parameters(cases_dir=str(cases_dir), **parameters, **({"case_ids": case_ids}
-                                                                       if "kpis" in parameters else {}))
+    problems = parameter_problems({"cases_dir": str(cases_dir), **parameters, "case_ids": case_ids}, kpi_ids)
+    if problems:
+        raise ParameterError("\n".join(problems))
     return [{name: value for name, value in parameters.items() if name in names} for names in declared]
 
 

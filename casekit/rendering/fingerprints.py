@@ -7,7 +7,6 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from ..inputs.casefiles import CASE_FILES, plain_file_problem
 from ..version import VERSION
 
 
@@ -22,18 +21,17 @@ def _casekit_code() -> str:
     return digest.hexdigest()
 
 
-def fingerprint(notebook: Path, parameters: dict, no_input: bool, case_folders: list[Path]) -> str:
+def fingerprint(notebook: Path, parameters: dict, no_input: bool, case_digests: dict[str, dict[str, str]]) -> str:
     """A hash of everything a report is rendered from: notebook, parameters, casekit, the case files it reads.
 
-    Only the files casekit reads in a case folder count (``casefiles.CASE_FILES``, as plain files): anything
-    else there is never read, however large.
+    ``case_digests`` holds, for each case the report reads, the SHA-256 of each of its files as validation
+    read them (``ParsedCase.digests``): the files are read once per render, and only those casekit reads
+    count (anything else in a case folder is never read, however large).
     """
     digest = hashlib.sha256(_casekit_code().encode())
     digest.update(Path(notebook).read_bytes())
     digest.update(json.dumps({"parameters": parameters, "no_input": no_input}, sort_keys=True).encode())
-    for folder in case_folders:
-        for name in CASE_FILES:
-            path = Path(folder) / name
-            if plain_file_problem(path) is None:
-                digest.update(f"{Path(folder).name}/{name}".encode() + b"\0" + path.read_bytes())
+    for case_id in sorted(case_digests):
+        for name, file_digest in sorted(case_digests[case_id].items()):
+            digest.update(f"{case_id}/{name}".encode() + b"\0" + file_digest.encode())
     return digest.hexdigest()

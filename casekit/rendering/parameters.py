@@ -105,9 +105,12 @@ def _list_hint(name: str, value) -> str:
 
 
 def _cases_in(cases_dir) -> list[str] | None:
+    """The case ids in ``cases_dir`` as validation finds them (:func:`casekit.inputs.validation.case_folders`)."""
     if cases_dir is None or not Path(cases_dir).is_dir():
         return None
-    return sorted(p.name for p in Path(cases_dir).iterdir() if (p / "case.yaml").is_file())
+    from ..inputs.validation import case_folders
+
+    return [folder.name for folder in case_folders(Path(cases_dir), [])]
 
 
 def _kpi_ids(cases_dir, case_ids) -> set[str]:
@@ -167,19 +170,36 @@ def check_report_parameters(**values) -> None:
     ...
     casekit.errors.ParameterError: alpha must be a number between 0 and 1 (such as 0.05), got 5
     """
-    problems = [problem for name, value in values.items() if (problem := _problem(name, value, values))]
+    problems = parameter_problems(values)
     if problems:
         raise ParameterError("\n".join(problems))
 
 
-def _known_kpis(values: dict) -> set[str]:
+def parameter_problems(values: dict, kpi_ids: set[str] | None = None) -> list[str]:
+    """What :func:`check_report_parameters` refuses in ``values``, a line per problem.
+
+    ``kpi_ids``: the KPIs the ``kpis`` and ``primary`` parameters may name, when the caller has read the
+    cases already (``casekit render``); otherwise they are read from the cases' ``case.yaml``.
+
+    Examples
+    --------
+    >>> parameter_problems({"alpha": 0.05, "kpis": ["defect_density"]}, kpi_ids={"defect_density"})
+    []
+    """
+    known = [kpi_ids]  # read at most once, and only for a parameter that names KPIs
+    return [problem for name, value in values.items() if (problem := _problem(name, value, values, known))]
+
+
+def _known_kpis(values: dict, known: list) -> set[str]:
     """The KPIs of the report's case (``case_id``), or of its cases (``case_ids``, else all in ``cases_dir``)."""
-    ids = [values["case_id"]] if isinstance(values.get("case_id"), str) else values.get("case_ids")
-    cases_dir = values.get("cases_dir")
-    return _kpi_ids(cases_dir, ids if ids is not None else _cases_in(cases_dir))
+    if known[0] is None:
+        ids = [values["case_id"]] if isinstance(values.get("case_id"), str) else values.get("case_ids")
+        cases_dir = values.get("cases_dir")
+        known[0] = _kpi_ids(cases_dir, ids if ids is not None else _cases_in(cases_dir))
+    return known[0]
 
 
-def _problem(name: str, value, values: dict) -> str | None:
+def _problem(name: str, value, values: dict, known: list) -> str | None:
     cases_dir = values.get("cases_dir")
     if name == "alpha" and not (_number(value) and 0 < value < 1):
         return f"alpha must be a number between 0 and 1 (such as 0.05), got {_shown(value)}"
@@ -214,7 +234,7 @@ def _problem(name: str, value, values: dict) -> str | None:
                 return f"case_ids: no case {', '.join(map(repr, unknown))} in {display_path(Path(cases_dir))}; " \
                        f"cases are {', '.join(known)}"
         if name == "kpis":
-            known_kpis = _known_kpis(values)
+            known_kpis = _known_kpis(values, known)
             unknown = [v for v in value if v not in known_kpis]
             if unknown:
                 return f"kpis: unknown KPI {', '.join(map(repr, unknown))}; KPIs are {', '.join(sorted(known_kpis))}"
@@ -229,7 +249,7 @@ def _problem(name: str, value, values: dict) -> str | None:
     if name == "primary" and value is not None:
         if not isinstance(value, str):
             return f"primary must be None or a KPI's id, got {type(value).__name__} {_shown(value)}"
-        known_kpis = _known_kpis(values)
+        known_kpis = _known_kpis(values, known)
         if value not in known_kpis:
             return f"primary: unknown KPI {_shown(value)}; KPIs are {', '.join(sorted(known_kpis))}"
     if name == "correction":
