@@ -126,7 +126,8 @@ def _import(args: argparse.Namespace) -> int:
     try:
         result = import_kpis(args.source, args.case_dir, sheet=_sheet(args.sheet), layout=args.layout,
                              dayfirst=args.dayfirst, decimal=args.decimal,
-                             appraisals_sheet=_sheet(args.appraisals_sheet), force=args.force, dry_run=args.dry_run)
+                             appraisals_sheet=_sheet(args.appraisals_sheet), force=args.force, dry_run=args.dry_run,
+                             columns=_mapping(args.map or []))
     except SpreadsheetError as exc:
         print(f"casekit import: {exc}", file=sys.stderr)
         return 2
@@ -148,7 +149,20 @@ def _import(args: argparse.Namespace) -> int:
         print(problem)
     print(f"{folder}: " + (f"valid; render it with `casekit render {folder.parent}`" if not problems
                            else f"{len(problems)} problem(s) left to fix in the case's files"))
-    return 0
+    return 1 if problems else 0
+
+
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    """``--map "COLUMN=kpi"`` options as ``{column: kpi}`` (the last ``=`` splits, so a column may hold one)."""
+    from .inputs.spreadsheets import SpreadsheetError
+
+    mapping = {}
+    for pair in pairs:
+        column, equals, kpi = pair.rpartition("=")
+        if not equals or not column.strip() or not kpi.strip():
+            raise SpreadsheetError(f"--map {pair!r}: write COLUMN=kpi, such as --map \"Defects found=defect_density\"")
+        mapping[column.strip()] = kpi.strip()
+    return mapping
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -299,6 +313,9 @@ def _parser() -> argparse.ArgumentParser:
     order.add_argument("--monthfirst", dest="dayfirst", action="store_false", help="... month first (January 2)")
     imported.add_argument("--decimal", choices=[".", ","], help="the decimal mark, when values such as 1,012 "
                           "could be either")
+    imported.add_argument("--map", action="append", metavar="COLUMN=KPI",
+                          help="the KPI a column (or a tidy sheet's KPI name) is, when its name does not say; "
+                               "repeatable: --map \"Defects found=defect_density\"")
     imported.add_argument("--dry-run", action="store_true", help="show the result and write nothing")
     imported.add_argument("--force", action="store_true", help="replace the case's existing kpis.csv")
     imported.set_defaults(func=_import)

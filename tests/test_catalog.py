@@ -40,7 +40,8 @@ def test_catalog_values_are_well_formed():
     bounded = cat.dropna(subset=["min", "max"])
     assert (bounded["min"] < bounded["max"]).all()
     # KPIs whose values can be zero or negative cannot be compared as ratios
-    assert set(cat.loc[cat["scale"] == "interval", "kpi"]) == {"nps"}
+    assert set(cat.loc[cat["scale"] == "interval", "kpi"]) == {"nps", "cost_overrun", "schedule_overrun"}
+    assert (cat.loc[cat["scale"] == "ratio", "min"] == 0).all()
 
 
 def test_catalog_is_a_copy():

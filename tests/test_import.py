@@ -186,3 +186,82 @@ def test_the_command_prints_what_it_did_and_checks_the_case(case, original, tmp_
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "--force" in refused.stderr and "Traceback" not in refused.stderr
     assert oct((case / "kpis.csv").stat().st_mode & 0o777) != "0o600"  # the user's umask, not a temp file's
+
+
+# --- column names as spreadsheets write them, --map, signed variances, the exit status ----------------------
+
+def _cli_import(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "casekit", "import", *map(str, args)], capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("header, kpi", [
+    ("Defect density (defects/KLOC)", "defect_density"), ("Cycle time [days]", "cycle_time"),
+    ('"On-time delivery, %"', "on_time_delivery"), ("Lead time (d)", "lead_time"),
+    ("Customer satisfaction (% satisfied)", "customer_satisfaction"), ("NPS (points)", "nps"),
+    ("Cost overrun (signed)", "cost_overrun"),
+])
+def test_a_label_with_its_unit_in_brackets_or_after_a_comma_is_recognised(tmp_path: Path, header: str, kpi: str):
+    source = tmp_path / "kpis.csv"
+    source.write_text(f"Month,{header}\n2023-01,12\n2023-02,13\n", encoding="utf-8")
+    assert ck.import_kpis(source).kpis["kpi"].unique().tolist() == [kpi]
+
+
+@pytest.mark.parametrize("header, said, meant", [
+    ("Cycle time (weeks)", "weeks", "days"), ("Defect density, %", "%", "defects per KLOC"),
+    ("On-time delivery (fraction)", "fraction", "% of releases"),
+])
+def test_a_unit_that_is_plainly_not_the_kpis_is_refused_with_the_fix(tmp_path: Path, header, said, meant):
+    source = tmp_path / "kpis.csv"
+    source.write_text(f'Month,"{header}"\n2023-01,4\n', encoding="utf-8")
+    with pytest.raises(SpreadsheetError) as refused:
+        ck.import_kpis(source)
+    message = str(refused.value)
+    assert f"measures in {meant}, not {said}" in message and "--map" in message
+
+
+def test_map_names_the_kpi_of_a_column_from_the_command_line(tmp_path: Path):
+    case = ck.new_case("acme", tmp_path / "cases")
+    source = tmp_path / "sheet.csv"
+    source.write_text("Month,Defects found,Cycle time (weeks)\n2023-01,12,4\n2023-02,11,4.5\n", encoding="utf-8")
+    refused = _cli_import(source, case, "--dry-run")
+    assert refused.returncode == 2 and "unknown KPI 'Defects found'" in refused.stderr
+    assert "--map 'Defects found=" in refused.stderr
+    mapped = _cli_import(source, case, "--dry-run", "--map", "Defects found=escaped_defects", "--map",
+                         "Cycle time (weeks)=cycle_time")
+    assert mapped.returncode == 0, mapped.stderr
+    assert "'Defects found' → escaped_defects" in mapped.stdout and "'Cycle time (weeks)' → cycle_time" in mapped.stdout
+    wrong = _cli_import(source, case, "--dry-run", "--map", "Defects found=defect_denisty")
+    assert wrong.returncode == 2 and "no KPI 'defect_denisty'; did you mean defect_density?" in wrong.stderr
+    malformed = _cli_import(source, case, "--dry-run", "--map", "Defects found")
+    assert malformed.returncode == 2 and "write COLUMN=kpi" in malformed.stderr
+
+
+def test_a_signed_cost_variance_is_refused_with_the_signed_kpi_and_imports_as_it(tmp_path: Path):
+    case = tmp_path / "cases" / "acme"
+    ck.new_case("acme", tmp_path / "cases")
+    periods = pd.period_range("2023-01", "2025-12", freq="M").astype(str)
+    values = [(-1) ** i * (5 + i % 7) for i in range(len(periods))]
+    source = tmp_path / "variance.csv"
+    pd.DataFrame({"Month": periods, "Cost variance (%)": values}).to_csv(source, index=False)
+    example = (case / "kpis.csv").read_bytes()
+    refused = _cli_import(source, case, "--force")
+    assert refused.returncode == 2 and (case / "kpis.csv").read_bytes() == example  # nothing written
+    assert "outside cost_variance's range" in refused.stderr and "--map 'Cost variance (%)=cost_overrun'" in \
+        refused.stderr
+    imported = ck.import_kpis(source, case, columns={"Cost variance (%)": "cost_overrun"}, force=True)
+    assert imported.kpis["value"].min() < 0 and set(imported.kpis["kpi"]) == {"cost_overrun"}
+    # written as signed: validation accepts it, and says so about cost_variance
+    (case / "kpis.csv").write_text((case / "kpis.csv").read_text().replace("cost_overrun", "cost_variance"))
+    problems = [str(p) for p in ck.validate_cases(tmp_path / "cases")]
+    assert any("cost_variance ranges over" in p and "cost_overrun" in p for p in problems), problems
+
+
+def test_import_exits_non_zero_when_the_case_it_wrote_does_not_validate(tmp_path: Path):
+    case = ck.new_case("acme", tmp_path / "cases")
+    source = tmp_path / "sheet.csv"
+    source.write_text("Month,Cycle time\n2023-01,30\n2023-02,29\n", encoding="utf-8")
+    result = _cli_import(source, case, "--force")
+    assert result.returncode == 1, result.stdout
+    assert "wrote" in result.stdout and "problem(s) left to fix" in result.stdout
+    assert "kpis.csv has no rows for" in result.stdout  # the problems themselves, with their lines

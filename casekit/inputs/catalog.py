@@ -81,3 +81,26 @@ def kpi_names(ids, labels) -> dict[str, str]:
     names = {normalise(label): kpi for kpi, label in zip(ids, labels)}
     names.update({normalise(kpi): kpi for kpi in ids})
     return names
+
+
+# The catalog's absolute deviations and the signed KPIs beside them, for a negative value given to the former.
+SIGNED_TWINS = {"cost_variance": "cost_overrun", "schedule_variance": "schedule_overrun"}
+
+
+def signed_hint(kpi: str) -> str:
+    """What to do with a negative value of an absolute-deviation KPI ("" for other KPIs): validation and import
+    say the same.
+
+    Examples
+    --------
+    >>> signed_hint("cost_variance")[:52]
+    'cost_variance is an absolute deviation, never negati'
+    >>> signed_hint("cycle_time")
+    ''
+    """
+    if kpi not in SIGNED_TWINS:
+        return ""
+    below = "under budget" if kpi == "cost_variance" else "early"
+    return (f"{kpi} is an absolute deviation, never negative; signed values (negative: {below}) are "
+            f"{SIGNED_TWINS[kpi]}'s, on an interval scale (if your negative means over budget or late, as earned "
+            "value's variances do, flip the sign first)")

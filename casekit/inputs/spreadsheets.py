@@ -24,7 +24,7 @@ import pandas as pd
 from ..atomic import remove_leftovers, replaced_together, target_problem
 from ..errors import CasekitError
 from .casefiles import MISSING_MARKERS
-from .catalog import kpi_catalog, kpi_names, normalise
+from .catalog import SIGNED_TWINS, kpi_catalog, kpi_names, normalise, signed_hint
 from .scaffold import template_copies
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -61,7 +61,7 @@ class ImportResult:
 def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet: str | int | None = None,
                 layout: str = "auto", dayfirst: bool | None = None, decimal: str | None = None,
                 appraisals_sheet: str | int | None = None, force: bool = False,
-                dry_run: bool = False) -> ImportResult:
+                dry_run: bool = False, columns: dict[str, str] | None = None) -> ImportResult:
     """Turn a spreadsheet or CSV of KPI measurements into ``case_dir/kpis.csv``.
 
     Parameters
@@ -91,6 +91,11 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
         overwritten.
     dry_run : bool
         Work everything out and write nothing.
+    columns : dict, optional
+        Which KPI a column (wide layout) or a KPI name (tidy layout) is,
+        ``{"Defects found": "defect_density"}``, when its name does not say:
+        ``casekit import --map "Defects found=defect_density"``. A mapping
+        is taken as given, unit and all.
 
     Returns
     -------
@@ -101,7 +106,20 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
     Raises
     ------
     SpreadsheetError
-        What cannot be imported, and the option or edit that fixes it.
+        What cannot be imported, and the option or edit that fixes it:
+        among others a value outside its KPI's range (a signed cost
+        variance, negative under budget, for the catalog's absolute
+        ``cost_variance``: map it to ``cost_overrun``), and a column whose
+        unit in brackets or after a comma is not its KPI's
+        (``Cycle time (weeks)``).
+
+    Notes
+    -----
+    A column is recognised by a KPI's id or label in any letter case, with a
+    unit after it in brackets or after a comma (``Defect density
+    (defects/KLOC)``, ``Cycle time, days``); a unit that is plainly another
+    (weeks for days, a percentage for a count) is refused rather than read
+    on the wrong scale.
 
     Examples
     --------
@@ -117,9 +135,11 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
     header, rows, origin = read_table(source, sheet)
     known = _known_kpis(case_dir)
     notes = [f"read {origin}"]
-    tidy = _tidy(header, rows, layout, known, notes, source)
+    mapping = _checked_mapping(columns or {}, known)
+    tidy = _tidy(header, rows, layout, known, notes, source, mapping)
     tidy["period"] = parse_periods(tidy["period"].tolist(), dayfirst, notes)
     tidy["value"] = parse_values(tidy["value"].tolist(), tidy["kpi"].tolist(), known, decimal, notes)
+    _check_ranges(tidy, known, source, tidy.attrs.get("names", {}))
     missing = tidy["value"].isna()
     if missing.any():
         notes.append(f"left out {int(missing.sum())} blank value(s) (empty cells, #N/A, n/a and the like): casekit "
@@ -394,8 +414,8 @@ def _excel_serial(cell) -> float | None:
 # --- layout --------------------------------------------------------------------------------------------
 
 def _tidy(header: list[str], rows: list[list], layout: str, known: pd.DataFrame, notes: list[str],
-          source: Path) -> pd.DataFrame:
-    names = [normalise(h) for h in header]
+          source: Path, mapping: dict[str, str]) -> pd.DataFrame:
+    names = [normalise(split_unit(h)[0]) if normalise(h) not in PERIOD_COLUMNS else normalise(h) for h in header]
     period = next((i for i, n in enumerate(names) if n in PERIOD_COLUMNS), None)
     kpi = next((i for i, n in enumerate(names) if n in KPI_COLUMNS), None)
     value = next((i for i, n in enumerate(names) if n in VALUE_COLUMNS), None)
@@ -410,25 +430,29 @@ def _tidy(header: list[str], rows: list[list], layout: str, known: pd.DataFrame,
             raise SpreadsheetError(f"{source.name}: a tidy sheet needs columns named period, kpi and value; the "
                                    f"header is {_shown(', '.join(header))}")
         written = {cell for cell in (row[kpi] for row in rows) if cell is not None}
-        ids = {name: _kpi_id(name, lookup, known, source) for name in written}
+        ids = {name: _kpi_id(name, lookup, known, source, mapping, notes) for name in written}
         renamed = sorted(f"{name!r} → {ids[name]}" for name in written if str(name) != ids[name])
         notes.append("tidy layout: one row per period and KPI" + (f"; KPIs named by label or letter case mapped: "
                                                                   f"{', '.join(renamed)}" if renamed else ""))
         kept = [row for row in rows if row[kpi] is not None]
-        return pd.DataFrame({"period": [row[period] for row in kept], "kpi": [ids[row[kpi]] for row in kept],
-                             "value": [row[value] for row in kept]})
+        table = pd.DataFrame({"period": [row[period] for row in kept], "kpi": [ids[row[kpi]] for row in kept],
+                              "value": [row[value] for row in kept]})
+        table.attrs["names"] = {kpi_id: str(name) for name, kpi_id in ids.items()}
+        return table
     columns = [(i, h) for i, h in enumerate(header) if i != period and normalise(h) not in IGNORED_COLUMNS and h]
     if not columns:
         raise SpreadsheetError(f"{source.name}: no KPI columns beside the period column")
-    mapped = [(i, _kpi_id(h, lookup, known, source)) for i, h in columns]
+    mapped = [(i, _kpi_id(h, lookup, known, source, mapping, notes)) for i, h in columns]
     notes.append("wide layout (one column per KPI) made tidy; columns mapped: "
                  + ", ".join(f"{header[i]!r} → {kpi_id}" for i, kpi_id in mapped))
     ignored = [h for i, h in enumerate(header) if i != period and normalise(h) in IGNORED_COLUMNS]
     if ignored:
         notes.append(f"columns left out: {', '.join(ignored)}")
-    return pd.DataFrame({"period": [row[period] for _, _ in mapped for row in rows],
-                         "kpi": [kpi_id for _, kpi_id in mapped for _ in rows],
-                         "value": [row[i] for i, _ in mapped for row in rows]})
+    table = pd.DataFrame({"period": [row[period] for _, _ in mapped for row in rows],
+                          "kpi": [kpi_id for _, kpi_id in mapped for _ in rows],
+                          "value": [row[i] for i, _ in mapped for row in rows]})
+    table.attrs["names"] = {kpi_id: str(header[i]) for i, kpi_id in mapped}
+    return table
 
 
 def _known_kpis(case_dir) -> pd.DataFrame:
@@ -443,16 +467,108 @@ def _known_kpis(case_dir) -> pd.DataFrame:
     return catalog if own is None or own.empty else pd.concat([catalog, own], ignore_index=True)
 
 
-def _kpi_id(name, lookup: dict[str, str], known: pd.DataFrame, source: Path) -> str:
-    found = lookup.get(normalise(name))
+def _kpi_id(name, lookup: dict[str, str], known: pd.DataFrame, source: Path, mapping: dict[str, str],
+            notes: list[str]) -> str:
+    """The KPI a column (or a tidy sheet's KPI cell) ``name`` is: as mapped, by id or label, or by id or label
+    with a unit after it, which must then be the KPI's."""
+    text = str(name).strip()
+    if text in mapping or normalise(text) in mapping:
+        return mapping.get(text) or mapping[normalise(text)]
+    base, unit = split_unit(text)
+    found = lookup.get(normalise(text))
+    if found is not None and not (unit and normalise(text) == normalise(base)):  # a unit of symbols ("%") is a unit
+        return found
+    found = lookup.get(normalise(base)) if unit else None
     if found is not None:
+        expected = str(known.set_index("kpi").loc[found, "unit"])
+        if not same_unit(unit, expected):
+            raise SpreadsheetError(f"{source.name}: column {_shown(text)} reads as {found}, which casekit measures "
+                                   f"in {expected}, not {unit}: convert the values to {expected}, or map the column "
+                                   f"to a KPI of your own defined in case.yaml: --map {_shown(f'{text}=your_kpi')}")
         return found
     candidates = list(known["kpi"]) + list(known["label"])
-    close = difflib.get_close_matches(str(name), candidates, n=1, cutoff=0.6) or difflib.get_close_matches(
-        normalise(name), list(lookup), n=1, cutoff=0.6)
-    hint = f"; did you mean {lookup.get(normalise(close[0]), close[0])}?" if close else ""
-    raise SpreadsheetError(f"{source.name}: unknown KPI {_shown(name)}{hint} Use a catalog KPI's id or label "
-                           "(casekit.kpi_catalog() lists them), or define the KPI in case.yaml under kpis:")
+    close = difflib.get_close_matches(base, candidates, n=1, cutoff=0.6) or difflib.get_close_matches(
+        normalise(base), list(lookup), n=1, cutoff=0.6)
+    hint = f" (did you mean {lookup.get(normalise(close[0]), close[0])}?)" if close else ""
+    example = f"{text}={lookup.get(normalise(close[0]), close[0]) if close else 'kpi_id'}"
+    raise SpreadsheetError(f"{source.name}: unknown KPI {_shown(name)}{hint}; use a catalog KPI's id or label "
+                           "(casekit.kpi_catalog() lists them), map the column with --map "
+                           f"{_shown(example)}, or define the KPI in case.yaml under kpis:")
+
+
+_UNIT = re.compile(r"^(?P<base>.*?\S)\s*(?:\((?P<round>[^()]*)\)|\[(?P<square>[^\[\]]*)\]|,\s*(?P<comma>[^,]+))\s*$")
+_TIME_UNITS = {"h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour", "d": "day", "day": "day",
+               "days": "day", "wk": "week", "wks": "week", "week": "week", "weeks": "week", "mo": "month",
+               "month": "month", "months": "month", "yr": "year", "year": "year", "years": "year"}
+
+
+def split_unit(name: str) -> tuple[str, str]:
+    """A column's name and the unit written after it, in brackets or after a comma (``""`` when none).
+
+    Examples
+    --------
+    >>> split_unit("Defect density (defects/KLOC)"), split_unit("Cycle time, days"), split_unit("NPS")
+    (('Defect density', 'defects/KLOC'), ('Cycle time', 'days'), ('NPS', ''))
+    """
+    match = _UNIT.match(str(name).strip())
+    if match is None:
+        return str(name).strip(), ""
+    unit = match["round"] if match["round"] is not None else match["square"] if match["square"] is not None \
+        else match["comma"]
+    return match["base"].strip(), unit.strip()
+
+
+def same_unit(stated: str, expected: str) -> bool:
+    """Whether a unit written in a column's name can be a KPI's unit: False only when it is plainly another (a
+    different unit of time; a percentage for what is not one, or the reverse).
+
+    Examples
+    --------
+    >>> same_unit("defects/KLOC", "defects per KLOC"), same_unit("%", "% of releases"), same_unit("weeks", "days")
+    (True, True, False)
+    """
+    said, meant = (re.findall(r"%|[a-z]+", unit.lower()) for unit in (stated, expected))
+    if ("%" in said or "percent" in said) != ("%" in meant):
+        return False
+    times = [{_TIME_UNITS[w] for w in words if w in _TIME_UNITS} for words in (said, meant)]
+    return not (times[0] and times[1] and times[0] != times[1])
+
+
+def _checked_mapping(columns: dict, known: pd.DataFrame) -> dict[str, str]:
+    """``--map`` as given and by normalised name, each target a known KPI id."""
+    ids = set(known["kpi"])
+    mapping: dict[str, str] = {}
+    for name, kpi in columns.items():
+        if kpi not in ids:
+            close = difflib.get_close_matches(str(kpi), sorted(ids), n=1, cutoff=0.6)
+            raise SpreadsheetError(f"--map {_shown(f'{name}={kpi}')}: no KPI {_shown(kpi)}"
+                                   + (f"; did you mean {close[0]}?" if close else "")
+                                   + " (casekit.kpi_catalog() lists the catalog's; a case's own are in its case.yaml)")
+        mapping[str(name).strip()] = kpi
+        mapping[normalise(name)] = kpi
+    return mapping
+
+
+def _check_ranges(tidy: pd.DataFrame, known: pd.DataFrame, source: Path, names: dict[str, str]) -> None:
+    """Refuse values outside their KPI's range before anything is written, saying which KPI fits them."""
+    info = known.drop_duplicates("kpi", keep="last").set_index("kpi")
+    for kpi, values in tidy.groupby("kpi", sort=False)["value"]:
+        numbers = pd.to_numeric(values, errors="coerce").dropna()
+        low, high = info.loc[kpi, "min"], info.loc[kpi, "max"]
+        outside = numbers[((numbers < low) if pd.notna(low) else False) | ((numbers > high) if pd.notna(high) else False)]
+        if outside.empty:
+            continue
+        column = names.get(kpi, kpi)
+        shown = ", ".join(f"{v:g}" for v in outside.iloc[:3]) + (", …" if len(outside) > 3 else "")
+        bounds = f"{low:g} to {high:g}" if pd.notna(high) else f"{low:g} and up"
+        message = (f"{source.name}: {len(outside)} value(s) of {_shown(column)} ({shown}) lie outside {kpi}'s range, "
+                   f"{bounds} ({info.loc[kpi, 'unit']})")
+        if (outside < 0).any() and (hint := signed_hint(kpi)):
+            message += f". {hint}: --map {_shown(f'{column}={SIGNED_TWINS[kpi]}')}"
+        else:
+            message += ": check the column, or define a KPI of your own with its range in case.yaml under kpis: "
+            message += f"and --map {_shown(f'{column}=your_kpi')}"
+        raise SpreadsheetError(message)
 
 
 # --- periods -------------------------------------------------------------------------------------------

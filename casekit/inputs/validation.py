@@ -31,7 +31,7 @@ from .casefiles import (
     read_text,
     read_yaml,
 )
-from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog, kpi_names, normalise
+from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog, kpi_names, normalise, signed_hint
 from .kpi_records import KpiRecords
 from .periods import month_span, parse_date, parse_month, parse_period, seasonality_setting
 
@@ -482,7 +482,8 @@ def kpi_rows_one_by_one(text: str, where: str, known: dict | None, problems: lis
         if not ok:
             continue
         if known is not None and not _in_range(value, info := known[kpi]):
-            grouped.add(f"range {kpi}", line, "value", f"{kpi} ranges over {_range_text(info)}, got {value:g}")
+            grouped.add(f"range {kpi}", line, "value", f"{kpi} ranges over {_range_text(info)}, got {value:g}",
+                        signed_hint(kpi) if value < 0 else "")
         elif known is not None and info.get("scale") == "ratio" and value < 0:
             grouped.add(f"negative {kpi}", line, "value", f"{kpi} is compared as a ratio, so it cannot be negative, "
                         f"got {value:g}; give it scale: interval in case.yaml if it can")
