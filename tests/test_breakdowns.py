@@ -30,18 +30,51 @@ def test_category_summary_is_the_sei_view(shipped):
     assert "return on investment" not in summary.index  # no case measures ROI as a KPI
 
 
-def test_subgroup_difference_test(shipped):
-    table = ck.compare_portfolio(shipped).subgroups("sector")
-    cs = table[table["kpi"] == "customer_satisfaction"]
-    assert cs["k"].sum() == 2 and cs["sector"].nunique() == 2  # of 4: two are too short to be tested
-    effects = ck.compare_portfolio(shipped).effects
-    cs_effects = effects[(effects["kpi"] == "customer_satisfaction") & effects["usable"]]
-    # one case per sector: Q between = sum of w (theta - weighted mean)^2 with w = 1/se^2
-    w = 1 / cs_effects["effect_se"] ** 2
-    mean = np.average(cs_effects["effect"], weights=w)
-    q = float((w * (cs_effects["effect"] - mean) ** 2).sum())
-    assert cs["q_between"].iloc[0] == pytest.approx(q)
-    assert cs["p_between"].iloc[0] == pytest.approx(stats.chi2.sf(q, 1))
+def _effects(sectors: list[str], scale: str = "ratio") -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    effect = rng.normal(-0.2, 0.1, len(sectors))
+    se = rng.uniform(0.05, 0.1, len(sectors))
+    return pd.DataFrame({"case_id": [f"org-{i}" for i in range(len(sectors))], "kpi": "defect_density",
+                         "better": "lower", "scale": scale, "usable": True, "sector": sectors, "effect": effect,
+                         "effect_se": se, "improvement": -100 * np.expm1(effect),
+                         "ci_low": -100 * np.expm1(effect + 2 * se), "ci_high": -100 * np.expm1(effect - 2 * se)})
+
+
+def test_subgroups_are_compared_only_among_those_of_two_or_more_organizations():
+    from casekit.stats.breakdowns import subgroup_analysis
+
+    effects = _effects(["Banking", "Banking", "Banking", "Retail", "Retail", "Energy"])
+    table = subgroup_analysis(effects, "sector")
+    # Q between = sum of w (theta - weighted mean)^2, w = 1/se^2, over the subgroups' pooled estimates only
+    pooled = [ck.meta_analysis(g["effect"], g["effect_se"] ** 2, test="hk") for _, g in
+              effects[effects["sector"] != "Energy"].groupby("sector")]
+    theta, w = np.array([r.estimate for r in pooled]), 1 / np.array([r.se for r in pooled]) ** 2
+    q = float((w * (theta - np.average(theta, weights=w)) ** 2).sum())
+    assert table["q_between"].iloc[0] == pytest.approx(q)
+    assert table["p_between"].iloc[0] == pytest.approx(stats.chi2.sf(q, 1))
+    assert "left out, with one: Energy" in table["between_note"].iloc[0]
+
+
+def test_no_subgroup_test_when_each_subgroup_is_one_organization(shipped):
+    from casekit.stats.breakdowns import subgroup_analysis
+
+    table = subgroup_analysis(_effects(["Banking", "Retail", "Energy", "Energy"]), "sector")
+    assert table["p_between"].isna().all() and table["p_between_adjusted"].isna().all()
+    assert table["between_note"].iloc[0] == "not tested: fewer than two subgroups have two or more organizations"
+    shown = ck.presentation.subgroup_table(table, shipped, "sector").text
+    assert "p < 0.001" not in shown and "not tested: fewer than two subgroups" in shown
+    # the shipped portfolio: customer satisfaction is measured by one organization in each of two sectors
+    cs = ck.compare_portfolio(shipped).subgroups("sector").query("kpi == 'customer_satisfaction'")
+    assert cs["p_between"].isna().all() and cs["k"].max() == 1
+
+
+def test_subgroup_effects_of_an_interval_kpi_are_in_points(shipped):
+    from casekit.stats.breakdowns import subgroup_analysis
+
+    table = subgroup_analysis(_effects(["Banking", "Banking", "Retail", "Retail"], scale="interval").assign(
+        kpi="nps", better="higher"), "sector")
+    assert set(table["improvement_unit"]) == {"points"}
+    assert " points" in ck.presentation.subgroup_table(table, shipped, "sector").text
 
 
 def test_subgroup_by_maturity_reached(shipped):

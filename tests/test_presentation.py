@@ -129,3 +129,37 @@ def test_a_table_of_thousands_keeps_a_page_readable():
     block = ck.presentation.reader_table(pd.DataFrame({"n": range(10_000)}))
     assert block.html.count("<tr>") == MAX_ROWS + 2 and "9,500 more rows are left out" in block.html
     assert len(block.text.splitlines()) == MAX_ROWS + 2
+
+
+def test_the_portfolio_headline_reconciles_in_plain_words():
+    import re
+
+    comparison = ck.compare_portfolio(ck.load_cases(ROOT / "cases"))
+    headline = comparison.findings().headline
+    # no statistics' names in the headline: they are in the details
+    assert not re.search(r"Holm|I²|random-effects|meta-analys|p [=<]|tau", headline), headline
+    assert headline.startswith("Organization by organization, 8 of 8 improved at least one KPI")
+    assert "none of the 10 KPIs measured by two or more shows a clear change" in headline
+    # a KPI that improved in several organizations but not across them is explained
+    assert re.search(r"improved in \d of \d organizations but not clearly across them: only \d organizations", headline)
+    block = comparison.summary()
+    first = block.html.split("<details>")[0]
+    assert headline.replace("'", "&#x27;") in first and "Holm" not in first
+    assert "Holm-adjusted p" in block.html.split("<details>")[1]  # the tests' details, folded
+
+
+def test_the_headline_says_why_a_kpi_improved_in_cases_is_not_clear_across_them():
+    from casekit.stats.findings import plain_headline
+
+    tests = pd.DataFrame({"kpi": ["cycle_time", "nps"], "k": [6, 5], "verdict": "no clear change",
+                          "improvement_unit": ["%", "points"], "pooled_improvement": [18.0, 4.0],
+                          "pooled_ci_low": [2.0, -9.0], "pooled_ci_high": [31.0, 17.0], "i2": [0.1, 0.8],
+                          "p_value": [0.02, 0.3]})
+    effects = pd.DataFrame({"case_id": [f"org-{i}" for i in range(6)] * 2, "kpi": ["cycle_time"] * 6 + ["nps"] * 6,
+                            "usable": True, "p_value": [0.001] * 4 + [0.5] * 2 + [0.001] * 2 + [0.6] * 4,
+                            "improvement": [10.0] * 12})
+    headline = plain_headline(tests, effects, {"cycle_time": "Cycle time", "nps": "NPS"}, 6)
+    assert "Cycle time improved in 4 of 6 organizations but not clearly across them: its average, +18.0%, " \
+           "would count on its own, but not once 2 KPIs are judged together" in headline
+    assert "NPS improved in 2 of 5 organizations but not clearly across them: the organizations' results " \
+           "disagree with each other" in headline

@@ -419,11 +419,11 @@ class PortfolioComparison:
         --------
         >>> import casekit as ck
         >>> print(ck.compare_portfolio(ck.load_cases("cases")).findings().headline)  # doctest: +ELLIPSIS
-        Across 8 organizations, of the 10 KPIs measured by two or more, ...
+        Organization by organization, 8 of 8 improved at least one KPI ...
         """
         labels = self.portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"].to_dict()
         return portfolio_findings(self.tests(), self.tests(by="category"), labels, len(self.portfolio.cases),
-                                  self.alpha, self.correction)
+                                  self.alpha, self.correction, self.effects)
 
     def summary(self):
         """The portfolio's findings for a report or notebook: the headline first, then by KPI and by category.
@@ -432,7 +432,7 @@ class PortfolioComparison:
         --------
         >>> import casekit as ck
         >>> print(ck.compare_portfolio(ck.load_cases("cases")).summary().text.splitlines()[0][:40])
-        - Across 8 organizations, of the 10 KPIs
+        - Organization by organization, 8 of 8 i
         """
         from .presentation import portfolio_block
 

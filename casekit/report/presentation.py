@@ -359,14 +359,15 @@ def portfolio_heading(portfolio: Portfolio) -> Block:
 def portfolio_block(findings, alpha: float = 0.05) -> Block:
     """The portfolio's findings for reading (:meth:`casekit.PortfolioComparison.summary`), the overall result
     first."""
-    parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(findings.headline)}</strong></p>",
-             "<p class=\"casekit-note\">Each organization contributes its own case report's effect (positive is "
-             f"better); the pooled effects are random-effects meta-analyses; intervals are "
-             f"{html.escape(confidence(alpha))}s.</p>"]
+    parts = [f"<p class=\"casekit-headline\">{html.escape(findings.headline)}</p>"]
+    details = ["<p class=\"casekit-note\">Each organization contributes its own case report's effect (positive "
+               "is better); the pooled effects are random-effects meta-analyses; intervals are "
+               f"{html.escape(confidence(alpha))}s.</p>"]
     for group, heading in (("kpi", "By KPI"), ("category", "By performance category")):
         if findings.groups.get(group):
-            parts.append(f"<h3>{heading}</h3><ul>"
-                         + "".join(f"<li>{html.escape(x)}</li>" for x in findings.groups[group]) + "</ul>")
+            details.append(f"<h3>{heading}</h3><ul>"
+                           + "".join(f"<li>{html.escape(x)}</li>" for x in findings.groups[group]) + "</ul>")
+    parts.append(_details("The tests behind this, KPI by KPI", "".join(details)))
     return Block("".join(parts), repr(findings), {FINDINGS_MIME: findings.verdicts()})
 
 
@@ -477,14 +478,21 @@ def subgroup_table(subgroups: pd.DataFrame, portfolio: Portfolio, by: str, alpha
                 "KPI": labels.get(kpi, kpi) if position == 0 else "",
                 heading: maturity_label(level) if by.startswith("maturity") else level,
                 "Organizations": r["k"],
-                "Pooled effect": signed(r["pooled_improvement"]),
+                "Pooled effect": signed(r["pooled_improvement"], _unit(r)),
                 confidence(alpha): interval(r["ci_low"], r["ci_high"]),
-                "Subgroups differ? p (adjusted)": (p_value(r["p_between_adjusted"]) if position == 0 else ""),
+                "Subgroups differ? p (adjusted)": _between(r) if position == 0 else "",
             })
     if not rows:
         return Block(f"<p>No KPI is measured in two or more {html.escape(heading.lower())} groups.</p>",
                      f"No KPI is measured in two or more {heading.lower()} groups.")
     return reader_table(pd.DataFrame(rows), text_columns=["KPI", heading])
+
+
+def _between(row) -> str:
+    """The test between a KPI's subgroups, or why there is none, in a few words."""
+    if not _finite(row["p_between_adjusted"]):
+        return row["between_note"] or DASH
+    return p_value(row["p_between_adjusted"]) + (f" ({row['between_note']})" if row["between_note"] else "")
 
 
 def dose_table(dose: pd.DataFrame) -> Block:

@@ -79,11 +79,17 @@ def subgroup_analysis(effects: pd.DataFrame, by: str = "sector", meta_method: st
         for differences below sets the subgroups' standard errors side by
         side, which needs them on the model's scale, not the empirical one
         of :func:`compare_portfolio`'s robust test from two or three cases;
-        a single case's own estimate and interval when k = 1), ``tau2``, and per KPI ``q_between``, ``p_between`` and
+        a single case's own estimate and interval when k = 1), ``tau2``,
+        ``improvement_unit`` (``%``, or ``points`` for an interval-scale
+        KPI), and per KPI ``q_between``, ``p_between`` and
         ``p_between_adjusted``: the test for subgroup differences of R's meta
         package (Cochran's Q across the subgroup estimates with their
         standard errors, G − 1 df; Borenstein et al. 2009, ch. 19),
-        corrected across KPIs. NaN with fewer than two subgroups.
+        corrected across KPIs, among the subgroups of two or more
+        organizations only: a subgroup of one is one organization, whose
+        difference from the others says nothing about its subgroup. NaN with
+        fewer than two such subgroups; ``between_note`` says which subgroups
+        were left out of the test, or why there is none.
     """
     effects = effects[effects["usable"]]
     if by not in effects.columns:
@@ -92,8 +98,9 @@ def subgroup_analysis(effects: pd.DataFrame, by: str = "sector", meta_method: st
     for kpi, of_kpi in effects.groupby("kpi"):
         sign = 1 if of_kpi["better"].iloc[0] == "higher" else -1
         scale = of_kpi["scale"].iloc[0]
-        estimates = []
-        for group, cases in of_kpi.groupby(by):
+        estimates, singles = [], []
+        groups = list(of_kpi.groupby(by))
+        for group, cases in groups:
             if len(cases) >= 2:
                 res = meta_analysis(cases["effect"], cases["effect_se"] ** 2, method=meta_method, alpha=alpha,
                                     test="hk")
@@ -103,24 +110,36 @@ def subgroup_analysis(effects: pd.DataFrame, by: str = "sector", meta_method: st
             else:
                 case = cases.iloc[0]
                 point, low, high, tau2 = case["improvement"], case["ci_low"], case["ci_high"], np.nan
-                estimates.append((case["effect"], case["effect_se"]))
+                singles.append(str(group))
             low, high = sorted((low, high))
             rows.append({"kpi": kpi, by: group, "k": len(cases), "pooled_improvement": point, "ci_low": low,
-                         "ci_high": high, "tau2": tau2})
+                         "ci_high": high, "tau2": tau2, "improvement_unit": "points" if scale == "interval" else "%"})
         q, p = np.nan, np.nan
         if len(estimates) >= 2:
             theta, se = np.array(estimates).T
             with np.errstate(invalid="ignore"):  # only Q is used; see casekit.stats.meta on statsmodels' tau²
                 q = float(combine_effects(theta, se**2, method_re="chi2").q)
             p = float(stats.chi2.sf(q, len(estimates) - 1))
-        for row in rows[-len(estimates):]:
-            row.update(q_between=q, p_between=p)
+        note = _between_note(len(groups), len(estimates), singles)
+        for row in rows[-len(groups):]:
+            row.update(q_between=q, p_between=p, between_note=note)
     table = pd.DataFrame(rows, columns=["kpi", by, "k", "pooled_improvement", "ci_low", "ci_high", "tau2",
-                                        "q_between", "p_between"])
+                                        "improvement_unit", "q_between", "p_between", "between_note"])
     per_kpi = table.groupby("kpi")["p_between"].first().dropna()
     adjusted = pd.Series(adjust_pvalues(per_kpi.to_numpy(), correction), index=per_kpi.index)
     table["p_between_adjusted"] = table["kpi"].map(adjusted)
     return table
+
+
+def _between_note(groups: int, tested: int, singles: list[str]) -> str:
+    """Why a KPI's subgroups were compared as they were (empty when all of them were, each of two or more)."""
+    if groups < 2:
+        return "one subgroup: nothing to compare"
+    if tested < 2:
+        return "not tested: fewer than two subgroups have two or more organizations"
+    if singles:
+        return f"tested among the subgroups of two or more organizations; left out, with one: {', '.join(singles)}"
+    return ""
 
 
 def dose_response(effects: pd.DataFrame, by: str = "category") -> pd.DataFrame:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .multiplicity import adjust_pvalues
 from .within import CORRECTION_NAMES
 
 
@@ -164,19 +165,28 @@ def _goal_text(goal: pd.Series, kpis: pd.DataFrame, alpha: float) -> str:
 
 
 def portfolio_findings(by_kpi: pd.DataFrame, by_category: pd.DataFrame, labels: dict, organizations: int,
-                       alpha: float = 0.05, correction: str = "holm") -> Findings:
+                       alpha: float = 0.05, correction: str = "holm", effects: pd.DataFrame | None = None
+                       ) -> Findings:
     """The portfolio's findings from its tests by KPI and by category (see
-    :meth:`casekit.PortfolioComparison.findings`)."""
+    :meth:`casekit.PortfolioComparison.findings`).
+
+    The headline is a paragraph in plain words: what the organizations showed one by one (from ``effects``,
+    each organization's own interval), what the pooled evidence shows per KPI, and why a KPI that improved
+    in several organizations can still show no clear change across them. The statistics' names are in the
+    KPI sentences, not the headline.
+    """
     named = CORRECTION_NAMES[correction]
     tested = by_kpi[by_kpi["verdict"] != "not enough data"]
     counts = tested["verdict"].value_counts().to_dict()
     stated = f"{100 * (1 - alpha):g}% confidence" + (f", {named} correction across the {len(tested)}"
                                                     if correction != "none" and len(tested) > 1 else "")
     single = len(by_kpi) - len(tested)
-    headline = (f"Across {organizations:,} organizations, of the {len(tested)} KPIs measured by two or more, "
-                f"{counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened and "
-                f"{counts.get('no clear change', 0)} showed no clear change ({stated})"
-                + (f"; {single} more KPIs were measured by one organization only." if single else "."))
+    pooled = (f"Across {organizations:,} organizations, of the {len(tested)} KPIs measured by two or more, "
+              f"{counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened and "
+              f"{counts.get('no clear change', 0)} showed no clear change ({stated})"
+              + (f"; {single} more KPIs were measured by one organization only." if single else "."))
+    headline = pooled if effects is None else plain_headline(tested, effects, labels, organizations, alpha,
+                                                              correction)
     level = confidence(alpha)
     corrected = f"once corrected for testing {len(tested)} KPIs" if correction != "none" and len(tested) > 1 else ""
     groups: dict[str, list[str]] = {"kpi": [], "category": []}
@@ -191,6 +201,8 @@ def portfolio_findings(by_kpi: pd.DataFrame, by_category: pd.DataFrame, labels: 
                 f"({level} {row['pooled_ci_low']:+.1f} to {row['pooled_ci_high']:+.1f}), I² = {100 * row['i2']:.0f}%.")
         groups["kpi"].append(text)
         items.append({"group": "kpi", "kpi": row["kpi"], "label": label, "verdict": row["verdict"], "text": text})
+    if effects is not None:
+        groups["kpi"].insert(0, pooled)
     for _, row in by_category[by_category["verdict"] != "not enough data"].iterrows():
         text = (f"Category {row['category']}: {row['verdict']}, pooled {row['pooled_improvement']:+.1f}% "
                 f"across {row['k']:,} organizations.")
@@ -199,3 +211,78 @@ def portfolio_findings(by_kpi: pd.DataFrame, by_category: pd.DataFrame, labels: 
                       "verdict": row["verdict"], "text": text})
     return Findings(headline, groups, pd.DataFrame(items, columns=["group", "kpi", "label", "verdict", "text"]),
                     counts)
+
+
+def plain_headline(tested: pd.DataFrame, effects: pd.DataFrame, labels: dict, organizations: int,
+                   alpha: float = 0.05, correction: str = "holm") -> str:
+    """A portfolio's result in plain words: organization by organization, then across them, then why the two
+    can differ.
+
+    ``tested``: the tests of the KPIs measured by two or more organizations
+    (:meth:`casekit.PortfolioComparison.tests`); ``effects``: each organization's effect per KPI
+    (:attr:`casekit.PortfolioComparison.effects`). An organization's KPI counts as improved (worsened) when its
+    own test, corrected across the organization's KPIs as its case report corrects them, says so; the case
+    report also calibrates each test to its series' length by a bootstrap, which this skips, so it can count
+    a few fewer.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> comparison = ck.compare_portfolio(ck.load_cases("cases"))
+    >>> print(comparison.findings().headline)  # doctest: +ELLIPSIS
+    Organization by organization, 8 of 8 improved at least one KPI beyond its earlier trend: ...
+    """
+    usable = effects[effects["usable"]]
+    adjusted = usable.groupby("case_id")["p_value"].transform(lambda p: adjust_pvalues(p.to_numpy(), correction))
+    significant = adjusted < alpha
+    better, worse = significant & (usable["improvement"] > 0), significant & (usable["improvement"] < 0)
+    improving = usable.loc[better, "case_id"].nunique()
+    first = (f"Organization by organization, {improving:,} of {organizations:,} improved at least one KPI beyond "
+             f"its earlier trend: {int(better.sum()):,} of their {len(usable):,} KPI results improved and "
+             f"{int(worse.sum()):,} worsened (by each organization's own tests; its case report, which calibrates "
+             "them further, can count a few fewer).")
+    clear = {verdict: [labels.get(k, k) for k in tested.loc[tested["verdict"] == verdict, "kpi"]]
+             for verdict in ("improved", "worsened")}
+    if not len(tested):
+        return first + " No KPI is measured by two or more organizations, so none is compared across them."
+    if clear["improved"] or clear["worsened"]:
+        parts = [f"{_listed(clear[v])} {v}" for v in ("improved", "worsened") if clear[v]]
+        rest = len(tested) - len(clear["improved"]) - len(clear["worsened"])
+        across = (f"Across organizations, {' and '.join(parts)}"
+                  + (f"; the other {rest} KPIs show no clear change." if rest else "."))
+    else:
+        across = (f"Across organizations, none of the {len(tested)} KPIs measured by two or more shows a clear "
+                  "change.")
+    return " ".join([first, across] + _why_not_clear(tested, usable[better], labels, alpha, correction))
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _why_not_clear(tested: pd.DataFrame, improved: pd.DataFrame, labels: dict, alpha: float,
+                   correction: str, shown: int = 2) -> list[str]:
+    """For the KPIs that improved in two or more organizations but show no clear change across them, why."""
+    in_cases = improved.groupby("kpi")["case_id"].nunique()
+    unclear = tested[(tested["verdict"] == "no clear change") & tested["kpi"].map(in_cases).fillna(0).ge(2)]
+    unclear = unclear.assign(cases=unclear["kpi"].map(in_cases)).sort_values(["cases", "p_value"],
+                                                                              ascending=[False, True])
+    sentences = []
+    for _, row in unclear.head(shown).iterrows():
+        unit = "%" if row["improvement_unit"] == "%" else " points"
+        reasons = []
+        if row["pooled_ci_low"] > 0 and correction != "none":
+            reasons.append(f"its average, {row['pooled_improvement']:+.1f}{unit}, would count on its own, but not "
+                           f"once {len(tested)} KPIs are judged together, where some would look better by chance")
+        elif row["k"] <= 3:
+            reasons.append(f"only {row['k']} organizations measure it, too few to pin the average down (somewhere "
+                           f"from {row['pooled_ci_low']:+.1f}{unit} to {row['pooled_ci_high']:+.1f}{unit})")
+        if row["i2"] >= 0.5:
+            reasons.append("the organizations' results disagree with each other")
+        if not reasons:
+            reasons.append(f"the average across its {row['k']} organizations is too uncertain (somewhere from "
+                           f"{row['pooled_ci_low']:+.1f}{unit} to {row['pooled_ci_high']:+.1f}{unit})")
+        label = labels.get(row["kpi"], row["kpi"])
+        sentences.append(f"{label} improved in {int(row['cases'])} of {row['k']} organizations but not clearly "
+                         f"across them: {'; and '.join(reasons)}.")
+    return sentences

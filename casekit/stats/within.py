@@ -217,11 +217,12 @@ def _kpi_finish(row, fit, phases, values, info, cycle, alpha, full) -> dict:
     row["simple_change"] = sign * (100 * (post / baseline - 1) if ratio else post - baseline)
     row["autocorrelation"] = fit.phi
     row["descriptive"] = min(row["n_before"], row["n_after"]) < TESTED_POINTS
+    row["p_value"] = fit.p_value["effect"]
     if not full:
         return row
     before, after = values[phases == "before"], values[phases == "after"]
     level, slope, pre_slope = fit.shown("level"), fit.shown("slope"), fit.shown("pre_slope")
-    row.update(p_value=fit.p_value["effect"], its_level_change=level[0], its_level_ci_low=level[1],
+    row.update(its_level_change=level[0], its_level_ci_low=level[1],
                its_level_ci_high=level[2], its_level_p=level[3], its_slope_change=slope[0], its_slope_p=slope[3],
                its_pre_slope=pre_slope[0], its_pre_slope_p=pre_slope[3])
     notes = []
@@ -247,9 +248,8 @@ def _kpi_finish(row, fit, phases, values, info, cycle, alpha, full) -> dict:
 
 EFFECT_COLUMNS = [
     "case_id", "kpi", "label", "unit", "category", "better", "scale", "n_before", "n_after", "baseline", "post",
-    "improvement", "ci_low", "ci_high", "improvement_unit", "effect", "effect_se", "critical", "autocorrelation",
-    "descriptive",
-    "tested", "usable", "sector", "maturity_before", "maturity_latest", "levels_gained",
+    "improvement", "ci_low", "ci_high", "improvement_unit", "effect", "effect_se", "critical", "p_value",
+    "autocorrelation", "descriptive", "tested", "usable", "sector", "maturity_before", "maturity_latest", "levels_gained",
 ]
 
 
