@@ -139,6 +139,11 @@ def test_the_portfolio_headline_reconciles_in_plain_words():
     # no statistics' names in the headline: they are in the details
     assert not re.search(r"Holm|I²|random-effects|meta-analys|p [=<]|tau", headline), headline
     assert headline.startswith("Organization by organization, 8 of 8 improved at least one KPI")
+    # the counts are the case reports' own
+    portfolio = comparison.portfolio
+    counts = [ck.compare_case(portfolio, case_id).findings().counts for case_id in portfolio.cases["case_id"]]
+    improved, worsened = (sum(c.get(v, 0) for c in counts) for v in ("improved", "worsened"))
+    assert f"{improved} of their 37 KPI results improved and {worsened} worsened in their case reports" in headline
     assert "none of the 10 KPIs measured by two or more shows a clear change" in headline
     # a KPI that improved in several organizations but not across them is explained
     assert re.search(r"improved in \d of \d organizations but not clearly across them: only \d organizations", headline)
