@@ -86,8 +86,8 @@ def _html_table(frame: pd.DataFrame, text_columns, caption: str) -> str:
     cells.append("<thead><tr>" + "".join(f"<th{_align(c, left)}>{html.escape(str(c))}</th>" for c in frame.columns)
                  + "</tr></thead><tbody>")
     for row in frame.itertuples(index=False):
-        cells.append("<tr>" + "".join(f"<td{_align(c, left)}>{html.escape(str(v))}</td>"
-                                      for c, v in zip(frame.columns, row)) + "</tr>")
+        cells.append("<tr>" + "".join(f"<td{_align(c, left)} data-label=\"{html.escape(str(c))}\">"
+                                      f"{html.escape(str(v))}</td>" for c, v in zip(frame.columns, row)) + "</tr>")
     cells.append("</tbody></table>")
     return "".join(cells)
 
@@ -485,7 +485,9 @@ def subgroup_table(subgroups: pd.DataFrame, portfolio: Portfolio, by: str, alpha
     if not rows:
         return Block(f"<p>No KPI is measured in two or more {html.escape(heading.lower())} groups.</p>",
                      f"No KPI is measured in two or more {heading.lower()} groups.")
-    return reader_table(pd.DataFrame(rows), text_columns=["KPI", heading])
+    caption = (f"By {heading.lower()}: each group's pooled effect, and whether the groups differ (a test only "
+               "among groups of two or more organizations)")
+    return reader_table(pd.DataFrame(rows), text_columns=["KPI", heading], caption=caption)
 
 
 def _between(row) -> str:
@@ -504,4 +506,5 @@ def dose_table(dose: pd.DataFrame) -> Block:
         "Spearman's rho": dose["rho"].map(lambda v: number(v, 2)),
         "p": dose["p_value"].map(p_value),
     })
-    return reader_table(frame, text_columns=["Category"])
+    return reader_table(frame, text_columns=["Category"],
+                        caption="Does improvement grow with the maturity levels gained? Rank correlation per category")
