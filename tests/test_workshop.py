@@ -41,13 +41,72 @@ def test_at_least_three_notebooks_with_goals_exercises_and_solutions():
 def test_both_renderings_exist_with_the_cases_they_read(handouts):
     shipped = sorted(p.name for p in (ROOT / "casekit" / "data" / "cases").iterdir())
     for audience in ("learner", "instructor"):
+        guide = ["facilitator_guide.html", "facilitator_guide.md"] if audience == "instructor" else []
         assert sorted(p.name for p in (handouts / audience).iterdir()) == sorted(
-            [f"{n}.{ext}" for n in NAMES for ext in ("html", "ipynb")] + ["cases"])
+            [f"{n}.{ext}" for n in NAMES for ext in ("html", "ipynb")] + ["cases"] + guide)
         assert sorted(p.name for p in (handouts / audience / "cases").iterdir()) == shipped
         for name in NAMES:
             nb = nbformat.read(handouts / audience / f"{name}.ipynb", as_version=4)
             code = "\n".join(cell.source for cell in nb.cells)  # no path of the machine that rendered it
             assert str(handouts) not in code and str(ROOT) not in code, name
+
+
+def test_the_facilitator_guide_and_page_titles_are_in_the_output(handouts):
+    import re
+
+    guide = (handouts / "instructor" / "facilitator_guide.html").read_text(encoding="utf-8")
+    assert "<title>Workshop: measuring whether CMMI improved anything — facilitator guide</title>" in guide
+    assert "<table>" in guide and "01_read_a_case.ipynb" in guide  # the timing table, as a table
+    assert (handouts / "instructor" / "facilitator_guide.md").read_text(encoding="utf-8") == \
+        (WORKSHOP / "README.md").read_text(encoding="utf-8")
+    manifest = json.loads((handouts / "manifest.json").read_text(encoding="utf-8"))
+    assert "instructor/facilitator_guide.html" in manifest["files"]
+    titles = set()
+    for audience in ("learner", "instructor"):
+        for name in NAMES:
+            page = (handouts / audience / f"{name}.html").read_text(encoding="utf-8")
+            title = re.search(r"<title>(.*?)</title>", page).group(1)
+            assert title.startswith("Workshop ") and title.endswith(f"({audience})") and "minutes" not in title
+            titles.add(title)
+    assert len(titles) == 2 * len(NAMES)  # every page says which notebook and which audience
+
+
+def test_exercises_use_only_columns_the_notebook_has_shown(handouts):
+    """Each exercise names its columns in backticks; each must have been shown (in an output) or introduced
+    (in the text) before the exercise."""
+    import re
+
+    for name in NAMES:
+        nb = nbformat.read(handouts / "instructor" / f"{name}.ipynb", as_version=4)
+        seen = ""
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and cell.source.startswith("**Exercise"):
+                named = set(re.findall(r"`([a-z_]+)` column|column `([a-z_]+)`|`([a-z_]+)`", cell.source))
+                for column in {n for group in named for n in group if n}:
+                    assert column in seen, (name, column)
+            seen += cell.source + "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                                          + str(o.get("data", {}).get("text/html", "")) for o in cell.get("outputs", []))
+
+
+def test_p_values_print_as_readers_write_them(handouts):
+    import re
+
+    for name in NAMES:
+        nb = nbformat.read(handouts / "instructor" / f"{name}.ipynb", as_version=4)
+        shown = "".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", ""))
+                        for c in nb.cells for o in c.get("outputs", []))
+        assert not re.search(r"\d\.\d+e-\d\d", shown), (name, re.findall(r"\S*\d\.\d+e-\d\d\S*", shown)[:3])
+        assert "MetaResult(" not in shown  # a result is shown as a table, not as its repr
+
+
+def test_the_xmr_lesson_agrees_with_the_verdict(handouts):
+    nb = nbformat.read(handouts / "instructor" / "01_read_a_case.ipynb", as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    assert "a reason to look, not a finding" in text and "signals a real shift" not in text
+    solution = next(c for c in nb.cells if "solution" in c.metadata.get("tags", []) and "exercise_3" in c.source)
+    printed = "".join(o.get("text", "") for o in solution.outputs)
+    verdict = ck.compare_case(ck.load_cases(ROOT / "casekit" / "data" / "cases"), "ironforge-industrial").table
+    assert f"the verdict: {verdict.set_index('kpi').at['cycle_time', 'verdict']}" in printed
 
 
 def test_learner_comments_describe_the_learner_copy(handouts):

@@ -9,8 +9,10 @@ followed, and a rendering that fails keeps the last good one. ``manifest.json`` 
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +42,8 @@ WORKSHOP = NOTEBOOKS / "workshop"
 SOLUTION_TAG = "solution"
 AUDIENCES = (("learner", False), ("instructor", True))
 WORKSHOP_FORMAT = "casekit-workshop-1"
+GUIDE_SOURCE = "README.md"  # in the workshop's notebooks folder: the facilitator guide
+GUIDE = "facilitator_guide"  # written beside the instructor's handouts, as .md and .html
 
 
 def learner_copy(notebook: Path, target: Path) -> Path:
@@ -123,6 +127,9 @@ def render_workshop(out: str | Path = "workshop", jobs: int = 2, timeout: float 
                      for file in report_files(notebook.stem)}
     planned_files |= {f"{audience}/{CASES}/{case_id}/{name}" for audience, _ in AUDIENCES for case_id in case_ids
                       for name in CASE_FILES}
+    guide = source / GUIDE_SOURCE
+    if guide.is_file() and not guide.is_symlink():
+        planned_files |= {f"instructor/{GUIDE}.md", f"instructor/{GUIDE}.html"}
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -136,6 +143,8 @@ def render_workshop(out: str | Path = "workshop", jobs: int = 2, timeout: float 
         planned = []
         for audience, _ in AUDIENCES:
             _copy_cases(cases, case_ids, staging / audience / CASES)
+        if f"instructor/{GUIDE}.md" in planned_files:
+            _write_guide(guide, staging / "instructor")
         for notebook in found:
             declared = declared_parameters(notebook)
             for audience, solutions in AUDIENCES:
@@ -145,7 +154,7 @@ def render_workshop(out: str | Path = "workshop", jobs: int = 2, timeout: float 
                 path = learner_copy(notebook, staging / f"{notebook.stem}.learner.ipynb") if not solutions \
                     else notebook
                 planned.append(Job(notebook.stem, str(path), parameters, str(staging / audience), False, timeout,
-                                   cwd=str(staging / audience)))
+                                   cwd=str(staging / audience), title=f"{page_title(notebook)} ({audience})"))
         runner = runner or LocalRunner(max(1, min(jobs, len(planned))))
         try:
             outcomes = list(with_progress(runner.run(planned), len(planned), "rendering the workshop", progress))
@@ -158,6 +167,47 @@ def render_workshop(out: str | Path = "workshop", jobs: int = 2, timeout: float 
     columns = ["audience", "report", "status", "error", "cell", "seconds", "ipynb", "html"]
     return table[columns].sort_values(["report", "audience"], ignore_index=True)
 
+
+
+def page_title(notebook: Path) -> str:
+    r"""A workshop page's title: its notebook's first heading without the timing, else its file's name.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, nbformat
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "01_read.ipynb"
+    >>> nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+    ...     "# Workshop 1 — Read a case (about 40 minutes)\n\nText.")]), path)
+    >>> page_title(path)
+    'Workshop 1 — Read a case'
+    """
+    import nbformat
+
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return re.sub(r"\s*\((about )?[\d\s–-]+ ?min(ute)?s?\)\s*$", "", line[2:].strip())
+    return notebook.stem.replace("_", " ")
+
+
+def _write_guide(source: Path, folder: Path) -> None:
+    """The facilitator guide beside the instructor's handouts, as Markdown and as a page."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    text = source.read_text(encoding="utf-8")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{GUIDE}.md").write_text(text, encoding="utf-8")
+    title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), "Facilitator guide")
+    page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<style>body{font-family:system-ui,sans-serif;max-width:52em;margin:2em auto;padding:0 1em;"
+            "line-height:1.5;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;"
+            "text-align:left;vertical-align:top}code{background:#f3f3f3;padding:0 .2em}"
+            "a.anchor-link{visibility:hidden;text-decoration:none;margin-left:.2em}"
+            ":is(h1,h2,h3):hover a.anchor-link{visibility:visible}</style></head>"
+            f"<body>{markdown2html_mistune(text)}</body></html>\n")
+    (folder / f"{GUIDE}.html").write_text(page, encoding="utf-8")
 
 
 def _copy_cases(cases: Path, case_ids: list[str], target: Path) -> None:
