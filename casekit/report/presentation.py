@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..inputs.loading import Portfolio
-from ..stats.findings import confidence, format_p
+from ..stats.findings import confidence, format_level
+from ..stats.notes import format_p
 from ..stats.within import CORRECTION_NAMES
 from .formats import FINDINGS_MIME
 from .summary import case_overview, maturity_label
@@ -266,9 +267,9 @@ def goals_table(goals: pd.DataFrame, table: pd.DataFrame, alpha: float = 0.05) -
                 beyond = signed(goal["beyond_trend"], "%" if goal["beyond_trend_unit"] == "%" else "points")
         elif goal["target_kind"] == "value" and kpi is not None:
             higher = kpi["better"] == "higher"
-            target = f"{'at least' if higher else 'at most'} {goal['target']:,.4g} {kpi['unit']}"
-            achieved = (f"{number(goal['achieved'])} {kpi['unit']} in the first year after adoption "
-                        f"({number(goal['ci_low'])} to {number(goal['ci_high'])})")
+            target = f"{'at least' if higher else 'at most'} {format_level(goal['target'], kpi['unit'], True)}"
+            achieved = (f"{format_level(goal['achieved'], kpi['unit'])} in the first year after adoption "
+                        f"({format_level(goal['ci_low'])} to {format_level(goal['ci_high'])})")
         achieved_column = f"Achieved ({confidence(alpha)})"
         rows.append({"Goal": goal["goal_id"], "Statement": goal["statement"], "KPI": label, "Target": target,
                      achieved_column: achieved, "Beyond the earlier trend": beyond, "Status": goal["status"],

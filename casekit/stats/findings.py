@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .multiplicity import adjust_pvalues
+from .notes import format_p
 from .within import CORRECTION_NAMES
 
 
@@ -15,19 +16,26 @@ def confidence(alpha: float) -> str:
     return f"{100 * (1 - alpha):g}% CI"
 
 
-def format_p(p: float) -> str:
-    """A p-value as a reader expects it: ``= 0.042``, ``< 0.001``, ``> 0.999``.
+def format_level(value: float, unit: str = "", written: bool = False) -> str:
+    """A KPI's level as a reader writes it: an estimate with one decimal from 1 to 100, none from 100, three
+    significant figures below 1; a number someone wrote (a target: ``written=True``) as they wrote it; the
+    unit after it (``%`` without a space).
 
     Examples
     --------
-    >>> [format_p(p) for p in (0.04213, 0.0000788, 1.0, 0.5)]
-    ['= 0.042', '< 0.001', '> 0.999', '= 0.500']
+    >>> format_level(71.4412, "% of releases"), format_level(0.4521, "defects per KLOC"), format_level(1234.5)
+    ('71.4% of releases', '0.452 defects per KLOC', '1,234')
+    >>> format_level(3, "% of revenue", written=True)
+    '3% of revenue'
     """
-    if p != p:
-        return "not computed"
-    if p < 0.001:
-        return "< 0.001"
-    return "> 0.999" if p >= 0.9995 else f"= {p:.3f}"
+    size = abs(value)
+    if written:
+        number = f"{value:,g}"
+    else:
+        number = f"{value:,.0f}" if size >= 100 else f"{value:,.1f}" if size >= 1 else f"{value:.3g}"
+    if not unit:
+        return number
+    return f"{number}{unit}" if unit.startswith("%") else f"{number} {unit}"
 
 
 @dataclass(frozen=True)
@@ -158,9 +166,9 @@ def _goal_text(goal: pd.Series, kpis: pd.DataFrame, alpha: float) -> str:
                    f"{goal['target']:.0f}% better")
     elif goal["target_kind"] == "value" and pd.notna(goal["achieved"]) and goal["kpi"] in kpis.index:
         higher = kpis.at[goal["kpi"], "better"] == "higher"
-        against = (f", {goal['achieved']:,.4g} {goal['unit']} in the first year after adoption ({confidence(alpha)} "
-                   f"{goal['ci_low']:,.4g} to {goal['ci_high']:,.4g}) against a target of "
-                   f"{'at least' if higher else 'at most'} {goal['target']:,.4g}")
+        against = (f", {format_level(goal['achieved'], goal['unit'])} in the first year after adoption "
+                   f"({confidence(alpha)} {format_level(goal['ci_low'])} to {format_level(goal['ci_high'])}) against "
+                   f"a target of {'at least' if higher else 'at most'} {format_level(goal['target'], goal['unit'], True)}")
     return f"Goal {goal['goal_id']} ({goal['statement']}): {goal['status']}{against}{caution}."
 
 

@@ -1,4 +1,4 @@
-"""Notes beside a result: several cautions joined into one cell."""
+"""Notes beside a result: several cautions joined into one cell, and p-values as readers write them."""
 
 from __future__ import annotations
 
@@ -12,3 +12,18 @@ def join_notes(*notes: str) -> str:
     'short series; trend extrapolated'
     """
     return "; ".join(n for n in notes if n)
+
+
+def format_p(p: float) -> str:
+    """A p-value as a reader expects it: ``= 0.042``, ``< 0.001``, ``> 0.999``.
+
+    Examples
+    --------
+    >>> [format_p(p) for p in (0.04213, 0.0000788, 1.0, 0.5)]
+    ['= 0.042', '< 0.001', '> 0.999', '= 0.500']
+    """
+    if p != p:
+        return "not computed"
+    if p < 0.001:
+        return "< 0.001"
+    return "> 0.999" if p >= 0.9995 else f"= {p:.3f}"

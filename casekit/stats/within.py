@@ -12,7 +12,7 @@ from ..inputs.loading import Portfolio
 from ..inputs.periods import phases_of
 from .behaviour import xmr
 from .multiplicity import CORRECTIONS, adjust_pvalues
-from .notes import join_notes
+from .notes import format_p, join_notes
 from .timeseries import HORIZON_MONTHS, ItsFit, SegmentedSeries, its_estimates, its_series, mean_shift, positions
 
 MIN_POINTS = 6  # per side, for any comparison: the segmented regression has four coefficients and an AR(1)
@@ -165,7 +165,7 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
     fit = its_series(series, alpha=alpha)
     row = _kpi_finish(row, fit, phases, values, info, cycle, alpha, full=True)
     if series.seasonal == 0 and (p := series.seasonal_pattern_p()) < alpha:
-        row["note"] = join_notes(row["note"], f"a yearly pattern before adoption (seasonal terms p {p:.2g}): "
+        row["note"] = join_notes(row["note"], f"a yearly pattern before adoption (seasonal terms p {format_p(p)}): "
                                               "adoption.seasonality in case.yaml allows for it")
     if row["verdict"] == "not enough data":  # e.g. a ratio-scale KPI whose baseline level is zero
         return row, None, None
