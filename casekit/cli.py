@@ -59,6 +59,7 @@ def _parameters(args: argparse.Namespace) -> dict:
 
 def _render(args: argparse.Namespace) -> int:
     from .rendering import render
+    from .rendering.export import PORTFOLIO
 
     try:
         from .rendering.cluster import security_from_files
@@ -80,8 +81,12 @@ def _render(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     failed = table[table["status"] == "failed"]
     skipped = int(table["skipped"].sum())
-    print(f"{len(table) - len(failed)} report(s) rendered ({skipped} unchanged, not re-run), {len(failed)} failed; "
-          f"index: {args.out}/index.html")
+    unchanged = f", {skipped} unchanged since the last render (not run again)" if skipped else ""
+    print(f"{len(table)} report{'' if len(table) == 1 else 's'}: {len(table) - len(failed) - skipped} rendered"
+          f"{unchanged}, {len(failed)} failed; index: {args.out}/index.html")
+    valid = int((table["report"] != PORTFOLIO).sum()) - int(failed["error"].str.startswith("invalid case").sum())
+    if PORTFOLIO not in set(table["report"]) and valid < 2:
+        print(f"no portfolio report: it compares two or more valid cases, and this render had {valid}")
     print("the reports show the code, for analysts" if args.with_code else
           "the reports are for readers, without code (--with-code renders the analyst's version)")
     for _, row in failed.iterrows():

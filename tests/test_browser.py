@@ -95,6 +95,7 @@ MEASURE = """() => {
         wide: wide, scroll: document.documentElement.scrollWidth, width: window.innerWidth,
         text: document.body.innerText,
         h1: Array.from(document.querySelectorAll('h1')).map(h => h.textContent),
+        h1Top: document.querySelector('h1') ? document.querySelector('h1').getBoundingClientRect().top : null,
         summaryTop: summary ? summary.getBoundingClientRect().top + window.scrollY : null,
         imageTop: firstImage ? firstImage.getBoundingClientRect().top + window.scrollY : null,
         images: Array.from(document.images).map(i => [i.complete && i.naturalWidth > 0, i.alt]),
@@ -110,6 +111,7 @@ def test_a_report_reads_as_a_document_at_1280_px(browser, site, report, title):
     assert page.goto(f"{site}/{report}.html").ok
     seen = page.evaluate(MEASURE)
     assert title in page.title() and any(title in h for h in seen["h1"]), (page.title(), seen["h1"])
+    assert seen["h1Top"] < 60, seen["h1Top"]  # the title opens the page: no blank cells above it
     assert seen["wide"] == [] and seen["scroll"] <= seen["width"], seen["wide"][:5]
     assert seen["summaryTop"] is not None and seen["summaryTop"] < seen["imageTop"]  # the findings first
     assert seen["images"] and all(drew and alt.startswith("Chart") and len(alt) > len("Chart: ")

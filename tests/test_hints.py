@@ -142,5 +142,5 @@ def test_render_names_the_warnings_too(tmp_path: Path, monkeypatch, capsys):
     monkeypatch.setattr(rendering, "render", lambda *a, **k: real(*a, runner=FakeRunner(), **k))
     assert cli.main(["render", str(tmp_path / "cases"), "--out", str(tmp_path / "out"), "--case", "our-org"]) == 0
     printed = capsys.readouterr().out
-    assert "1 report(s) rendered" in printed and "name: warning: still the template's text" in printed
+    assert "1 report: 1 rendered, 0 failed" in printed and "name: warning: still the template's text" in printed
     assert "our-org" in printed and "their-org" not in printed  # only the rendered cases' warnings

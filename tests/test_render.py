@@ -22,7 +22,7 @@ NOTEBOOKS = ROOT / "casekit" / "notebooks"
 def test_render_all_cases(rendered):
     out, result = rendered
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "9 report(s) rendered (0 unchanged, not re-run), 0 failed" in result.stdout
+    assert "9 reports: 9 rendered, 0 failed" in result.stdout
     assert "the reports are for readers, without code (--with-code" in result.stdout
     ids = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
     for name in ids + ["portfolio"]:
@@ -49,12 +49,12 @@ def test_index_lists_every_case_with_headline(rendered):
     index = (out / "index.html").read_text(encoding="utf-8")
     assert index.count('href="quantia-tech.html"') == 2 and 'href="portfolio.html"' in index
     assert "Quantia Software" in index and "ML2 → ML4" in index
-    assert re.search(r"Of 5 KPIs, \d improved", index) and "All reports rendered." in index
+    assert re.search(r"Of 5 KPIs, \d improved", index) and "9 reports from the cases folder" in index and "none failed." in index
     assert str(ROOT) not in index and str(out) not in index  # relative paths only: the folder moves as a whole
     ids = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
     positions = [index.index(f'href="{name}.html"') for name in ["portfolio"] + ids]
     assert positions == sorted(positions)  # the portfolio's result first, then the cases by id
-    assert "Portfolio: 8 organizations" in index and "Across 8 organizations, of the 10 KPIs" in index
+    assert "Portfolio: 8 organizations" in index and "Organization by organization, 8 of 8 improved" in index
     quantia = index[index.index('href="quantia-tech.html"'):]
     quantia = quantia[:quantia.index("</tr>")]
     assert "Customer satisfaction, Defect density, Escaped defects, Net Promoter Score" in quantia  # improved
@@ -129,7 +129,7 @@ def test_cli_lists_failures_and_exits_1(tmp_path: Path):
                              "--notebooks", str(_broken_notebooks(tmp_path)), "--no-progress-bar"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
-    assert "2 report(s) rendered (0 unchanged, not re-run), 2 failed" in result.stdout
+    assert "4 reports: 2 rendered, 2 failed" in result.stdout
     assert "FAILED broken: invalid case:" in result.stdout and "must equal the folder name 'broken'" in result.stdout
     assert "FAILED chemhaven-specialty (cell 3): RuntimeError: boom: chemhaven-specialty; partial notebook" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr

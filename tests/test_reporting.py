@@ -74,7 +74,7 @@ def test_failures_and_invalid_cases_reach_the_table_and_the_index(three_cases: P
     assert "boom &lt;quantia-tech&gt;" in index and "<quantia-tech>" not in index  # escaped by the template
     assert 'href="quantia-tech.failed.ipynb"' in index and '<td data-label="cell">7</td>' in index
     assert 'href="voltcart-ecommerce.html"' in index and "headline of voltcart-ecommerce" in index
-    assert "1 report(s) rendered" not in index and "2 report(s) rendered, 2 failed" in index
+    assert "2 reports from the cases folder" in index and "2 failed in their latest render" in index
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     manifest = manifest["reports"]
     assert {name: entry["status"] for name, entry in manifest.items()} == {
