@@ -99,6 +99,11 @@ def test_heatmaps(pf):
     assert [t.get_text() for t in one.get_xticklabels()] == ["2019-06", "2021-05", "2022-11"]
     across = plots.capability_heatmap(pf.practice_areas, columns="case_id")
     assert len(across.get_xticklabels()) == 8
+    # whole levels: a colour bar with one tick per level, not a continuous 0.0-3.0 scale
+    colorbar = one.collections[0].colorbar
+    assert list(colorbar.get_ticks()) == [0, 1, 2, 3] and len(colorbar.cmap.colors) == 4
+    key = ck.presentation.practice_area_key(pf.practice_areas).text
+    assert "MPM: Managing Performance and Measurement" in key and "DAR: Decision Analysis and Resolution" in key
 
 
 def test_forest_and_slope(pf):
@@ -107,10 +112,11 @@ def test_forest_and_slope(pf):
     pooled = ck.compare_portfolio(pf).tests().set_index("kpi").loc["defect_density"]
     ax = plots.forest_plot(dd, pooled)
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[-1].startswith("pooled, I²") and set(labels[:-1]) == set(dd["case_id"])
+    assert labels[-1].startswith("pooled, I²") and set(labels[:-1]) == set(dd["name"])  # organizations by name
     assert "lower is better" in ax.get_xlabel() and ax.get_title().startswith("Defect density")
     slope = plots.slope_chart(dd)
     assert len(slope.collections[0].get_segments()) == len(dd)
+    assert {text.get_text() for text in slope.texts} >= {"Quantia Software", "Atlas Capital Markets"}
 
 
 def test_a_long_prediction_interval_is_cut_at_the_estimates_and_printed(pf):
@@ -145,7 +151,8 @@ def _many(effects: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = effects.sample(n, replace=True, random_state=seed).reset_index(drop=True)
     shift = rng.normal(0, 20, n)
-    return rows.assign(case_id=[f"org-{i:04d}" for i in range(n)], improvement=rows["improvement"] + shift,
+    return rows.assign(case_id=[f"org-{i:04d}" for i in range(n)], name=[f"Org {i:04d}" for i in range(n)],
+                       improvement=rows["improvement"] + shift,
                        ci_low=rows["ci_low"] + shift, ci_high=rows["ci_high"] + shift)
 
 
@@ -158,7 +165,7 @@ def test_a_forest_plot_of_many_shows_the_extremes_and_summarises_the_rest(pf, n)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     shown = 2 * plots.FOREST_EXTREMES
     assert len(labels) == shown + 2 and f"… {n - shown:,} others" in labels
-    ordered = many.sort_values("improvement")["case_id"]
+    ordered = many.sort_values("improvement")["name"]
     assert labels[:plots.FOREST_EXTREMES] == list(ordered.head(plots.FOREST_EXTREMES))
     assert labels[plots.FOREST_EXTREMES + 1:-1] == list(ordered.tail(plots.FOREST_EXTREMES))
     assert ax.figure.get_size_inches()[1] < 12  # a screen or so, whatever n is

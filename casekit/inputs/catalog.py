@@ -104,3 +104,17 @@ def signed_hint(kpi: str) -> str:
     return (f"{kpi} is an absolute deviation, never negative; signed values (negative: {below}) are "
             f"{SIGNED_TWINS[kpi]}'s, on an interval scale (if your negative means over budget or late, as earned "
             "value's variances do, flip the sign first)")
+
+
+def practice_area_names() -> dict[str, str]:
+    """The names of CMMI's practice areas (V2.0 and V3.0) and process areas (V1.3), by abbreviation.
+
+    Examples
+    --------
+    >>> names = practice_area_names()
+    >>> names["MPM"], names["DAR"]
+    ('Managing Performance and Measurement', 'Decision Analysis and Resolution')
+    """
+    with resources.files(__package__).joinpath("catalog_data/practice_areas.csv").open(encoding="utf-8") as f:
+        table = pd.read_csv(f)
+    return dict(zip(table["practice_area"], table["name"]))

@@ -304,9 +304,9 @@ class PortfolioComparison:
         n_after, baseline, post``, ``improvement, ci_low, ci_high, improvement_unit`` (as in
         :func:`compare_case`), ``effect, effect_se`` (direction-aware log ratio, or points, and its
         standard error), ``critical`` (t's quantile: no bootstrap runs here, so a case's interval here
-        is the t interval, not its own report's calibrated one), ``autocorrelation``, ``descriptive``, ``tested`` (the case's own report tests
-        this KPI), ``usable`` (tested, with a positive standard error: what pooling takes), and the case's
-        ``sector, maturity_before, maturity_latest, levels_gained`` (an organization with no rated
+        is the t interval, not its own report's calibrated one), ``p_value`` (t's, likewise),
+        ``autocorrelation``, ``descriptive``, ``tested`` (the case's own report tests this KPI), ``usable`` (tested, with a positive standard error: what pooling takes), and the case's
+        ``name, sector, maturity_before, maturity_latest, levels_gained`` (an organization with no rated
         appraisal before adoption counts as maturity level 1).
     portfolio, alpha, correction, meta_method, meta_test
         What was compared, and how.

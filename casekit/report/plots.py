@@ -249,9 +249,12 @@ def capability_heatmap(practice_areas: pd.DataFrame, columns: str = "date", ax=N
             return capability_shares(latest, ax=ax)
         grid = latest.pivot(index="practice_area", columns=columns, values="capability_level")
     grid.index = [_plain(area) for area in grid.index]
+    if columns != "date":
+        grid.columns = [_short(column) for column in grid.columns]
     ax = _axes(ax, (1.2 + 0.9 * grid.shape[1], 0.6 + 0.35 * grid.shape[0]))
-    sns.heatmap(grid, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=3, cbar_kws={"label": "capability level"},
-                linewidths=0.5, ax=ax)
+    # whole levels: one colour each, and a colour bar with a tick per level, not a continuous scale
+    sns.heatmap(grid, annot=True, fmt=".0f", cmap=sns.color_palette("Blues", 4), vmin=-0.5, vmax=3.5,
+                cbar_kws={"label": "capability level", "ticks": [0, 1, 2, 3]}, linewidths=0.5, ax=ax)
     ax.set_title("Practice-area capability levels (0-3)")
     ax.set_xlabel("")
     ax.set_ylabel("")
@@ -305,7 +308,7 @@ def forest_plot(effects: pd.DataFrame, pooled: pd.Series | None = None, ax=None)
     ax = _axes(ax, (7, 1.4 + 0.4 * (rows + 2)))
     ax.errorbar(data["improvement"], y, xerr=[data["improvement"] - data["ci_low"], data["ci_high"] - data["improvement"]],
                 fmt="s", color="#4c72b0", capsize=3, label="organization (CI)")
-    labels = list(data["case_id"])
+    labels = list(data["name"] if "name" in data else data["case_id"])
     spans = [data["ci_low"].min(), data["ci_high"].max(), 0.0]
     if rest is not None:
         low10, median, high90 = np.percentile(rest, [10, 50, 90])
@@ -406,7 +409,8 @@ def slope_chart(effects: pd.DataFrame, ax=None):
         for _, row in effects.sort_values("post").iterrows():
             spot = row["post"] if not placed else max(row["post"], placed[-1] + gap)
             placed.append(spot)
-            ax.annotate(row["case_id"], (1, row["post"]), (1.08, spot), textcoords="data", fontsize="x-small",
+            ax.annotate(_short(row.get("name", row["case_id"])), (1, row["post"]), (1.08, spot), textcoords="data",
+                        fontsize="x-small",
                         va="center", arrowprops={"arrowstyle": "-", "color": "#bbbbbb", "linewidth": 0.5})
     first = effects.iloc[0]
     ax.set_xticks([0, 1])
@@ -423,6 +427,14 @@ def slope_chart(effects: pd.DataFrame, ax=None):
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(handles), fontsize="x-small",
               frameon=False)
     return ax
+
+
+def _short(name: str, most: int = 24) -> str:
+    """An organization's name short enough to label a line: its first words, up to ``most`` characters."""
+    name = _plain(str(name))
+    if len(name) <= most:
+        return name
+    return name[:most].rsplit(" ", 1)[0].rstrip(",;&") + "…"
 
 
 def category_chart(summary: pd.DataFrame, ax=None):

@@ -17,6 +17,7 @@ import html
 import numpy as np
 import pandas as pd
 
+from ..inputs.catalog import practice_area_names
 from ..inputs.loading import Portfolio
 from ..stats.findings import confidence, format_level
 from ..stats.notes import format_p
@@ -278,6 +279,23 @@ def goals_table(goals: pd.DataFrame, table: pd.DataFrame, alpha: float = 0.05) -
                "Beyond the earlier trend", "Status", "Note"]
     frame = pd.DataFrame(rows, columns=columns)
     return reader_table(frame, text_columns=["Goal", "Statement", "KPI", "Status", "Note"])
+
+
+def practice_area_key(practice_areas: pd.DataFrame) -> Block:
+    """What the abbreviations of the practice areas in ``practice_areas`` (``Portfolio.practice_areas``) stand for,
+    to read beside the capability chart; an abbreviation casekit does not know is shown as it is.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(practice_area_key(pd.DataFrame({"practice_area": ["MPM", "CAR", "XYZ"]})).text)
+    CAR: Causal Analysis and Resolution · MPM: Managing Performance and Measurement · XYZ
+    """
+    names = practice_area_names()
+    codes = sorted(set(practice_areas["practice_area"].astype(str)))
+    parts = [f"{code}: {names[code]}" if code in names else code for code in codes]
+    text = " · ".join(parts)
+    return Block(f"<p class=\"casekit-note\">{html.escape(text)}</p>", text)
 
 
 def investment_table(portfolio: Portfolio, case_id: str) -> Block:

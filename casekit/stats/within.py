@@ -249,7 +249,8 @@ def _kpi_finish(row, fit, phases, values, info, cycle, alpha, full) -> dict:
 EFFECT_COLUMNS = [
     "case_id", "kpi", "label", "unit", "category", "better", "scale", "n_before", "n_after", "baseline", "post",
     "improvement", "ci_low", "ci_high", "improvement_unit", "effect", "effect_se", "critical", "p_value",
-    "autocorrelation", "descriptive", "tested", "usable", "sector", "maturity_before", "maturity_latest", "levels_gained",
+    "autocorrelation", "descriptive", "tested", "usable", "name", "sector", "maturity_before", "maturity_latest",
+    "levels_gained",
 ]
 
 
@@ -290,9 +291,9 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
     fits = its_estimates([series for *_, series in waiting], alpha)
     for (at, kpi_info, cycle, _), fit in zip(waiting, fits):
         rows[at] = _kpi_finish(rows[at], fit, None, None, kpi_info, cycle, alpha, full=False)
-    table = pd.DataFrame(rows, columns=COLUMNS).reindex(columns=EFFECT_COLUMNS[:-6])
+    table = pd.DataFrame(rows, columns=COLUMNS).reindex(columns=EFFECT_COLUMNS[:-7])
     table["tested"] = np.isfinite(table["effect"]) & ~table["descriptive"].fillna(True).astype(bool)
     table["usable"] = table["tested"] & _has_width(table["effect"], table["effect_se"])
-    table = table.join(cases[["sector", "maturity_before", "maturity_latest"]], on="case_id")
+    table = table.join(cases[["name", "sector", "maturity_before", "maturity_latest"]], on="case_id")
     table["levels_gained"] = table["maturity_latest"] - table["maturity_before"].fillna(1)
     return table[EFFECT_COLUMNS]
