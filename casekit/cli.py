@@ -69,7 +69,7 @@ def _render(args: argparse.Namespace) -> int:
         table = render(args.cases_dir, args.out, jobs=args.jobs, case_ids=args.case or None, no_input=not args.with_code,
                        timeout=args.timeout, progress=not args.no_progress_bar, force=args.force, engine=args.engine,
                        scheduler=args.scheduler, notebooks=args.notebooks, parameters=parameters,
-                       memory_limit=args.memory_limit, security=security)
+                       memory_limit=args.memory_limit, security=security, pdf=args.pdf)
     except RenderError as exc:
         return _refused("render", exc)
     except RenderInterrupted as stop:
@@ -272,6 +272,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="the analyst's version: code, parameters and how-to-run notes in the reports")
     audience.add_argument("--no-input", action="store_true",
                           help="reports for readers, without code (the default; kept for scripts that pass it)")
+    render.add_argument("--pdf", action="store_true",
+                        help="also write each report as an A4 PDF for readers (needs playwright and Chromium: "
+                             "pip install 'casekit[pdf]'; apt-get install chromium)")
     render.add_argument("--timeout", type=float, default=600, help="seconds a cell may run (default: 600)")
     render.add_argument("--memory-limit", default="auto", metavar="SIZE",
                         help="what one report may allocate, such as 2GB; 'none' for no limit (default: auto, half "

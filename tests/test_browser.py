@@ -168,3 +168,33 @@ def test_nothing_is_said_twice_without_code(site):
     page = urllib.request.urlopen(f"{site}/northwood-paper.html").read().decode("utf-8")
     assert page.count("Schedule variance: improved") == 1
     assert "NBVAL" not in page and "For analysts" not in page
+
+
+def test_a_report_prints_to_a4_without_splitting_a_chart_or_a_row(browser, site, tmp_path):
+    """The print rules a PDF is made with (casekit render --pdf), seen in print emulation, and a real PDF."""
+    import urllib.request
+
+    from casekit.rendering.pdf import print_pages
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    assert page.goto(f"{site}/ironforge-industrial.html").ok
+    page.emulate_media(media="print")
+    styles = page.evaluate("""() => ({
+        charts: Array.from(document.querySelectorAll('.jp-RenderedImage')).map(e => getComputedStyle(e).breakInside),
+        rows: Array.from(document.querySelectorAll('table.casekit-table tr')).map(e => getComputedStyle(e).breakInside),
+        outputs: Array.from(document.querySelectorAll('.jp-OutputArea-child')).map(e => getComputedStyle(e).breakInside),
+        wide: Array.from(document.querySelectorAll('table.casekit-table')).filter(
+            t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1).length,
+    })""")
+    page.close()
+    assert styles["charts"] and set(styles["charts"]) == {"avoid"}
+    assert styles["rows"] and set(styles["rows"]) == {"avoid"}
+    assert set(styles["outputs"]) == {"auto"}  # a long output flows over pages instead of leaving one blank
+    html = tmp_path / "report.html"
+    html.write_bytes(urllib.request.urlopen(f"{site}/ironforge-industrial.html").read())
+    assert print_pages([(html, tmp_path / "report.pdf")]) == {}
+    pdf = (tmp_path / "report.pdf").read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 4 <= pages <= 14, pages
+    boxes = {tuple(round(float(v)) for v in box.split()) for box in re.findall(rb"/MediaBox\s*\[([^\]]+)\]", pdf)}
+    assert boxes == {(0, 0, 596, 843)}, boxes  # A4: 210 x 297 mm in points

@@ -222,3 +222,41 @@ def test_run_settings_are_refused_at_the_command_line(tmp_path: Path, arguments,
         result = subprocess.run([str(BIN / "casekit"), *command, *arguments], capture_output=True, text=True,
                                 timeout=120)
         assert result.returncode == 2 and f": {message}" in result.stderr and "Traceback" not in result.stderr
+
+
+def _needs_chromium():
+    import os
+    import shutil
+
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")) and not os.environ.get("CI"):
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+
+
+def test_pdf_for_every_report_recorded_linked_and_kept_in_step_with_its_page(three_cases: Path, tmp_path: Path):
+    _needs_chromium()
+    out = tmp_path / "out"
+    table = ck.render(three_cases, out, runner=FakeRunner(), progress=False, pdf=True)
+    assert table.attrs["notes"] == []
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["reports"]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for name in ["northwood-paper", "quantia-tech", "voltcart-ecommerce", "portfolio"]:
+        pdf = out / f"{name}.pdf"
+        assert pdf.read_bytes().startswith(b"%PDF") and manifest[name]["pdf"] == pdf.name
+        assert pdf.name in manifest[name]["files"] and f'href="{pdf.name}"' in index
+    # a report rendered again without --pdf: its PDF, of the page it replaces, goes with it
+    edit(three_cases / "quantia-tech" / "case.yaml", "name: Quantia Software", "name: Quantia Software Ltd")
+    ck.render(three_cases, out, runner=FakeRunner(), progress=False)
+    assert not (out / "quantia-tech.pdf").exists() and (out / "northwood-paper.pdf").exists()
+    # asked again, an unchanged report is not run, but its missing PDF is printed
+    runner = FakeRunner()
+    table = ck.render(three_cases, out, runner=runner, progress=False, pdf=True)
+    assert table["skipped"].all() and runner.jobs == [] and (out / "quantia-tech.pdf").exists()
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["reports"]["quantia-tech"]["pdf"]
+
+
+def test_a_pdf_that_cannot_be_printed_is_a_note_and_the_reports_stand(three_cases: Path, tmp_path: Path,
+                                                                      monkeypatch):
+    monkeypatch.setenv("CASEKIT_CHROMIUM", str(tmp_path / "no-such-browser"))
+    table = ck.render(three_cases, tmp_path / "out", runner=FakeRunner(), progress=False, pdf=True)
+    assert (table["status"] == "ok").all() and not list((tmp_path / "out").glob("*.pdf"))
+    assert any(note.startswith("no PDF was written: --pdf could not start Chromium") for note in table.attrs["notes"])

@@ -3,6 +3,7 @@ runner (local processes or a Dask cluster), then write the manifest and the inde
 
 from __future__ import annotations
 
+import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from .outputs import (
     MANIFEST,
     RESERVED,
     check_out_folder,
+    digest,
     intact,
     locked,
     present,
@@ -34,6 +36,7 @@ from .outputs import (
     write_manifest,
 )
 from .parameters import check_parameters, check_run_settings, declared_parameters, memory_bytes, parameter_problems
+from .pdf import print_pages
 from .runners import LocalRunner, Runner, with_progress
 from .signals import signals_ignored, stopped_by_signals
 
@@ -50,7 +53,7 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
            no_input: bool = True, timeout: float = 600, progress: bool = True,
            notebooks: str | Path | None = None, force: bool = False, engine: str | None = None,
            scheduler: str | None = None, parameters: dict | None = None, memory_limit: int | str | None = "auto",
-           runner: Runner | None = None, security=None) -> pd.DataFrame:
+           runner: Runner | None = None, security=None, pdf: bool = False) -> pd.DataFrame:
     """Render every (or the named) case report and the portfolio report, ipynb and HTML, plus an index.
 
     Parameters
@@ -105,6 +108,12 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         Where the reports run, for tests and embedding: an object with
         ``run(jobs)`` yielding :class:`~casekit.rendering.jobs.Outcome` and
         ``close()``. Default: local processes, or the Dask cluster.
+    pdf : bool
+        Also write each report as a PDF for readers (``<name>.pdf``, A4, no
+        chart, table row or list item split across pages), printed from its
+        page by Chromium (:mod:`casekit.rendering.pdf`). A report skipped as
+        unchanged gets its PDF too, when it has none. A PDF that cannot be
+        printed is named in ``attrs["notes"]``; its report stands.
     security : distributed.Security, optional
         Certificates for a ``tls://`` scheduler (default: Dask's
         ``distributed.comm.tls`` configuration). A ``tcp://`` scheduler is
@@ -202,8 +211,8 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
         targets = {INDEX, MANIFEST} | {file for name in [*folders, PORTFOLIO] for file in report_files(name)}
         refuse_foreign(out, found.foreign, [name for name in found.foreign if name in targets], force)
         with staging_folder(out) as staging, stopped_by_signals() as stop:
-            table, entries, interrupted = _render_in(
-                out, staging, cases_dir, checked, extra, found.entries, force, no_input, timeout, engine, progress,
+            table, entries, interrupted, printed = _render_in(
+                out, staging, cases_dir, checked, extra, found.entries, force, no_input, pdf, timeout, engine, progress,
                 scheduler, runner or _default_runner(scheduler, cases_dir, jobs, len(folders) + 1, engine,
                                                      [str(case_notebook), str(portfolio_notebook)], memory_limit,
                                                      security),
@@ -218,7 +227,7 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
                                       f"{exc.strerror or exc}; " + (
                                           f"{in_place} finished report(s) are in place, and the next run "
                                           "recognises them" if in_place else "no report was written")) from None
-    table.attrs["notes"] = found.notes
+    table.attrs["notes"] = found.notes + printed
     table.attrs["warnings"] = [str(w) for name in sorted(checked) if checked[name].valid
                                for w in warnings_about(checked[name].case, catalog)]
     if interrupted or stop.signal_number:
@@ -227,14 +236,15 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
 
 
 def _render_in(out: Path, staging: Path, cases_dir: Path, checked: dict, extra: list[dict], previous: dict,
-               force: bool, no_input: bool, timeout: float, engine: str, progress: bool, scheduler, runner,
+               force: bool, no_input: bool, pdf: bool, timeout: float, engine: str, progress: bool, scheduler, runner,
                case_notebook: Path, portfolio_notebook: Path, memory_limit: int | None
-               ) -> tuple[pd.DataFrame, dict, bool]:
+               ) -> tuple[pd.DataFrame, dict, bool, list[str]]:
     """Plan, skip, run and publish (until Ctrl-C or a signal stops it): the run's table, the manifest's
-    entries, and whether it was stopped."""
+    entries, whether it was stopped, and what could not be printed to PDF."""
     outcomes: list[Outcome] = []
     entries = {name: kept for name, entry in previous.items() if (kept := present(out, entry)) is not None}
     interrupted = False
+    printed: list[str] = []
     try:
         for name, result in sorted(checked.items()):
             if name in RESERVED:  # reported, not recorded: its name is the page's, in the manifest too
@@ -271,12 +281,46 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, checked: dict, extra: 
             if entry is not None and outcome.report == PORTFOLIO:
                 entry["cases"] = valid  # the organizations it covers, for the index
             _record(entries, outcome.report, entry, prints.get(outcome.report))
+        if pdf:
+            printed = add_pdfs(out, staging, [job.name for job in planned], entries)
     except KeyboardInterrupt:  # while planning or rendering: what is known is kept
         interrupted = True
     finally:
         with signals_ignored():
             runner.close()
-    return outcome_table(outcomes), entries, interrupted
+    return outcome_table(outcomes), entries, interrupted, printed
+
+
+def add_pdfs(out: Path, staging: Path, names: list[str], entries: dict) -> list[str]:
+    """Print each finished report among ``names`` that lacks a PDF of its current page, into ``staging``, then
+    move it into ``out`` and record it in its manifest entry; return a note per PDF that could not be made."""
+    wanted = []
+    for name in names:
+        entry = entries.get(name)
+        if not entry or entry.get("status") != OK or not entry.get("html"):
+            continue
+        page = entry["files"].get(entry["html"])
+        if entry.get("pdf") in entry["files"] and entry.get("pdf_of") == page:
+            continue
+        wanted.append((name, out / entry["html"], staging / f"{name}.pdf", page))
+    try:
+        problems = print_pages([(html, pdf) for _, html, pdf, _ in wanted])
+    except RenderError as exc:
+        return [f"no PDF was written: {exc}"]
+    notes = []
+    for name, html, pdf, page in wanted:
+        if html in problems or not pdf.is_file():
+            notes.append(f"{name}.pdf was not written: {problems.get(html, 'Chromium printed nothing')}")
+            continue
+        try:
+            entries[name]["files"][pdf.name] = digest(pdf)
+            os.replace(pdf, out / pdf.name)
+        except OSError as exc:
+            entries[name]["files"].pop(pdf.name, None)
+            notes.append(f"{name}.pdf was not written: {exc.strerror or exc}")
+            continue
+        entries[name].update(pdf=pdf.name, pdf_of=page)
+    return notes
 
 
 @dataclass(frozen=True)

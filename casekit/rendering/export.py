@@ -137,7 +137,8 @@ def index_page(entries: dict, cases_dir: Path, cases: pd.DataFrame | None) -> st
                 who, sector = case["name"], case["sector"]
                 maturity = f"{maturity_label(case['maturity_before'])} → {maturity_label(case['maturity_latest'])}"
             reports.append({"who": who, "sector": sector, "maturity": maturity, "headline": entry.get("headline", ""),
-                            "html": entry["html"], "ipynb": entry.get("ipynb", ""), "portfolio": name == PORTFOLIO,
+                            "html": entry["html"], "ipynb": entry.get("ipynb", ""), "pdf": entry.get("pdf", ""),
+                            "portfolio": name == PORTFOLIO,
                             "improved": _names(entry.get("improved")), "worsened": _names(entry.get("worsened")),
                             "stale": entry.get("status") != "ok"})
         if entry.get("status") != "ok":

@@ -93,9 +93,9 @@ class Outcome:
                 "headline": self.headline, "ipynb": self.ipynb, "html": self.html, "skipped": self.skipped}
 
 
-def report_files(name: str) -> tuple[str, str, str]:
-    """The only files report ``name`` may write: its notebook, its page, and its failed notebook."""
-    return f"{name}.ipynb", f"{name}.html", f"{name}.failed.ipynb"
+def report_files(name: str) -> tuple[str, str, str, str]:
+    """The only files report ``name`` may write: its notebook, its page, its failed notebook and its PDF."""
+    return f"{name}.ipynb", f"{name}.html", f"{name}.failed.ipynb", f"{name}.pdf"
 
 
 def portfolio_first(jobs: list[Job]) -> list[Job]:

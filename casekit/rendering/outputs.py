@@ -219,8 +219,6 @@ def _manifest_data(out: Path) -> dict | None:
         return None
     if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("reports"), dict):
         return data
-    if isinstance(data, dict) and data and all(isinstance(e, dict) and "fingerprint" in e for e in data.values()):
-        return {"reports": data, "index": None}  # written by casekit before the manifest had a format
     return None
 
 
@@ -236,7 +234,8 @@ def _entries(data: dict) -> dict:
         if isinstance(name, str) and isinstance(entry, dict) and isinstance(entry.get("files", {}), dict):
             files = {f: h for f, h in entry.get("files", {}).items() if _plain_name(f) and isinstance(h, str)}
             # links in the index come only from here: each must be one of the entry's own files
-            links = {key: entry[key] if entry.get(key) in files else "" for key in ("html", "ipynb", "failed_ipynb")}
+            links = {key: entry[key] if entry.get(key) in files else "" for key in ("html", "ipynb", "failed_ipynb",
+                                                                                    "pdf")}
             text = {key: entry[key] if isinstance(entry.get(key), str) else "" for key in ("headline", "error")}
             entries[name] = {**entry, **links, **text, "files": files}
     return entries
@@ -409,6 +408,7 @@ def publish(outcome: Outcome, staging: Path, out: Path, previous: dict | None) -
                     files[file] = digest(staging / file)
                     os.replace(staging / file, out / file)
                 _remove_owned(out, f"{name}.failed.ipynb", previous)
+                _remove_owned(out, f"{name}.pdf", previous)  # it printed the page this one replaces
                 entry = {"status": OK, "headline": outcome.headline, "ipynb": f"{name}.ipynb",
                          "html": f"{name}.html", "files": files, "improved": list(outcome.improved),
                          "worsened": list(outcome.worsened)}
