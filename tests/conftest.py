@@ -214,3 +214,14 @@ def opened_files():
         yield opened
     finally:
         _OPENED.remove(opened)
+
+
+def wait_for(condition, timeout: float = 300, what: str = "the condition") -> None:
+    """Wait until ``condition()`` is true, checking often: a test waits for an event, never for a fixed time."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.05)

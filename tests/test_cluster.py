@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import after_parameters
+from conftest import after_parameters, wait_for
 
 import casekit as ck
 
@@ -62,12 +62,14 @@ def test_cluster_renders_the_same_reports_as_a_local_run(cluster, tmp_path: Path
     assert not list((tmp_path / "remote").glob(".*tmp*"))
 
 
-def _slow_notebooks(tmp_path: Path) -> Path:
-    """casekit's notebooks, with every case report pausing a second so that a worker can be killed mid-report."""
+def _slow_notebooks(tmp_path: Path, started: Path) -> Path:
+    """casekit's notebooks, where every case report says it started (a file in ``started``) and then pauses, so
+    that a worker can be killed mid-report."""
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder)
     nb = nbformat.read(folder / "case_report.ipynb", as_version=4)
-    nb.cells.insert(after_parameters(nb), nbformat.v4.new_code_cell("import time\ntime.sleep(1.5)"))
+    nb.cells.insert(after_parameters(nb), nbformat.v4.new_code_cell(
+        f"import pathlib, time\npathlib.Path({str(started)!r}, case_id).touch()\ntime.sleep(1.5)"))
     nbformat.write(nb, folder / "case_report.ipynb")
     return folder
 
@@ -75,15 +77,18 @@ def _slow_notebooks(tmp_path: Path) -> Path:
 def test_a_worker_killed_mid_run_loses_no_report(cluster, tmp_path: Path):
     cases = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
     victim = min(_worker_pids(cluster.scheduler_address).values())
+    started = tmp_path / "started"
+    started.mkdir()
 
     def kill_soon():
-        time.sleep(12)  # both workers are busy with reports by then
+        # once three reports have started, both workers have had one: the victim is mid-report
+        wait_for(lambda: len(list(started.iterdir())) >= 3, what="three case reports to start")
         os.kill(victim, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_soon)
     killer.start()
     table = ck.render(ROOT / "cases", tmp_path / "out", scheduler=cluster.scheduler_address, progress=False,
-                      notebooks=_slow_notebooks(tmp_path))
+                      notebooks=_slow_notebooks(tmp_path, started))
     killer.join()
     assert victim not in _worker_pids(cluster.scheduler_address).values()  # it really died and was replaced
     assert (table["status"] == "ok").all(), table["error"].tolist()

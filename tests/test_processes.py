@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import after_parameters, alive, copy_cases, descendants
+from conftest import after_parameters, alive, copy_cases, descendants, wait_for
 
 import casekit as ck
 
@@ -62,27 +62,19 @@ def _start_render(tmp_path: Path, notebooks: Path, *options: str) -> subprocess.
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def _wait_for(condition, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-
-
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_the_main_process_ending_takes_every_process_of_the_run_with_it(tmp_path: Path, how):
     tag = f"casekit-trap-{tmp_path.name}"
     render = _start_render(tmp_path, _notebooks(tmp_path, f"import subprocess, sys, time\n"
                                                           f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{tag}'])\n"
                                                           "time.sleep(300)"))
-    _wait_for(lambda: _tagged(tag))  # the trap cell runs: servers, a report child and its subprocess
+    wait_for(lambda: _tagged(tag), what="the trap cell to run")  # servers, a report child and its subprocess
     family = descendants(render.pid)
     assert len(family) >= 3
-    started = time.monotonic()
     os.kill(render.pid, how)
     render.communicate(timeout=60)
-    _wait_for(lambda: not _alive(family) and not _tagged(tag), seconds=15)
-    assert time.monotonic() - started < 15
+    # every process of the run ends with it, within seconds (the trap would sleep 300)
+    wait_for(lambda: not _alive(family) and not _tagged(tag), timeout=15, what="every process of the run to end")
     if how == signal.SIGTERM:  # stopped cleanly: the index lists what finished, exit 128 + 15
         assert render.returncode == 143 and (tmp_path / "out" / "index.html").is_file()
         assert not list((tmp_path / "out").glob(".casekit-staging-*"))
@@ -93,7 +85,7 @@ def test_a_killed_render_server_costs_only_its_report(tmp_path: Path):
     render = _start_render(tmp_path, _notebooks(tmp_path, f"import subprocess, sys, time\n"
                                                           f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{tag}'])\n"
                                                           "time.sleep(300)"), "--jobs", "2")
-    _wait_for(lambda: _tagged(tag))
+    wait_for(lambda: _tagged(tag), what="the trap cell to run")
     victim_child = int(Path(f"/proc/{_tagged(tag)[0]}/stat").read_text().split(")")[-1].split()[1])  # the report
     server = int(Path(f"/proc/{victim_child}/stat").read_text().split(")")[-1].split()[1])
     os.kill(server, signal.SIGKILL)
@@ -101,7 +93,7 @@ def test_a_killed_render_server_costs_only_its_report(tmp_path: Path):
     assert render.returncode == 1, stdout + stderr
     assert ": 3 rendered" in stdout and "FAILED quantia-tech" in stdout, stdout
     assert "render server ended" in stdout
-    _wait_for(lambda: not _alive([victim_child]), seconds=15)
+    wait_for(lambda: not _alive([victim_child]), timeout=15, what="the killed server's report to end")
 
 
 @pytest.mark.parametrize("trap", [
@@ -114,7 +106,7 @@ def test_a_timeout_ends_the_report_with_everything_it_started(tmp_path: Path, tr
     started = time.monotonic()
     table = ck.render(_cases(tmp_path), tmp_path / "out", timeout=4, progress=False, case_ids=["quantia-tech"],
                       notebooks=_notebooks(tmp_path, trap))
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started < 60  # the 4 s timeout ended it, not the trap's 300 s sleep
     assert table.set_index("report").loc["quantia-tech", "error"].startswith("CellTimeoutError")
     assert _alive([int(record.read_text())]) == []
 
@@ -127,13 +119,12 @@ def test_a_memory_hungry_cell_fails_its_report_alone(tmp_path: Path):
 
 
 def test_the_output_pipe_closes_when_the_render_ends(tmp_path: Path):
-    # `casekit render | tee log` must not wait for anything the render started
-    started = time.monotonic()
+    # `casekit render | tee log` must not wait for anything the render started: a server left holding the pipe
+    # would keep `cat` reading until the timeout
     result = subprocess.run(f"{sys.executable} -m casekit render {_cases(tmp_path)} --out {tmp_path / 'out'} "
                             "--case voltcart-ecommerce --no-progress-bar | cat", shell=True, capture_output=True,
                             text=True, timeout=300)
     assert ": 1 rendered" in result.stdout
-    assert time.monotonic() - started < 120
 
 
 @pytest.mark.parametrize("trap", [
@@ -151,7 +142,7 @@ def test_a_process_a_report_detaches_ends_with_the_report(tmp_path: Path, trap: 
     table = ck.render(_cases(tmp_path), tmp_path / "out", progress=False, case_ids=["quantia-tech"],
                       notebooks=_notebooks(tmp_path, trap))
     assert (table["status"] == "ok").all(), table["error"].tolist()
-    _wait_for(lambda: not _alive([int(record.read_text())]), seconds=15)
+    wait_for(lambda: not _alive([int(record.read_text())]), timeout=15, what="the escaped process to end")
 
 
 def test_jobs_are_capped_and_a_report_keeps_a_memory_floor(tmp_path: Path, monkeypatch):

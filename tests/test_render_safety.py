@@ -6,11 +6,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import alive, copy_cases, descendants
+from conftest import alive, copy_cases, descendants, wait_for
 
 import casekit as ck
 from casekit.errors import RenderError
@@ -56,18 +55,20 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path):
     process = subprocess.Popen([sys.executable, "-m", "casekit", "render", str(cases), "--out", str(out),
                                 "--jobs", "2", "--no-progress-bar"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
-    deadline = time.monotonic() + 300
-    while not list(out.glob("*.html")) and time.monotonic() < deadline:  # let one report finish
-        time.sleep(0.5)
-    time.sleep(1.0)  # and others start
-    family = descendants(process.pid)
-    assert family, "no worker processes or kernels seen"
+    wait_for(lambda: list(out.glob("*.html")), what="one report to finish")
+    family: set[int] = set()
+
+    def more_running() -> bool:  # the render servers and the children running the next reports
+        family.update(descendants(process.pid))
+        return len(family) >= 3
+
+    wait_for(more_running, what="the next reports to start")
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stdout + stderr[-3000:]
     assert "interrupted:" in stderr and "Traceback" not in stderr
-    time.sleep(1.0)
-    assert [pid for pid in family if alive(pid)] == []  # no orphaned kernels or workers
+    wait_for(lambda: not [pid for pid in family if alive(pid)], timeout=30,
+             what="every process the render started to end")  # no orphaned kernels or workers
     assert not list(out.glob(".*tmp*"))  # no half-written files
     finished = {p.stem for p in out.glob("*.html")} - {"index"}
     assert finished and len(finished) < 9
