@@ -270,12 +270,7 @@ def parse_yaml(text: str, where: str, problems: list[Problem]) -> YamlDoc | None
     if _FAST_LOADER is not None and shape is not None:  # libyaml, several times faster; errors worded below
         loader = _FAST_LOADER(text)
         try:
-            root = loader.get_single_node()
-            found = _value_problems(root, where)
-            if found:
-                problems.extend(found)
-                return None
-            return YamlDoc(loader.construct_document(root) if root is not None else None, root)
+            return _checked_document(loader, where, problems)
         except yaml.YAMLError:
             pass
         finally:
@@ -287,12 +282,7 @@ def parse_yaml(text: str, where: str, problems: list[Problem]) -> YamlDoc | None
         problems.append(Problem(where, line, "", f"character {exc.character!r} is not allowed in YAML"))
         return None
     try:
-        root = loader.get_single_node()
-        found = _value_problems(root, where)
-        if found:
-            problems.extend(found)
-            return None
-        data = loader.construct_document(root) if root is not None else None
+        return _checked_document(loader, where, problems)
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark or exc.context_mark
         problems.append(
@@ -317,7 +307,16 @@ def parse_yaml(text: str, where: str, problems: list[Problem]) -> YamlDoc | None
         return None
     finally:
         loader.dispose()
-    return YamlDoc(data, root)
+
+
+def _checked_document(loader, where: str, problems: list[Problem]) -> YamlDoc | None:
+    """The loader's one document, or None with the problems of its values (case files' limits)."""
+    root = loader.get_single_node()
+    found = _value_problems(root, where)
+    if found:
+        problems.extend(found)
+        return None
+    return YamlDoc(loader.construct_document(root) if root is not None else None, root)
 
 
 class RowProblems:

@@ -80,11 +80,7 @@ class RenderServer:
             self._process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             pass
-        try:
-            os.killpg(self._process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self._process.wait()
+        self._kill_group()
         self._errors.close()
 
     def close(self) -> None:
@@ -93,12 +89,16 @@ class RenderServer:
             self._process.stdin.close()
             self._process.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self._process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self._process.wait()
+            self._kill_group()
         self._errors.close()
+
+    def _kill_group(self) -> None:
+        """SIGKILL the server's process group (the server, its report, what the report started), then reap it."""
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._process.wait()
 
 
 def _end_with_parent(parent: int) -> None:
