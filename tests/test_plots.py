@@ -102,6 +102,11 @@ def test_heatmaps(pf):
     # whole levels: a colour bar with one tick per level, not a continuous 0.0-3.0 scale
     colorbar = one.collections[0].colorbar
     assert list(colorbar.get_ticks()) == [0, 1, 2, 3] and len(colorbar.cmap.colors) == 4
+    # organizations by name; two of the same name (business units of one company) told apart by their ids
+    named = pf.practice_areas.merge(pf.cases[["case_id", "name"]], on="case_id")
+    named.loc[named["case_id"].isin(["quantia-tech", "voltcart-ecommerce"]), "name"] = "Acme"
+    labels = [label.get_text() for label in plots.capability_heatmap(named, columns="case_id").get_xticklabels()]
+    assert "Acme (quantia-tech)" in labels and "Acme (voltcart-ecommerce)" in labels and "Atlas Capital Markets" in labels
     key = ck.presentation.practice_area_key(pf.practice_areas).text
     assert "MPM: Managing Performance and Measurement" in key and "DAR: Decision Analysis and Resolution" in key
 

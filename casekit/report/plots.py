@@ -233,7 +233,8 @@ HEATMAP_COLUMNS = 30  # beyond this many organizations, the heatmap shows shares
 
 
 def capability_heatmap(practice_areas: pd.DataFrame, columns: str = "date", ax=None):
-    """Capability level (0-3) per practice area, by appraisal date or (``columns="case_id"``) by organization.
+    """Capability level (0-3) per practice area, by appraisal date or (``columns="case_id"``) by organization,
+    named by its ``name`` column where ``practice_areas`` has one.
 
     With more than :data:`HEATMAP_COLUMNS` organizations, one column per
     organization would not fit a page: the chart is then
@@ -249,8 +250,11 @@ def capability_heatmap(practice_areas: pd.DataFrame, columns: str = "date", ax=N
             return capability_shares(latest, ax=ax)
         grid = latest.pivot(index="practice_area", columns=columns, values="capability_level")
     grid.index = [_plain(area) for area in grid.index]
-    if columns != "date":
-        grid.columns = [_short(column) for column in grid.columns]
+    if columns == "case_id" and "name" in table:  # organizations by name; two of one name told apart by id
+        names = table.drop_duplicates("case_id").set_index("case_id")["name"].astype(str)
+        clash = names.duplicated(keep=False)
+        names = names.where(~clash, names + " (" + names.index + ")")
+        grid.columns = [_short(names.get(case_id, case_id), 40 if clash.any() else 24) for case_id in grid.columns]
     ax = _axes(ax, (1.2 + 0.9 * grid.shape[1], 0.6 + 0.35 * grid.shape[0]))
     # whole levels: one colour each, and a colour bar with a tick per level, not a continuous scale
     sns.heatmap(grid, annot=True, fmt=".0f", cmap=sns.color_palette("Blues", 4), vmin=-0.5, vmax=3.5,
