@@ -144,3 +144,24 @@ def test_render_names_the_warnings_too(tmp_path: Path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "1 report: 1 rendered, 0 failed" in printed and "name: warning: still the template's text" in printed
     assert "our-org" in printed and "their-org" not in printed  # only the rendered cases' warnings
+
+
+@pytest.mark.parametrize("written", ["01/2019", "2019/01", "Jan 2019", "2019-01-15", "15/01/2019", "2019 Q1",
+                                     "Q1 2019", "2019-1", "March 2019", "01.03.2019"])
+def test_the_period_hint_says_what_import_converts_to(tmp_path: Path, written: str):
+    """One reader of spreadsheet periods: the period validation's hint proposes is the one import writes."""
+    import re
+
+    from casekit.inputs.spreadsheets import SpreadsheetError, parse_periods
+
+    folder = ck.new_case("acme", tmp_path / "cases")
+    (folder / "kpis.csv").write_text(f"period,kpi,value\n{written},cycle_time,30\n", encoding="utf-8")
+    hinted = [str(p) for p in ck.validate_cases(tmp_path / "cases") if "period" in str(p) and written in str(p)]
+    assert hinted, written
+    if "reads two ways" in hinted[0]:  # 01.03.2019: import refuses it too, until told which
+        assert "--dayfirst" in hinted[0]
+        with pytest.raises(SpreadsheetError, match="read two ways"):
+            parse_periods([written], None, [])
+        return
+    proposed = re.search(r"write the (?:month as YYYY-MM|quarter as YYYY-Qn) \(([^)]+)\)", hinted[0])
+    assert proposed and proposed.group(1) == parse_periods([written], None, [])[0], hinted[0]

@@ -148,3 +148,58 @@ def seasonality_setting(value):
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value <= MAX_HARMONICS:
         return int(value)
     raise ArgumentError(f"expected {SEASONALITY_CHOICES}, got {value!r}")
+
+
+# The forms a period takes in spreadsheets, read by `casekit import` and recognised by validation's hints.
+MONTHS = {name: number for number, names in enumerate(
+    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")], start=1) for name in names}
+ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII)
+QUARTER = re.compile(r"^(\d{4})\s*[-/ ]?\s*Q([1-4])$|^Q([1-4])\s*[-/ ]?\s*(\d{4})$", re.IGNORECASE | re.ASCII)
+MONTH_YEAR = re.compile(r"^(\d{1,2})[/.\-](\d{4})$", re.ASCII)
+YEAR_MONTH = re.compile(r"^(\d{4})[/.](\d{1,2})$", re.ASCII)
+ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$", re.ASCII)
+NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$", re.ASCII)
+NAMED_MONTH = re.compile(r"^([A-Za-z]{3,9})\.?[\s\-/]*(\d{4})$|^(\d{4})[\s\-/]*([A-Za-z]{3,9})\.?$", re.ASCII)
+
+
+def read_period_text(text: str, dayfirst: bool | None = None) -> tuple[str, str] | None:
+    """A period as spreadsheets write it, read as ``(period, form)``: the period as case files write it
+    (``YYYY-MM`` or ``YYYY-Qn``) and the form's name; None when ``text`` is none of the forms, or is a date that
+    reads two ways (``01/02/2020``) and ``dayfirst`` does not say which. The one reader of these forms:
+    ``casekit import`` converts with it, and validation's hints recognise with it.
+
+    Examples
+    --------
+    >>> read_period_text("Mar 2020"), read_period_text("2020 Q2"), read_period_text("15/01/2020")
+    (('2020-03', 'month names'), ('2020-Q2', 'quarters such as Q1 2020'), ('2020-01', 'dates DD/MM/YYYY'))
+    >>> read_period_text("01/02/2020") is None, read_period_text("01/02/2020", dayfirst=True)
+    (True, ('2020-02', 'dates DD/MM/YYYY'))
+    """
+    if (m := ISO_MONTH.match(text)) and 1 <= int(m.group(2)) <= 12:
+        return f"{m.group(1)}-{int(m.group(2)):02d}", "YYYY-MM" if len(m.group(2)) == 2 else "YYYY-M"
+    if m := QUARTER.match(text):
+        year, quarter = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        return f"{year}-Q{quarter}", "YYYY-Qn" if re.fullmatch(r"\d{4}-Q[1-4]", text) else "quarters such as Q1 2020"
+    if (m := MONTH_YEAR.match(text)) and 1 <= int(m.group(1)) <= 12:
+        return f"{m.group(2)}-{int(m.group(1)):02d}", "MM/YYYY"
+    if (m := YEAR_MONTH.match(text)) and 1 <= int(m.group(2)) <= 12:
+        return f"{m.group(1)}-{int(m.group(2)):02d}", "YYYY/MM"
+    if (m := ISO_DATE.match(text)) and 1 <= int(m.group(2)) <= 12:
+        return f"{m.group(1)}-{int(m.group(2)):02d}", "dates YYYY-MM-DD"
+    if m := NUMERIC_DATE.match(text):
+        first, second = int(m.group(1)), int(m.group(2))
+        if dayfirst is None:
+            if first <= 12 and second <= 12 and first != second:
+                return None
+            dayfirst = first > 12 or first == second
+        day, month = (first, second) if dayfirst else (second, first)
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return f"{m.group(3)}-{month:02d}", "dates DD/MM/YYYY" if dayfirst else "dates MM/DD/YYYY"
+        return None
+    if m := NAMED_MONTH.match(text):
+        name, year = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        if name.lower() in MONTHS:
+            return f"{year}-{MONTHS[name.lower()]:02d}", "month names"
+    return None

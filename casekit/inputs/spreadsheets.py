@@ -25,6 +25,7 @@ from ..atomic import remove_leftovers, replaced_together, target_problem
 from ..errors import CasekitError
 from .casefiles import MISSING_MARKERS
 from .catalog import SIGNED_TWINS, kpi_catalog, kpi_names, normalise, signed_hint
+from .periods import ISO_DATE, NUMERIC_DATE, read_period_text
 from .scaffold import template_copies
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -38,10 +39,6 @@ PERIOD_COLUMNS = {"period", "month", "date", "quarter", "year_month", "yearmonth
 KPI_COLUMNS = {"kpi", "kpi_id", "metric", "measure", "indicator"}
 VALUE_COLUMNS = {"value", "amount", "measurement", "result"}
 IGNORED_COLUMNS = {"note", "notes", "comment", "comments", "unit", "units", "source"}
-MONTHS = {name: number for number, names in enumerate(
-    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
-     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-     ("dec", "december")], start=1) for name in names}
 
 
 class SpreadsheetError(CasekitError, ValueError):
@@ -573,13 +570,6 @@ def _check_ranges(tidy: pd.DataFrame, known: pd.DataFrame, source: Path, names: 
 
 # --- periods -------------------------------------------------------------------------------------------
 
-_ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII)
-_QUARTER = re.compile(r"^(\d{4})\s*[-/ ]?\s*Q([1-4])$|^Q([1-4])\s*[-/ ]?\s*(\d{4})$", re.IGNORECASE | re.ASCII)
-_MONTH_YEAR = re.compile(r"^(\d{1,2})[/.\-](\d{4})$", re.ASCII)
-_YEAR_MONTH = re.compile(r"^(\d{4})[/.](\d{1,2})$", re.ASCII)
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$", re.ASCII)
-_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$", re.ASCII)
-_NAMED_MONTH = re.compile(r"^([A-Za-z]{3,9})\.?[\s\-/]*(\d{4})$|^(\d{4})[\s\-/]*([A-Za-z]{3,9})\.?$", re.ASCII)
 
 
 def parse_periods(cells: list, dayfirst: bool | None, notes: list[str]) -> list[str]:
@@ -592,7 +582,7 @@ def parse_periods(cells: list, dayfirst: bool | None, notes: list[str]) -> list[
     ['2020-01', '2020-02', '2020-03', '2020-Q2']
     """
     forms: set[str] = set()
-    numeric = [_NUMERIC_DATE.match(str(c).strip()) for c in cells if isinstance(c, str)]
+    numeric = [NUMERIC_DATE.match(str(c).strip()) for c in cells if isinstance(c, str)]
     numeric = [m for m in numeric if m]
     if numeric and dayfirst is None:
         first_big = any(int(m.group(1)) > 12 for m in numeric)
@@ -626,34 +616,12 @@ def _period(cell, dayfirst: bool | None, forms: set[str]) -> str:
         forms.add("dates")
         return f"{cell.year}-{cell.month:02d}"
     text = str(cell).strip() if cell is not None else ""
-    if (m := _ISO_MONTH.match(text)) and 1 <= int(m.group(2)) <= 12:
-        forms.add("YYYY-MM" if len(m.group(2)) == 2 else "YYYY-M")
-        return f"{m.group(1)}-{int(m.group(2)):02d}"
-    if m := _QUARTER.match(text):
-        year, quarter = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        forms.add("YYYY-Qn" if re.fullmatch(r"\d{4}-Q[1-4]", text) else "quarters such as Q1 2020")
-        return f"{year}-Q{quarter}"
-    if (m := _MONTH_YEAR.match(text)) and 1 <= int(m.group(1)) <= 12:
-        forms.add("MM/YYYY")
-        return f"{m.group(2)}-{int(m.group(1)):02d}"
-    if (m := _YEAR_MONTH.match(text)) and 1 <= int(m.group(2)) <= 12:
-        forms.add("YYYY/MM")
-        return f"{m.group(1)}-{int(m.group(2)):02d}"
-    if (m := _ISO_DATE.match(text)) and 1 <= int(m.group(2)) <= 12:
-        forms.add("dates YYYY-MM-DD")
-        return f"{m.group(1)}-{int(m.group(2)):02d}"
-    if m := _NUMERIC_DATE.match(text):
-        day, month = (m.group(1), m.group(2)) if dayfirst else (m.group(2), m.group(1))
-        if 1 <= int(month) <= 12 and 1 <= int(day) <= 31:
-            forms.add("dates DD/MM/YYYY" if dayfirst else "dates MM/DD/YYYY")
-            return f"{m.group(3)}-{int(month):02d}"
-    if m := _NAMED_MONTH.match(text):
-        name, year = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        if name.lower() in MONTHS:
-            forms.add("month names")
-            return f"{year}-{MONTHS[name.lower()]:02d}"
-    raise SpreadsheetError(f"cannot read the period {text!r}: write months as YYYY-MM (2020-01) or quarters as "
-                           "YYYY-Qn (2020-Q1); dates, MM/YYYY and month names are converted too")
+    found = read_period_text(text, False if dayfirst is None else dayfirst)
+    if found is None:
+        raise SpreadsheetError(f"cannot read the period {text!r}: write months as YYYY-MM (2020-01) or quarters as "
+                               "YYYY-Qn (2020-Q1); dates, MM/YYYY and month names are converted too")
+    forms.add(found[1])
+    return found[0]
 
 
 # --- values --------------------------------------------------------------------------------------------
@@ -769,9 +737,9 @@ def _date(cell, dayfirst: bool | None) -> str:
     if isinstance(cell, (datetime, date, pd.Timestamp)):
         return f"{cell.year}-{cell.month:02d}-{cell.day:02d}"
     text = str(cell).strip()
-    if m := _ISO_DATE.match(text):
+    if m := ISO_DATE.match(text):
         return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
-    if m := _NUMERIC_DATE.match(text):
+    if m := NUMERIC_DATE.match(text):
         first, second = int(m.group(1)), int(m.group(2))
         if dayfirst is None and first <= 12 and second <= 12 and first != second:
             raise SpreadsheetError(f"the appraisal date {text!r} reads two ways: say --dayfirst or --monthfirst")

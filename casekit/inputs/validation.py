@@ -33,7 +33,15 @@ from .casefiles import (
 )
 from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog, kpi_names, normalise, signed_hint
 from .kpi_records import KpiRecords
-from .periods import month_span, parse_date, parse_month, parse_period, seasonality_setting
+from .periods import (
+    NUMERIC_DATE,
+    month_span,
+    parse_date,
+    parse_month,
+    parse_period,
+    read_period_text,
+    seasonality_setting,
+)
 
 CASE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 KPI_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -586,13 +594,16 @@ def _is_number(text: str) -> bool:
     return True
 
 
-_DATE_LIKE = re.compile(r"^(\d{1,2}[/.\-]\d{4}|\d{4}[/.]\d{1,2}|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
-                        r"|[A-Za-z]{3,9}\.? ?\d{4}|\d{4}-\d)$")
-
-
 def _period_hint(text: str) -> str:
-    if _DATE_LIKE.match(text.strip()):
-        return f"a date or another month form: write the month as YYYY-MM (2020-01), {IMPORT}, which converts it"
+    """What a period written another way reads as, by the reader ``casekit import`` converts with."""
+    text = text.strip()
+    found = read_period_text(text)
+    if found is not None and found[0] != text:
+        unit = "quarter as YYYY-Qn" if "Q" in found[0] else "month as YYYY-MM"
+        return f"write the {unit} ({found[0]}), {IMPORT}, which converts every period"
+    if NUMERIC_DATE.match(text):
+        return ("a date that reads two ways (day or month first): write the month as YYYY-MM (2020-01), or run "
+                "`casekit import FILE CASE_DIR --dayfirst` (or --monthfirst)")
     return ""
 
 
