@@ -195,3 +195,19 @@ def test_every_reader_table_follows_one_number_policy(pf):
         for line in text.splitlines():
             if "Net Promoter Score" in line:
                 assert not re.search(r"[+-]\d+\.\d%", line), line  # NPS moves in points
+
+
+def test_an_organizations_kpi_reads_the_same_in_its_case_report_and_in_the_portfolio(pf):
+    """One interval per organization and KPI: the portfolio's ranking and charts show each case report's own."""
+    reported = ck.compare_portfolio(pf).as_reported()
+    for case_id in ("quantia-tech", "ironforge-industrial"):
+        case = ck.compare_case(pf, case_id).table.set_index("kpi")
+        rows = reported[reported["case_id"] == case_id].set_index("kpi")
+        for kpi in case.index.intersection(rows.index):
+            assert rows.loc[kpi, ["improvement", "ci_low", "ci_high"]].tolist() == pytest.approx(
+                case.loc[kpi, ["improvement", "ci_low", "ci_high"]].tolist(), nan_ok=True), (case_id, kpi)
+            assert rows.loc[kpi, "verdict"] == case.loc[kpi, "verdict"]
+    ranking = ck.presentation.ranking_table(reported, pf).text
+    quantia = ck.compare_case(pf, "quantia-tech").table.set_index("kpi").loc["defect_density"]
+    shown = ck.presentation.interval(quantia["ci_low"], quantia["ci_high"])
+    assert any("Quantia Software" in line and shown in line for line in ranking.splitlines()), shown

@@ -291,7 +291,7 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
 
 # Up to this many organizations, a portfolio's findings count each one's verdicts as its case report gives
 # them (a bootstrap a case); beyond, from its effects' own tests, and say that the case reports can count fewer.
-CASE_VERDICTS_UP_TO = 200
+REPORTED_UP_TO = 200
 
 
 class PortfolioComparison:
@@ -326,30 +326,35 @@ class PortfolioComparison:
         self.alpha, self.correction, self.meta_method, self.meta_test = alpha, correction, meta_method, meta_test
         self.transition_months, self.horizon_months = transition_months, horizon_months
 
-    def case_verdicts(self) -> pd.DataFrame:
-        """Each organization's verdict on each KPI, as its own case report gives it.
+    def as_reported(self) -> pd.DataFrame:
+        """:attr:`effects` with each organization's result as its own case report states it.
 
         Each case is fitted as :func:`compare_case` fits it, bootstrap and correction across the case's KPIs
-        included (with this comparison's ``alpha``, transition and horizon, and the case's own settings):
-        about a tenth of a second a case, where :attr:`effects` skips the bootstrap.
+        included (with this comparison's ``alpha``, transition and horizon, and the case's own settings), so
+        that an organization's KPI reads the same in its case report and in the portfolio's tables and
+        charts: about a tenth of a second a case, where :attr:`effects` skips the bootstrap. Pooling keeps
+        using :attr:`effects`' estimates and standard errors, which are the same fits'.
 
         Returns
         -------
         pandas.DataFrame
-            ``case_id, kpi, verdict`` (``improved``, ``worsened``, ``no clear change``, ``descriptive
-            only`` or ``not enough data``), one row per case and KPI.
+            :attr:`effects`' columns, with ``improvement, ci_low, ci_high`` the case report's (its calibrated
+            interval), and ``verdict`` its verdict (``improved``, ``worsened``, ``no clear change``,
+            ``descriptive only`` or ``not enough data``).
 
         Examples
         --------
         >>> import casekit as ck
-        >>> verdicts = ck.compare_portfolio(ck.load_cases("cases")).case_verdicts()
-        >>> int((verdicts["verdict"] == "improved").sum())
+        >>> reported = ck.compare_portfolio(ck.load_cases("cases")).as_reported()
+        >>> int((reported["verdict"] == "improved").sum())
         15
         """
         tables = [fit_case(self.portfolio, case_id, self.alpha, self.transition_months,
-                           horizon_months=self.horizon_months)[0][["case_id", "kpi", "verdict"]]
-                  for case_id in self.portfolio.cases["case_id"]]
-        return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["case_id", "kpi", "verdict"])
+                           horizon_months=self.horizon_months)[0] for case_id in self.portfolio.cases["case_id"]]
+        columns = ["case_id", "kpi", "improvement", "ci_low", "ci_high", "verdict"]
+        cases = pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame(columns=columns)
+        return self.effects.drop(columns=columns[2:5]).merge(cases, on=["case_id", "kpi"], how="left")[
+            [*self.effects.columns, "verdict"]]
 
     def tests(self, by: str = "kpi") -> pd.DataFrame:
         """Cross-case tests of improvement, one row per KPI (or per SEI category).
@@ -444,8 +449,21 @@ class PortfolioComparison:
         """
         return dose_points(self.effects, by)
 
-    def findings(self) -> Findings:
+    def findings(self, reported: pd.DataFrame | None = None) -> Findings:
         """The portfolio's findings, by KPI and by category.
+
+        Parameters
+        ----------
+        reported : pandas.DataFrame, optional
+            :meth:`as_reported`, when already worked out: the headline counts each organization's verdicts
+            as its case report gives them. Without it they are worked out here for up to
+            :data:`REPORTED_UP_TO` organizations; beyond, the headline counts each organization's tests in
+            :attr:`effects` and says that its case report can count fewer.
+
+        Returns
+        -------
+        Findings
+            The headline (a paragraph in plain words), the KPI and category sentences, the items as data.
 
         Examples
         --------
@@ -454,12 +472,14 @@ class PortfolioComparison:
         Organization by organization, 8 of 8 improved at least one KPI ...
         """
         labels = self.portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"].to_dict()
-        verdicts = self.case_verdicts() if len(self.portfolio.cases) <= CASE_VERDICTS_UP_TO else None
+        if reported is None and len(self.portfolio.cases) <= REPORTED_UP_TO:
+            reported = self.as_reported()
         return portfolio_findings(self.tests(), self.tests(by="category"), labels, len(self.portfolio.cases),
-                                  self.alpha, self.correction, self.effects, verdicts)
+                                  self.alpha, self.correction, self.effects if reported is None else reported)
 
-    def summary(self):
-        """The portfolio's findings for a report or notebook: the headline first, then by KPI and by category.
+    def summary(self, reported: pd.DataFrame | None = None):
+        """The portfolio's findings for a report or notebook: the headline first, then by KPI and by category
+        (``reported``: as :meth:`findings`).
 
         Examples
         --------
@@ -469,7 +489,7 @@ class PortfolioComparison:
         """
         from .presentation import portfolio_block
 
-        return portfolio_block(self.findings(), self.alpha)
+        return portfolio_block(self.findings(reported), self.alpha)
 
     def __repr__(self) -> str:
         return (f"<PortfolioComparison: {len(self.portfolio.cases):,} organizations, "

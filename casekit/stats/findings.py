@@ -173,8 +173,8 @@ def _goal_text(goal: pd.Series, kpis: pd.DataFrame, alpha: float) -> str:
 
 
 def portfolio_findings(by_kpi: pd.DataFrame, by_category: pd.DataFrame, labels: dict, organizations: int,
-                       alpha: float = 0.05, correction: str = "holm", effects: pd.DataFrame | None = None,
-                       case_verdicts: pd.DataFrame | None = None) -> Findings:
+                       alpha: float = 0.05, correction: str = "holm", effects: pd.DataFrame | None = None
+                       ) -> Findings:
     """The portfolio's findings from its tests by KPI and by category (see
     :meth:`casekit.PortfolioComparison.findings`).
 
@@ -194,7 +194,7 @@ def portfolio_findings(by_kpi: pd.DataFrame, by_category: pd.DataFrame, labels: 
               f"{counts.get('no clear change', 0)} showed no clear change ({stated})"
               + (f"; {single} more KPIs were measured by one organization only." if single else "."))
     headline = pooled if effects is None else plain_headline(tested, effects, labels, organizations, alpha,
-                                                              correction, case_verdicts)
+                                                              correction)
     level = confidence(alpha)
     corrected = f"once corrected for testing {len(tested)} KPIs" if correction != "none" and len(tested) > 1 else ""
     groups: dict[str, list[str]] = {"kpi": [], "category": []}
@@ -222,17 +222,17 @@ def portfolio_findings(by_kpi: pd.DataFrame, by_category: pd.DataFrame, labels: 
 
 
 def plain_headline(tested: pd.DataFrame, effects: pd.DataFrame, labels: dict, organizations: int,
-                   alpha: float = 0.05, correction: str = "holm", case_verdicts: pd.DataFrame | None = None) -> str:
+                   alpha: float = 0.05, correction: str = "holm") -> str:
     """A portfolio's result in plain words: organization by organization, then across them, then why the two
     can differ.
 
     ``tested``: the tests of the KPIs measured by two or more organizations
     (:meth:`casekit.PortfolioComparison.tests`); ``effects``: each organization's effect per KPI
-    (:attr:`casekit.PortfolioComparison.effects`); ``case_verdicts``: each organization's verdicts as its case
-    report gives them (:meth:`casekit.PortfolioComparison.case_verdicts`). Without them, an organization's KPI
-    counts as improved (worsened) when its test in ``effects``, corrected across the organization's KPIs,
-    says so, and the headline says that the case reports, which calibrate each test by a bootstrap, can
-    count fewer.
+    (:attr:`casekit.PortfolioComparison.effects`, or :meth:`casekit.PortfolioComparison.as_reported`, whose
+    ``verdict`` column is each organization's verdict as its case report gives it). Without that column, an
+    organization's KPI counts as improved (worsened) when its test in ``effects``, corrected across the
+    organization's KPIs, says so, and the headline says that the case reports, which calibrate each test by
+    a bootstrap, can count fewer.
 
     Examples
     --------
@@ -242,9 +242,8 @@ def plain_headline(tested: pd.DataFrame, effects: pd.DataFrame, labels: dict, or
     Organization by organization, 8 of 8 improved at least one KPI beyond its earlier trend: ...
     """
     usable = effects[effects["usable"]]
-    if case_verdicts is not None:
-        verdict = usable.merge(case_verdicts, on=["case_id", "kpi"], how="left")["verdict"].to_numpy()
-        better, worse = verdict == "improved", verdict == "worsened"
+    if "verdict" in usable:
+        better, worse = (usable["verdict"] == "improved").to_numpy(), (usable["verdict"] == "worsened").to_numpy()
         caveat = " in their case reports"
     else:
         adjusted = usable.groupby("case_id")["p_value"].transform(lambda p: adjust_pvalues(p.to_numpy(),
