@@ -38,7 +38,25 @@ def _direction(better: str) -> str:
 
 
 def signals_in_better_direction(flagged: pd.DataFrame, better: str) -> pd.Series:
-    """For each XmR signal, whether it lies on the KPI's better side of the baseline's centre line."""
+    """For each XmR signal, whether it lies on the KPI's better side of the baseline's centre line.
+
+    Parameters
+    ----------
+    flagged : pandas.DataFrame
+        Rows of an XmR chart that carry a signal (``value`` and the baseline's ``center``).
+    better : {"higher", "lower"}
+        The KPI's better direction.
+
+    Returns
+    -------
+    pandas.Series of bool
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> signals_in_better_direction(pd.DataFrame({"value": [3.0, 9.0], "center": [5.0, 5.0]}), "lower").tolist()
+    [True, False]
+    """
     reference = ((flagged["baseline_lcl"] + flagged["baseline_ucl"]) / 2) if "baseline_lcl" in flagged else None
     reference = flagged["center"] if reference is None else reference.fillna(flagged["center"])
     higher = flagged["value"] > reference
@@ -51,6 +69,26 @@ def kpi_chart(chart: pd.DataFrame, ax=None):
     ``chart`` is :func:`casekit.stats.behaviour.xmr_phases` applied to one KPI's rows of
     ``Portfolio.kpis`` (``date, value, phase, label, unit, better, center,
     lcl, ucl``).
+
+    Parameters
+    ----------
+    chart : pandas.DataFrame
+        :func:`casekit.stats.behaviour.xmr_phases` of one KPI's rows.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure of the chart's own size).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> from casekit import plots
+    >>> pf = ck.load_cases("cases")
+    >>> rows = pf.kpis.query("case_id == 'quantia-tech' and kpi == 'defect_density'")
+    >>> plots.kpi_chart(ck.behaviour.xmr_phases(rows)).get_title()
+    'Defect density (lower is better)'
     """
     ax = _axes(ax)
     _label_before_seaborn(ax)
@@ -80,7 +118,22 @@ def kpi_chart(chart: pd.DataFrame, ax=None):
 
 
 def is_flow(unit: str) -> bool:
-    """A KPI counted per period (``defects per month``): its effects add up, so a cumulative effect means something."""
+    """A KPI counted per period (``defects per month``): its effects add up, so a cumulative effect means something.
+
+    Parameters
+    ----------
+    unit : str
+        The KPI's unit.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_flow("defects per month"), is_flow("days")
+    (True, False)
+    """
     return str(unit).strip().lower().endswith(("per month", "per quarter"))
 
 
@@ -94,9 +147,32 @@ def counterfactual_chart(one, row: pd.Series, start: pd.Period, transition_month
     KPI counted per period, the cumulative effect. Bands use the multiplier of the effect's calibrated
     interval. ``one`` is a :class:`casekit.stats.within.KpiFit` and ``row`` its row of the comparison's table.
 
+    Parameters
+    ----------
+    one : KpiFit
+        ``CaseComparison.fits[kpi]``.
+    row : pandas.Series
+        The KPI's row of :attr:`casekit.CaseComparison.table`.
+    start : pandas.Period
+        The adoption's start.
+    transition_months : int
+        The months of transition after it, shaded.
+    alpha : float
+        The level of the bands.
+
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> comparison = ck.compare_case(ck.load_cases("cases"), "quantia-tech")
+    >>> row = comparison.table.set_index("kpi").loc["defect_density"]
+    >>> start = comparison.portfolio.cases.set_index("case_id").at["quantia-tech", "adoption_start"]
+    >>> figure = counterfactual_chart(comparison.fits["defect_density"], row, start, comparison.transition_months)
+    >>> len(figure.axes) >= 2
+    True
     """
     from ..stats.timeseries import positions
 
@@ -194,7 +270,27 @@ NOT_RATED = 0  # the row unrated appraisals are drawn on, below maturity level 1
 
 def maturity_chart(appraisals: pd.DataFrame, ax=None):
     """Maturity levels appraised over time: rated appraisals filled at their level, joined by a step line;
-    informal ones (SCAMPI B/C, Evaluation) hollow on a row of their own, "not rated", never at a level."""
+    informal ones (SCAMPI B/C, Evaluation) hollow on a row of their own, "not rated", never at a level.
+
+    Parameters
+    ----------
+    appraisals : pandas.DataFrame
+        One case's rows of ``Portfolio.appraisals``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure of the chart's own size).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> from casekit import plots
+    >>> pf = ck.load_cases("cases")
+    >>> plots.maturity_chart(pf.appraisals[pf.appraisals["case_id"] == "atlas-capital"]).get_title()
+    'Appraisals and maturity level'
+    """
     import matplotlib.dates as mdates
     from matplotlib.lines import Line2D
 
@@ -239,6 +335,28 @@ def capability_heatmap(practice_areas: pd.DataFrame, columns: str = "date", ax=N
     With more than :data:`HEATMAP_COLUMNS` organizations, one column per
     organization would not fit a page: the chart is then
     :func:`capability_shares`.
+
+    Parameters
+    ----------
+    practice_areas : pandas.DataFrame
+        ``Portfolio.practice_areas`` (``case_id, date, practice_area, capability_level``; ``name`` optional).
+    columns : {"date", "case_id"}
+        One column per appraisal date (one case) or per organization (a portfolio).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure of the chart's own size).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> from casekit import plots
+    >>> pf = ck.load_cases("cases")
+    >>> ax = plots.capability_heatmap(pf.practice_areas[pf.practice_areas["case_id"] == "quantia-tech"])
+    >>> ax.get_title()
+    'Practice-area capability levels (0-3)'
     """
     table = practice_areas.copy()
     if columns == "date":
@@ -266,7 +384,27 @@ def capability_heatmap(practice_areas: pd.DataFrame, columns: str = "date", ax=N
 
 
 def capability_shares(practice_areas: pd.DataFrame, ax=None):
-    """For each practice area, the share of organizations at each capability level (their latest appraisal)."""
+    """For each practice area, the share of organizations at each capability level (their latest appraisal).
+
+    Parameters
+    ----------
+    practice_areas : pandas.DataFrame
+        ``Portfolio.practice_areas``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure of the chart's own size).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> from casekit import plots
+    >>> pf = ck.load_cases("cases")
+    >>> plots.capability_shares(pf.practice_areas).get_ylabel()
+    ''
+    """
     latest = practice_areas.sort_values("date").groupby(["case_id", "practice_area"]).last().reset_index()
     counts = latest.pivot_table(index="practice_area", columns="capability_level", values="case_id", aggfunc="count",
                                 fill_value=0).reindex(columns=range(4), fill_value=0)
@@ -298,6 +436,30 @@ def forest_plot(effects: pd.DataFrame, pooled: pd.Series | None = None, ax=None)
     :data:`FOREST_EXTREMES` least and most improved, and one row between
     them for the rest: their median and the 10th to 90th percentile of
     their estimates. The pooled estimate uses every organization.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        One KPI's rows of :meth:`casekit.PortfolioComparison.as_reported` (or ``.effects``).
+    pooled : pandas.Series, optional
+        That KPI's row of :meth:`casekit.PortfolioComparison.tests`.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure of the chart's own size).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> from casekit import plots
+    >>> pf = ck.load_cases("cases")
+    >>> across = ck.compare_portfolio(pf)
+    >>> rows = across.effects.query("kpi == 'defect_density' and usable")
+    >>> ax = plots.forest_plot(rows, across.tests().set_index("kpi").loc["defect_density"])
+    >>> ax.get_yticklabels()[-1].get_text()
+    'pooled, I² = 78%'
     """
     everyone = effects.sort_values("improvement").reset_index(drop=True)
     rest = None
@@ -383,6 +545,27 @@ def slope_chart(effects: pd.DataFrame, ax=None):
     estimate alone never colours a line. Labels are spread so that they do
     not overprint. With more than :data:`SLOPE_LABELLED` organizations the
     lines are faint and unlabelled, and a black line joins the medians.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        One KPI's rows of :meth:`casekit.PortfolioComparison.as_reported` (or ``.effects``): ``baseline, post``
+        and the verdict or interval.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure of the chart's own size).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> from casekit import plots
+    >>> pf = ck.load_cases("cases")
+    >>> rows = ck.compare_portfolio(pf).as_reported().query("kpi == 'defect_density' and usable")
+    >>> plots.slope_chart(rows).get_title()
+    'Defect density (lower is better)'
     """
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
@@ -442,7 +625,28 @@ def _short(name: str, most: int = 24) -> str:
 
 
 def category_chart(summary: pd.DataFrame, ax=None):
-    """Median improvement per SEI category with its range, beside a reference median where given."""
+    """Median improvement per SEI category with its range, beside a reference median where given.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        :meth:`casekit.PortfolioComparison.categories`.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure of the chart's own size).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> from casekit import plots
+    >>> pf = ck.load_cases("cases")
+    >>> ax = plots.category_chart(ck.compare_portfolio(pf).categories())
+    >>> len(ax.get_yticklabels()) > 0
+    True
+    """
     ax = _axes(ax, (7, 3.5))
     data = summary.reset_index(drop=True)
     x = np.arange(len(data))

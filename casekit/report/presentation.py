@@ -57,6 +57,20 @@ def reader_table(frame: pd.DataFrame, text_columns=(), caption: str = "") -> Blo
     into a collapsible section, and rows beyond :data:`MAX_ROWS` are left
     out, with a note saying how many and where they are.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table, its values already formatted.
+    text_columns : sequence of str
+        The columns to align left (the others are numbers, aligned right).
+    caption : str
+        A caption above the table.
+
+    Returns
+    -------
+    Block
+        HTML (with each cell's column name, for a phone's stacked layout) and plain text.
+
     Examples
     --------
     >>> import pandas as pd
@@ -105,6 +119,19 @@ def _details(summary: str, body: str) -> str:
 def signed(value, unit: str = "%", digits: int = 1) -> str:
     """A direction-aware effect with its sign: ``+12.4%``, ``-3.0 points``; "—" when missing.
 
+    Parameters
+    ----------
+    value : float
+        The effect; NaN or None for a missing one.
+    unit : str
+        ``%`` (written after the number) or another unit (after a space), such as ``points``.
+    digits : int
+        Decimals shown.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> signed(12.44), signed(-3, "points"), signed(float("nan"))
@@ -116,14 +143,48 @@ def signed(value, unit: str = "%", digits: int = 1) -> str:
 
 
 def interval(low, high, digits: int = 1) -> str:
-    """A confidence interval: ``+1.1 to +48.3``; "—" when either bound is missing."""
+    """A confidence interval: ``+1.1 to +48.3``; "—" when either bound is missing.
+
+    Parameters
+    ----------
+    low, high : float
+        The bounds.
+    digits : int
+        Decimals shown.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> interval(1.1, 48.27), interval(float("nan"), 3)
+    ('+1.1 to +48.3', '—')
+    """
     if not (_finite(low) and _finite(high)):
         return DASH
     return f"{low:+,.{digits}f} to {high:+,.{digits}f}"
 
 
 def money(value, currency: str = "") -> str:
-    """An amount as a reader writes it: ``1,493,661 USD``; "—" when missing."""
+    """An amount as a reader writes it: ``1,493,661 USD``; "—" when missing.
+
+    Parameters
+    ----------
+    value : float
+        The amount; NaN or None for a missing one.
+    currency : str
+        Written after the amount, when given.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> money(1493661.4, "USD"), money(None)
+    ('1,493,661 USD', '—')
+    """
     if not _finite(value):
         return DASH
     return f"{value:,.0f}" + (f" {currency}" if currency else "")
@@ -131,6 +192,17 @@ def money(value, currency: str = "") -> str:
 
 def estimate(value, currency: str = "") -> str:
     """An estimated amount to three significant figures: ``1,490,000 USD``; "—" when missing.
+
+    Parameters
+    ----------
+    value : float
+        The amount; NaN or None for a missing one.
+    currency : str
+        Written after the amount, when given.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -143,14 +215,46 @@ def estimate(value, currency: str = "") -> str:
 
 
 def number(value, digits: int = 2) -> str:
-    """A plain number with thousands separators; "—" when missing."""
+    """A plain number with thousands separators; "—" when missing.
+
+    Parameters
+    ----------
+    value : float
+        The number; NaN or None for a missing one.
+    digits : int
+        Decimals shown.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> number(12345.678), number(0.5, 3)
+    ('12,345.68', '0.500')
+    """
     if not _finite(value):
         return DASH
     return f"{value:,.{digits}f}"
 
 
 def p_value(p) -> str:
-    """A p-value for a table: ``0.042``, ``< 0.001``; "—" when not computed."""
+    """A p-value for a table: ``0.042``, ``< 0.001``; "—" when not computed.
+
+    Parameters
+    ----------
+    p : float
+        The p-value; NaN or None when it was not computed.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> p_value(0.04213), p_value(0.00002), p_value(float("nan"))
+    ('0.042', '< 0.001', '—')
+    """
     if not _finite(p):
         return DASH
     return format_p(p).removeprefix("= ")
@@ -172,6 +276,18 @@ def _unit(row) -> str:
 def case_heading(portfolio: Portfolio, case_id: str) -> Block:
     """The report's title (the organization), a line of facts, and the case's own description.
 
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The cases (:func:`casekit.load_cases`).
+    case_id : str
+        The case whose heading it is.
+
+    Returns
+    -------
+    Block
+        HTML for the page and plain text for a notebook or a log.
+
     Examples
     --------
     >>> import casekit as ck
@@ -192,7 +308,30 @@ def case_heading(portfolio: Portfolio, case_id: str) -> Block:
 
 def findings_block(findings, alpha: float = 0.05, horizon_months: int = 12) -> Block:
     """A case's findings for reading (:meth:`casekit.CaseComparison.summary`): the headline, then the KPIs that
-    improved or worsened, the rest, goals, ROI; the plain text is one sentence per line after "- "."""
+    improved or worsened, the rest, goals, ROI; the plain text is one sentence per line after "- ".
+
+    Parameters
+    ----------
+    findings : Findings
+        :meth:`casekit.CaseComparison.findings`.
+    alpha : float
+        The level the findings were computed at, for the note on intervals.
+    horizon_months : int
+        The months after the transition the effects average over, for the note.
+
+    Returns
+    -------
+    Block
+        HTML, plain text, and the findings as data under :data:`casekit.report.formats.FINDINGS_MIME`.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> block = ck.presentation.findings_block(ck.compare_case(pf, "quantia-tech").findings())
+    >>> block.text.splitlines()[0][:24]
+    '- Of 5 KPIs, 4 improved,'
+    """
     headings = {"improved": "Improved", "worsened": "Worsened", "no clear change": "No clear change",
                 "descriptive only": "Descriptive only (not tested)", "not enough data": "Not enough data",
                 "goal": "Business goals", "roi": "Return on investment"}
@@ -211,6 +350,29 @@ def comparison_table(table: pd.DataFrame, alpha: float = 0.05, correction: str =
     """:attr:`casekit.CaseComparison.table` for reading: the verdicts first, the test's details folded away.
 
     ``correction`` names the adjustment in the p-value's heading (``holm``, ``bh`` or ``none``).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :attr:`casekit.CaseComparison.table`.
+    alpha : float
+        The level the table was computed at, for the interval's heading.
+    correction : {"holm", "bh", "none"}
+        The correction the p-values are adjusted by, for their heading.
+
+    Returns
+    -------
+    Block
+        A row per KPI (verdict, effect, interval, adjusted p) and, folded, the data, level change, simple change,
+        unadjusted p and autocorrelation.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> block = ck.presentation.comparison_table(ck.compare_case(pf, "quantia-tech").table)
+    >>> "Defect density" in block.text and "p (Holm-adjusted)" in block.text
+    True
     """
     level = confidence(alpha)
     adjusted = f"p ({CORRECTION_NAMES[correction]}-adjusted)" if correction != "none" else "p"
@@ -254,6 +416,29 @@ def goals_table(goals: pd.DataFrame, table: pd.DataFrame, alpha: float = 0.05) -
     """:meth:`casekit.CaseComparison.goals` for reading: targets and results in the same direction-aware terms.
 
     ``table`` is the comparison's table (labels, units and which way each KPI is better).
+
+    Parameters
+    ----------
+    goals : pandas.DataFrame
+        :meth:`casekit.CaseComparison.goals`.
+    table : pandas.DataFrame
+        :attr:`casekit.CaseComparison.table`.
+    alpha : float
+        The level the goals were judged at, for the heading.
+
+    Returns
+    -------
+    Block
+        One row per goal: statement, KPI, target, what was achieved with its interval, how much of it lies
+        beyond the earlier trend, status and note.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> comparison = ck.compare_case(pf, "quantia-tech")
+    >>> ck.presentation.goals_table(comparison.goals(), comparison.table).text.split()[:3]
+    ['Goal', 'Statement', 'KPI']
     """
     kpis = table.set_index("kpi")
     rows = []
@@ -285,6 +470,16 @@ def practice_area_key(practice_areas: pd.DataFrame) -> Block:
     """What the abbreviations of the practice areas in ``practice_areas`` (``Portfolio.practice_areas``) stand for,
     to read beside the capability chart; an abbreviation casekit does not know is shown as it is.
 
+    Parameters
+    ----------
+    practice_areas : pandas.DataFrame
+        Rows with a ``practice_area`` column, such as ``Portfolio.practice_areas``.
+
+    Returns
+    -------
+    Block
+        One line, the abbreviations in alphabetical order.
+
     Examples
     --------
     >>> import pandas as pd
@@ -299,7 +494,28 @@ def practice_area_key(practice_areas: pd.DataFrame) -> Block:
 
 
 def investment_table(portfolio: Portfolio, case_id: str) -> Block:
-    """Investments by period and category, in the case's currency, with totals."""
+    """Investments by period and category, in the case's currency, with totals.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The cases (:func:`casekit.load_cases`).
+    case_id : str
+        The case whose investments they are.
+
+    Returns
+    -------
+    Block
+        A row per period and a column per category, amounts in full (they are recorded, not estimated); a note
+        when the case records none.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> print(ck.presentation.investment_table(pf, "quantia-tech").text.splitlines()[0])
+    Amounts in EUR
+    """
     rows = portfolio.investments[portfolio.investments["case_id"] == case_id]
     if rows.empty:
         return Block("<p>No investments recorded.</p>", "No investments recorded.")
@@ -317,6 +533,28 @@ def roi_table(money_table: pd.DataFrame, table: pd.DataFrame | None = None, alph
 
     ``table``, the comparison's table, gives the KPIs' labels. Estimated amounts are shown to three
     significant figures, the precision an estimate has; the investment, a recorded amount, in full.
+
+    Parameters
+    ----------
+    money_table : pandas.DataFrame
+        :meth:`casekit.CaseComparison.roi`.
+    table : pandas.DataFrame, optional
+        :attr:`casekit.CaseComparison.table`, for the KPIs' labels.
+    alpha : float
+        The level of the benefit's interval, for its label.
+
+    Returns
+    -------
+    Block
+        Two columns, measure and value.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> comparison = ck.compare_case(pf, "quantia-tech")
+    >>> print(ck.presentation.roi_table(comparison.roi(), comparison.table).text.splitlines()[1].split())
+    ['Investment', '305,000', 'EUR']
     """
     r = money_table.iloc[0]
     labels = {} if table is None else dict(zip(table["kpi"], table["label"]))
@@ -353,6 +591,17 @@ NAMED_CASES = 8  # a portfolio of up to this many cases names them in its headin
 def portfolio_heading(portfolio: Portfolio) -> Block:
     """The portfolio report's title, saying which organizations it covers.
 
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The cases the portfolio report covers.
+
+    Returns
+    -------
+    Block
+        The title (how many organizations) and a line naming them (by sector beyond eight) with the span of
+        their adoption dates.
+
     Examples
     --------
     >>> import casekit as ck
@@ -377,7 +626,29 @@ def portfolio_heading(portfolio: Portfolio) -> Block:
 
 def portfolio_block(findings, alpha: float = 0.05) -> Block:
     """The portfolio's findings for reading (:meth:`casekit.PortfolioComparison.summary`), the overall result
-    first."""
+    first.
+
+    Parameters
+    ----------
+    findings : Findings
+        :meth:`casekit.PortfolioComparison.findings`.
+    alpha : float
+        The level the findings were computed at, for the note on intervals.
+
+    Returns
+    -------
+    Block
+        The headline paragraph, then the KPI and category sentences folded; the findings as data under
+        :data:`casekit.report.formats.FINDINGS_MIME`.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> block = ck.presentation.portfolio_block(ck.compare_portfolio(pf).findings())
+    >>> block.html.startswith('<p class="casekit-headline">Organization by organization')
+    True
+    """
     parts = [f"<p class=\"casekit-headline\">{html.escape(findings.headline)}</p>"]
     details = ["<p class=\"casekit-note\">Each organization contributes its own case report's effect (positive "
                "is better); the pooled effects are random-effects meta-analyses; intervals are "
@@ -391,7 +662,25 @@ def portfolio_block(findings, alpha: float = 0.05) -> Block:
 
 
 def overview_table(portfolio: Portfolio) -> Block:
-    """One row per organization: sector, model, adoption, maturity before and latest, KPIs and data."""
+    """One row per organization: sector, model, adoption, maturity before and latest, KPIs and data.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The cases (:func:`casekit.load_cases`).
+
+    Returns
+    -------
+    Block
+        One row per organization.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> ck.presentation.overview_table(pf).text.split()[0]
+    'Organization'
+    """
     table = case_overview(portfolio).merge(portfolio.cases[["case_id", "name", "size"]], on="case_id")
     frame = pd.DataFrame({
         "Organization": table["name"], "Sector": table["sector"], "Employees": table["size"].map(lambda v: f"{v:,}"),
@@ -405,7 +694,33 @@ def overview_table(portfolio: Portfolio) -> Block:
 
 
 def tests_table(tests: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05, correction: str = "holm") -> Block:
-    """:meth:`casekit.PortfolioComparison.tests` for reading: one row per KPI tested, the other tests folded away."""
+    """:meth:`casekit.PortfolioComparison.tests` for reading: one row per KPI tested, the other tests folded away.
+
+    Parameters
+    ----------
+    tests : pandas.DataFrame
+        :meth:`casekit.PortfolioComparison.tests`.
+    portfolio : Portfolio
+        The cases, for the KPIs' labels.
+    alpha : float
+        The level of the intervals, for their heading.
+    correction : {"holm", "bh", "none"}
+        The correction the p-values are adjusted by, for their heading.
+
+    Returns
+    -------
+    Block
+        One row per KPI tested; the unadjusted p-values, the paired tests and tau² folded; the KPIs measured
+        by one organization named below.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> across = ck.compare_portfolio(pf)
+    >>> "Prediction interval" in ck.presentation.tests_table(across.tests(), pf).text
+    True
+    """
     labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
     tested = tests[tests["verdict"] != "not enough data"].sort_values("p_adjusted")
     adjusted = f"p ({CORRECTION_NAMES.get(correction, correction)}-adjusted)" if correction != "none" else "p"
@@ -445,7 +760,32 @@ RANKED = 5  # per KPI, the most and the least improved organizations shown when 
 
 def ranking_table(effects: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05) -> Block:
     # alpha: the level ``effects`` were computed at (``compare_portfolio(..., alpha=)``), for the column's name
-    """Every organization's improvement per KPI, best first; with many, the top and bottom few and a count."""
+    """Every organization's improvement per KPI, best first; with many, the top and bottom few and a count.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        :meth:`casekit.PortfolioComparison.as_reported` (each organization's interval as its case report gives
+        it), or :attr:`casekit.PortfolioComparison.effects`.
+    portfolio : Portfolio
+        The cases, for their names.
+    alpha : float
+        The level the effects were computed at, for the interval's heading.
+
+    Returns
+    -------
+    Block
+        A row per organization and KPI (the top and bottom :data:`RANKED` and a median row beyond), with the
+        maturity levels gained.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> block = ck.presentation.ranking_table(ck.compare_portfolio(pf).as_reported(), pf)
+    >>> "Quantia Software" in block.text
+    True
+    """
     names = portfolio.cases.set_index("case_id")["name"]
     level = confidence(alpha)
     rows = []
@@ -465,7 +805,27 @@ def ranking_table(effects: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.
 
 
 def category_table(categories: pd.DataFrame) -> Block:
-    """:meth:`casekit.PortfolioComparison.categories` for reading, beside the SEI's medians where given."""
+    """:meth:`casekit.PortfolioComparison.categories` for reading, beside the SEI's medians where given.
+
+    Parameters
+    ----------
+    categories : pandas.DataFrame
+        :meth:`casekit.PortfolioComparison.categories`.
+
+    Returns
+    -------
+    Block
+        One row per category: organizations, effects, median, lowest and highest improvement, and the SEI's
+        median where ``categories`` has ``reference_median``.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> block = ck.presentation.category_table(ck.compare_portfolio(pf).categories())
+    >>> block.text.split()[:3]
+    ['Category', 'Organizations', 'Effects']
+    """
     frame = pd.DataFrame({
         "Category": categories["category"].str.capitalize(),
         "Organizations": categories["cases"],
@@ -484,7 +844,33 @@ SUBGROUP_NAMES = {"sector": "Sector", "maturity_latest": "Maturity reached", "ma
 
 def subgroup_table(subgroups: pd.DataFrame, portfolio: Portfolio, by: str, alpha: float = 0.05) -> Block:
     """:meth:`casekit.PortfolioComparison.subgroups` for reading: each KPI with two or more subgroups, the test between
-    them once per KPI (a KPI all in one subgroup has nothing to compare and is left out)."""
+    them once per KPI (a KPI all in one subgroup has nothing to compare and is left out).
+
+    Parameters
+    ----------
+    subgroups : pandas.DataFrame
+        :meth:`casekit.PortfolioComparison.subgroups`.
+    portfolio : Portfolio
+        The cases, for the KPIs' labels.
+    by : str
+        The column the subgroups are made by (``sector``, ``maturity_latest``...).
+    alpha : float
+        The level of the intervals, for their heading.
+
+    Returns
+    -------
+    Block
+        Per KPI measured in two or more subgroups, a row per subgroup, and the test between them (or why there
+        is none) on its first row.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> across = ck.compare_portfolio(pf)
+    >>> ck.presentation.subgroup_table(across.subgroups("sector"), pf, "sector").text.startswith("By sector")
+    True
+    """
     labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
     heading = SUBGROUP_NAMES.get(by, by.replace("_", " ").capitalize())
     rows = []
@@ -517,7 +903,25 @@ def _between(row) -> str:
 
 
 def dose_table(dose: pd.DataFrame) -> Block:
-    """:meth:`casekit.PortfolioComparison.dose` for reading: does improvement grow with maturity levels gained?"""
+    """:meth:`casekit.PortfolioComparison.dose` for reading: does improvement grow with maturity levels gained?
+
+    Parameters
+    ----------
+    dose : pandas.DataFrame
+        :meth:`casekit.PortfolioComparison.dose`.
+
+    Returns
+    -------
+    Block
+        One row per category: organizations, distinct levels gained, Spearman's rho and its p-value.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> print(ck.presentation.dose_table(ck.compare_portfolio(pf).dose()).text.splitlines()[0])
+    Does improvement grow with the maturity levels gained? Rank correlation per category
+    """
     frame = pd.DataFrame({
         "Category": dose["category"].str.capitalize(),
         "Organizations": dose["n"],
