@@ -105,3 +105,52 @@ def test_init_render_with_parameters_and_workshop_from_any_folder(installed: Pat
         assert len(list((tmp_path / "handouts" / audience).glob("0*.html"))) == 3
         assert (tmp_path / "handouts" / audience / "cases" / "northwood-paper" / "case.yaml").is_file()
     assert (tmp_path / "handouts" / "instructor" / "facilitator_guide.html").is_file()  # from the installed wheel
+
+
+def test_a_default_render_from_the_wheel_reads_on_a_desktop_and_a_phone(installed: Path, tmp_path: Path):
+    """`casekit init` then `casekit render`, as an installed user runs them, looked at in Chromium at 1280 and
+    390 px: no code and no path of this machine, the portfolio's paragraph first, nothing clipped on a phone,
+    and charts at their drawn size there."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required in CI (.ci/run installs Debian's chromium)")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    assert _run(installed, "casekit", "init", "study", cwd=tmp_path).returncode == 0
+    study = tmp_path / "study"
+    shutil.copytree(study / "cases" / "quantia-tech", study / "cases" / "acme")
+    yaml = study / "cases" / "acme" / "case.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace("id: quantia-tech", "id: acme"), encoding="utf-8")
+    rendered = _run(installed, "casekit", "render", "--no-progress-bar", cwd=study)
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+    measure = """() => {
+        const cells = Array.from(document.querySelectorAll('table.casekit-table td'));
+        const headline = document.querySelector('.casekit-headline');
+        const firstTable = document.querySelector('table');
+        return {
+            text: document.body.innerText, scroll: document.documentElement.scrollWidth, width: window.innerWidth,
+            clipped: cells.filter(td => td.getBoundingClientRect().width > 0 && (td.scrollWidth > td.clientWidth + 1
+                                  || td.getBoundingClientRect().right > window.innerWidth + 1)).length,
+            shrunk: Array.from(document.images).filter(i => i.getBoundingClientRect().width < i.naturalWidth - 1).length,
+            headlineFirst: !!headline && (!firstTable || headline.getBoundingClientRect().top
+                                          < firstTable.getBoundingClientRect().top),
+        };
+    }"""
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        for width in (1280, 390):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            for report in ("portfolio", "acme"):
+                page.goto((study / "reports" / f"{report}.html").as_uri())
+                seen = page.evaluate(measure)
+                assert str(tmp_path) not in seen["text"] and "import casekit" not in seen["text"], report
+                assert seen["scroll"] <= seen["width"] and seen["clipped"] == 0, (report, width, seen["clipped"])
+                assert seen["headlineFirst"], report
+                if width == 390:
+                    assert seen["shrunk"] == 0, report  # chart text as legible as on a desktop
+            page.goto((study / "reports" / "portfolio.html").as_uri())
+            assert page.evaluate("() => document.querySelector('.casekit-headline').innerText").startswith(
+                "Organization by organization, ")
+            page.close()
+        browser.close()
