@@ -99,6 +99,8 @@ MEASURE = """() => {
         summaryTop: summary ? summary.getBoundingClientRect().top + window.scrollY : null,
         imageTop: firstImage ? firstImage.getBoundingClientRect().top + window.scrollY : null,
         images: Array.from(document.images).map(i => [i.complete && i.naturalWidth > 0, i.alt]),
+        widest: Math.max(0, ...Array.from(document.images).map(i => i.getBoundingClientRect().width)),
+        column: main.getBoundingClientRect().width,
     };
 }"""
 
@@ -112,6 +114,7 @@ def test_a_report_reads_as_a_document_at_1280_px(browser, site, report, title):
     seen = page.evaluate(MEASURE)
     assert title in page.title() and any(title in h for h in seen["h1"]), (page.title(), seen["h1"])
     assert seen["h1Top"] < 60, seen["h1Top"]  # the title opens the page: no blank cells above it
+    assert seen["widest"] >= 0.75 * seen["column"], (seen["widest"], seen["column"])  # charts use the page
     assert seen["wide"] == [] and seen["scroll"] <= seen["width"], seen["wide"][:5]
     assert seen["summaryTop"] is not None and seen["summaryTop"] < seen["imageTop"]  # the findings first
     assert seen["images"] and all(drew and alt.startswith("Chart") and len(alt) > len("Chart: ")
