@@ -167,7 +167,26 @@ def _collection_paused():
 
 
 def portfolio_from(parsed: list[ParsedCase], catalog: pd.DataFrame) -> Portfolio:
-    """The Portfolio of cases already parsed and checked (``validation.check_case``), with the KPI catalog."""
+    """The Portfolio of cases already parsed and checked (``validation.check_case``), with the KPI catalog.
+
+    Parameters
+    ----------
+    parsed : list of ParsedCase
+        Cases as :func:`casekit.inputs.validation.check_case` returned them, each without problems.
+    catalog : pandas.DataFrame
+        :func:`casekit.kpi_catalog`.
+
+    Returns
+    -------
+    Portfolio
+
+    Examples
+    --------
+    >>> from casekit.inputs.catalog import kpi_catalog
+    >>> from casekit.inputs.validation import check_case
+    >>> portfolio_from([check_case("cases/quantia-tech")[0]], kpi_catalog()).cases["case_id"].tolist()
+    ['quantia-tech']
+    """
     definitions = pd.concat(
         [catalog.assign(case_id=pd.NA)]
         + [c.kpi_definitions.assign(case_id=c.meta["id"]) for c in parsed if len(c.kpi_definitions)],

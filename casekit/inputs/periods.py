@@ -19,6 +19,21 @@ def parse_period(text: str) -> pd.Period:
     """Parse ``YYYY-MM`` (monthly) or ``YYYY-Qn`` (quarterly) into a pandas Period.
 
     Raises ``ValueError`` with the expected forms when the text is neither.
+
+    Parameters
+    ----------
+    text : str
+        The period as case files write it.
+
+    Returns
+    -------
+    pandas.Period
+        Monthly (``M``) or quarterly (``Q-DEC``).
+
+    Examples
+    --------
+    >>> parse_period("2020-01"), parse_period("2020-Q3")
+    (Period('2020-01', 'M'), Period('2020Q3', 'Q-DEC'))
     """
     return _parse_period(str(text).strip())
 
@@ -49,7 +64,22 @@ def _check_year(text: str) -> None:
 
 
 def parse_month(text: str) -> pd.Period:
-    """Parse a month ``YYYY-MM``; raise ``ValueError`` otherwise."""
+    """Parse a month ``YYYY-MM``; raise ``ValueError`` otherwise.
+
+    Parameters
+    ----------
+    text : str
+        ``YYYY-MM``.
+
+    Returns
+    -------
+    pandas.Period
+
+    Examples
+    --------
+    >>> parse_month("2021-07")
+    Period('2021-07', 'M')
+    """
     period = parse_period(text)
     if period.freqstr != "M":
         raise ArgumentError(f"expected a month YYYY-MM, got {text!r}")
@@ -57,7 +87,22 @@ def parse_month(text: str) -> pd.Period:
 
 
 def parse_date(text: str) -> pd.Timestamp:
-    """Parse a calendar date ``YYYY-MM-DD`` or a month ``YYYY-MM`` (its first day)."""
+    """Parse a calendar date ``YYYY-MM-DD`` or a month ``YYYY-MM`` (its first day).
+
+    Parameters
+    ----------
+    text : str
+        ``YYYY-MM-DD`` or ``YYYY-MM``.
+
+    Returns
+    -------
+    pandas.Timestamp
+
+    Examples
+    --------
+    >>> parse_date("2021-07-15"), parse_date("2021-07")
+    (Timestamp('2021-07-15 00:00:00'), Timestamp('2021-07-01 00:00:00'))
+    """
     text = str(text).strip()
     _check_year(text)
     d = _DAY.match(text)
@@ -73,7 +118,22 @@ def parse_date(text: str) -> pd.Timestamp:
 
 
 def month_span(period: pd.Period) -> tuple[int, int]:
-    """First and last month of a period, as months since 1970-01."""
+    """First and last month of a period, as months since 1970-01.
+
+    Parameters
+    ----------
+    period : pandas.Period
+        A month or a quarter.
+
+    Returns
+    -------
+    tuple of int
+
+    Examples
+    --------
+    >>> month_span(parse_period("1970-02")), month_span(parse_period("1970-Q2"))
+    ((1, 1), (3, 5))
+    """
     if period.freqstr.startswith("Q"):
         return period.ordinal * 3, period.ordinal * 3 + 2
     return period.ordinal, period.ordinal
@@ -85,6 +145,25 @@ def phases(first_months, last_months, start_months, transition_months) -> np.nda
     Periods are given by their first and last month and the adoption by its
     month, all as months since 1970-01 (see :func:`month_span`); the start and
     transition may be one value or one per period.
+
+    Parameters
+    ----------
+    first_months, last_months : array of int
+        Each period's first and last month (months since 1970-01).
+    start_months : int or array of int
+        The adoption's month.
+    transition_months : int or array of int
+        The months of transition after it.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        ``before``, ``transition`` or ``after`` for each period.
+
+    Examples
+    --------
+    >>> phases([0, 5, 9], [0, 5, 9], 5, 3).tolist()
+    ['before', 'transition', 'after']
     """
     first, last = np.asarray(first_months), np.asarray(last_months)
     start = np.asarray(start_months)
@@ -101,25 +180,92 @@ def phase_of(period: pd.Period, start: pd.Period, transition_months: int) -> str
     ``"before"`` when the period ends before the adoption month ``start``;
     ``"after"`` when it begins at least ``transition_months`` after ``start``;
     ``"transition"`` otherwise (including a quarter that straddles the start).
+
+    Parameters
+    ----------
+    period : pandas.Period
+        A month or a quarter.
+    start : pandas.Period
+        The adoption's month.
+    transition_months : int
+        The months of transition after it.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> phase_of(parse_period("2020-Q1"), parse_month("2020-02"), 6)
+    'transition'
     """
     first, last = month_span(period)
     return str(phases([first], [last], start.ordinal, transition_months)[0])
 
 
 def phases_of(periods, start: pd.Period, transition_months: int) -> np.ndarray:
-    """:func:`phase_of` for many periods at once (Periods, or text as :func:`parse_period` reads it)."""
+    """:func:`phase_of` for many periods at once (Periods, or text as :func:`parse_period` reads it).
+
+    Parameters
+    ----------
+    periods : sequence of pandas.Period or str
+        The periods.
+    start : pandas.Period
+        The adoption's month.
+    transition_months : int
+        The months of transition after it.
+
+    Returns
+    -------
+    numpy.ndarray of str
+
+    Examples
+    --------
+    >>> phases_of(["2019-12", "2020-03", "2020-12"], parse_month("2020-02"), 6).tolist()
+    ['before', 'transition', 'after']
+    """
     spans = {p: month_span(p if isinstance(p, pd.Period) else parse_period(p)) for p in set(periods)}
     first, last = np.array([spans[p] for p in periods], dtype="int64").reshape(-1, 2).T
     return phases(first, last, start.ordinal, transition_months)
 
 
 def month_starts(first_months) -> np.ndarray:
-    """The first day of each month given as months since 1970-01."""
+    """The first day of each month given as months since 1970-01.
+
+    Parameters
+    ----------
+    first_months : array of int
+        Months since 1970-01.
+
+    Returns
+    -------
+    numpy.ndarray of datetime64
+
+    Examples
+    --------
+    >>> [str(d)[:10] for d in month_starts([0, 13])]
+    ['1970-01-01', '1971-02-01']
+    """
     return (np.datetime64("1970-01", "M") + np.asarray(first_months, dtype="int64")).astype("datetime64[ns]")
 
 
 def format_period(period: pd.Period) -> str:
-    """Write a Period as case files do: ``YYYY-MM`` or ``YYYY-Qn``."""
+    """Write a Period as case files do: ``YYYY-MM`` or ``YYYY-Qn``.
+
+    Parameters
+    ----------
+    period : pandas.Period
+        A month or a quarter.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_period(parse_period("2020-03")), format_period(parse_period("2020-Q4"))
+    ('2020-03', '2020-Q4')
+    """
     if period.freqstr.startswith("Q"):
         return f"{period.year}-Q{period.quarter}"
     return f"{period.year}-{period.month:02d}"

@@ -272,6 +272,23 @@ def known_kpis(catalog: pd.DataFrame, definitions: pd.DataFrame) -> dict[str, di
     """Every KPI a case may use, ``{kpi: {label, unit, better, ..., min, max}}``: the catalog's and its own.
 
     The catalog's part is made once per catalog: most cases define no KPI of their own.
+
+    Parameters
+    ----------
+    catalog : pandas.DataFrame
+        :func:`casekit.kpi_catalog`.
+    definitions : pandas.DataFrame
+        The case's own KPIs (``ParsedCase.kpi_definitions``), possibly empty.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> from casekit.inputs.catalog import kpi_catalog
+    >>> known_kpis(kpi_catalog(), kpi_catalog().iloc[0:0])["cycle_time"]["unit"]
+    'days'
     """
     key = id(catalog)
     if key not in _CATALOG_KPIS or _CATALOG_KPIS[key][0] is not catalog:
@@ -744,6 +761,25 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
 
     Returns what could be parsed and every problem found; the parsed case is
     complete only when the list is empty.
+
+    Parameters
+    ----------
+    folder : path
+        One case's folder.
+    catalog : pandas.DataFrame, optional
+        :func:`casekit.kpi_catalog` (read when not given).
+
+    Returns
+    -------
+    tuple of (ParsedCase, list of Problem)
+        The parsed case (with each file's digest as read and ``case.yaml``'s document), and every problem by
+        file and line.
+
+    Examples
+    --------
+    >>> case, problems = check_case("cases/quantia-tech")
+    >>> case.meta["name"], problems
+    ('Quantia Software', [])
     """
     folder = Path(folder)
     catalog = kpi_catalog() if catalog is None else catalog
@@ -786,7 +822,24 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
 
 
 def case_folders(path: Path, problems: list[Problem]) -> list[Path]:
-    """The case folders under ``path`` (folders starting with ``.`` or ``_`` are skipped)."""
+    """The case folders under ``path`` (folders starting with ``.`` or ``_`` are skipped).
+
+    Parameters
+    ----------
+    path : path
+        The cases folder.
+    problems : list of Problem
+        Receives a problem when ``path`` is missing or holds no case folder.
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Examples
+    --------
+    >>> [folder.name for folder in case_folders("cases", [])][:2]
+    ['atlas-capital', 'borealis-fibre']
+    """
     path = Path(path)
     if not path.is_dir():
         problems.append(Problem(display_path(path), None, "", "cases folder not found"))
