@@ -118,3 +118,28 @@ def practice_area_names() -> dict[str, str]:
     with resources.files(__package__).joinpath("catalog_data/practice_areas.csv").open(encoding="utf-8") as f:
         table = pd.read_csv(f)
     return dict(zip(table["practice_area"], table["name"]))
+
+
+def in_range(value: float, info) -> bool:
+    """Whether ``value`` lies within a KPI's ``min`` and ``max`` (a missing bound does not bound it): the one
+    range rule validation and import apply.
+
+    Examples
+    --------
+    >>> in_range(-4, {"min": 0, "max": float("nan")}), in_range(40, {"min": 0, "max": 100})
+    (False, True)
+    """
+    return not (value < info["min"] or value > info["max"])  # NaN bounds compare False
+
+
+def range_text(info) -> str:
+    """A KPI's range as messages write it: ``[0, 100] % of releases``.
+
+    Examples
+    --------
+    >>> range_text({"min": 0, "max": float("nan"), "unit": "days"})
+    '[0, inf] days'
+    """
+    low = "-inf" if pd.isna(info["min"]) else f"{info['min']:g}"
+    high = "inf" if pd.isna(info["max"]) else f"{info['max']:g}"
+    return f"[{low}, {high}] {info['unit']}"

@@ -107,7 +107,7 @@ def _template_left(case: ParsedCase) -> list[Problem]:
              "appraisals.csv": "replace it with the organization's appraisals (`casekit import --appraisals-sheet`)",
              "practice_areas.csv": "replace it with the organization's capability levels, or delete it (it is "
                                    "optional)"}
-    for path in template_copies(case.folder, case.digests):
+    for path in template_copies(case.folder, case.digests or None):  # digests, where the reading kept them
         found.append(Problem(display_path(path), None, "", f"warning: still the template's example data, not the "
                                                            f"organization's: {fixes[path.name]}"))
     return found

@@ -6,6 +6,7 @@ import hashlib
 import os
 import secrets
 import shutil
+from functools import cache
 from pathlib import Path
 
 from ..errors import ArgumentError
@@ -98,10 +99,15 @@ def template_copies(folder: str | Path, digests: dict[str, str] | None = None) -
     for name in EXAMPLE_DATA:
         path, example = Path(folder) / name, TEMPLATE / name
         if digests is not None:
-            if digests.get(name) == hashlib.sha256(example.read_bytes()).hexdigest():
+            if digests.get(name) == _example_digest(name):
                 found.append(path)
         elif path.is_file() and not path.is_symlink() and path.stat().st_size == example.stat().st_size \
                 and path.read_bytes() == example.read_bytes():
             found.append(path)
     return found
 
+
+@cache
+def _example_digest(name: str) -> str:
+    """The SHA-256 of the template's example file ``name``: a file casekit ships, read once per process."""
+    return hashlib.sha256((TEMPLATE / name).read_bytes()).hexdigest()

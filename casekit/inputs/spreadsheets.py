@@ -24,7 +24,7 @@ import pandas as pd
 from ..atomic import remove_leftovers, replaced_together, target_problem
 from ..errors import CasekitError
 from .casefiles import MISSING_MARKERS
-from .catalog import SIGNED_TWINS, kpi_catalog, kpi_names, normalise, signed_hint
+from .catalog import SIGNED_TWINS, in_range, kpi_catalog, kpi_names, normalise, range_text, signed_hint
 from .periods import ISO_DATE, NUMERIC_DATE, read_period_text
 from .scaffold import template_copies
 
@@ -133,10 +133,10 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
     known = _known_kpis(case_dir)
     notes = [f"read {origin}"]
     mapping = _checked_mapping(columns or {}, known)
-    tidy = _tidy(header, rows, layout, known, notes, source, mapping)
+    tidy, names = _tidy(header, rows, layout, known, notes, source, mapping)
     tidy["period"] = parse_periods(tidy["period"].tolist(), dayfirst, notes)
     tidy["value"] = parse_values(tidy["value"].tolist(), tidy["kpi"].tolist(), known, decimal, notes)
-    _check_ranges(tidy, known, source, tidy.attrs.get("names", {}))
+    _check_ranges(tidy, known, source, names)
     missing = tidy["value"].isna()
     if missing.any():
         notes.append(f"left out {int(missing.sum())} blank value(s) (empty cells, #N/A, n/a and the like): casekit "
@@ -411,7 +411,8 @@ def _excel_serial(cell) -> float | None:
 # --- layout --------------------------------------------------------------------------------------------
 
 def _tidy(header: list[str], rows: list[list], layout: str, known: pd.DataFrame, notes: list[str],
-          source: Path, mapping: dict[str, str]) -> pd.DataFrame:
+          source: Path, mapping: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The sheet as rows of period, KPI id and value, and the name each KPI had in the sheet."""
     names = [normalise(split_unit(h)[0]) if normalise(h) not in PERIOD_COLUMNS else normalise(h) for h in header]
     period = next((i for i, n in enumerate(names) if n in PERIOD_COLUMNS), None)
     kpi = next((i for i, n in enumerate(names) if n in KPI_COLUMNS), None)
@@ -434,8 +435,7 @@ def _tidy(header: list[str], rows: list[list], layout: str, known: pd.DataFrame,
         kept = [row for row in rows if row[kpi] is not None]
         table = pd.DataFrame({"period": [row[period] for row in kept], "kpi": [ids[row[kpi]] for row in kept],
                               "value": [row[value] for row in kept]})
-        table.attrs["names"] = {kpi_id: str(name) for name, kpi_id in ids.items()}
-        return table
+        return table, {kpi_id: str(name) for name, kpi_id in ids.items()}
     columns = [(i, h) for i, h in enumerate(header) if i != period and normalise(h) not in IGNORED_COLUMNS and h]
     if not columns:
         raise SpreadsheetError(f"{source.name}: no KPI columns beside the period column")
@@ -448,8 +448,7 @@ def _tidy(header: list[str], rows: list[list], layout: str, known: pd.DataFrame,
     table = pd.DataFrame({"period": [row[period] for _, _ in mapped for row in rows],
                           "kpi": [kpi_id for _, kpi_id in mapped for _ in rows],
                           "value": [row[i] for i, _ in mapped for row in rows]})
-    table.attrs["names"] = {kpi_id: str(header[i]) for i, kpi_id in mapped}
-    return table
+    return table, {kpi_id: str(header[i]) for i, kpi_id in mapped}
 
 
 def _known_kpis(case_dir) -> pd.DataFrame:
@@ -551,15 +550,13 @@ def _check_ranges(tidy: pd.DataFrame, known: pd.DataFrame, source: Path, names: 
     info = known.drop_duplicates("kpi", keep="last").set_index("kpi")
     for kpi, values in tidy.groupby("kpi", sort=False)["value"]:
         numbers = pd.to_numeric(values, errors="coerce").dropna()
-        low, high = info.loc[kpi, "min"], info.loc[kpi, "max"]
-        outside = numbers[((numbers < low) if pd.notna(low) else False) | ((numbers > high) if pd.notna(high) else False)]
+        outside = numbers[[not in_range(v, info.loc[kpi]) for v in numbers]]
         if outside.empty:
             continue
         column = names.get(kpi, kpi)
         shown = ", ".join(f"{v:g}" for v in outside.iloc[:3]) + (", …" if len(outside) > 3 else "")
-        bounds = f"{low:g} to {high:g}" if pd.notna(high) else f"{low:g} and up"
         message = (f"{source.name}: {len(outside)} value(s) of {_shown(column)} ({shown}) lie outside {kpi}'s range, "
-                   f"{bounds} ({info.loc[kpi, 'unit']})")
+                   f"{range_text(info.loc[kpi])}")
         if (outside < 0).any() and (hint := signed_hint(kpi)):
             message += f". {hint}: --map {_shown(f'{column}={SIGNED_TWINS[kpi]}')}"
         else:

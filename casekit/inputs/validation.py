@@ -31,7 +31,17 @@ from .casefiles import (
     read_text,
     read_yaml,
 )
-from .catalog import CATEGORIES, DIRECTIONS, SCALES, kpi_catalog, kpi_names, normalise, signed_hint
+from .catalog import (
+    CATEGORIES,
+    DIRECTIONS,
+    SCALES,
+    in_range,
+    kpi_catalog,
+    kpi_names,
+    normalise,
+    range_text,
+    signed_hint,
+)
 from .kpi_records import KpiRecords
 from .periods import (
     NUMERIC_DATE,
@@ -87,7 +97,7 @@ class ParsedCase:
     appraisals: list[dict[str, Any]] = field(default_factory=list)
     practice_areas: list[dict[str, Any]] = field(default_factory=list)
     doc: YamlDoc | None = None  # case.yaml as read, with each value's line
-    digests: dict[str, str] = field(default_factory=dict)  # each file read: the SHA-256 of its bytes, by name
+    digests: dict[str, str] = field(default_factory=dict)  # each file read: its bytes' SHA-256 (check_case(digests=True))
 
 
 MAX_TEXT = 200  # characters in a name, sector, region, KPI label or unit, goal id
@@ -406,8 +416,8 @@ def _check_target(c: _YamlChecker, keys: tuple, raw: Any, kpis: list, known: dic
             c.problem(keys + ("change_pct",), f"{kpi}: {info['better']} is better, so the target must be {want}, got {change}")
         return {**empty, "target_kpi": kpi, "target_change_pct": float(change)}
     value = c.number(keys + ("value",), target["value"])
-    if value is not None and not _in_range(value, info):
-        c.problem(keys + ("value",), f"{kpi} ranges over {_range_text(info)}, got {value}")
+    if value is not None and not in_range(value, info):
+        c.problem(keys + ("value",), f"{kpi} ranges over {range_text(info)}, got {value}")
     return {**empty, "target_kpi": kpi, "target_value": value}
 
 
@@ -429,16 +439,6 @@ def _check_investments(c: _YamlChecker, raw: Any) -> list[dict]:
         if None not in (period, category, amount):
             rows.append({"period": period, "category": category, "amount": float(amount)})
     return rows
-
-
-def _in_range(value: float, info) -> bool:
-    return not (value < info["min"] or value > info["max"])  # NaN bounds compare False
-
-
-def _range_text(info) -> str:
-    low = "-inf" if pd.isna(info["min"]) else f"{info['min']:g}"
-    high = "inf" if pd.isna(info["max"]) else f"{info['max']:g}"
-    return f"[{low}, {high}] {info['unit']}"
 
 
 def _check_kpi_rows(path: Path, known: dict | None, problems: list[Problem],
@@ -506,8 +506,8 @@ def kpi_rows_one_by_one(text: str, where: str, known: dict | None, problems: lis
             ok = False
         if not ok:
             continue
-        if known is not None and not _in_range(value, info := known[kpi]):
-            grouped.add(f"range {kpi}", line, "value", f"{kpi} ranges over {_range_text(info)}, got {value:g}",
+        if known is not None and not in_range(value, info := known[kpi]):
+            grouped.add(f"range {kpi}", line, "value", f"{kpi} ranges over {range_text(info)}, got {value:g}",
                         signed_hint(kpi) if value < 0 else "")
         elif known is not None and info.get("scale") == "ratio" and value < 0:
             grouped.add(f"negative {kpi}", line, "value", f"{kpi} is compared as a ratio, so it cannot be negative, "
@@ -756,7 +756,8 @@ def _check_goal_data(folder: Path, doc: YamlDoc, meta: dict, measured: set[str],
                                         f"business_goals[{i}].kpis[{j}]", f"kpis.csv has no rows for {kpi}"))
 
 
-def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[ParsedCase, list[Problem]]:
+def check_case(folder: Path, catalog: pd.DataFrame | None = None,
+               digests: bool = False) -> tuple[ParsedCase, list[Problem]]:
     """Read and check one case folder.
 
     Returns what could be parsed and every problem found; the parsed case is
@@ -768,11 +769,14 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
         One case's folder.
     catalog : pandas.DataFrame, optional
         :func:`casekit.kpi_catalog` (read when not given).
+    digests : bool
+        Record the SHA-256 of each file's bytes as read in ``ParsedCase.digests``: what a render's
+        fingerprints are made of, so that it reads each file once. Loading and validating need none.
 
     Returns
     -------
     tuple of (ParsedCase, list of Problem)
-        The parsed case (with each file's digest as read and ``case.yaml``'s document), and every problem by
+        The parsed case (with ``case.yaml``'s document, and the digests when asked), and every problem by
         file and line.
 
     Examples
@@ -785,6 +789,7 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
     catalog = kpi_catalog() if catalog is None else catalog
     problems: list[Problem] = []
     case = ParsedCase(folder)
+    recorded = case.digests if digests else None
     if folder.is_symlink():
         problems.append(Problem(display_path(folder), None, "", "the case folder is a symbolic link; casekit reads "
                                                                 "only folders inside the cases folder"))
@@ -798,18 +803,18 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None) -> tuple[Parse
     for name in ("case.yaml", "kpis.csv", "appraisals.csv"):
         if not present[name]:
             problems.append(Problem(display_path(files[name]), None, "", "required file is missing"))
-    doc = read_yaml(files["case.yaml"], problems, case.digests) if present["case.yaml"] else None
+    doc = read_yaml(files["case.yaml"], problems, recorded) if present["case.yaml"] else None
     case.doc = doc
     meta = _check_meta(folder, doc, problems, catalog) if doc is not None else None
     known = None if meta is None else known_kpis(catalog, meta["kpi_definitions"])
     read = None
     if present["kpis.csv"]:
-        read = _check_kpi_rows(files["kpis.csv"], known, problems, case.digests)
+        read = _check_kpi_rows(files["kpis.csv"], known, problems, recorded)
         case.kpis = read.rows if read is not None else KpiRecords()
     if present["appraisals.csv"]:
-        case.appraisals = _check_appraisals(files["appraisals.csv"], problems, case.digests)
+        case.appraisals = _check_appraisals(files["appraisals.csv"], problems, recorded)
     if present["practice_areas.csv"]:
-        case.practice_areas = _check_practice_areas(files["practice_areas.csv"], problems, case.digests)
+        case.practice_areas = _check_practice_areas(files["practice_areas.csv"], problems, recorded)
     if meta is not None:
         # an unreadable kpis.csv, or its rejected rows, were reported once: what they leave missing is no news
         if read is not None and read.complete:

@@ -345,7 +345,7 @@ def _checked(folders: dict[str, Path], catalog: pd.DataFrame) -> dict[str, Check
                 f"case id {name!r} is the name of casekit's {name} page; rename the case's folder and id")))
             continue
         try:
-            case, problems = check_case(folder, catalog)
+            case, problems = check_case(folder, catalog, digests=True)
             found = [str(p) for p in problems]
         except Exception as exc:  # noqa: BLE001 - one case that breaks validation never stops the others
             case, found = None, [f"{display_path(folder)}: casekit could not check this case "
