@@ -269,15 +269,15 @@ def plain_headline(tested: pd.DataFrame, effects: pd.DataFrame, labels: dict, or
     else:
         across = (f"Across organizations, none of the {len(tested)} KPIs measured by two or more shows a clear "
                   "change.")
-    return " ".join([first, across] + _why_not_clear(tested, usable[better], labels, alpha, correction))
+    return " ".join([first, across] + _why_not_clear(tested, usable[better], labels, correction))
 
 
 def _listed(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _why_not_clear(tested: pd.DataFrame, improved: pd.DataFrame, labels: dict, alpha: float,
-                   correction: str, shown: int = 2) -> list[str]:
+def _why_not_clear(tested: pd.DataFrame, improved: pd.DataFrame, labels: dict, correction: str,
+                   shown: int = 2) -> list[str]:
     """For the KPIs that improved in two or more organizations but show no clear change across them, why."""
     in_cases = improved.groupby("kpi")["case_id"].nunique()
     unclear = tested[(tested["verdict"] == "no clear change") & tested["kpi"].map(in_cases).fillna(0).ge(2)]
