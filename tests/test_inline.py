@@ -60,20 +60,6 @@ def test_an_opaque_figure_is_written_without_alpha_and_no_larger():
     assert see_through.mode == "RGBA" and np.asarray(see_through)[..., 3].min() < 255
 
 
-def test_each_axis_works_its_ticks_out_once(monkeypatch):
-    from matplotlib.axis import Axis
-
-    worked_out = []
-    original = Axis._update_ticks
-    monkeypatch.setattr(Axis, "_update_ticks", lambda self: worked_out.append(self) or original(self))
-    counted = Axis._update_ticks
-    fig = _dated_chart()
-    figure_png(fig)
-    plt.close(fig)
-    assert len(worked_out) == 2  # x and y, where painting and measuring ask about a dozen times each
-    assert Axis._update_ticks is counted  # and matplotlib is as it was
-
-
 def test_content_past_the_canvas_is_kept():
     fig = _labels_past_the_left_edge()
     fig.canvas.draw()

@@ -6,7 +6,6 @@ to paint it. Laying out (ticks, text) is most of a chart's cost, so a report wit
 dozen charts spends seconds measuring. :func:`figure_png` paints once, measures on that
 painting and crops the pixels. A figure whose content reaches beyond its canvas, which a
 crop cannot enlarge, is painted a second time around the measured box, as IPython would.
-While it paints and measures, each axis works its ticks out once, not a dozen times.
 An opaque figure's PNG is RGB, at a lighter compression (see ``PNG_COMPRESSION``).
 """
 
@@ -14,13 +13,10 @@ from __future__ import annotations
 
 import io
 import math
-import threading
 from binascii import b2a_base64
-from contextlib import contextmanager
 
 import matplotlib as mpl
 import numpy as np
-from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
@@ -34,6 +30,16 @@ def figure_png(fig: Figure) -> str | None:
     """The figure as base64 PNG, cropped to its content as IPython's inline backend crops it.
 
     Returns None for an empty figure, as IPython does.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+
+    Returns
+    -------
+    str or None
+        Base64-encoded PNG.
 
     Examples
     --------
@@ -53,10 +59,9 @@ def figure_png(fig: Figure) -> str | None:
         return None
     if not isinstance(fig.canvas, FigureCanvasAgg):
         return print_figure(fig, "png", base64=True)
-    with _TICKS_LOCK, _ticks_computed_once():
-        fig.canvas.draw()
-        renderer = fig.canvas.get_renderer()
-        content = fig.get_tightbbox(renderer)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    content = fig.get_tightbbox(renderer)
     box = content.padded(mpl.rcParams["savefig.pad_inches"])
     width, height = fig.get_size_inches()
     if content.x0 < 0 or content.y0 < 0 or content.x1 > width or content.y1 > height:
@@ -78,43 +83,28 @@ def figure_png(fig: Figure) -> str | None:
     return b2a_base64(buffer.getvalue(), newline=False).decode("ascii")
 
 
-_TICKS_LOCK = threading.Lock()
-
-
-@contextmanager
-def _ticks_computed_once():
-    """Within: each axis computes its ticks once per state (view limits, place on the canvas), on this thread.
-
-    Painting a chart asks each axis for its ticks about a dozen times (to place the axis labels, the
-    title, the ticks themselves) and measuring it asks again; nothing changes them in between, and
-    working them out (locators, date formatting) is a fifth of a chart's cost.
-    """
-    original, cache, thread = getattr(Axis, "_update_ticks", None), {}, threading.get_ident()
-    if original is None:  # a matplotlib without this internal step: nothing to save
-        yield
-        return
-
-    def update_ticks(self):
-        if threading.get_ident() != thread:
-            return original(self)
-        key = (self, *self.get_view_interval(), *self.axes.bbox.bounds)
-        if key not in cache:
-            cache[key] = original(self)
-        return cache[key]
-
-    Axis._update_ticks = update_ticks
-    try:
-        yield
-    finally:
-        Axis._update_ticks = original
-
-
 def enable(shell=None) -> bool:
     """Show this notebook's figures with :func:`figure_png`; call it after ``%matplotlib inline``.
 
     It applies only where the inline backend shows PNG with its default
     tight crop; other formats (``retina``, ``svg``) or settings are left as
     they are. Returns whether it applied.
+
+    Parameters
+    ----------
+    shell : IPython.core.interactiveshell.InteractiveShell, optional
+        The shell; by default the running one.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    In a notebook, after ``%matplotlib inline``:
+
+    >>> isinstance(enable(), bool)
+    True
     """
     from IPython import get_ipython
 
@@ -132,12 +122,33 @@ def enable(shell=None) -> bool:
 
 def figure_png_with_alt(fig: Figure):
     """:func:`figure_png` and the output's metadata: ``alt``, the text a report gives the image for readers
-    who cannot see it (the figure's titles)."""
+    who cannot see it (the figure's titles).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+
+    Returns
+    -------
+    tuple of (str, dict) or None
+        The PNG (base64) and ``{"alt": ...}``; None for an empty figure.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(figsize=(3, 2))
+    >>> _ = ax.plot([1, 2, 3]); _ = ax.set_title("Defect density")
+    >>> png, metadata = figure_png_with_alt(fig)
+    >>> metadata
+    {'alt': 'Chart: Defect density'}
+    >>> plt.close(fig)
+    """
     png = figure_png(fig)
-    return None if png is None else (png, {"alt": alt_text(fig)})
+    return None if png is None else (png, {"alt": _alt_text(fig)})
 
 
-def alt_text(fig: Figure) -> str:
+def _alt_text(fig: Figure) -> str:
     """A figure's description: its suptitle and its axes' titles (else their y labels), joined.
 
     Examples
@@ -145,7 +156,7 @@ def alt_text(fig: Figure) -> str:
     >>> import matplotlib.pyplot as plt
     >>> fig, ax = plt.subplots()
     >>> _ = ax.set_title("Defect density (lower is better)")
-    >>> alt_text(fig)
+    >>> _alt_text(fig)
     'Chart: Defect density (lower is better)'
     >>> plt.close(fig)
     """

@@ -41,11 +41,6 @@ _PRELOADED: set[str] = set()  # notebooks whose imports this process has followe
 _WARM = False  # whether warm_up has run in this process
 
 
-def warmed_up() -> bool:
-    """Whether this process has warmed up."""
-    return _WARM
-
-
 def warm_up() -> None:
     """Do, once per process (a forked one inherits it), the first-use work every report would repeat:
     draw a dated seaborn chart to PNG (fonts, tick locators) and export a small notebook with each kind
