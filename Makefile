@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.installed-test
 DOCS_STAMP := $(VENV)/.installed-docs
 CASES ?= cases
 
-.PHONY: test report docs env clean
+.PHONY: test test-fast report docs env clean
 
 env: $(TEST_STAMP)
 
@@ -30,6 +30,10 @@ $(DOCS_STAMP): pyproject.toml | $(BIN)/python
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
+
+# The quick loop while working: every test but those marked slow (CI runs them all, through `make test`).
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 # Reports for readers, without code (casekit render's default). Every valid case is rendered even when some are invalid;
 # those are listed (FAILED ... invalid case: ...) and make exits non-zero.

@@ -88,6 +88,7 @@ def _subsets(portfolio, size):
 REPLICATES, ORGS = 300, 8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("orgs, tau", [(4, 0.0), (8, 0.05), (16, 0.0)])
 def test_calibration_false_positive_rate_without_effect(orgs, tau):
     """No true effect: the primary test rejects 2.5-6% at alpha = 0.05, widened by the simulation's error.
@@ -109,6 +110,7 @@ def test_calibration_false_positive_rate_without_effect(orgs, tau):
     assert 11 <= rejected <= 74, rejected
 
 
+@pytest.mark.slow
 def test_calibration_coverage_of_known_effect():
     """A 20% true improvement: the pooled 95% CI covers it at close to the nominal rate.
 
@@ -123,6 +125,7 @@ def test_calibration_coverage_of_known_effect():
     assert 272 <= covered <= 297, covered
 
 
+@pytest.mark.slow
 def test_calibration_of_heterogeneity_without_any():
     """Every organization has the same true effect: Cochran's Q rejects near alpha and I² stays small.
 
@@ -154,6 +157,7 @@ def test_prediction_intervals_stay_inside_the_kpis_range(shipped):
     assert "1 case(s): no prediction interval" in table.loc["lead_time", "heterogeneity_note"]
 
 
+@pytest.mark.slow
 def test_a_bounded_kpis_prediction_interval_never_leaves_its_range():
     # The review found "-11,291.6 to +99.6" and on-time delivery above 100%: 30 portfolios of 3 organizations
     # with a strong, varied effect on on-time delivery (0 to 100%) and rework share (0 to 100%)

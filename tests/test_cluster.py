@@ -19,6 +19,8 @@ import casekit as ck
 distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402  (after the skip: only with distributed installed)
 
+pytestmark = pytest.mark.slow  # `make test-fast` leaves these out; `make test` and CI run them
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "casekit" / "notebooks"
 CASES = ["northwood-paper", "quantia-tech", "voltcart-ecommerce"]

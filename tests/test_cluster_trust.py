@@ -17,6 +17,8 @@ from conftest import copy_cases
 import casekit as ck
 from casekit.rendering.cluster import InsecureSchedulerWarning
 
+pytestmark = pytest.mark.slow  # `make test-fast` leaves these out; `make test` and CI run them
+
 distributed = pytest.importorskip("distributed")
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -39,6 +39,7 @@ def _rewrite_part(path: Path, name: str, change) -> None:
     os.replace(copy, path)
 
 
+@pytest.mark.slow
 def test_an_xlsx_that_inflates_is_refused_before_calamine_reads_it(tmp_path: Path):
     book = _workbook(tmp_path / "bomb.xlsx")
     # 600 MB of one repeated byte compresses to well under a megabyte

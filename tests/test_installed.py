@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.slow  # `make test-fast` leaves these out; `make test` and CI run them
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -11,6 +11,8 @@ from ar1_simulation import gls_critical, simulate_tests
 
 import casekit as ck
 
+pytestmark = pytest.mark.slow  # `make test-fast` leaves these out; `make test` and CI run them
+
 COUNT = 600
 
 

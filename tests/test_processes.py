@@ -80,6 +80,7 @@ def test_the_main_process_ending_takes_every_process_of_the_run_with_it(tmp_path
         assert not list((tmp_path / "out").glob(".casekit-staging-*"))
 
 
+@pytest.mark.slow
 def test_a_killed_render_server_costs_only_its_report(tmp_path: Path):
     tag = f"casekit-victim-{tmp_path.name}"
     render = _start_render(tmp_path, _notebooks(tmp_path, f"import subprocess, sys, time\n"
@@ -96,6 +97,7 @@ def test_a_killed_render_server_costs_only_its_report(tmp_path: Path):
     wait_for(lambda: not _alive([victim_child]), timeout=15, what="the killed server's report to end")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trap", [
     "import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(300)\n    os._exit(0)\n",
     "import subprocess, sys, time\npid = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)']).pid\n",

@@ -55,6 +55,7 @@ def _stopped_after_a_report(cases: Path, out: Path, how: int) -> None:
         render.wait(timeout=120)
 
 
+@pytest.mark.slow
 def test_after_kill_9_a_plain_rerun_recovers_and_needs_no_force(cases: Path, tmp_path: Path):
     out = tmp_path / "out"
     _stopped_after_a_report(cases, out, signal.SIGKILL)
@@ -67,6 +68,7 @@ def test_after_kill_9_a_plain_rerun_recovers_and_needs_no_force(cases: Path, tmp
     assert sorted(manifest) == sorted([*CASES, "portfolio"])
 
 
+@pytest.mark.slow
 def test_a_damaged_manifest_is_named_and_rebuilt(cases: Path, tmp_path: Path):
     out = tmp_path / "out"
     first = _casekit("render", str(cases), "--out", str(out), "--case", "quantia-tech", "--case", "northwood-paper",

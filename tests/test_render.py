@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "casekit" / "notebooks"
 
 
+@pytest.mark.slow
 def test_render_all_cases(rendered):
     out, result = rendered
     assert result.returncode == 0, result.stdout + result.stderr
@@ -94,6 +95,7 @@ def _broken_notebooks(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_failures_never_stop_the_others(tmp_path: Path):
     cases = tmp_path / "cases"
     for name in ("quantia-tech", "chemhaven-specialty", "atlas-capital", "northwood-paper"):
@@ -205,6 +207,7 @@ def test_a_kernel_that_fails_to_start_once_is_started_again(tmp_path: Path, monk
     assert out.cells[0].outputs[0]["text"] == "42\n"
 
 
+@pytest.mark.slow
 def test_a_rerender_that_fails_everywhere_keeps_every_good_report(tmp_path: Path):
     out = tmp_path / "out"
     first = ck.render(ROOT / "cases", out, case_ids=["voltcart-ecommerce"], progress=False)

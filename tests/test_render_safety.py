@@ -22,6 +22,7 @@ def two_cases(tmp_path: Path) -> Path:
     return copy_cases(tmp_path / "cases", "quantia-tech", "chemhaven-specialty")
 
 
+@pytest.mark.slow
 def test_unchanged_reports_are_skipped_and_force_renders_all(two_cases: Path, tmp_path: Path):
     out = tmp_path / "out"
     first = ck.render(two_cases, out, progress=False).set_index("report")

@@ -160,6 +160,7 @@ def test_casekit_render_refuses_a_bad_parameter_before_any_kernel(tmp_path: Path
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("notebook, arguments, message", [
     ("case_report.ipynb", arguments, message) for arguments, message in REFUSED_BY_THE_CASE_REPORT + [
         (["-p", "case_id", "123"], "case_id must be a case's id (text), got int 123"),

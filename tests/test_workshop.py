@@ -11,6 +11,8 @@ import pytest
 
 import casekit as ck
 
+pytestmark = pytest.mark.slow  # `make test-fast` leaves these out; `make test` and CI run them
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKSHOP = ROOT / "casekit" / "notebooks" / "workshop"
 NAMES = sorted(p.stem for p in WORKSHOP.glob("*.ipynb"))
