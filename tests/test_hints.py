@@ -165,3 +165,24 @@ def test_the_period_hint_says_what_import_converts_to(tmp_path: Path, written: s
         return
     proposed = re.search(r"write the (?:month as YYYY-MM|quarter as YYYY-Qn) \(([^)]+)\)", hinted[0])
     assert proposed and proposed.group(1) == parse_periods([written], None, [])[0], hinted[0]
+
+
+@pytest.mark.parametrize(("written", "number"), [("68,9%", 68.9), ("1.012,5", 1012.5), ("1 012", 1012),
+                                               ("12,5", 12.5), ("-12,5", -12.5), ("1'012.5", 1012.5),
+                                               ("1,012.5", 1012.5), ("7.5%", 7.5)])
+def test_the_value_hint_names_what_import_converts(tmp_path: Path, written: str, number: float):
+    """One reader of spreadsheet numbers: the forms validation's hint names are those import converts."""
+    kpi = "on_time_delivery" if written.endswith("%") else "schedule_overrun" if number < 0 else "cycle_time"
+    folder = ck.new_case("acme", tmp_path / "cases")
+    (folder / "kpis.csv").write_text(f'period,kpi,value\n2020-01,{kpi},"{written}"\n', encoding="utf-8")
+    hinted = " ".join(str(p) for p in ck.validate_cases(tmp_path / "cases") if "value" in str(p))
+    source = tmp_path / "sheet.csv"
+    source.write_text(f'period,kpi,value\n2020-01,{kpi},"{written}"\n', encoding="utf-8")
+    result = ck.import_kpis(source, dry_run=True)
+    assert result.kpis["value"].tolist() == [number]
+    notes = " ".join(result.notes)
+    named = {form for form, hint in (("percent", "remove the % sign"), ("thousands", "thousands separator"),
+                                     ("decimal comma", "decimals with a point")) if hint in hinted}
+    converted = {form for form, note in (("percent", "percent sign"), ("thousands", "thousands separators"),
+                                         ("decimal comma", "decimal comma")) if note in notes}
+    assert named and named <= converted, (written, hinted, notes)  # the hint names the first form it finds

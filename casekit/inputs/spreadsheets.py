@@ -22,9 +22,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import remove_leftovers, replaced_together, target_problem
-from ..errors import CasekitError
+from ..errors import SpreadsheetError
 from .casefiles import MISSING_MARKERS
 from .catalog import SIGNED_TWINS, in_range, kpi_catalog, kpi_names, normalise, range_text, signed_hint
+from .numbers import decimal_mark, read_number_text, squeeze
 from .periods import ISO_DATE, NUMERIC_DATE, read_period_text
 from .scaffold import template_copies
 
@@ -39,10 +40,6 @@ PERIOD_COLUMNS = {"period", "month", "date", "quarter", "year_month", "yearmonth
 KPI_COLUMNS = {"kpi", "kpi_id", "metric", "measure", "indicator"}
 VALUE_COLUMNS = {"value", "amount", "measurement", "result"}
 IGNORED_COLUMNS = {"note", "notes", "comment", "comments", "unit", "units", "source"}
-
-
-class SpreadsheetError(CasekitError, ValueError):
-    """A spreadsheet that ``casekit import`` cannot turn into a case's files; the message says how to fix it."""
 
 
 @dataclass
@@ -129,13 +126,13 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
      ['2020-01', 'on_time_delivery', 68.9], ['2020-02', 'on_time_delivery', 71.0]]
     """
     source = Path(source)
-    header, rows, origin = read_table(source, sheet)
+    header, rows, origin = _read_table(source, sheet)
     known = _known_kpis(case_dir)
     notes = [f"read {origin}"]
     mapping = _checked_mapping(columns or {}, known)
     tidy, names = _tidy(header, rows, layout, known, notes, source, mapping)
     tidy["period"] = parse_periods(tidy["period"].tolist(), dayfirst, notes)
-    tidy["value"] = parse_values(tidy["value"].tolist(), tidy["kpi"].tolist(), known, decimal, notes)
+    tidy["value"] = _parse_values(tidy["value"].tolist(), tidy["kpi"].tolist(), known, decimal, notes)
     _check_ranges(tidy, known, source, names)
     missing = tidy["value"].isna()
     if missing.any():
@@ -192,7 +189,7 @@ def _template_data_left(folder: Path, force: bool, notes: list[str]) -> None:
 
 # --- reading -------------------------------------------------------------------------------------------
 
-def read_table(source: Path, sheet=None) -> tuple[list[str], list[list], str]:
+def _read_table(source: Path, sheet=None) -> tuple[list[str], list[list], str]:
     """The header and rows of a sheet or CSV file (cells as text, numbers or dates), and where they came from."""
     import os
     import stat
@@ -413,7 +410,7 @@ def _excel_serial(cell) -> float | None:
 def _tidy(header: list[str], rows: list[list], layout: str, known: pd.DataFrame, notes: list[str],
           source: Path, mapping: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
     """The sheet as rows of period, KPI id and value, and the name each KPI had in the sheet."""
-    names = [normalise(split_unit(h)[0]) if normalise(h) not in PERIOD_COLUMNS else normalise(h) for h in header]
+    names = [normalise(_split_unit(h)[0]) if normalise(h) not in PERIOD_COLUMNS else normalise(h) for h in header]
     period = next((i for i, n in enumerate(names) if n in PERIOD_COLUMNS), None)
     kpi = next((i for i, n in enumerate(names) if n in KPI_COLUMNS), None)
     value = next((i for i, n in enumerate(names) if n in VALUE_COLUMNS), None)
@@ -470,14 +467,14 @@ def _kpi_id(name, lookup: dict[str, str], known: pd.DataFrame, source: Path, map
     text = str(name).strip()
     if text in mapping or normalise(text) in mapping:
         return mapping.get(text) or mapping[normalise(text)]
-    base, unit = split_unit(text)
+    base, unit = _split_unit(text)
     found = lookup.get(normalise(text))
     if found is not None and not (unit and normalise(text) == normalise(base)):  # a unit of symbols ("%") is a unit
         return found
     found = lookup.get(normalise(base)) if unit else None
     if found is not None:
         expected = str(known.set_index("kpi").loc[found, "unit"])
-        if not same_unit(unit, expected):
+        if not _same_unit(unit, expected):
             raise SpreadsheetError(f"{source.name}: column {_shown(text)} reads as {found}, which casekit measures "
                                    f"in {expected}, not {unit}: convert the values to {expected}, or map the column "
                                    f"to a KPI of your own defined in case.yaml: --map {_shown(f'{text}=your_kpi')}")
@@ -498,12 +495,12 @@ _TIME_UNITS = {"h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours"
                "month": "month", "months": "month", "yr": "year", "year": "year", "years": "year"}
 
 
-def split_unit(name: str) -> tuple[str, str]:
+def _split_unit(name: str) -> tuple[str, str]:
     """A column's name and the unit written after it, in brackets or after a comma (``""`` when none).
 
     Examples
     --------
-    >>> split_unit("Defect density (defects/KLOC)"), split_unit("Cycle time, days"), split_unit("NPS")
+    >>> _split_unit("Defect density (defects/KLOC)"), _split_unit("Cycle time, days"), _split_unit("NPS")
     (('Defect density', 'defects/KLOC'), ('Cycle time', 'days'), ('NPS', ''))
     """
     match = _UNIT.match(str(name).strip())
@@ -514,13 +511,13 @@ def split_unit(name: str) -> tuple[str, str]:
     return match["base"].strip(), unit.strip()
 
 
-def same_unit(stated: str, expected: str) -> bool:
+def _same_unit(stated: str, expected: str) -> bool:
     """Whether a unit written in a column's name can be a KPI's unit: False only when it is plainly another (a
     different unit of time; a percentage for what is not one, or the reverse).
 
     Examples
     --------
-    >>> same_unit("defects/KLOC", "defects per KLOC"), same_unit("%", "% of releases"), same_unit("weeks", "days")
+    >>> _same_unit("defects/KLOC", "defects per KLOC"), _same_unit("%", "% of releases"), _same_unit("weeks", "days")
     (True, True, False)
     """
     said, meant = (re.findall(r"%|[a-z]+", unit.lower()) for unit in (stated, expected))
@@ -573,6 +570,24 @@ def parse_periods(cells: list, dayfirst: bool | None, notes: list[str]) -> list[
     """Each period cell as ``YYYY-MM`` or ``YYYY-Qn``; refuses a form it cannot read, and dates that read two
     ways (``01/02/2020``) unless ``dayfirst`` says which.
 
+    Parameters
+    ----------
+    cells : list
+        The period column's cells (text, numbers or dates).
+    dayfirst : bool or None
+        How to read a date whose day and month could be swapped.
+    notes : list of str
+        Receives what was converted, for the import's report.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    SpreadsheetError
+        A cell in no known form, or a date that reads two ways.
+
     Examples
     --------
     >>> parse_periods(["01/2020", "2020-02-15", "Mar 2020", "2020 Q2"], None, [])
@@ -623,13 +638,7 @@ def _period(cell, dayfirst: bool | None, forms: set[str]) -> str:
 
 # --- values --------------------------------------------------------------------------------------------
 
-_THOUSANDS_POINT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")    # 1.012,5  1.012.000
-_THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")    # 1,012.5  1,012,000
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
-_PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-def parse_values(cells: list, kpis: list[str], known: pd.DataFrame, decimal: str | None,
+def _parse_values(cells: list, kpis: list[str], known: pd.DataFrame, decimal: str | None,
                  notes: list[str]) -> list[float | None]:
     """Each value cell as a number (None for a blank), after percent signs, thousands separators and decimal
     commas; refuses what reads two ways (``1,012``) unless ``decimal`` says which.
@@ -637,15 +646,16 @@ def parse_values(cells: list, kpis: list[str], known: pd.DataFrame, decimal: str
     Examples
     --------
     >>> import casekit as ck
-    >>> parse_values(["68,9%", "1.012,5", " 12 "], ["on_time_delivery", "cycle_time", "cycle_time"],
+    >>> _parse_values(["68,9%", "1.012,5", " 12 "], ["on_time_delivery", "cycle_time", "cycle_time"],
     ...              ck.kpi_catalog(), None, [])
     [68.9, 1012.5, 12.0]
     """
     if decimal not in (None, ".", ","):
         raise SpreadsheetError(f"the decimal mark must be '.' or ',', got {decimal!r}")
     units = dict(zip(known["kpi"], known["unit"]))
-    texts = [(i, _squeeze(c)) for i, c in enumerate(cells) if isinstance(c, str)]
-    mark = decimal or _decimal_mark([t.rstrip("%").strip() for _, t in texts if t.lower() not in MISSING_MARKERS and t])
+    texts = [(i, c.strip()) for i, c in enumerate(cells) if isinstance(c, str)]
+    mark = decimal or _decimal_mark([squeeze(t).rstrip("%").strip() for _, t in texts
+                                     if t.lower() not in MISSING_MARKERS and t])
     out: list[float | None] = [None] * len(cells)
     percent = thousands = commas = dated = 0
     for i, cell in enumerate(cells):
@@ -658,22 +668,14 @@ def parse_values(cells: list, kpis: list[str], known: pd.DataFrame, decimal: str
     for i, text in texts:
         if not text or text.lower() in MISSING_MARKERS:
             continue
-        if text.endswith("%"):
-            if not str(units.get(kpis[i], "")).startswith("%"):
-                raise SpreadsheetError(f"value {text!r} for {kpis[i]} has a percent sign, but {kpis[i]} is measured "
-                                       f"in {units.get(kpis[i])}: remove the sign or check the column")
-            text, percent = text[:-1].strip(), percent + 1
-        number = text
-        if mark == ",":
-            thousands += "." in number
-            commas += "," in number
-            number = number.replace(".", "").replace(",", ".")
-        else:
-            thousands += "," in number
-            number = number.replace(",", "")
-        if not _PLAIN.match(number):
+        found = read_number_text(text, mark)
+        if found is None:
             raise SpreadsheetError(f"cannot read the value {_shown(cells[i])} for {kpis[i]} as a number")
-        out[i] = float(number)
+        if found.percent and not str(units.get(kpis[i], "")).startswith("%"):
+            raise SpreadsheetError(f"value {text!r} for {kpis[i]} has a percent sign, but {kpis[i]} is measured "
+                                   f"in {units.get(kpis[i])}: remove the sign or check the column")
+        out[i] = found.value
+        percent, thousands, commas = percent + found.percent, thousands + found.grouped, commas + found.decimal_comma
     if dated:
         notes.append(f"read {dated} value cell(s) formatted as dates or times as the numbers they hold (a cell "
                      "holding 45.3 shown as 1900-02-14 reads 45.3): check those cells' format in the spreadsheet")
@@ -686,26 +688,14 @@ def parse_values(cells: list, kpis: list[str], known: pd.DataFrame, decimal: str
     return out
 
 
-def _squeeze(text: str) -> str:
-    """Text without the spaces, no-break spaces and apostrophes that group digits (1 012, 1'012)."""
-    return re.sub(r"(?<=\d)[\s\u00a0\u202f'’](?=\d)", "", text.strip())
-
-
 def _decimal_mark(texts: list[str]) -> str:
     """'.' or ',' as the values show it; refuses values that read both ways."""
-    if any(_THOUSANDS_POINT.match(t) and "," in t or t.count(".") > 1 for t in texts):
-        return ","
-    if any(_THOUSANDS_COMMA.match(t) and "." in t or t.count(",") > 1 for t in texts):
-        return "."
-    with_comma = [t for t in texts if "," in t]
-    if not with_comma:
-        return "."
-    if any(_DECIMAL_COMMA.match(t) and not _THOUSANDS_COMMA.match(t) for t in with_comma):
-        return ","  # 12,5 or 3,14: no thousands separator has other than three digits after it
-    if any(_PLAIN.match(t) and "." in t for t in texts):
-        return "."  # 1,012 beside 3.5: the point is the decimal mark
-    raise SpreadsheetError(f"values such as {with_comma[0]!r} read two ways (a thousands separator or a decimal "
-                           "comma): say --decimal . or --decimal , (decimal= in Python)")
+    mark = decimal_mark(texts)
+    if mark is None:
+        with_comma = next(t for t in texts if "," in t)
+        raise SpreadsheetError(f"values such as {with_comma!r} read two ways (a thousands separator or a decimal "
+                               "comma): say --decimal . or --decimal , (decimal= in Python)")
+    return mark
 
 
 # --- appraisals ----------------------------------------------------------------------------------------
@@ -716,7 +706,7 @@ APPRAISAL_COLUMNS = {"date": "date", "appraisal_date": "date", "method": "method
 
 
 def _appraisals(source: Path, sheet, dayfirst: bool | None, notes: list[str]) -> pd.DataFrame:
-    header, rows, origin = read_table(source, sheet)
+    header, rows, origin = _read_table(source, sheet)
     columns = {APPRAISAL_COLUMNS[normalise(h)]: i for i, h in enumerate(header) if normalise(h) in APPRAISAL_COLUMNS}
     missing = [c for c in ("date", "method", "maturity_level") if c not in columns]
     if missing:

@@ -43,6 +43,7 @@ from .catalog import (
     signed_hint,
 )
 from .kpi_records import KpiRecords
+from .numbers import decimal_mark, read_number_text, squeeze
 from .periods import (
     NUMERIC_DATE,
     month_span,
@@ -464,6 +465,22 @@ def kpi_rows_one_by_one(text: str, where: str, known: dict | None, problems: lis
     The rule for a row is this function's; :func:`kpi_rows_in_bulk` applies the same checks to whole columns
     and gives way here at the first doubt (tests/test_loading.py holds the two equal on generated files).
 
+    Parameters
+    ----------
+    text : str
+        kpis.csv's text.
+    where : str
+        The file's name for the problems.
+    known : dict or None
+        The case's KPIs (:func:`known_kpis`); None skips the checks that need them.
+    problems : list of Problem
+        Receives the problems.
+
+    Returns
+    -------
+    KpiRows or None
+        The valid rows, and whether every row was.
+
     Examples
     --------
     >>> from casekit.inputs.catalog import kpi_catalog
@@ -532,6 +549,17 @@ def kpi_rows_in_bulk(text: str, known: dict | None) -> KpiRows | None:
     valid; None otherwise, and :func:`kpi_rows_one_by_one` finds and words each problem. The same checks, in
     bulk: a portfolio of 10,000 cases holds a million rows.
 
+    Parameters
+    ----------
+    text : str
+        kpis.csv's text.
+    known : dict or None
+        As :func:`kpi_rows_one_by_one`.
+
+    Returns
+    -------
+    KpiRows or None
+
     Examples
     --------
     >>> from casekit.inputs.catalog import kpi_catalog
@@ -592,23 +620,16 @@ def _number_hint(text: str) -> tuple[str, str]:
         return "blank", "leave the row out for a missing period (casekit reads it as a gap)"
     if t.lower() in MISSING_MARKERS:
         return "missing", f"{t} marks a missing value: leave the row out (casekit reads a missing period as a gap)"
-    if t.endswith("%") and _is_number(t[:-1].replace(",", ".")):
+    found = read_number_text(t, decimal_mark([squeeze(t).rstrip("%").strip()]) or ".")
+    if found is not None and found.percent:
         return "percent", f"remove the % sign (68.9% is written 68.9), {IMPORT}"
-    if re.fullmatch(r"[+-]?\d{1,3}([,.' ]\d{3})+([.,]\d+)?", t) and not re.fullmatch(r"[+-]?\d+[.]\d+", t):
+    if found is not None and found.grouped:
         return "thousands", f"remove the thousands separator (1,012 is written 1012), {IMPORT}"
-    if re.fullmatch(r"[+-]?\d*,\d+", t):
+    if found is not None and found.decimal_comma:
         return "decimal comma", f"write decimals with a point (12,5 is written 12.5), {IMPORT_DECIMAL_COMMA}"
     if "_" in t:
         return "underscore", "write numbers without '_'"
     return "other", ""
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _period_hint(text: str) -> str:
