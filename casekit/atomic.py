@@ -23,7 +23,34 @@ def replaced(path: Path, suffix: str = ""):
     umask's permissions (not mkstemp's private ones), and when it fails it is removed: a failure never
     leaves half a file or destroys the last good one. The temporary is created exclusively (never through a
     link); ``path`` itself, if a link, is replaced, not written through. ``suffix`` ends the temporary's
-    name, for writers that read the format from it (``".xlsx"``)."""
+    name, for writers that read the format from it (``".xlsx"``).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file to write.
+    suffix : str, default ""
+        The end of the temporary's name.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary to write.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "index.html"
+    >>> _ = path.write_text("last good")
+    >>> try:
+    ...     with replaced(path) as temporary:
+    ...         _ = temporary.write_text("half")
+    ...         raise OSError("disk full")
+    ... except OSError:
+    ...     pass
+    >>> path.read_text(), sorted(p.name for p in path.parent.iterdir())
+    ('last good', ['index.html'])
+    """
     temporary = _temporary(Path(path), suffix)
     try:
         yield temporary
@@ -47,13 +74,49 @@ def _temporary(path: Path, suffix: str = "") -> Path:
 
 
 def is_temporary(name: str) -> bool:
-    """Whether ``name`` is one of :func:`replaced`'s temporaries (a running writer's or a leftover)."""
+    """Whether ``name`` is one of :func:`replaced`'s temporaries (a running writer's or a leftover).
+
+    Parameters
+    ----------
+    name : str
+        A file's name.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "report.html"
+    >>> with replaced(path) as temporary:
+    ...     print(is_temporary(temporary.name), is_temporary(path.name))
+    True False
+    """
     return _LEFTOVER.match(name) is not None
 
 
 def remove_leftovers(folder: Path) -> list[str]:
     """Remove the temporaries in ``folder`` whose writer has ended (killed before it could remove them);
-    return their names. A running writer's are left alone."""
+    return their names. A running writer's are left alone.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder.
+
+    Returns
+    -------
+    list of str
+        The names removed.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> remove_leftovers(folder)
+    []
+    """
     removed = []
     try:
         names = os.listdir(folder)
@@ -88,7 +151,29 @@ def _running(pid: int) -> bool:
 def target_problem(path: Path, force: bool) -> str | None:
     """Why ``path`` cannot be written by casekit (or None): a missing or read-only folder, a folder, a link
     (never written through, even with ``force``), something that is not a regular file, or an existing file
-    without ``force``."""
+    without ``force``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file casekit would write.
+    force : bool
+        Whether an existing file may be replaced.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "kpis.csv").write_text("period,kpi,value\\n")
+    >>> target_problem(folder / "kpis.csv", force=False)  # doctest: +ELLIPSIS
+    '.../kpis.csv exists; casekit never overwrites it unless told: --force replaces it'
+    >>> target_problem(folder / "kpis.csv", force=True) is None
+    True
+    """
     path = Path(path)
     parent = path.parent
     if not parent.is_dir():
@@ -109,7 +194,27 @@ def target_problem(path: Path, force: bool) -> str | None:
 @contextmanager
 def replaced_together(paths: list[Path]):
     """Temporaries for several files that then replace them all, or none: if one rename fails, those already
-    renamed get their old content back (from a hard link kept meanwhile), and every temporary is removed."""
+    renamed get their old content back (from a hard link kept meanwhile), and every temporary is removed.
+
+    Parameters
+    ----------
+    paths : list of pathlib.Path
+        The files to write.
+
+    Yields
+    ------
+    list of pathlib.Path
+        One temporary per path, in order.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with replaced_together([folder / "case.yaml", folder / "kpis.csv"]) as (yaml, kpis):
+    ...     _ = yaml.write_text("id: acme"), kpis.write_text("period,kpi,value")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['case.yaml', 'kpis.csv']
+    """
     paths = [Path(p) for p in paths]
     temporaries, backups, done = [], {}, []
     try:

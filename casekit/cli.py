@@ -391,7 +391,23 @@ def _terminated(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``casekit``; by default the command line's.
+
+    Returns
+    -------
+    int
+        0 on success, 1 when a report failed or a case is invalid, 2 for a usage error.
+
+    Examples
+    --------
+    >>> main(["validate", "cases"])
+    0
+    """
     import signal
 
     for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show "→" gets "\u2192", not a traceback

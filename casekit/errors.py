@@ -56,6 +56,10 @@ class CaseError(CasekitError, ValueError):
         super().__init__(f"{len(self.problems)} problem(s) in the cases:\n{lines}")
 
 
+class SpreadsheetError(CasekitError, ValueError):
+    """A spreadsheet that ``casekit import`` cannot turn into a case's files; the message says how to fix it."""
+
+
 class RenderError(CasekitError, ValueError):
     """A render that cannot start: bad settings or parameters, unknown cases, a missing notebook, no scheduler."""
 
@@ -83,10 +87,41 @@ class RenderInterrupted(CasekitError, KeyboardInterrupt):
         self.signal_number = signal_number
 
 
+class ClusterError(RenderError):
+    """A Dask cluster that cannot render: the scheduler could not be reached, or Dask distributed is not installed."""
+
+
+class CellTimeoutError(CasekitError, TimeoutError):
+    """A cell ran longer than the render's timeout."""
+
+
+class ChildDied(CasekitError, RuntimeError):
+    """The forked child ended without sending its result."""
+
+
+class ServerDied(CasekitError, RuntimeError):
+    """The render server ended before it sent a report's outcome."""
+
+
 def display_path(path: Path) -> str:
     """A path as users typed it: relative to the working directory where possible.
 
     Made from the names alone (no symlink is followed): casekit names thousands of files a run.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The path.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import os, pathlib
+    >>> display_path(pathlib.Path.cwd() / "reports" / "index.html"), display_path(pathlib.Path("/etc/hosts"))
+    ('reports/index.html', '/etc/hosts')
     """
     absolute, here = os.path.abspath(path), os.getcwd()
     if absolute == here:

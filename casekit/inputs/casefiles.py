@@ -35,7 +35,25 @@ class YamlDoc:
         self._root = root
 
     def line(self, *keys: str | int) -> int | None:
-        """1-based line of the deepest node reachable along ``keys``."""
+        """1-based line of the deepest node reachable along ``keys``.
+
+        Parameters
+        ----------
+        *keys : str or int
+            Mapping keys and sequence indices, outermost first.
+
+        Returns
+        -------
+        int or None
+            The line of the deepest node found along ``keys`` (the nearest
+            enclosing one when a key is missing); None without a document.
+
+        Examples
+        --------
+        >>> doc = parse_yaml("name: Acme\\nkpis:\\n  - cycle_time\\n  - nps", "case.yaml", [])
+        >>> doc.line("name"), doc.line("kpis", 1), doc.line("missing")
+        (1, 4, 1)
+        """
         node, line = self._root, None
         for key in keys:
             if isinstance(node, yaml.MappingNode):
@@ -62,7 +80,26 @@ MAX_YAML_EVENTS = 200_000
 
 
 def plain_file_problem(path: Path) -> str | None:
-    """Why casekit will not read ``path`` (a link, not a regular file, too large), or None when it will."""
+    """Why casekit will not read ``path`` (a link, not a regular file, too large), or None when it will.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "case.yaml").write_text("id: x")
+    >>> (folder / "link.yaml").symlink_to(folder / "case.yaml")
+    >>> plain_file_problem(folder / "case.yaml"), plain_file_problem(folder / "link.yaml")
+    (None, 'is a symbolic link; casekit reads only plain files in the case folder (copy the file in instead)')
+    """
     try:
         info = os.lstat(path)
     except OSError as exc:
@@ -81,6 +118,28 @@ def read_text(path: Path, problems: list[Problem], digests: dict[str, str] | Non
 
     ``digests``, where given, receives the SHA-256 of the bytes read under the file's name: what a render's
     fingerprint needs, without reading the file again.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    problems : list of Problem
+        Receives the problem, if any.
+    digests : dict of str to str, optional
+        Receives the file's SHA-256.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+    >>> _ = path.write_bytes(b"caf\\xe9")
+    >>> problems = []
+    >>> read_text(path, problems), problems[0].message[:30]
+    (None, 'file is not UTF-8 (byte 0xe9 a')
     """
     refused = plain_file_problem(path)
     if refused is not None:
@@ -194,7 +253,7 @@ def _value_problems(root: yaml.Node | None, where: str) -> list[Problem]:
         elif isinstance(node, yaml.ScalarNode):
             if node.tag.endswith((":int", ":float")) and "_" in node.value:
                 found.append(Problem(where, line, "", f"write numbers without '_': got {_excerpt(node.value)}"))
-            elif (bad := unsafe_character(node.value)) is not None:
+            elif (bad := _unsafe_character(node.value)) is not None:
                 found.append(Problem(where, line, "", f"text holds {bad}; remove it"))
     return sorted(found, key=lambda p: p.line or 0)
 
@@ -204,13 +263,13 @@ def _value_problems(root: yaml.Node | None, where: str) -> list[Problem]:
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-def unsafe_character(text: str) -> str | None:
+def _unsafe_character(text: str) -> str | None:
     r"""A description of the first control character or lone surrogate in ``text`` (tabs and newlines are
     fine), or None.
 
     Examples
     --------
-    >>> unsafe_character("a\tb"), unsafe_character("a\x07b"), unsafe_character("\ud800")
+    >>> _unsafe_character("a\tb"), _unsafe_character("a\x07b"), _unsafe_character("\ud800")
     (None, 'a control character (U+0007)', 'a lone surrogate (U+D800)')
     """
     found = _UNSAFE.search(text)
@@ -244,7 +303,30 @@ def _excerpt(text: str, limit: int = 40) -> str:
 
 
 def read_yaml(path: Path, problems: list[Problem], digests: dict[str, str] | None = None) -> YamlDoc | None:
-    """Load a YAML file with the safe loader; None with a problem on any error (``digests``: as :func:`read_text`)."""
+    """Load a YAML file with the safe loader; None with a problem on any error (``digests``: as :func:`read_text`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    problems : list of Problem
+        Receives the problem, if any.
+    digests : dict of str to str, optional
+        Receives the file's SHA-256.
+
+    Returns
+    -------
+    YamlDoc or None
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "case.yaml"
+    >>> _ = path.write_text("id: acme\\nname: Acme")
+    >>> digests = {}
+    >>> read_yaml(path, [], digests).data, list(digests)
+    ({'id': 'acme', 'name': 'Acme'}, ['case.yaml'])
+    """
     text = read_text(path, problems, digests)
     if text is None:
         return None
@@ -254,6 +336,19 @@ def read_yaml(path: Path, problems: list[Problem], digests: dict[str, str] | Non
 def parse_yaml(text: str, where: str, problems: list[Problem]) -> YamlDoc | None:
     """Load YAML text with the safe loader and case files' limits (no anchors or aliases, at most
     MAX_YAML_DEPTH levels and MAX_YAML_EVENTS values); None with a problem, named ``where``, on any error.
+
+    Parameters
+    ----------
+    text : str
+        The YAML.
+    where : str
+        The file's name for the problem.
+    problems : list of Problem
+        Receives the problem, if any.
+
+    Returns
+    -------
+    YamlDoc or None
 
     Examples
     --------
@@ -333,22 +428,58 @@ class RowProblems:
         self.kinds: dict[str, tuple[str, str, str, list[int]]] = {}
 
     def add(self, kind: str, line: int, field: str, message: str, hint: str = "") -> None:
+        """Record that the row at ``line`` has the problem ``kind``; the first row of a kind gives its message.
+
+        Parameters
+        ----------
+        kind : str
+            What is wrong (rows of one kind are counted together).
+        line : int
+            The row's line in the file.
+        field : str
+            The column.
+        message : str
+            What is wrong with the first row of this kind.
+        hint : str, default ""
+            How to fix it.
+
+        Examples
+        --------
+        >>> found = RowProblems("kpis.csv")
+        >>> for line in (2, 3, 4, 9):
+        ...     found.add("not a number", line, "value", "'n/a' is not a number", "leave the row out")
+        >>> print(found.problems()[0])
+        kpis.csv:2: value: 'n/a' is not a number on 4 rows (lines 2–4, 9): leave the row out
+        """
         self.kinds.setdefault(kind, (field, message, hint, []))[3].append(line)
 
     def problems(self) -> list[Problem]:
+        """One problem per kind, at its first line, counting the rows and naming their lines.
+
+        Returns
+        -------
+        list of Problem
+
+        Examples
+        --------
+        >>> found = RowProblems("kpis.csv")
+        >>> found.add("no period", 5, "period", "the period is empty")
+        >>> [str(problem) for problem in found.problems()]
+        ['kpis.csv:5: period: the period is empty']
+        """
         found = []
         for field, message, hint, lines in self.kinds.values():
-            counted = message if len(lines) == 1 else f"{message} on {len(lines)} rows ({line_ranges(lines)})"
+            counted = message if len(lines) == 1 else f"{message} on {len(lines)} rows ({_line_ranges(lines)})"
             found.append(Problem(self.where, lines[0], field, counted + (f": {hint}" if hint else "")))
         return found
 
 
-def line_ranges(lines: list[int], shown: int = 3) -> str:
+def _line_ranges(lines: list[int], shown: int = 3) -> str:
     """``lines 2–103`` or ``lines 2, 5–9, 12 and 40 more``: runs of consecutive lines, the first few.
 
     Examples
     --------
-    >>> line_ranges([2, 3, 4, 5]), line_ranges([2, 5, 6, 7, 9, 11, 12, 20])
+    >>> _line_ranges([2, 3, 4, 5]), _line_ranges([2, 5, 6, 7, 9, 11, 12, 20])
     ('lines 2–5', 'lines 2, 5–7, 9 and 3 more')
     """
     runs: list[list[int]] = []
@@ -369,8 +500,27 @@ def plain_csv_columns(text: str, required: list[str], optional: list[str]) -> tu
     naming every ``required`` column and only known ones, once each, and every line holding the header's
     number of fields. Such a text splits on commas exactly as :func:`read_csv` reads it, many times
     faster; anything else goes to :func:`read_csv`, which reports what is wrong.
+
+    Parameters
+    ----------
+    text : str
+        The file's text.
+    required, optional : list of str
+        The columns a header must and may name.
+
+    Returns
+    -------
+    tuple of (dict of str to list of str, list of int) or None
+        Each column's cells, and each row's line.
+
+    Examples
+    --------
+    >>> plain_csv_columns("kpi,period,value\\ncycle_time,2020-01,12\\n", ["kpi", "period", "value"], ["note"])
+    ({'kpi': ['cycle_time'], 'period': ['2020-01'], 'value': ['12']}, [2])
+    >>> plain_csv_columns('kpi,period,value\\n"cycle,time",2020-01,12\\n', ["kpi", "period", "value"], []) is None
+    True
     """
-    if '"' in text or "\r" in text.replace("\r\n", "") or unsafe_character(text) is not None:
+    if '"' in text or "\r" in text.replace("\r\n", "") or _unsafe_character(text) is not None:
         return None
     lines = text.replace("\r\n", "\n").split("\n")
     header = [h.strip() for h in lines[0].split(",")]
@@ -406,7 +556,33 @@ def read_csv(
     digests: dict[str, str] | None = None,
 ) -> list[tuple[int, dict[str, str]]] | None:
     """Rows of a CSV file as ``(line, {column: text})``; None when unusable (see :func:`csv_rows`;
-    ``digests``: as :func:`read_text`)."""
+    ``digests``: as :func:`read_text`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    required, optional : list of str
+        The columns a header must and may name.
+    problems : list of Problem
+        Receives the problems.
+    header_hint : callable, optional
+        As :func:`csv_rows`.
+    digests : dict of str to str, optional
+        Receives the file's SHA-256.
+
+    Returns
+    -------
+    list of (int, dict of str to str) or None
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "kpis.csv"
+    >>> _ = path.write_text("kpi,period,value\\ncycle_time,2020-01,12\\n")
+    >>> read_csv(path, ["kpi", "period", "value"], [], [])
+    [(2, {'kpi': 'cycle_time', 'period': '2020-01', 'value': '12'})]
+    """
     text = read_text(path, problems, digests)
     if text is None:
         return None
@@ -423,6 +599,30 @@ def csv_rows(
     ``optional``. Rows with too many or too few fields are reported and skipped.
     ``header_hint(header, text)``, where given, says what a header that lacks
     a required column probably is (another delimiter, another layout).
+
+    Parameters
+    ----------
+    text : str
+        The file's text.
+    where : str
+        The file's name for the problems.
+    required, optional : list of str
+        The columns a header must and may name.
+    problems : list of Problem
+        Receives the problems.
+    header_hint : callable, optional
+        ``header_hint(header, text) -> str``.
+
+    Returns
+    -------
+    list of (int, dict of str to str) or None
+
+    Examples
+    --------
+    >>> problems = []
+    >>> csv_rows("kpi;period;value\\ncycle_time;2020-01;12\\n", "kpis.csv", ["kpi", "period", "value"], [], problems)
+    >>> print(problems[0])
+    kpis.csv:1: kpi,period,value: missing column(s); the header must name kpi,period,value: the file is separated by semicolons, and casekit reads commas: save it as CSV (comma delimited), or run `casekit import FILE CASE_DIR`, which reads any separator
     """
     if not text.strip():
         problems.append(Problem(where, None, "", f"file is empty; expected a header line: {','.join(required)}"))
@@ -456,7 +656,7 @@ def csv_rows(
     if missing or duplicated:
         return None
     rows = []
-    scan = unsafe_character(text) is not None  # look at each field only in a file that holds one
+    scan = _unsafe_character(text) is not None  # look at each field only in a file that holds one
     grouped = RowProblems(where)
     try:
         for fields in reader:
@@ -469,7 +669,7 @@ def csv_rows(
                             f"found {len(fields)}", "a decimal comma splits an unquoted value in two (12,5): write "
                             "12.5, or run `casekit import FILE CASE_DIR`" if split else "")
                 continue
-            bad = next((b for f in fields if (b := unsafe_character(f)) is not None), None) if scan else None
+            bad = next((b for f in fields if (b := _unsafe_character(f)) is not None), None) if scan else None
             if bad is not None:
                 problems.append(Problem(where, line, "", f"a field holds {bad}; remove it"))
                 continue

@@ -61,6 +61,15 @@ def kpi_catalog() -> pd.DataFrame:
 def normalise(name) -> str:
     """A KPI or column name as casekit compares them: lower case, runs of other characters as one underscore.
 
+    Parameters
+    ----------
+    name : object
+        The name (anything ``str()`` takes).
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> normalise(" On-time delivery "), normalise("KPI")
@@ -72,6 +81,15 @@ def normalise(name) -> str:
 def kpi_names(ids, labels) -> dict[str, str]:
     """Each KPI's id and label, both passed through :func:`normalise`, mapped to its id (an id wins over another
     KPI's label).
+
+    Parameters
+    ----------
+    ids, labels : iterable of str
+        The KPIs' ids and labels, in the same order.
+
+    Returns
+    -------
+    dict of str to str
 
     Examples
     --------
@@ -91,6 +109,15 @@ def signed_hint(kpi: str) -> str:
     """What to do with a negative value of an absolute-deviation KPI ("" for other KPIs): validation and import
     say the same.
 
+    Parameters
+    ----------
+    kpi : str
+        The KPI's id.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> signed_hint("cost_variance")[:52]
@@ -109,6 +136,10 @@ def signed_hint(kpi: str) -> str:
 def practice_area_names() -> dict[str, str]:
     """The names of CMMI's practice areas (V2.0 and V3.0) and process areas (V1.3), by abbreviation.
 
+    Returns
+    -------
+    dict of str to str
+
     Examples
     --------
     >>> names = practice_area_names()
@@ -124,6 +155,17 @@ def in_range(value: float, info) -> bool:
     """Whether ``value`` lies within a KPI's ``min`` and ``max`` (a missing bound does not bound it): the one
     range rule validation and import apply.
 
+    Parameters
+    ----------
+    value : float
+        The value.
+    info : mapping
+        The KPI's catalog row (``min``, ``max``; NaN for no bound).
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> in_range(-4, {"min": 0, "max": float("nan")}), in_range(40, {"min": 0, "max": 100})
@@ -134,6 +176,15 @@ def in_range(value: float, info) -> bool:
 
 def range_text(info) -> str:
     """A KPI's range as messages write it: ``[0, 100] % of releases``.
+
+    Parameters
+    ----------
+    info : mapping
+        The KPI's catalog row (``min``, ``max``, ``unit``).
+
+    Returns
+    -------
+    str
 
     Examples
     --------

@@ -23,6 +23,16 @@ MIN_VALUES = 3  # fewer values than this say nothing about their scale
 def case_warnings(path: str | Path = "cases") -> list[Problem]:
     """Every warning about the cases under ``path`` (see the module's description), by file and line.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path, default "cases"
+        A case folder or a folder of them.
+
+    Returns
+    -------
+    list of Problem
+        Each warning with its file, line and field.
+
     Examples
     --------
     >>> import casekit as ck
@@ -34,7 +44,23 @@ def case_warnings(path: str | Path = "cases") -> list[Problem]:
 
 def problems_and_warnings(path: str | Path = "cases") -> tuple[list[Problem], list[Problem]]:
     """:func:`casekit.validate_cases`' problems and :func:`case_warnings`' warnings, each case read once
-    (``casekit validate`` prints both)."""
+    (``casekit validate`` prints both).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path, default "cases"
+        A case folder or a folder of them.
+
+    Returns
+    -------
+    problems, warnings : list of Problem
+
+    Examples
+    --------
+    >>> problems, warnings = problems_and_warnings("cases")
+    >>> problems, warnings
+    ([], [])
+    """
     catalog = kpi_catalog()
     problems: list[Problem] = []
     warnings: list[Problem] = []

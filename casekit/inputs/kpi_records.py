@@ -38,7 +38,24 @@ class KpiRecords(Sequence):
 
     @classmethod
     def from_rows(cls, rows) -> KpiRecords:
-        """From dicts with ``period, kpi, value, line``."""
+        """From dicts with ``period, kpi, value, line``.
+
+        Parameters
+        ----------
+        rows : iterable of dict
+            ``{"period": pandas.Period, "kpi": str, "value": float, "line": int}``.
+
+        Returns
+        -------
+        KpiRecords
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> records = KpiRecords.from_rows([{"period": pd.Period("2020-01", "M"), "kpi": "nps", "value": 12.0, "line": 2}])
+        >>> len(records)
+        1
+        """
         rows = list(rows)
         return cls([r["period"] for r in rows], [r["kpi"] for r in rows], [r["value"] for r in rows],
                    [r["line"] for r in rows])
@@ -60,6 +77,18 @@ class KpiRecords(Sequence):
 
         A pandas Period is slow to hash and to ask for its times: each distinct Period object is
         measured once, and the rows find it by ``id``.
+
+        Returns
+        -------
+        numpy.ndarray of int, shape (n, 2)
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> rows = [{"period": pd.Period(p, "M" if "-Q" not in p else "Q"), "kpi": "nps", "value": 1.0, "line": 2}
+        ...         for p in ("1970-02", "1970-Q2")]
+        >>> KpiRecords.from_rows(rows).month_spans().tolist()
+        [[1, 1], [3, 5]]
         """
         if self._spans is None:  # asked for by the span check and again by the portfolio's table
             distinct = {id(p): p for p in self.period}

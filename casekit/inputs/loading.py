@@ -79,7 +79,27 @@ class Portfolio:
     truth: pd.DataFrame | None = None
 
     def subset(self, case_ids=None, sectors=None) -> Portfolio:
-        """The cases named in ``case_ids`` and/or in ``sectors`` (None: no filter on that)."""
+        """The cases named in ``case_ids`` and/or in ``sectors`` (None: no filter on that).
+
+        Parameters
+        ----------
+        case_ids : iterable of str, optional
+            These cases.
+        sectors : iterable of str, optional
+            The cases of these sectors.
+
+        Returns
+        -------
+        Portfolio
+            A new portfolio; its tables hold only the chosen cases' rows.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> portfolio = ck.load_cases("cases")
+        >>> portfolio.subset(case_ids=["quantia-tech", "meridian-financial"]).cases["case_id"].tolist()
+        ['meridian-financial', 'quantia-tech']
+        """
         keep = self.cases
         if case_ids is not None:
             keep = keep[keep["case_id"].isin(list(case_ids))]

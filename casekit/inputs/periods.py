@@ -282,6 +282,15 @@ def seasonality_setting(value):
     ``none`` (or None) is 0, a whole number 0 to :data:`MAX_HARMONICS` that many harmonic pairs, ``months`` a
     dummy per month (or quarter) but the first. Raises ArgumentError for anything else.
 
+    Parameters
+    ----------
+    value : str, int or None
+        The setting as written.
+
+    Returns
+    -------
+    int or "months"
+
     Examples
     --------
     >>> [seasonality_setting(v) for v in ("none", None, 2, "months")]
@@ -315,6 +324,17 @@ def read_period_text(text: str, dayfirst: bool | None = None) -> tuple[str, str]
     (``YYYY-MM`` or ``YYYY-Qn``) and the form's name; None when ``text`` is none of the forms, or is a date that
     reads two ways (``01/02/2020``) and ``dayfirst`` does not say which. The one reader of these forms:
     ``casekit import`` converts with it, and validation's hints recognise with it.
+
+    Parameters
+    ----------
+    text : str
+        The cell's text.
+    dayfirst : bool, optional
+        How to read a date whose day and month could be swapped.
+
+    Returns
+    -------
+    tuple of (str, str) or None
 
     Examples
     --------

@@ -21,6 +21,15 @@ EXAMPLE_CASE = "quantia-tech"
 def reference_path(name: str = "sei_performance_results_2006.csv") -> Path:
     """The path of a reference dataset casekit ships, such as the SEI's 2006 performance results.
 
+    Parameters
+    ----------
+    name : str, default "sei_performance_results_2006.csv"
+        The dataset's file name.
+
+    Returns
+    -------
+    pathlib.Path
+
     Examples
     --------
     >>> import pandas as pd

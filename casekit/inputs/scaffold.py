@@ -88,6 +88,17 @@ def template_copies(folder: str | Path, digests: dict[str, str] | None = None) -
     With ``digests`` (each file's SHA-256 by name, as validation read it), nothing is read: a file is the
     example's when its digest is.
 
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        The case folder.
+    digests : dict of str to str, optional
+        The files' SHA-256 by name, where already read.
+
+    Returns
+    -------
+    list of pathlib.Path
+
     Examples
     --------
     >>> import tempfile

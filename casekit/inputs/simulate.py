@@ -31,6 +31,49 @@ def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Perio
     ``trend`` (log change a month, or points a month for interval KPIs) that
     runs through the whole series and is no effect of adoption. Values are
     clipped to [low, high − 0.5].
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The random numbers.
+    months : pandas.PeriodIndex
+        The months to simulate.
+    start : pandas.Period
+        The adoption month.
+    transition : int
+        Months over which the change ramps in.
+    base : float
+        The baseline level.
+    effect : float
+        The true improvement (a fraction, or points).
+    better : {"lower", "higher"}
+        The KPI's better direction.
+    noise : float
+        The innovations' standard deviation.
+    phi : float, default 0.4
+        The AR(1) coefficient.
+    season : float, default 0.0
+        The yearly sinusoid's amplitude.
+    interval : bool, default False
+        An interval-scale KPI (additive, in points).
+    low, high : float
+        Bounds the values are clipped to.
+    trend : float, default 0.0
+        A steady trend that is not the adoption's.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per month.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> months = pd.period_range("2020-01", periods=48, freq="M")
+    >>> y = kpi_series(np.random.default_rng(0), months, pd.Period("2022-01", "M"), 0, base=10.0, effect=0.2,
+    ...                better="lower", noise=0.01, phi=0.0)
+    >>> round(float(y[24:].mean() / y[:24].mean()), 2)
+    0.8
     """
     n = len(months)
     shocks = rng.normal(0.0, noise, n)

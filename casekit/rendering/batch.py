@@ -199,7 +199,7 @@ def render(cases_dir: str | Path = "cases", out: str | Path = "reports", jobs: i
     defer_iri_grammar()  # before papermill imports nbformat
     catalog = kpi_catalog()
     checked = _checked(folders, catalog)  # each case's files read once: all the render knows of them comes from here
-    extra = split_parameters(parameters or {}, [case_notebook, portfolio_notebook], cases_dir, sorted(folders),
+    extra = _split_parameters(parameters or {}, [case_notebook, portfolio_notebook], cases_dir, sorted(folders),
                              _kpi_ids(catalog, checked))
     check_out_folder(out, cases_dir)
     try:
@@ -267,7 +267,7 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, checked: dict, extra: 
         for job in {job.notebook: job for job in planned}.values():  # one job per notebook
             check_parameters(Path(job.notebook), job.parameters)
         prints = {job.name: fingerprint(Path(job.notebook), job.parameters, no_input,
-                                        {name: parsed[name].digests for name in job_cases(job)}) for job in planned}
+                                        {name: parsed[name].digests for name in _job_cases(job)}) for job in planned}
         unchanged = [job for job in planned if not force and previous.get(job.name, {}).get("status") == OK
                      and previous[job.name].get("fingerprint") == prints[job.name] and intact(out, previous[job.name])]
         outcomes += [Outcome(job.name, OK, out.name, 0.0, previous[job.name].get("headline", ""),
@@ -282,16 +282,16 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, checked: dict, extra: 
                 entry["cases"] = valid  # the organizations it covers, for the index
             _record(entries, outcome.report, entry, prints.get(outcome.report))
         if pdf:
-            printed = add_pdfs(out, staging, [job.name for job in planned], entries)
+            printed = _add_pdfs(out, staging, [job.name for job in planned], entries)
     except KeyboardInterrupt:  # while planning or rendering: what is known is kept
         interrupted = True
     finally:
         with signals_ignored():
             runner.close()
-    return outcome_table(outcomes), entries, interrupted, printed
+    return _outcome_table(outcomes), entries, interrupted, printed
 
 
-def add_pdfs(out: Path, staging: Path, names: list[str], entries: dict) -> list[str]:
+def _add_pdfs(out: Path, staging: Path, names: list[str], entries: dict) -> list[str]:
     """Print each finished report among ``names`` that lacks a PDF of its current page, into ``staging``, then
     move it into ``out`` and record it in its manifest entry; return a note per PDF that could not be made."""
     wanted = []
@@ -332,6 +332,7 @@ class Checked:
 
     @property
     def valid(self) -> bool:
+        """Whether the case passed validation (no failure recorded)."""
         return self.failure is None
 
 
@@ -389,12 +390,12 @@ def _index_cases(entries: dict, cases_dir: Path, checked: dict[str, Checked], ca
     return portfolio_from(listed, catalog).cases if listed else None
 
 
-def job_cases(job: Job) -> list[str]:
+def _job_cases(job: Job) -> list[str]:
     """The case ids whose files a job's report reads."""
     return list(job.parameters.get("case_ids") or [job.parameters["case_id"]])
 
 
-def split_parameters(parameters: dict, notebooks: list[Path], cases_dir: Path, case_ids: list[str],
+def _split_parameters(parameters: dict, notebooks: list[Path], cases_dir: Path, case_ids: list[str],
                      kpi_ids: set[str] | None = None) -> list[dict]:
     """The user's report parameters for each notebook: each name goes to the notebooks that define it.
 
@@ -418,7 +419,7 @@ def split_parameters(parameters: dict, notebooks: list[Path], cases_dir: Path, c
     return [{name: value for name, value in parameters.items() if name in names} for names in declared]
 
 
-def outcome_table(outcomes: list[Outcome]) -> pd.DataFrame:
+def _outcome_table(outcomes: list[Outcome]) -> pd.DataFrame:
     """The render's table: one row per outcome, the cases by id, then the portfolio."""
     table = pd.DataFrame([outcome.row() for outcome in outcomes], columns=COLUMNS)
     table["skipped"] = table["skipped"].eq(True)

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import RenderError
+from ..errors import ClusterError
 from ..inputs.casefiles import CASE_FILES, plain_file_problem
 from ._fast.server import RenderServer, ServerDied
 from .export import PORTFOLIO
@@ -52,10 +52,6 @@ INSECURE_WARNING = ("{scheduler} is not authenticated: any process that reaches 
                     "control (docs: Rendering on a Dask cluster)")
 
 
-class ClusterError(RenderError):
-    """The scheduler could not be reached, or Dask distributed is not installed."""
-
-
 class InsecureSchedulerWarning(UserWarning):
     """The scheduler's connections are neither encrypted nor authenticated (``tcp://``)."""
 
@@ -67,6 +63,24 @@ def security_from_files(ca_file: str | None, cert: str | None, key: str | None):
     ------
     ClusterError
         When only some are given, or one is not a readable file.
+
+    Parameters
+    ----------
+    ca_file, cert, key : str or None
+        PEM files: the certificate authority's, this client's certificate and its key.
+
+    Returns
+    -------
+    distributed.Security or None
+
+    Examples
+    --------
+    >>> security_from_files(None, None, None) is None
+    True
+    >>> security_from_files("ca.pem", None, None)
+    Traceback (most recent call last):
+    ...
+    casekit.errors.ClusterError: TLS needs the CA file, this client's certificate and its key; --tls-cert, --tls-key missing
     """
     given = {"--tls-ca-file": ca_file, "--tls-cert": cert, "--tls-key": key}
     if not any(given.values()):
@@ -89,6 +103,31 @@ def connect(scheduler: str, timeout: float = 10, security=None):
     The client decodes what it receives with msgpack only (``deserializers``), never with pickle, and gathers
     through the scheduler, not from workers directly. ``security`` is a ``distributed.Security`` (certificates
     for ``tls://``); None takes Dask's configuration (``distributed.comm.tls``).
+
+    Parameters
+    ----------
+    scheduler : str
+        The scheduler's address (``tcp://HOST:PORT`` or ``tls://HOST:PORT``).
+    timeout : float, default 10
+        Seconds to wait for it.
+    security : distributed.Security, optional
+        Certificates for ``tls://``.
+
+    Returns
+    -------
+    distributed.Client
+
+    Raises
+    ------
+    ClusterError
+        The scheduler cannot be reached in time, or Dask distributed is not installed.
+
+    Examples
+    --------
+    >>> connect("tcp://127.0.0.1:9", timeout=0.5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    casekit.errors.ClusterError: ...
     """
     try:
         from distributed import Client
@@ -133,7 +172,7 @@ def _read_errors_as_data(client) -> None:
     original = client._stream_handlers["task-erred"]
 
     def task_erred(key=None, exception=None, traceback=None, **_):
-        original(key=key, exception=RemoteError(*describe_error(exception)), traceback=None)
+        original(key=key, exception=RemoteError(*_describe_error(exception)), traceback=None)
 
     client._stream_handlers["task-erred"] = task_erred
 
@@ -177,12 +216,12 @@ def _reason(exc: BaseException, scheduler: str) -> str:
     return text
 
 
-def insecure(scheduler: str) -> bool:
+def _insecure(scheduler: str) -> bool:
     """Whether the scheduler's address is one whose connections are neither encrypted nor authenticated."""
     return str(scheduler).split("://", 1)[0] in UNAUTHENTICATED
 
 
-def pack(job: Job, cases_dir: Path) -> dict[str, bytes]:
+def _pack(job: Job, cases_dir: Path) -> dict[str, bytes]:
     """The files a job's report reads, by path relative to the worker's scratch folder."""
     files = {f"{REMOTE_NOTEBOOKS}/{Path(job.notebook).name}": Path(job.notebook).read_bytes()}
     ids = job.parameters.get("case_ids") or [job.parameters["case_id"]]
@@ -196,7 +235,29 @@ def pack(job: Job, cases_dir: Path) -> dict[str, bytes]:
 
 def render_remote(job: Job, files: dict[str, bytes]) -> tuple[bytes, ...]:
     """On a worker: unpack the files into a scratch folder, render there, return the outcome and its files as
-    an envelope (:func:`encode_result`)."""
+    an envelope (:func:`encode_result`).
+
+    Parameters
+    ----------
+    job : Job
+        The report, its paths relative to the case files sent.
+    files : dict of str to bytes
+        The case files and the notebook, by relative path.
+
+    Returns
+    -------
+    tuple of bytes
+        The envelope :func:`decode_result` reads.
+
+    Examples
+    --------
+    An error on the worker comes back as data, never as a pickled exception:
+
+    >>> envelope = render_remote(Job("acme", "notebooks/missing.ipynb", {"case_id": "acme"}), {})
+    >>> outcome, files = decode_result(Job("acme", "case_report.ipynb"), envelope)
+    >>> outcome.status, outcome.failure.name, files
+    ('failed', 'FileNotFoundError', {})
+    """
     try:
         outcome, produced = _render_in_scratch(job, files)
     except Exception as exc:  # noqa: BLE001 - sent back as data: the client never unpickles a worker's error
@@ -222,17 +283,36 @@ def _render_in_scratch(job: Job, files: dict[str, bytes]) -> tuple[Outcome, dict
             server.close()
             raise
         _servers.give_back(server)
-        return outcome, read_outputs(local.name, root / "out")
+        return outcome, _read_outputs(local.name, root / "out")
 
 
-def read_outputs(name: str, out: Path) -> dict[str, bytes]:
+def _read_outputs(name: str, out: Path) -> dict[str, bytes]:
     """A rendered report's files in ``out``: ipynb and HTML, or the failed notebook."""
     return {file: (out / file).read_bytes() for file in report_files(name) if (out / file).is_file()}
 
 
 def encode_result(outcome: Outcome, files: dict[str, bytes]) -> tuple[bytes, ...]:
     """A report's outcome and files as plain data: a JSON header, then each file's bytes in the order the header
-    names them (Dask carries bytes as they are: nothing is encoded twice)."""
+    names them (Dask carries bytes as they are: nothing is encoded twice).
+
+    Parameters
+    ----------
+    outcome : Outcome
+        The report's outcome.
+    files : dict of str to bytes
+        Its files by name.
+
+    Returns
+    -------
+    tuple of bytes
+
+    Examples
+    --------
+    >>> envelope = encode_result(Outcome("acme", "ok", html="acme.html"), {"acme.html": b"<html></html>"})
+    >>> outcome, files = decode_result(Job("acme", "case.ipynb"), envelope)
+    >>> outcome.status, files
+    ('ok', {'acme.html': b'<html></html>'})
+    """
     failure = outcome.failure
     header = {"format": ENVELOPE, "report": outcome.report, "status": outcome.status, "seconds": outcome.seconds,
               "headline": outcome.headline, "ipynb": outcome.ipynb, "html": outcome.html,
@@ -255,6 +335,26 @@ def decode_result(job: Job, payload) -> tuple[Outcome, dict[str, bytes]]:
     UntrustedResult
         Anything else: not a sequence of bytes, not casekit's header, another report's name, a file name the
         report may not write (a path, a link's name), a field of the wrong type.
+
+    Parameters
+    ----------
+    job : Job
+        The report that was sent.
+    payload : object
+        What the worker returned.
+
+    Returns
+    -------
+    outcome : Outcome
+    files : dict of str to bytes
+
+    Examples
+    --------
+    >>> envelope = encode_result(Outcome("acme", "ok", html="../acme.html"), {"../acme.html": b"x"})
+    >>> decode_result(Job("acme", "case.ipynb"), envelope)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    casekit.rendering.cluster.UntrustedResult: ...
     """
     if not isinstance(payload, (tuple, list)) or not payload \
             or not all(isinstance(part, (bytes, bytearray)) for part in payload):
@@ -298,7 +398,7 @@ def decode_result(job: Job, payload) -> tuple[Outcome, dict[str, bytes]]:
     return outcome, {name: bytes(content) for name, content in zip(names, payload[1:])}
 
 
-def store_outputs(job: Job, outcome: Outcome, files: dict[str, bytes]) -> Outcome:
+def _store_outputs(job: Job, outcome: Outcome, files: dict[str, bytes]) -> Outcome:
     """Write a report's files that came back from a worker into ``job.out``, each atomically, never through a
     link: only the report's own file names (:func:`report_files`) are ever written."""
     out = Path(job.out)
@@ -355,11 +455,25 @@ class DaskRunner:
         import warnings
 
         self.scheduler, self.cases_dir = scheduler, Path(cases_dir)
-        if insecure(scheduler):
+        if _insecure(scheduler):
             warnings.warn(INSECURE_WARNING.format(scheduler=scheduler), InsecureSchedulerWarning, stacklevel=2)
         self._client = connect(scheduler, security=security)
 
     def run(self, jobs: list[Job]) -> Iterator[Outcome]:
+        """Each job's outcome as its report ends on the cluster, its files stored under its ``out``.
+
+        A report's case files travel inside its task, so that a task whose worker dies can run elsewhere;
+        what comes back is checked (:func:`decode_result`) before anything is written.
+
+        Parameters
+        ----------
+        jobs : list of Job
+            The reports.
+
+        Yields
+        ------
+        Outcome
+        """
         from distributed import as_completed
 
         futures = {}
@@ -370,7 +484,7 @@ class DaskRunner:
                 # The files go inside the task, not scattered to one worker: a task whose worker dies must be
                 # re-runnable elsewhere, and scattered data dies with its worker.
                 key = f"casekit-{job.name}-{os.urandom(4).hex()}"
-                future = self._client.submit(render_remote, job, pack(job, self.cases_dir), pure=False, key=key,
+                future = self._client.submit(render_remote, job, _pack(job, self.cases_dir), pure=False, key=key,
                                              priority=int(job.name == PORTFOLIO))
                 futures[future] = job
             for future in as_completed(list(futures), loop=self._client.loop):
@@ -385,14 +499,14 @@ class DaskRunner:
         folder = Path(job.out).name
         if future.status != "finished":  # the task itself failed: not the notebook, whose errors are outcomes
             error = future.exception()
-            name, message = (error.name, error.message) if isinstance(error, RemoteError) else describe_error(error)
+            name, message = (error.name, error.message) if isinstance(error, RemoteError) else _describe_error(error)
             if name == "KilledWorker":
                 message = (f"the worker rendering this report died every time it was tried ({message}); "
                            "it was not retried again")
             return Outcome.failed(job.name, Failure(name, message), folder)
         try:
             outcome, files = decode_result(job, future.result())
-            return store_outputs(job, outcome, files)
+            return _store_outputs(job, outcome, files)
         except TypeError as exc:  # Dask's own refusal of data encoded with a serializer the client does not allow
             failure = Failure("UntrustedResult", f"the worker's result is not plain data ({exc}); nothing it sent "
                                                  "was written")
@@ -403,10 +517,11 @@ class DaskRunner:
         return Outcome.failed(job.name, failure, folder)
 
     def close(self) -> None:
+        """Close the client (the cluster itself goes on)."""
         self._client.close()
 
 
-def describe_error(raw) -> tuple[str, str]:
+def _describe_error(raw) -> tuple[str, str]:
     """A failed task's exception as (class name, message), read from its pickle without running it.
 
     A pickle can run any command when it is loaded; pickletools only lists its opcodes, so the class's name

@@ -20,6 +20,27 @@ def execute_report(job: Job) -> Outcome:
     A failure keeps the partial notebook as ``<name>.failed.ipynb`` and
     names the failing cell, and leaves an earlier finished report alone; a
     success removes an earlier failure's partial notebook.
+
+    Parameters
+    ----------
+    job : Job
+        The report.
+
+    Returns
+    -------
+    Outcome
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, nbformat
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> cells = [nbformat.v4.new_code_cell("n = 1", metadata={"tags": ["parameters"]}),
+    ...          nbformat.v4.new_code_cell("print(n * 2)")]
+    >>> nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3",
+    ...                "language": "python", "display_name": "Python 3"}}), folder / "tiny.ipynb")
+    >>> outcome = execute_report(Job("tiny", str(folder / "tiny.ipynb"), {"n": 21}, out=str(folder), engine="casekit"))
+    >>> outcome.status, sorted(p.name for p in folder.iterdir())
+    ('ok', ['tiny.html', 'tiny.ipynb'])
     """
     import papermill
 

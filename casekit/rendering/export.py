@@ -20,7 +20,7 @@ PORTFOLIO = "portfolio"
 
 
 @cache
-def headline_preprocessor_class():
+def _headline_preprocessor_class():
     """nbconvert's Preprocessor that puts the report's headline in ``resources["headline"]``.
 
     The headline is the first line the cell tagged ``findings`` printed (a
@@ -37,7 +37,7 @@ def headline_preprocessor_class():
     return HeadlinePreprocessor
 
 
-def findings_lines(nb) -> list[str]:
+def _findings_lines(nb) -> list[str]:
     """The lines of the notebook's ``findings`` cell, without list bullets: what it printed to stdout (not its
     warnings), or else the plain text of what it displayed (``CaseComparison.summary()`` and the like)."""
     for cell in nb.cells:
@@ -55,7 +55,7 @@ def _joined(text) -> str:
     return "".join(text) if isinstance(text, list) else str(text)
 
 
-def findings_data(nb) -> dict:
+def _findings_data(nb) -> dict:
     """The verdicts the notebook's ``findings`` cell displayed as data (:meth:`casekit.Findings.verdicts`, under
     :data:`~casekit.report.formats.FINDINGS_MIME`), or an empty dict when it displayed none (a notebook of the
     user's own that prints its findings)."""
@@ -71,18 +71,53 @@ def findings_data(nb) -> dict:
 
 def headline(nb) -> str:
     """The report's headline: from the findings' data, else the first line the ``findings`` cell printed (a
-    kernel may split a print across outputs)."""
-    data = findings_data(nb)
+    kernel may split a print across outputs).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed report.
+
+    Returns
+    -------
+    str
+        ``""`` for a notebook without findings.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> cell = nbformat.v4.new_code_cell("", metadata={"tags": ["findings"]})
+    >>> cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="3 of 5 KPIs improved.\\nDetails")]
+    >>> headline(nbformat.v4.new_notebook(cells=[cell]))
+    '3 of 5 KPIs improved.'
+    """
+    data = _findings_data(nb)
     if isinstance(data.get("headline"), str):
         return data["headline"]
-    lines = findings_lines(nb)
+    lines = _findings_lines(nb)
     return lines[0] if lines else ""
 
 
 def verdict_kpis(nb) -> tuple[list[str], list[str]]:
     """The labels of the KPIs the findings call improved, and of those they call worsened, from the findings'
-    data; none for a notebook that displayed no such data."""
-    data = findings_data(nb)
+    data; none for a notebook that displayed no such data.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed report.
+
+    Returns
+    -------
+    improved, worsened : list of str
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> verdict_kpis(nbformat.v4.new_notebook())
+    ([], [])
+    """
+    data = _findings_data(nb)
     return tuple([str(label) for label in data.get(verdict, []) if isinstance(label, str)]
                  for verdict in ("improved", "worsened"))
 
@@ -95,6 +130,20 @@ def html_exporter(no_input: bool):
 
     ``no_input`` hides code cells and prompts (nbconvert's ``exclude_input``) and the cells tagged
     ``analyst`` (how to run the notebook).
+
+    Parameters
+    ----------
+    no_input : bool
+        The readers' report (no code), or the analyst's.
+
+    Returns
+    -------
+    nbconvert.HTMLExporter
+
+    Examples
+    --------
+    >>> html_exporter(True) is html_exporter(True), html_exporter(True).exclude_input
+    (True, True)
     """
     if no_input not in _EXPORTERS:
         from nbconvert import HTMLExporter
@@ -102,7 +151,7 @@ def html_exporter(no_input: bool):
         exporter = HTMLExporter(extra_template_paths=[str(TEMPLATES)], template_file=REPORT_TEMPLATE,
                                 embed_images=True, exclude_input=no_input, exclude_input_prompt=no_input,
                                 exclude_output_prompt=no_input)
-        exporter.register_preprocessor(headline_preprocessor_class()(), enabled=True)
+        exporter.register_preprocessor(_headline_preprocessor_class()(), enabled=True)
         if no_input:  # a reader without the code needs no note on how to run it either
             from nbconvert.preprocessors import TagRemovePreprocessor
 
@@ -120,6 +169,27 @@ def index_page(entries: dict, cases_dir: Path, cases: pd.DataFrame | None) -> st
     valid cases among them (a report whose case is gone or invalid shows by id).
     A report whose latest render failed is listed with its last good copy,
     marked as such.
+
+    Parameters
+    ----------
+    entries : dict of str to dict
+        The manifest's entries.
+    cases_dir : pathlib.Path
+        The cases folder.
+    cases : pandas.DataFrame or None
+        The valid cases' details.
+
+    Returns
+    -------
+    str
+        The page's HTML.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> page = index_page({}, pathlib.Path("cases"), None)
+    >>> "<html" in page
+    True
     """
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 

@@ -27,6 +27,30 @@ def fingerprint(notebook: Path, parameters: dict, no_input: bool, case_digests: 
     ``case_digests`` holds, for each case the report reads, the SHA-256 of each of its files as validation
     read them (``ParsedCase.digests``): the files are read once per render, and only those casekit reads
     count (anything else in a case folder is never read, however large).
+
+    Parameters
+    ----------
+    notebook : pathlib.Path
+        The report's notebook.
+    parameters : dict
+        Its parameters.
+    no_input : bool
+        The readers' report, or the analyst's.
+    case_digests : dict of str to dict of str to str
+        Per case, its files' SHA-256 by name.
+
+    Returns
+    -------
+    str
+        A SHA-256, hexadecimal.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> notebook = pathlib.Path("notebooks/case_report.ipynb")
+    >>> one = fingerprint(notebook, {"case_id": "acme"}, True, {"acme": {"kpis.csv": "ab12"}})
+    >>> one == fingerprint(notebook, {"case_id": "acme"}, True, {"acme": {"kpis.csv": "ab13"}})
+    False
     """
     digest = hashlib.sha256(_casekit_code().encode())
     digest.update(Path(notebook).read_bytes())

@@ -43,7 +43,29 @@ MAX_RECOGNISED_BYTES = 200 * 10**6  # a notebook larger than this is not read to
 
 
 def check_out_folder(out: Path, cases_dir: Path) -> None:
-    """Refuse an output folder that is the filesystem's root, the cases folder, or inside it."""
+    """Refuse an output folder that is the filesystem's root, the cases folder, or inside it.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder.
+    cases_dir : pathlib.Path
+        The cases folder.
+
+    Raises
+    ------
+    RenderError
+        With the folder to choose instead.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> check_out_folder(pathlib.Path("reports"), pathlib.Path("cases"))
+    >>> check_out_folder(pathlib.Path("cases/reports"), pathlib.Path("cases"))
+    Traceback (most recent call last):
+    ...
+    casekit.errors.RenderError: --out cases/reports is inside the cases folder; reports go in a folder of their own, such as reports
+    """
     out, cases_dir = Path(out).resolve(), Path(cases_dir).resolve()
     if out == Path(out.anchor):
         raise RenderError(f"--out {out} is the filesystem's root; choose a folder of its own, such as reports")
@@ -68,6 +90,26 @@ def survey(out: Path, casekit_was_here: bool = False) -> Survey:
 
     ``casekit_was_here`` (the lock file was there before this run) makes a damaged ``manifest.json``
     casekit's own, to be rebuilt; without it, or a recognised report, an unreadable one is the user's.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder.
+    casekit_was_here : bool, default False
+        The lock file was there before this run.
+
+    Returns
+    -------
+    Survey
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (out / "notes.txt").write_text("mine")
+    >>> found = survey(out)
+    >>> found.entries, found.foreign
+    ({}, ['notes.txt'])
     """
     if not out.is_dir():
         return Survey({}, set(), [])
@@ -103,7 +145,33 @@ def survey(out: Path, casekit_was_here: bool = False) -> Survey:
 
 def refuse_foreign(out: Path, foreign: list[str], clashes: list[str], force: bool) -> None:
     """Refuse a run that would replace a file casekit did not write (``clashes``, even with ``force``), or,
-    without ``force``, one into a folder that holds any (``foreign``)."""
+    without ``force``, one into a folder that holds any (``foreign``).
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder.
+    foreign : list of str
+        Files in it that casekit did not write.
+    clashes : list of str
+        Those a report of this run would replace.
+    force : bool
+        The user allowed writing beside ``foreign``.
+
+    Raises
+    ------
+    RenderError
+        Naming the files and the way out.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> refuse_foreign(pathlib.Path("reports"), ["notes.txt"], [], force=True)
+    >>> refuse_foreign(pathlib.Path("reports"), ["notes.txt"], [], force=False)
+    Traceback (most recent call last):
+    ...
+    casekit.errors.RenderError: --out reports holds files casekit did not write (notes.txt); choose an empty or new folder, or pass --force to write beside them
+    """
     if clashes:
         raise RenderError(f"--out {display_path(out)} holds {listed(clashes)}, which casekit did not write and would "
                           "have to replace; casekit never overwrites a file it did not write, even with --force: "
@@ -114,7 +182,24 @@ def refuse_foreign(out: Path, foreign: list[str], clashes: list[str], force: boo
 
 
 def listed(names: list[str], shown: int = 5) -> str:
-    """The first few names, and how many more."""
+    """The first few names, and how many more.
+
+    Parameters
+    ----------
+    names : list of str
+        The names.
+    shown : int, default 5
+        How many to name.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> listed(["a", "b"]), listed([f"f{k}" for k in range(8)], shown=2)
+    ('a, b', 'f0, f1 and 6 more')
+    """
     return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
@@ -138,7 +223,28 @@ def _manifest_state(out: Path) -> tuple[dict | None, str]:
 def recognise(out: Path, recorded: set[str]) -> dict[str, dict]:
     """Manifest entries for the reports in ``out`` that casekit wrote but does not record (a run killed before
     it wrote its manifest, or a damaged manifest): each notebook that papermill ran with casekit's parameters
-    for the report of its name, with the page casekit's template made from it."""
+    for the report of its name, with the page casekit's template made from it.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder.
+    recorded : set of str
+        File names the manifest already records.
+
+    Returns
+    -------
+    dict of str to dict
+        A manifest entry per recognised report.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (out / "acme.ipynb").write_text("{}")  # not a notebook papermill ran for casekit
+    >>> recognise(out, set())
+    {}
+    """
     found: dict[str, dict] = {}
     try:
         names = sorted(p.name for p in out.iterdir())
@@ -223,7 +329,30 @@ def _manifest_data(out: Path) -> dict | None:
 
 
 def read_manifest(out: Path) -> dict:
-    """The manifest's report entries; an unreadable one or one that is not casekit's counts as empty."""
+    """The manifest's report entries; an unreadable one or one that is not casekit's counts as empty.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder.
+
+    Returns
+    True
+    -------
+    []
+    dict of str to dict
+        Each report's entry by name.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> read_manifest(out)
+    {}
+    >>> _ = (out / "manifest.json").write_text("not json")
+    >>> read_manifest(out)
+    {}
+    """
     data = _manifest_data(out)
     return {} if data is None else _entries(data)
 
@@ -243,14 +372,56 @@ def _entries(data: dict) -> dict:
 
 def write_manifest(out: Path, entries: dict, index: str) -> None:
     """Record each report's files (with their hashes), headline, status and inputs' fingerprint, and the index's
-    hash; then write the index (``index``, its HTML)."""
+    hash; then write the index (``index``, its HTML).
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder.
+    entries : dict of str to dict
+        Each report's entry by name.
+    index : str
+        The index page's HTML.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (out / "acme.html").write_text("<html></html>")
+    >>> entry = {"files": {"acme.html": digest(out / "acme.html")}, "html": "acme.html", "status": "rendered"}
+    >>> write_manifest(out, {"acme": entry}, "<html>index</html>")
+    >>> list(read_manifest(out)), (out / "index.html").read_text()
+    (['acme'], '<html>index</html>')
+    """
     record = {"format": FORMAT, "index": hashlib.sha256(index.encode("utf-8")).hexdigest(), "reports": entries}
     write_text_atomically(out, MANIFEST, json.dumps(record, indent=1, sort_keys=True))
     write_text_atomically(out, INDEX, index)
 
 
 def present(out: Path, entry: dict) -> dict | None:
-    """The entry with only the files still in ``out``; None when none is left (a failure is kept to be listed)."""
+    """The entry with only the files still in ``out``; None when none is left (a failure is kept to be listed).
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder.
+    entry : dict
+        A manifest entry.
+
+    Returns
+    -------
+    dict or None
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (out / "acme.html").write_text("<html></html>")
+    >>> present(out, {"files": {"acme.html": "...", "acme.ipynb": "..."}, "status": "rendered"})["files"]
+    {'acme.html': '...'}
+    >>> present(out, {"files": {"gone.html": "..."}, "status": "rendered"}) is None
+    True
+    """
     files = {name: sha for name, sha in entry.get("files", {}).items() if (out / name).is_file()}
     return {**entry, "files": files} if files or entry.get("status") == FAILED else None
 
@@ -260,6 +431,26 @@ def _plain_name(name) -> bool:
 
 
 def digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as the manifest records each report's files.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (out / "empty").write_bytes(b"")
+    >>> digest(out / "empty")[:16]
+    'e3b0c44298fc1c14'
+    """
     hasher = hashlib.sha256()
     with open(path, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -268,7 +459,31 @@ def digest(path: Path) -> str:
 
 
 def intact(out: Path, entry: dict) -> bool:
-    """Whether every file the entry records is in ``out``, a plain file, with the content casekit wrote."""
+    """Whether every file the entry records is in ``out``, a plain file, with the content casekit wrote.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder.
+    entry : dict
+        A manifest entry.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (out / "acme.html").write_text("<html></html>")
+    >>> entry = {"files": {"acme.html": digest(out / "acme.html")}}
+    >>> intact(out, entry)
+    True
+    >>> _ = (out / "acme.html").write_text("edited by hand")
+    >>> intact(out, entry)
+    False
+    """
     try:
         return bool(entry.get("files")) and all(
             (out / name).is_file() and not (out / name).is_symlink() and digest(out / name) == sha
@@ -279,7 +494,25 @@ def intact(out: Path, entry: dict) -> bool:
 
 def write_text_atomically(folder: Path, name: str, text: str) -> None:
     """Write ``folder/name`` through an exclusively created temporary file, then rename it into place, with
-    the permissions the reports have (the umask's, so that whoever may read the reports may read the index)."""
+    the permissions the reports have (the umask's, so that whoever may read the reports may read the index).
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder.
+    name : str
+        The file's name.
+    text : str
+        Its text (written as UTF-8).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> write_text_atomically(out, "index.html", "<html></html>")
+    >>> sorted(p.name for p in out.iterdir())
+    ['index.html']
+    """
     with replaced(folder / name) as temporary:
         temporary.write_text(text, encoding="utf-8")
 
@@ -297,6 +530,33 @@ def locked(out: Path):
 
     A lock file this call made is removed again when the run is refused inside the block (RenderError), so
     that a refusal leaves a user's folder as it was.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder.
+
+    Yields
+    ------
+    Lock
+        ``existed``: whether casekit had written here before.
+
+    Raises
+    ------
+    RenderError
+        Another run holds the lock, or the folder cannot be written.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> with locked(out) as lock:
+    ...     print(lock.existed)
+    ...     with locked(out):
+    ...         pass  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    casekit.errors.RenderError: another casekit render (pid ...) is writing to ...; wait for it to finish or choose another --out
     """
     path = out / LOCK
     existed = os.path.lexists(path)
@@ -343,6 +603,26 @@ def staging_folder(out: Path):
     What an earlier run left behind (killed before it could remove it) is removed first: its staging folders,
     known by the mark casekit leaves in each, and its temporaries (:mod:`casekit.atomic`). The lock is held,
     so no other run is using them; a user's folder that only starts with the same name is left alone.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder (its lock held).
+
+    Yields
+    ------
+    pathlib.Path
+        The staging folder.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> with staging_folder(out) as staging:
+    ...     print(staging.parent == out)
+    True
+    >>> list(out.iterdir())
+    []
     """
     for leftover in out.glob(f"{STAGING_PREFIX}*"):
         if _staging_leftover(leftover):
@@ -392,6 +672,36 @@ def publish(outcome: Outcome, staging: Path, out: Path, previous: dict | None) -
     A finished report replaces the old one only once it is checked whole. A failed one leaves the last good
     copy where it was (the outcome then points at it, and the entry keeps its files) and puts its partial
     notebook beside it. A disk that is full or read-only fails this report with one line; nothing is lost.
+
+    Parameters
+    ----------
+    outcome : Outcome
+        The report's outcome, its files in ``staging``.
+    staging : pathlib.Path
+        The staging folder.
+    out : pathlib.Path
+        The output folder.
+    previous : dict or None
+        The report's manifest entry from the last run.
+
+    Returns
+    -------
+    outcome : Outcome
+        The outcome, its paths now in ``out``.
+    entry : dict or None
+        The report's new manifest entry.
+
+    Examples
+    --------
+    A report that failed before writing anything, with no earlier copy:
+
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> staging = out / "staging"; staging.mkdir()
+    >>> failed = Outcome.failed("acme", Failure("ValueError", "no KPI 'nps'"))
+    >>> outcome, entry = publish(failed, staging, out, previous=None)
+    >>> entry["status"], entry["error"], entry["files"]
+    ('failed', "ValueError: no KPI 'nps'", {})
     """
     name = outcome.report
     previous = previous or {}

@@ -21,6 +21,22 @@ def declared_parameters(notebook: Path) -> dict[str, str]:
 
     A parameter's type is its annotation where papermill found one, or else
     the type of its default; a default of None accepts any value.
+
+    Parameters
+    ----------
+    notebook : pathlib.Path
+        The notebook.
+
+    Returns
+    -------
+    dict of str to str
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> declared = declared_parameters(pathlib.Path("notebooks/case_report.ipynb"))
+    >>> declared["case_id"], declared["alpha"]
+    ('str', 'float')
     """
     from papermill import inspect_notebook
 
@@ -76,6 +92,27 @@ def check_parameters(notebook: Path, parameters: dict) -> None:
     """Refuse names the notebook's ``parameters`` cell does not define, and values of the wrong type.
 
     papermill itself only warns about unknown names and guesses types.
+
+    Parameters
+    ----------
+    notebook : pathlib.Path
+        The notebook.
+    parameters : dict
+        The values to pass it.
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter and what the notebook takes.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> check_parameters(pathlib.Path("notebooks/case_report.ipynb"), {"alpha": 0.1})
+    >>> check_parameters(pathlib.Path("notebooks/case_report.ipynb"), {"alpah": 0.1})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    casekit.errors.ParameterError: ...
     """
     declared = declared_parameters(notebook)
     for name, value in parameters.items():
@@ -181,6 +218,17 @@ def parameter_problems(values: dict, kpi_ids: set[str] | None = None) -> list[st
     ``kpi_ids``: the KPIs the ``kpis`` and ``primary`` parameters may name, when the caller has read the
     cases already (``casekit render``); otherwise they are read from the cases' ``case.yaml``.
 
+    Parameters
+    ----------
+    values : dict
+        The parameters' values.
+    kpi_ids : set of str, optional
+        The KPIs the cases measure.
+
+    Returns
+    -------
+    list of str
+
     Examples
     --------
     >>> parameter_problems({"alpha": 0.05, "kpis": ["defect_density"]}, kpi_ids={"defect_density"})
@@ -268,6 +316,15 @@ def _problem(name: str, value, values: dict, known: list) -> str | None:
 def parse_value(text: str):
     """A ``-p NAME VALUE`` value as papermill's command line reads it: True, False, None, int, float, else text.
 
+    Parameters
+    ----------
+    text : str
+        The value as typed.
+
+    Returns
+    -------
+    bool, None, int, float or str
+
     Examples
     --------
     >>> [parse_value(v) for v in ("0.1", "3", "True", "None", "bh")]
@@ -290,6 +347,20 @@ def parse_value(text: str):
 
 def parse_yaml_parameters(text: str) -> dict:
     """A ``-y YAML`` argument as papermill's command line reads it: a mapping of names to values.
+
+    Parameters
+    ----------
+    text : str
+        The YAML.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ParameterError
+        Not YAML, or not a mapping of names.
 
     Examples
     --------
@@ -332,6 +403,17 @@ def memory_bytes(limit, jobs: int = 1) -> int | None:
 
     ``"auto"`` is half of this machine's memory shared among ``jobs``.
 
+    Parameters
+    ----------
+    limit : int, str or None
+        Bytes, text such as ``"2GB"`` or ``"512MiB"``, ``"auto"``, or None.
+    jobs : int, default 1
+        Reports running at once (for ``"auto"``).
+
+    Returns
+    -------
+    int or None
+
     Examples
     --------
     >>> memory_bytes("2GB"), memory_bytes("512MiB"), memory_bytes(None)
@@ -370,7 +452,17 @@ MIN_REPORT_MEMORY = 200 * 10**6  # what one report needs to start and draw its c
 
 
 def max_jobs() -> int:
-    """The most reports casekit runs at once on this machine: four per core, at least eight."""
+    """The most reports casekit runs at once on this machine: four per core, at least eight.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> max_jobs() >= 8
+    True
+    """
     return max(8, 4 * (os.cpu_count() or 1))
 
 
@@ -380,6 +472,22 @@ def check_run_settings(out, jobs, timeout, scheduler: str | None = None) -> None
     ``jobs`` is a whole number of at least 1; ``timeout`` a positive, finite
     number of seconds; ``out`` a folder (or a path to create one at);
     ``scheduler`` an address such as ``tcp://HOST:PORT``.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        The output folder.
+    jobs : int
+        Reports at once.
+    timeout : float
+        Seconds a cell may run.
+    scheduler : str, optional
+        A Dask scheduler's address.
+
+    Raises
+    ------
+    RenderError
+        The first setting that cannot make a run, and what it takes.
 
     Examples
     --------

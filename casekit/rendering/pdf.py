@@ -22,6 +22,10 @@ def chromium_path() -> str | None:
     """The Chromium to print with: ``CASEKIT_CHROMIUM``, else the first of :data:`BROWSERS` on the PATH; None
     leaves the choice to playwright (its own download).
 
+    Returns
+    -------
+    str or None
+
     Examples
     --------
     >>> import os
@@ -40,6 +44,26 @@ def print_pages(pages: list[tuple[Path, Path]]) -> dict[Path, str]:
     Runs in a thread of its own, so that it works under a running event loop too (a notebook calling
     ``ck.render(..., pdf=True)``), where playwright's synchronous API would refuse. Raises a RenderError that
     says what to install when playwright or Chromium is missing.
+
+    Parameters
+    ----------
+    pages : list of (pathlib.Path, pathlib.Path)
+        Each page's HTML and the PDF to write.
+
+    Returns
+    -------
+    dict of pathlib.Path to str
+        The problem of each page not printed, by its HTML's path.
+
+    Raises
+    ------
+    RenderError
+        playwright or Chromium is not installed.
+
+    Examples
+    --------
+    >>> print_pages([])
+    {}
     """
     if not pages:
         return {}

@@ -21,9 +21,21 @@ class Runner(Protocol):
     """Where reports run (``render(runner=...)``): ``run`` yields each job's outcome as it ends; ``close``
     stops whatever it started."""
 
-    def run(self, jobs: list[Job]) -> Iterable[Outcome]: ...
+    def run(self, jobs: list[Job]) -> Iterable[Outcome]:
+        """Run ``jobs``, yielding each one's outcome as it ends (in any order).
 
-    def close(self) -> None: ...
+        Parameters
+        ----------
+        jobs : list of Job
+            The reports.
+
+        Yields
+        ------
+        Outcome
+        """
+
+    def close(self) -> None:
+        """Stop whatever the runner started; a runner is closed once, after its last run."""
 
 
 class LocalRunner:
@@ -43,6 +55,34 @@ class LocalRunner:
         self._stopping = threading.Event()
 
     def run(self, jobs: list[Job]) -> Iterator[Outcome]:
+        """Each job's outcome as its report ends, the portfolio report started first (see :class:`Runner`).
+
+        Parameters
+        ----------
+        jobs : list of Job
+            The reports.
+
+        Yields
+        ------
+        Outcome
+
+        Examples
+        --------
+        >>> import pathlib, tempfile, nbformat
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> cells = [nbformat.v4.new_code_cell("n = 1", metadata={"tags": ["parameters"]}),
+        ...          nbformat.v4.new_code_cell("print(n * 2)")]
+        >>> nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3",
+        ...                "language": "python", "display_name": "Python 3"}}), folder / "tiny.ipynb")
+        >>> runner = LocalRunner(workers=1)
+        >>> try:
+        ...     outcomes = list(runner.run([Job("tiny", str(folder / "tiny.ipynb"), {"n": 21}, out=str(folder),
+        ...                                     engine="casekit")]))
+        ... finally:
+        ...     runner.close()
+        >>> [(o.report, o.status, o.html) for o in outcomes]
+        [('tiny', 'ok', 'tiny.html')]
+        """
         waiting: queue.SimpleQueue = queue.SimpleQueue()
         for job in portfolio_first(jobs):
             waiting.put(job)
@@ -83,7 +123,12 @@ class LocalRunner:
             done.put(outcome)
 
     def close(self) -> None:
-        """End the servers, with anything they still run (after a full run, nothing: they are idle)."""
+        """End the servers, with anything they still run (after a full run, nothing: they are idle).
+
+        Examples
+        --------
+        >>> LocalRunner(workers=1).close()
+        """
         self._stopping.set()
         for server in self._servers:
             server.kill()
@@ -91,7 +136,28 @@ class LocalRunner:
 
 def with_progress(outcomes: Iterable[Outcome], total: int, description: str, progress: bool = True
                   ) -> Iterator[Outcome]:
-    """The outcomes as they come, with a tqdm progress bar (none when ``progress`` is False)."""
+    """The outcomes as they come, with a tqdm progress bar (none when ``progress`` is False).
+
+    Parameters
+    ----------
+    outcomes : iterable of Outcome
+        The outcomes as they come.
+    total : int
+        How many are expected.
+    description : str
+        The bar's label.
+    progress : bool, default True
+        Show the bar (on standard error).
+
+    Yields
+    ------
+    Outcome
+
+    Examples
+    --------
+    >>> [o.report for o in with_progress(iter([Outcome("acme", "ok")]), 1, "rendering", progress=False)]
+    ['acme']
+    """
     from tqdm.auto import tqdm
 
     with tqdm(total=total, desc=description, unit="report", disable=not progress) as bar:

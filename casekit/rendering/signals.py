@@ -21,6 +21,21 @@ def stopped_by_signals():
     """Within: SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt (once), and are recorded in the Stop yielded.
 
     Only in the main thread, where Python delivers signals; elsewhere nothing changes.
+
+    Yields
+    ------
+    Stop
+        ``signal_number``: the signal that stopped the block, if one did.
+
+    Examples
+    --------
+    >>> import os, signal
+    >>> try:
+    ...     with stopped_by_signals() as stop:
+    ...         os.kill(os.getpid(), signal.SIGTERM)
+    ... except KeyboardInterrupt:
+    ...     print("stopped by", signal.Signals(stop.signal_number).name)
+    stopped by SIGTERM
     """
     stop = Stop()
     if threading.current_thread() is not threading.main_thread():
@@ -43,7 +58,25 @@ def stopped_by_signals():
 
 @contextmanager
 def signals_ignored():
-    """Within: a stopping signal is held until the block ends (then handled as usual)."""
+    """Within: a stopping signal is held until the block ends (then handled as usual).
+
+    Yields
+    ------
+    None
+
+    Examples
+    --------
+    >>> import os, signal
+    >>> try:
+    ...     with stopped_by_signals() as stop:
+    ...         with signals_ignored():
+    ...             os.kill(os.getpid(), signal.SIGTERM)
+    ...             print("the block finished")
+    ... except KeyboardInterrupt:
+    ...     print("then stopped by", signal.Signals(stop.signal_number).name)
+    the block finished
+    then stopped by SIGTERM
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -46,7 +46,7 @@ GUIDE_SOURCE = "README.md"  # in the workshop's notebooks folder: the facilitato
 GUIDE = "facilitator_guide"  # written beside the instructor's handouts, as .md and .html
 
 
-def learner_copy(notebook: Path, target: Path) -> Path:
+def _learner_copy(notebook: Path, target: Path) -> Path:
     """Write ``notebook`` without its cells tagged ``solution`` (removed entirely, not hidden).
 
     nbconvert's TagRemovePreprocessor does the removing.
@@ -151,10 +151,10 @@ def render_workshop(out: str | Path = "workshop", jobs: int = 2, timeout: float 
                 parameters = {"solutions": solutions, "cases_dir": CASES}
                 parameters = {name: value for name, value in parameters.items() if name in declared}
                 check_parameters(notebook, parameters)
-                path = learner_copy(notebook, staging / f"{notebook.stem}.learner.ipynb") if not solutions \
+                path = _learner_copy(notebook, staging / f"{notebook.stem}.learner.ipynb") if not solutions \
                     else notebook
                 planned.append(Job(notebook.stem, str(path), parameters, str(staging / audience), False, timeout,
-                                   cwd=str(staging / audience), title=f"{page_title(notebook)} ({audience})"))
+                                   cwd=str(staging / audience), title=f"{_page_title(notebook)} ({audience})"))
         runner = runner or LocalRunner(max(1, min(jobs, len(planned))))
         try:
             outcomes = list(with_progress(runner.run(planned), len(planned), "rendering the workshop", progress))
@@ -169,7 +169,7 @@ def render_workshop(out: str | Path = "workshop", jobs: int = 2, timeout: float 
 
 
 
-def page_title(notebook: Path) -> str:
+def _page_title(notebook: Path) -> str:
     r"""A workshop page's title: its notebook's first heading without the timing, else its file's name.
 
     Examples
@@ -178,7 +178,7 @@ def page_title(notebook: Path) -> str:
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "01_read.ipynb"
     >>> nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
     ...     "# Workshop 1 — Read a case (about 40 minutes)\n\nText.")]), path)
-    >>> page_title(path)
+    >>> _page_title(path)
     'Workshop 1 — Read a case'
     """
     import nbformat

@@ -107,6 +107,15 @@ class CaseComparison:
             compared are left out, not counted as zero; valued KPIs that are described, not tested).
             NaN throughout when the case values no KPI.
 
+        Parameters
+        ----------
+        discount_rate : float, default 0.0
+            Effective annual rate at which benefits and investments are discounted.
+        valuation_months : int, optional
+            Months valued after the transition; by default to the end of the data.
+        draws : int
+            Simulated coefficient vectors for the interval.
+
         Examples
         --------
         >>> import casekit as ck
@@ -122,6 +131,17 @@ class CaseComparison:
 
     def findings(self, discount_rate: float = 0.0) -> Findings:
         """The case's findings: the headline, then each KPI by verdict, each goal and the ROI.
+
+        Parameters
+        ----------
+        discount_rate : float, default 0.0
+            As :meth:`roi`.
+
+        Returns
+        -------
+        Findings
+            ``headline``, ``sentences()``, ``counts`` and ``items`` (one row per
+            KPI, goal and ROI statement: ``group, kpi, label, sentence``, ...).
 
         Examples
         --------
@@ -142,6 +162,11 @@ class CaseComparison:
         ``effect`` is the direction-aware log ratio (points for interval-scale KPIs) the verdict tests;
         ``tested`` is False for a KPI described rather than tested, which pooling leaves out.
 
+        Returns
+        -------
+        pandas.DataFrame
+            ``kpi, effect, effect_se, tested``.
+
         Examples
         --------
         >>> import casekit as ck
@@ -157,6 +182,17 @@ class CaseComparison:
         """The chart of one KPI: what was tested (``view="counterfactual"``), or its XmR chart (``"xmr"``).
 
         Returns the matplotlib Figure (see :func:`casekit.report.plots.counterfactual_chart`).
+
+        Parameters
+        ----------
+        kpi : str
+            A KPI of the comparison's table.
+        view : {"counterfactual", "xmr"}, default "counterfactual"
+            The tested model's chart, or the process-behaviour chart.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
 
         Examples
         --------
@@ -181,6 +217,16 @@ class CaseComparison:
     def summary(self, discount_rate: float = 0.0):
         """The executive summary for a report or notebook: :meth:`findings` as headed lists (plain text in a
         terminal, one sentence per line after "- ").
+
+        Parameters
+        ----------
+        discount_rate : float, default 0.0
+            As :meth:`roi`.
+
+        Returns
+        -------
+        Summary
+            Displays as headed lists in a notebook; ``.text`` is the plain text.
 
         Examples
         --------
@@ -406,6 +452,18 @@ class PortfolioComparison:
     def categories(self, reference: pd.DataFrame | None = None) -> pd.DataFrame:
         """Median, lowest and highest improvement per SEI category (:func:`casekit.stats.breakdowns.category_summary`).
 
+        Parameters
+        ----------
+        reference : pandas.DataFrame, optional
+            Published medians per category (``category, median``), shown beside
+            the portfolio's, e.g. the SEI's (``casekit.project.reference_path()``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``category, data_points, cases, median, lowest, highest`` and, with a
+            reference, ``reference_median``.
+
         Examples
         --------
         >>> import casekit as ck, pandas as pd
@@ -417,6 +475,17 @@ class PortfolioComparison:
 
     def subgroups(self, by: str = "sector") -> pd.DataFrame:
         """Pooled improvement per KPI within subgroups of cases (:func:`casekit.stats.breakdowns.subgroup_analysis`).
+
+        Parameters
+        ----------
+        by : str, default "sector"
+            A column of :attr:`effects`: ``"sector"``, ``"maturity_latest"``,
+            ``"levels_gained"``...
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of :func:`casekit.stats.breakdowns.subgroup_analysis`.
 
         Examples
         --------
@@ -430,6 +499,16 @@ class PortfolioComparison:
     def dose(self, by: str = "category") -> pd.DataFrame:
         """Do organizations that gained more maturity levels improve more? (:func:`casekit.stats.breakdowns.dose_response`)
 
+        Parameters
+        ----------
+        by : {"category", "kpi", "all"}, default "category"
+            One correlation per SEI category, per KPI, or over all KPIs.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``<by>, n, levels, rho, p_value``.
+
         Examples
         --------
         >>> import casekit as ck
@@ -440,6 +519,16 @@ class PortfolioComparison:
 
     def dose_points(self, by: str = "category") -> pd.DataFrame:
         """One point per case for :meth:`dose`'s chart (:func:`casekit.stats.breakdowns.dose_points`).
+
+        Parameters
+        ----------
+        by : {"category", "kpi", "all"}, default "category"
+            As :meth:`dose`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``case_id, <by>, levels_gained, effect``.
 
         Examples
         --------
@@ -480,6 +569,17 @@ class PortfolioComparison:
     def summary(self, reported: pd.DataFrame | None = None):
         """The portfolio's findings for a report or notebook: the headline first, then by KPI and by category
         (``reported``: as :meth:`findings`).
+
+        Parameters
+        ----------
+        reported : pandas.DataFrame, optional
+            Each organization's verdicts as their case reports give them
+            (:meth:`as_reported`); by default the portfolio's own tests.
+
+        Returns
+        -------
+        Summary
+            Displays as headed lists in a notebook; ``.text`` is the plain text.
 
         Examples
         --------

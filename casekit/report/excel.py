@@ -117,12 +117,12 @@ def _cells(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def number_format(column: str) -> str:
+def _number_format(column: str) -> str:
     """The Excel number format of a column, from its name.
 
     Examples
     --------
-    >>> number_format("p_adjusted"), number_format("benefit"), number_format("improvement")
+    >>> _number_format("p_adjusted"), _number_format("benefit"), _number_format("improvement")
     ('0.0000', '#,##0', '0.0')
     """
     name = column.lower()
@@ -154,7 +154,7 @@ def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
                 lengths = [len(str(v)) for v in table[column] if not pd.isna(v)]
                 width = min(60, max(10, len(str(column)) + 2, int(np.percentile(lengths, 90)) + 2 if lengths else 0))
                 sheet.set_column(number, number, width, writer.book.add_format(
-                    {"num_format": number_format(str(column))}))
+                    {"num_format": _number_format(str(column))}))
                 if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
                     for row, value in enumerate(table[column], start=1):
                         if isinstance(value, str) and value.startswith(FORMULA_STARTS):

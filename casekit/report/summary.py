@@ -10,6 +10,15 @@ from ..inputs.loading import Portfolio
 def maturity_label(level) -> str:
     """A maturity level as reports write it: ``ML3``, or "not rated".
 
+    Parameters
+    ----------
+    level : int or None
+        The level, or a missing value.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> maturity_label(3), maturity_label(None)
@@ -19,7 +28,27 @@ def maturity_label(level) -> str:
 
 
 def case_profile(portfolio: Portfolio, case_id: str) -> pd.DataFrame:
-    """Who and when, as a two-column table (``field``, ``value``) for the top of a case report."""
+    """Who and when, as a two-column table (``field``, ``value``) for the top of a case report.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        From :func:`casekit.load_cases`.
+    case_id : str
+        The case.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``field, value``: organization, sector, model, adoption dates, maturity
+        and the data's span.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> case_profile(ck.load_cases("cases"), "quantia-tech")["field"].tolist()
+    ['organization', 'sector', 'region', 'employees', 'source', 'CMMI model', 'adoption start', 'transition (months)', 'data', 'maturity level before adoption', 'maturity level latest']
+    """
     case = portfolio.cases.set_index("case_id").loc[case_id]
     rows = [
         ("organization", case["name"]), ("sector", case["sector"]), ("region", case["region"]),
@@ -41,6 +70,11 @@ def case_overview(portfolio: Portfolio) -> pd.DataFrame:
         Columns ``case_id, sector, model, adoption_start, kpis`` (number of
         KPIs measured), ``before, transition, after`` (measurements in each
         phase), ``maturity_before, maturity_latest``.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        From :func:`casekit.load_cases`.
 
     Examples
     --------
@@ -68,6 +102,15 @@ def overview_text(portfolio: Portfolio) -> str:
     Text left-aligned, counts right-aligned; maturity reads "ML3" or "not
     rated" (never ``<NA>``); ``before``, ``transition`` and ``after`` count
     measurements in each phase.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        From :func:`casekit.load_cases`.
+
+    Returns
+    -------
+    str
 
     Examples
     --------

@@ -13,7 +13,32 @@ from .paired import paired_tests
 
 
 def percent_improvement(theta, sign, scale):
-    """Direction-aware effect (log ratio, or points) → improvement (%, or points)."""
+    """Direction-aware effect (log ratio, or points) → improvement (%, or points).
+
+    Parameters
+    ----------
+    theta : float or array_like
+        Effects on the analysis scale, signed so that positive is better
+        (a log ratio for a ratio-scale KPI, points for an interval-scale one).
+    sign : {1, -1}
+        1 for a higher-is-better KPI, −1 for a lower-is-better one.
+    scale : {"ratio", "interval"}
+        The KPI's scale.
+
+    Returns
+    -------
+    numpy.ndarray
+        The improvement: percent on the ratio scale (a fall of a lower-is-better
+        KPI is positive), points on the interval scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(percent_improvement([0.2231], -1, "ratio"), 1)  # a 20% fall of defects
+    array([20.])
+    >>> percent_improvement([4.0], 1, "interval")
+    array([4.])
+    """
     theta = np.asarray(theta, dtype=float)
     if scale == "interval":
         return theta
@@ -46,7 +71,31 @@ def _group_effects(effects: pd.DataFrame, by: str) -> pd.DataFrame:
 
 def portfolio_tests(effects: pd.DataFrame, definitions: pd.DataFrame, by: str = "kpi", correction: str = "holm",
                     alpha: float = 0.05, meta_method: str = "DL", meta_test: str = "robust") -> pd.DataFrame:
-    """Cross-case tests of the effects pooling takes: see :meth:`casekit.PortfolioComparison.tests`."""
+    """Cross-case tests of the effects pooling takes: see :meth:`casekit.PortfolioComparison.tests`.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        :attr:`casekit.PortfolioComparison.effects`.
+    definitions : pandas.DataFrame
+        The KPI catalog rows of the KPIs in ``effects``.
+    by, correction, alpha, meta_method, meta_test
+        As :meth:`casekit.PortfolioComparison.tests`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per KPI or category; its columns are those of
+        :meth:`casekit.PortfolioComparison.tests`.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> comparison = ck.compare_portfolio(ck.load_cases("cases"))
+    >>> table = portfolio_tests(comparison.effects, ck.kpi_catalog())
+    >>> table.equals(comparison.tests())
+    True
+    """
     if correction not in CORRECTIONS:
         raise ArgumentError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     groups = _group_effects(effects, by)
@@ -158,7 +207,25 @@ def _test_group(group, cases: pd.DataFrame, alpha, meta_method, meta_test) -> di
 
 
 def heterogeneity_note(k: int) -> str:
-    """How to read tau², I² and the prediction interval of a meta-analysis of ``k`` cases."""
+    """How to read tau², I² and the prediction interval of a meta-analysis of ``k`` cases.
+
+    Parameters
+    ----------
+    k : int
+        Number of cases pooled.
+
+    Returns
+    -------
+    str
+        A caution, or ``""`` from 10 cases on.
+
+    Examples
+    --------
+    >>> heterogeneity_note(2)
+    '2 case(s): no prediction interval (it needs 3); tau² and I² say almost nothing'
+    >>> heterogeneity_note(12)
+    ''
+    """
     if k < 3:
         return f"{k} case(s): no prediction interval (it needs 3); tau² and I² say almost nothing"
     if k < 10:

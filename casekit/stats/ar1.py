@@ -32,6 +32,39 @@ def gls_ar1(y, X, positions, phi: float):
     Returns ``(beta, cov)``, the covariance scaled by the residual variance
     on n − p degrees of freedom, as R's ``nlme::gls`` with a fixed
     ``corAR1(phi, form = ~ t)`` reports it.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        The series.
+    X : array_like, shape (n, p)
+        The design.
+    positions : array_like of int, shape (n,)
+        Each value's period; a gap in them is a gap in the series (the AR(1)
+        correlation is phi to the power of the distance).
+    phi : float
+        The AR(1) coefficient, taken as known.
+
+    Returns
+    -------
+    beta : numpy.ndarray, shape (p,)
+        The GLS coefficients.
+    cov : numpy.ndarray, shape (p, p)
+        Their covariance.
+
+    Notes
+    -----
+    tests/test_ar1.py checks both against ``nlme::gls`` (R 4.2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(24.0)
+    >>> X = np.column_stack([np.ones(24), t, t >= 12])
+    >>> y = 10 + 0.1 * t + 2 * (t >= 12) + np.random.default_rng(0).normal(0, 0.5, 24)
+    >>> beta, cov = gls_ar1(y, X, t.astype(int), phi=0.3)
+    >>> np.round(beta, 2), cov.shape
+    (array([9.81, 0.14, 1.3 ]), (3, 3))
     """
     y, X = np.asarray(y, dtype=float), np.asarray(X, dtype=float)
     beta, cov = _fit(y[None], X, np.asarray(positions), np.array([phi]))
@@ -179,7 +212,7 @@ def _settled(phi: np.ndarray, Y: np.ndarray, r: np.ndarray, unestimable=False) -
     return np.where(exact | unestimable, 0.0, np.clip(phi, -PHI_LIMIT, PHI_LIMIT))
 
 
-def estimate_phi(y, X, positions) -> float:
+def _estimate_phi(y, X, positions) -> float:
     """The AR(1) coefficient of the errors of ``y = X b + e``, corrected for its small-sample bias.
 
     The lag-1 autocorrelation of the OLS residuals (over pairs one period
@@ -245,7 +278,8 @@ def ar1_test(y, X, positions, contrasts, alpha: float = 0.05, n_boot: int = 999,
         Per contrast ``estimate, se`` (GLS with the estimated phi),
         ``ci_low, ci_high``, ``p_value`` and ``critical`` (the bootstrap
         quantile q the interval uses); ``phi``, the bias-corrected
-        autocorrelation (:func:`estimate_phi`); and ``beta, cov``, the
+        autocorrelation of the OLS residuals (the phi whose expected residual
+        autocorrelation for this design equals the one observed); and ``beta, cov``, the
         coefficients and their plug-in covariance at that phi.
 
     Notes
@@ -310,7 +344,36 @@ def _abs_t(estimate, se):
 
 
 def ar1_estimates(y, X, positions, contrasts):
-    """Contrasts' GLS estimates and standard errors, and phi, without the bootstrap."""
+    """Contrasts' GLS estimates and standard errors, and phi, without the bootstrap.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        The series.
+    X : array_like, shape (n, p)
+        The design.
+    positions : array_like of int, shape (n,)
+        Each value's period.
+    contrasts : array_like, shape (k, p)
+        One row per contrast c (the estimate is c'b).
+
+    Returns
+    -------
+    estimate, se : numpy.ndarray, shape (k,)
+        Each contrast's GLS estimate and plug-in standard error.
+    phi : float
+        The bias-corrected AR(1) coefficient the GLS used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(24.0)
+    >>> X = np.column_stack([np.ones(24), t, t >= 12])
+    >>> y = 10 + 0.1 * t + 2 * (t >= 12) + np.random.default_rng(0).normal(0, 0.5, 24)
+    >>> estimate, se, phi = ar1_estimates(y, X, t.astype(int), np.eye(3)[2:])
+    >>> np.round(estimate, 2), np.round(se, 2)
+    (array([1.18]), array([0.44]))
+    """
     estimate, se, phi, _, _ = ar1_estimates_many(np.asarray(y, dtype=float)[None], X, positions, contrasts)
     return estimate[0], se[0], float(phi[0])
 
@@ -320,6 +383,37 @@ def ar1_estimates_many(Y, X, positions, contrasts):
 
     Returns estimates and standard errors (B, k), phi (B,), the coefficients (B, p) and their covariances
     (B, p, p).
+
+    Parameters
+    ----------
+    Y : array_like, shape (B, n)
+        B series on one design.
+    X : array_like, shape (n, p)
+        The design they share.
+    positions : array_like of int, shape (n,)
+        Each value's period.
+    contrasts : array_like, shape (k, p)
+        One row per contrast.
+
+    Returns
+    -------
+    estimate, se : numpy.ndarray, shape (B, k)
+    phi : numpy.ndarray, shape (B,)
+    beta : numpy.ndarray, shape (B, p)
+    cov : numpy.ndarray, shape (B, p, p)
+        As :func:`ar1_estimates` returns them, one row per series.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(24.0)
+    >>> X = np.column_stack([np.ones(24), t, t >= 12])
+    >>> y = 10 + 0.1 * t + 2 * (t >= 12) + np.random.default_rng(0).normal(0, 0.5, 24)
+    >>> Y = np.stack([y, y[::-1]])
+    >>> many = ar1_estimates_many(Y, X, t.astype(int), np.eye(3)[2:])[0][:, 0]
+    >>> alone = [ar1_estimates(row, X, t.astype(int), np.eye(3)[2:])[0][0] for row in Y]
+    >>> bool(np.allclose(many, alone))
+    True
     """
     Y = np.asarray(Y, dtype=float)
     design = _design(np.asarray(X, dtype=float), np.asarray(positions, dtype=np.int64))
@@ -335,7 +429,24 @@ def ar1_estimates_stacked(Y, X, positions, contrasts):
 
     For series that share no design with others (each with its own span and gaps, as real portfolios
     are): the designs are stacked and worked on together, a block at a time, rather than one by one.
-    Returns what :func:`ar1_estimates_many` returns.
+
+    Parameters
+    ----------
+    Y : array_like, shape (B, n)
+        B series of the same length.
+    X : array_like, shape (B, n, p)
+        Each series' design.
+    positions : array_like of int, shape (B, n)
+        Each series' periods.
+    contrasts : array_like, shape (B, k, p)
+        Each series' contrasts.
+
+    Returns
+    -------
+    estimate, se : numpy.ndarray, shape (B, k)
+    phi : numpy.ndarray, shape (B,)
+    beta : numpy.ndarray, shape (B, p)
+    cov : numpy.ndarray, shape (B, p, p)
 
     Examples
     --------
@@ -449,6 +560,32 @@ def se_inflation(X, positions, contrast, phi):
     points, the same noise at every point, so the curve is smooth and
     reproducible) and interpolated; ``phi`` may be an array of values
     for the one design (an array of factors comes back).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+        The design.
+    positions : array_like of int, shape (n,)
+        Each value's period.
+    contrast : array_like, shape (p,)
+        The contrast c.
+    phi : float or array_like
+        The AR(1) coefficient(s) at which to read the factor.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The factor (at least 1 in expectation), one per ``phi``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(24.0)
+    >>> X = np.column_stack([np.ones(24), t, t >= 12])
+    >>> y = 10 + 0.1 * t + 2 * (t >= 12) + np.random.default_rng(0).normal(0, 0.5, 24)
+    >>> factors = se_inflation(X, t.astype(int), np.eye(3)[2], np.array([0.0, 0.8]))
+    >>> bool(1 < factors[0] < factors[1])
+    True
     """
     design = _design(np.asarray(X, dtype=float), np.asarray(positions, dtype=np.int64), _INFLATION_DESIGNS,
                      _KEEP_INFLATION)

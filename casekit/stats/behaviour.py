@@ -37,7 +37,23 @@ class XmrResult:
     signals: pd.DataFrame = field(repr=False)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per point: ``position, value, moving_range, center, lcl, ucl, signal`` (rules, e.g. "1,4")."""
+        """One row per point: ``position, value, moving_range, center, lcl, ucl, signal`` (rules, e.g. "1,4").
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``position`` (0-based), ``value``, ``moving_range`` (NaN for the first
+            point), ``center``, ``lcl``, ``ucl`` and ``signal`` (the rules the point
+            breaks, ``""`` for none).
+
+        Examples
+        --------
+        >>> frame = xmr([10, 11, 10, 12, 11, 10, 11, 30]).to_frame()
+        >>> frame.columns.tolist()
+        ['position', 'value', 'moving_range', 'center', 'lcl', 'ucl', 'signal']
+        >>> frame["signal"].iloc[-1]
+        '1'
+        """
         mr = np.r_[np.nan, np.abs(np.diff(self.values))]
         frame = pd.DataFrame({
             "position": np.arange(len(self.values)),
@@ -139,7 +155,33 @@ def xmr(values, baseline=None) -> XmrResult:
 
 
 def western_electric(values, center: float, sigma: float) -> pd.DataFrame:
-    """The Western Electric zone rules 1–4 (see :func:`xmr`), one row per trigger."""
+    """The Western Electric zone rules 1–4 (see :func:`xmr`), one row per trigger.
+
+    Parameters
+    ----------
+    values : array_like of float
+        The points in time order.
+    center : float
+        The centre line.
+    sigma : float
+        One standard deviation of the process (the limits are at ±3 sigma).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``position, rule, side, description``: one row per point that breaks a
+        rule (1: beyond 3 sigma; 2: two of three beyond 2 sigma; 3: four of five
+        beyond 1 sigma; 4: eight in a row on one side), on the side it breaks it.
+
+    References
+    ----------
+    Western Electric Company (1956), *Statistical Quality Control Handbook*.
+
+    Examples
+    --------
+    >>> western_electric([0, 0.2, -0.1, 3.5, 0.1], center=0, sigma=1)[["position", "rule", "side"]].values.tolist()
+    [[3, 1, 'above']]
+    """
     x = np.asarray(values, dtype=float)
     positions, rules, sides = [], [], []
     for side, sign in (("above", 1), ("below", -1)):

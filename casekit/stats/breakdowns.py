@@ -90,6 +90,14 @@ def subgroup_analysis(effects: pd.DataFrame, by: str = "sector", meta_method: st
         difference from the others says nothing about its subgroup. NaN with
         fewer than two such subgroups; ``between_note`` says which subgroups
         were left out of the test, or why there is none.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> effects = ck.compare_portfolio(ck.load_cases("cases")).effects
+    >>> table = subgroup_analysis(effects, by="sector")
+    >>> table.columns[:6].tolist()
+    ['kpi', 'sector', 'k', 'pooled_improvement', 'ci_low', 'ci_high']
     """
     effects = effects[effects["usable"]]
     if by not in effects.columns:
@@ -165,6 +173,20 @@ def dose_response(effects: pd.DataFrame, by: str = "category") -> pd.DataFrame:
         there agrees with the permutation test within the resampling's own
         error and costs no 9,999 × n array); NaN with fewer than 3 cases or
         no spread.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        :attr:`casekit.PortfolioComparison.effects`.
+    by : {"category", "kpi", "all"}
+        One correlation per SEI category, per KPI, or over all KPIs.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> effects = ck.compare_portfolio(ck.load_cases("cases")).effects
+    >>> dose_response(effects, by="all")[["n", "levels"]].values.tolist()
+    [[8, 3]]
     """
     points = dose_points(effects, by=by)
     rows = []
@@ -182,6 +204,25 @@ def dose_points(effects: pd.DataFrame, by: str = "category") -> pd.DataFrame:
 
     Returns ``case_id, <by>, levels_gained, effect`` (a direction-aware
     log ratio, or points for an interval-scale KPI when ``by="kpi"``).
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        :attr:`casekit.PortfolioComparison.effects`.
+    by : {"category", "kpi", "all"}
+        As :func:`dose_response`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case_id, <by>, levels_gained, effect``.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> effects = ck.compare_portfolio(ck.load_cases("cases")).effects
+    >>> dose_points(effects, by="all").columns.tolist()
+    ['case_id', 'all', 'levels_gained', 'effect']
     """
     if by not in ("kpi", "category", "all"):
         raise ArgumentError(f"by must be 'kpi', 'category' or 'all', got {by!r}")

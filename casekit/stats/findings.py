@@ -12,7 +12,22 @@ from .within import CORRECTION_NAMES
 
 
 def confidence(alpha: float) -> str:
-    """``95% CI`` for ``alpha = 0.05``: how every interval casekit prints is labelled."""
+    """``95% CI`` for ``alpha = 0.05``: how every interval casekit prints is labelled.
+
+    Parameters
+    ----------
+    alpha : float
+        The test's level.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> confidence(0.05), confidence(0.1)
+    ('95% CI', '90% CI')
+    """
     return f"{100 * (1 - alpha):g}% CI"
 
 
@@ -20,6 +35,19 @@ def format_level(value: float, unit: str = "", written: bool = False) -> str:
     """A KPI's level as a reader writes it: an estimate with one decimal from 1 to 100, none from 100, three
     significant figures below 1; a number someone wrote (a target: ``written=True``) as they wrote it; the
     unit after it (``%`` without a space).
+
+    Parameters
+    ----------
+    value : float
+        The level.
+    unit : str, default ""
+        The KPI's unit.
+    written : bool, default False
+        The number is one the case wrote (a target), shown as written.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -68,6 +96,11 @@ class Findings:
         of a report, carried beside the notebook's findings as :data:`casekit.report.formats.FINDINGS_MIME` (never read back from the
         sentences, whatever a label holds).
 
+        Returns
+        -------
+        dict
+            ``headline`` (str), ``improved`` and ``worsened`` (lists of KPI labels).
+
         Examples
         --------
         >>> import casekit as ck
@@ -81,7 +114,19 @@ class Findings:
 
     @property
     def sentences(self) -> list[str]:
-        """Every sentence, the headline first."""
+        """Every sentence, the headline first.
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> found = ck.compare_case(ck.load_cases("cases"), "quantia-tech").findings()
+        >>> found.sentences[0] == found.headline
+        True
+        """
         return [self.headline] + [line for lines in self.groups.values() for line in lines]
 
     def __repr__(self) -> str:
@@ -101,7 +146,36 @@ def _improvement_text(row: pd.Series, alpha: float) -> str:
 
 def case_findings(table: pd.DataFrame, goals: pd.DataFrame, money: pd.DataFrame, alpha: float = 0.05,
                   correction: str = "holm", primary: str | None = None) -> Findings:
-    """A case's findings from its comparison's table, goals and ROI (see :meth:`casekit.CaseComparison.findings`)."""
+    """A case's findings from its comparison's table, goals and ROI (see :meth:`casekit.CaseComparison.findings`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :attr:`casekit.CaseComparison.table`.
+    goals : pandas.DataFrame
+        :meth:`casekit.CaseComparison.goals`.
+    money : pandas.DataFrame
+        :meth:`casekit.CaseComparison.roi`.
+    alpha : float, default 0.05
+        The tests' level.
+    correction : {"holm", "bh", "none"}, default "holm"
+        The correction the table's verdicts used (named in the sentences).
+    primary : str, optional
+        The case's primary KPI, named first.
+
+    Returns
+    -------
+    Findings
+        The headline, the sentences, the counts and the items as data.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> comparison = ck.compare_case(ck.load_cases("cases"), "quantia-tech")
+    >>> found = case_findings(comparison.table, comparison.goals(), comparison.roi(), primary=comparison.primary)
+    >>> found.headline == comparison.findings().headline
+    True
+    """
     counts = table["verdict"].value_counts().to_dict()
     tested = int(table["p_adjusted"].notna().sum())
     named = CORRECTION_NAMES[correction]
@@ -182,6 +256,35 @@ def portfolio_findings(by_kpi: pd.DataFrame, by_category: pd.DataFrame, labels: 
     each organization's own interval), what the pooled evidence shows per KPI, and why a KPI that improved
     in several organizations can still show no clear change across them. The statistics' names are in the
     KPI sentences, not the headline.
+
+    Parameters
+    ----------
+    by_kpi, by_category : pandas.DataFrame
+        :meth:`casekit.PortfolioComparison.tests` by KPI and by category.
+    labels : dict of str to str
+        Each KPI's label.
+    organizations : int
+        Organizations in the portfolio.
+    alpha : float, default 0.05
+        The tests' level.
+    correction : {"holm", "bh", "none"}, default "holm"
+        The correction the tests used.
+    effects : pandas.DataFrame, optional
+        Each organization's effects (for the headline's first part).
+
+    Returns
+    -------
+    Findings
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> comparison = ck.compare_portfolio(ck.load_cases("cases"))
+    >>> labels = dict(ck.kpi_catalog()[["kpi", "label"]].values)
+    >>> found = portfolio_findings(comparison.tests(), comparison.tests(by="category"), labels, 8,
+    ...                            effects=comparison.as_reported())
+    >>> found.headline == comparison.findings().headline
+    True
     """
     named = CORRECTION_NAMES[correction]
     tested = by_kpi[by_kpi["verdict"] != "not enough data"]
@@ -233,6 +336,25 @@ def plain_headline(tested: pd.DataFrame, effects: pd.DataFrame, labels: dict, or
     organization's KPI counts as improved (worsened) when its test in ``effects``, corrected across the
     organization's KPIs, says so, and the headline says that the case reports, which calibrate each test by
     a bootstrap, can count fewer.
+
+    Parameters
+    ----------
+    tested : pandas.DataFrame
+        The tests by KPI, as above.
+    effects : pandas.DataFrame
+        Each organization's effects, as above.
+    labels : dict of str to str
+        Each KPI's label.
+    organizations : int
+        Organizations in the portfolio.
+    alpha : float, default 0.05
+        The tests' level.
+    correction : {"holm", "bh", "none"}, default "holm"
+        The correction, within an organization and across KPIs.
+
+    Returns
+    -------
+    str
 
     Examples
     --------

@@ -14,7 +14,25 @@ GOAL_COLUMNS = ["case_id", "goal_id", "statement", "kpi", "target", "target_kind
 
 
 def goal_table(comparison) -> pd.DataFrame:
-    """Each business goal's target against what was achieved: see :meth:`casekit.CaseComparison.goals`."""
+    """Each business goal's target against what was achieved: see :meth:`casekit.CaseComparison.goals`.
+
+    Parameters
+    ----------
+    comparison : casekit.CaseComparison
+        The fitted comparison.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :meth:`casekit.CaseComparison.goals`.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> comparison = ck.compare_case(ck.load_cases("cases"), "quantia-tech")
+    >>> goal_table(comparison).equals(comparison.goals())
+    True
+    """
     portfolio, case_id = comparison.portfolio, comparison.case_id
     goals = portfolio.goals[portfolio.goals["case_id"] == case_id]
     table = comparison.table.set_index("kpi")
@@ -82,7 +100,29 @@ DRAWS = 4000  # simulated coefficient vectors per valued KPI for the benefit's i
 
 def roi_table(comparison, discount_rate: float = 0.0, valuation_months: int | None = None,
               draws: int = DRAWS) -> pd.DataFrame:
-    """Return on the improvement investment: see :meth:`casekit.CaseComparison.roi`."""
+    """Return on the improvement investment: see :meth:`casekit.CaseComparison.roi`.
+
+    Parameters
+    ----------
+    comparison : casekit.CaseComparison
+        The fitted comparison.
+    discount_rate, valuation_months
+        As :meth:`casekit.CaseComparison.roi`.
+    draws : int
+        Simulated draws of the benefit's interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :meth:`casekit.CaseComparison.roi`.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> comparison = ck.compare_case(ck.load_cases("cases"), "quantia-tech")
+    >>> roi_table(comparison).equals(comparison.roi())
+    True
+    """
     portfolio, case_id, alpha = comparison.portfolio, comparison.case_id, comparison.alpha
     case = portfolio.cases.set_index("case_id").loc[case_id]
     investments = portfolio.investments[portfolio.investments["case_id"] == case_id]

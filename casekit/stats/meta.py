@@ -36,7 +36,19 @@ class MetaResult:
     df: float
 
     def to_frame(self) -> pd.DataFrame:
-        """The result as a one-row DataFrame with one column per attribute."""
+        """The result as a one-row DataFrame with one column per attribute.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row; the columns are the result's attributes (``k``, ``estimate``,
+            ``se``, ``ci_low``, ``ci_high``, ``p_value``, ``tau2``, ``i2``, ...).
+
+        Examples
+        --------
+        >>> meta_analysis([0.2, 0.1, 0.3], [0.05, 0.08, 0.1]).to_frame()[["k", "estimate"]].round(3).values.tolist()
+        [[3.0, 0.194]]
+        """
         return pd.DataFrame([asdict(self)])
 
     def __repr__(self) -> str:

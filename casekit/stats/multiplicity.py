@@ -16,6 +16,18 @@ def adjust_pvalues(p_values, correction: str = "holm") -> np.ndarray:
     ``correction``: ``"holm"`` (family-wise error, Holm 1979), ``"bh"``
     (false discovery rate, Benjamini & Hochberg 1995) or ``"none"``.
 
+    Parameters
+    ----------
+    p_values : array_like of float
+        The p-values; NaN stays NaN and is not counted.
+    correction : {"holm", "bh", "none"}, default "holm"
+        The correction.
+
+    Returns
+    -------
+    numpy.ndarray
+        The adjusted p-values, in the input's order.
+
     Examples
     --------
     Holm multiplies the i-th smallest of m p-values by m − i + 1 and keeps

@@ -6,6 +6,15 @@ from __future__ import annotations
 def join_notes(*notes: str) -> str:
     """Notes joined by semicolons, empty ones left out.
 
+    Parameters
+    ----------
+    *notes : str
+        The notes.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> join_notes("short series", "", "trend extrapolated")
@@ -16,6 +25,16 @@ def join_notes(*notes: str) -> str:
 
 def format_p(p: float) -> str:
     """A p-value as a reader expects it: ``= 0.042``, ``< 0.001``, ``> 0.999``.
+
+    Parameters
+    ----------
+    p : float
+        A p-value.
+
+    Returns
+    -------
+    str
+        With its comparison sign, three decimals.
 
     Examples
     --------

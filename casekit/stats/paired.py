@@ -21,6 +21,24 @@ def paired_tests(effects, alpha: float = 0.05) -> dict:
     effect d_z = mean / sd with a CI from the noncentral t distribution
     (Cumming & Finch 2001). NaN where k is too small (fewer than 2; d_z and
     t need a non-zero spread).
+
+    Parameters
+    ----------
+    effects : array_like of float
+        One effect per case.
+    alpha : float, default 0.05
+        1 − the d_z interval's confidence.
+
+    Returns
+    -------
+    dict
+        The keys above.
+
+    Examples
+    --------
+    >>> result = paired_tests([0.21, 0.10, 0.35, 0.05, 0.18, -0.02])
+    >>> round(result["wilcoxon_p"], 4), round(result["t_p"], 4), result["sign_positive"]
+    (0.0625, 0.0422, 5)
     """
     d = np.asarray(effects, dtype=float)
     k = len(d)

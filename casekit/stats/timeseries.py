@@ -16,7 +16,23 @@ from .ar1 import PHI_LIMIT, ar1_estimates, ar1_estimates_many, ar1_estimates_sta
 
 
 def newey_west_lags(n: int) -> int:
-    """Newey & West (1994)'s rule for the HAC bandwidth: floor(4 (n/100)^(2/9))."""
+    """Newey & West (1994)'s rule for the HAC bandwidth: floor(4 (n/100)^(2/9)).
+
+    Parameters
+    ----------
+    n : int
+        Number of observations.
+
+    Returns
+    -------
+    int
+        The bandwidth (lags) for the Bartlett kernel.
+
+    Examples
+    --------
+    >>> newey_west_lags(48), newey_west_lags(200)
+    (3, 4)
+    """
     return int(np.floor(4 * (n / 100) ** (2 / 9)))
 
 
@@ -50,7 +66,22 @@ class ItsResult:
     seasonal: bool | int | str
 
     def to_frame(self) -> pd.DataFrame:
-        """The result as a one-row DataFrame."""
+        """The result as a one-row DataFrame.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row, a column per field of the result (``effect``, ``effect_ci_low``,
+            ``effect_p``, ..., ``autocorrelation``, ``seasonal``).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> periods = pd.period_range("2020-01", periods=36, freq="M").strftime("%Y-%m")
+        >>> values = 20 * np.exp(np.where(np.arange(36) >= 18, -0.2, 0) + np.random.default_rng(3).normal(0, 0.05, 36))
+        >>> its(values, periods, "2021-07", n_boot=199).to_frame().columns[:4].tolist()
+        ['n_before', 'n_after', 'scale', 'effect']
+        """
         return pd.DataFrame([asdict(self)])
 
     def __repr__(self) -> str:
@@ -71,6 +102,35 @@ def positions(months, freq: str, start: pd.Period, transition_months: int):
     quarterly series is the first quarter that begins at or after the end
     of the transition. Returns ``(t, seasons, cycle)``: integer times, the
     month or quarter of each period, and periods per year.
+
+    Parameters
+    ----------
+    months : array_like of int
+        Each period's first month, as months since 1970-01.
+    freq : {"M", "Q"}
+        Monthly or quarterly.
+    start : pandas.Period
+        The adoption month.
+    transition_months : int
+        Months after ``start`` that belong to neither side.
+
+    Returns
+    -------
+    t : numpy.ndarray of int
+        Each period's time since the first post-transition period (0 there).
+    seasons : numpy.ndarray of int
+        The month (1–12) or quarter (1–4) of each period.
+    cycle : int
+        Periods per year (12 or 4).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> start = pd.Period("2020-03", "M")
+    >>> months = pd.period_range("2020-01", periods=5, freq="M").astype("int64")
+    >>> t, seasons, cycle = positions(months, "M", start, transition_months=1)
+    >>> t.tolist(), seasons.tolist(), cycle
+    ([-3, -2, -1, 0, 1], [1, 2, 3, 4, 5], 12)
     """
     months = np.asarray(months, dtype=np.int64)
     first_after = start.ordinal + int(transition_months)
@@ -130,7 +190,28 @@ class ItsFit:
     cov: np.ndarray = field(repr=False, compare=False)
 
     def shown(self, name: str):
-        """A contrast as reported: (value, CI low, CI high, p-value), in percent on the log scale."""
+        """A contrast as reported: (value, CI low, CI high, p-value), in percent on the log scale.
+
+        Parameters
+        ----------
+        name : str
+            One of :data:`CONTRASTS` (``"effect"``, ``"level"``, ``"slope"``, ...).
+
+        Returns
+        -------
+        tuple of float
+            ``(value, ci_low, ci_high, p_value)``; percent on the log scale, the
+            KPI's unit on the raw scale.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> periods = pd.period_range("2020-01", periods=36, freq="M").strftime("%Y-%m")
+        >>> values = 20 * np.exp(np.where(np.arange(36) >= 18, -0.2, 0) + np.random.default_rng(3).normal(0, 0.05, 36))
+        >>> fit = its_fit(values, periods, "2021-07", n_boot=199)
+        >>> [round(v, 1) for v in fit.shown("level")[:3]]
+        [-15.9, -21.4, -10.1]
+        """
         b, half = self.estimate[name], self.critical[name] * self.se[name]
         show = (lambda v: float(100 * np.expm1(v))) if self.scale == "log" else float
         return show(b), show(b - half), show(b + half), self.p_value[name]
@@ -150,6 +231,44 @@ def its_fit(values, periods, start, transition_months: int = 0, seasonal: bool |
     degrees of freedom instead of the bootstrap (the estimates and standard
     errors are the same): the inputs of the cross-case meta-analysis, which
     needs no per-case p-value.
+
+    Parameters
+    ----------
+    values : array_like of float
+        The KPI, one value per period.
+    periods : array_like of str or pandas.Period
+        ``YYYY-MM`` or ``YYYY-Qn``, one per value.
+    start : str or pandas.Period
+        The adoption month.
+    transition_months : int, default 0
+        Months after ``start`` left out of both sides.
+    seasonal : bool, int or {"months"}, default False
+        See :func:`seasonality`.
+    log : bool, optional
+        Fit log(values); by default when every value is positive.
+    alpha : float, default 0.05
+        1 − the intervals' confidence.
+    horizon_months : int, default 12
+        The effect is the change averaged over this many months after the transition.
+    bootstrap : bool, default True
+        Calibrate the p-values and intervals by the parametric bootstrap.
+    n_boot : int, default 999
+        Bootstrap replicates.
+
+    Returns
+    -------
+    ItsFit
+        Estimates, standard errors, p-values and interval multipliers per
+        contrast, phi, and the coefficients with their covariance.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> periods = pd.period_range("2020-01", periods=36, freq="M").strftime("%Y-%m")
+    >>> values = 20 * np.exp(np.where(np.arange(36) >= 18, -0.2, 0) + np.random.default_rng(3).normal(0, 0.05, 36))
+    >>> fit = its_fit(values, periods, "2021-07", bootstrap=False)
+    >>> fit.scale, fit.n_before, fit.n_after, round(fit.estimate["level"], 2)
+    ('log', 18, 18, -0.17)
     """
     start = start if isinstance(start, pd.Period) else parse_month(start)
     t, phases, seasons, cycle = _positions(periods, start, transition_months)
@@ -159,7 +278,37 @@ def its_fit(values, periods, start, transition_months: int = 0, seasonal: bool |
 def its_arrays(values, t, phases, seasons, cycle: int, seasonal: bool | int | str = False, log: bool | None = None,
                alpha: float = 0.05, horizon_months: int = HORIZON_MONTHS, bootstrap: bool = True,
                n_boot: int = 999) -> ItsFit:
-    """:func:`its_fit` on arrays: values, times from :func:`positions`, phases, seasons, periods a year."""
+    """:func:`its_fit` on arrays: values, times from :func:`positions`, phases, seasons, periods a year.
+
+    Parameters
+    ----------
+    values : array_like of float
+        The KPI.
+    t : array_like of int
+        Times from :func:`positions` (0 at the first post-transition period).
+    phases : array_like of str
+        ``"before"``, ``"transition"`` or ``"after"`` per value.
+    seasons : array_like of int
+        Month or quarter of each value.
+    cycle : int
+        Periods per year.
+    seasonal, log, alpha, horizon_months, bootstrap, n_boot
+        As :func:`its_fit`.
+
+    Returns
+    -------
+    ItsFit
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(-18, 18)
+    >>> phases = np.where(t < 0, "before", "after")
+    >>> values = 20 * np.exp(np.where(t >= 0, -0.2, 0) + np.random.default_rng(3).normal(0, 0.05, 36))
+    >>> fit = its_arrays(values, t, phases, (t % 12) + 1, 12, bootstrap=False)
+    >>> round(fit.estimate["level"], 2)
+    -0.17
+    """
     series = SegmentedSeries(values, t, phases, seasons, cycle, seasonal, log, horizon_months)
     if not bootstrap:
         return its_estimates([series], alpha)[0]
@@ -187,6 +336,30 @@ def its_series(series: SegmentedSeries, alpha: float = 0.05, n_boot: int = 999) 
 
     With fewer than :data:`CAREFUL_POINTS` periods on a side the null is simulated one standard error of phi
     above its estimate, which holds the test's size at 12 a side and high autocorrelation (docs/methods.md).
+
+    Parameters
+    ----------
+    series : SegmentedSeries
+        The prepared series.
+    alpha : float, default 0.05
+        1 − the intervals' confidence.
+    n_boot : int, default 999
+        Bootstrap replicates.
+
+    Returns
+    -------
+    ItsFit
+        With bootstrap p-values and interval multipliers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(-18, 18)
+    >>> values = 20 * np.exp(np.where(t >= 0, -0.2, 0) + np.random.default_rng(3).normal(0, 0.05, 36))
+    >>> series = SegmentedSeries(values, t, np.where(t < 0, "before", "after"), (t % 12) + 1, 12)
+    >>> fit = its_series(series, n_boot=199)
+    >>> fit.bootstrap, fit.p_value["level"] < 0.05
+    (True, True)
     """
     margin = 1.0 if min(series.n_before, series.n_after) < CAREFUL_POINTS else 0.0
     test = ar1_test(series.target, series.X, series.t, series.rows, alpha=alpha, n_boot=n_boot, phi_margin=margin)
@@ -206,6 +379,17 @@ def seasonality(setting, cycle: int):
     As :func:`casekit.inputs.periods.seasonality_setting`, and ``True`` is one harmonic pair, ``False`` none; a
     quarterly series (``cycle`` 4) takes at most 2 pairs.
 
+    Parameters
+    ----------
+    setting : bool, int or str
+        ``True``/``False``, a number of harmonic pairs, ``"none"``, ``"months"``.
+    cycle : int
+        Periods per year (12 or 4).
+
+    Returns
+    -------
+    int or "months"
+
     Examples
     --------
     >>> seasonality(True, 12), seasonality("none", 12), seasonality(2, 4), seasonality("months", 12)
@@ -220,7 +404,7 @@ def seasonality(setting, cycle: int):
     return setting if setting == "months" else min(setting, cycle // 2)
 
 
-def season_columns(seasons, cycle: int, setting) -> list[np.ndarray]:
+def _season_columns(seasons, cycle: int, setting) -> list[np.ndarray]:
     """The seasonal regressors: K pairs of sin and cos of the month (or quarter), or a dummy per season but the
     first. At K = cycle/2 the last sine is zero at every season and is left out."""
     seasons = np.asarray(seasons)
@@ -254,7 +438,7 @@ class SegmentedSeries:
         self.scale = _scale(y, log)
         self.target = np.log(y) if self.scale == "log" else y
         self.seasonal, self.cycle = seasonality(seasonal, cycle), cycle
-        columns = [np.ones(len(t)), t.astype(float), post, t * post, *season_columns(seasons, cycle, self.seasonal)]
+        columns = [np.ones(len(t)), t.astype(float), post, t * post, *_season_columns(seasons, cycle, self.seasonal)]
         self.X, self.t = np.column_stack(columns), t
         self.horizon = max(1, horizon_months // (3 if cycle == 4 else 1))
         middle = (self.horizon - 1) / 2
@@ -272,10 +456,35 @@ class SegmentedSeries:
 
     def regressors(self, t, seasons, changed: bool = True) -> np.ndarray:
         """The design's rows at times ``t`` (with their ``seasons``) after adoption, with the change or, without
-        ``changed``, as the counterfactual: the baseline trend carried on."""
+        ``changed``, as the counterfactual: the baseline trend carried on.
+
+        Parameters
+        ----------
+        t : array_like of int
+            Times after the transition.
+        seasons : array_like of int
+            Their months or quarters.
+        changed : bool, default True
+            With the level and slope change, or without (the counterfactual).
+
+        Returns
+        -------
+        numpy.ndarray, shape (len(t), p)
+            Rows of the design; times the coefficients, the fitted or counterfactual path.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = np.arange(-6, 6)
+        >>> series = SegmentedSeries(np.linspace(10, 12, 12), t, np.where(t < 0, "before", "after"), (t % 12) + 1, 12)
+        >>> series.regressors([0, 1], [1, 2]).tolist()
+        [[1.0, 0.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0]]
+        >>> series.regressors([0, 1], [1, 2], changed=False).tolist()
+        [[1.0, 0.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]]
+        """
         t = np.asarray(t, dtype=float)
         after = np.full(len(t), 1.0 if changed else 0.0)
-        columns = [np.ones(len(t)), t, after, t * after, *season_columns(seasons, self.cycle, self.seasonal)]
+        columns = [np.ones(len(t)), t, after, t * after, *_season_columns(seasons, self.cycle, self.seasonal)]
         return np.column_stack(columns)
 
     def inflation_design(self) -> tuple[np.ndarray, np.ndarray]:
@@ -285,13 +494,29 @@ class SegmentedSeries:
         lie on each side and how far apart the sides are, barely of which single months are missing; read on
         the gap-free design with the same counts, series that differ only in their gaps share one curve.
         For a series without missing periods this is its own design.
+
+        Returns
+        -------
+        X : numpy.ndarray, shape (n, p)
+            The design over the gap-free times.
+        t : numpy.ndarray of int
+            Those times.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = np.r_[-6:-2, -1:6]  # one month missing before adoption
+        >>> series = SegmentedSeries(np.linspace(10, 12, 11), t, np.where(t < 0, "before", "after"), (t % 12) + 1, 12)
+        >>> X, times = series.inflation_design()
+        >>> len(series.t), len(times)
+        (11, 11)
         """
         gap, first_season = self._inflation_layout()
         t = np.r_[np.arange(-gap - self.n_before, -gap), np.arange(self.n_after)]
         seasons = (t + first_season) % self.cycle + 1
         post = (t >= 0).astype(float)
         X = np.column_stack([np.ones(len(t)), t.astype(float), post, t * post,
-                             *season_columns(seasons, self.cycle, self.seasonal)])
+                             *_season_columns(seasons, self.cycle, self.seasonal)])
         return X, t
 
     def _inflation_layout(self) -> tuple[int, int]:
@@ -300,7 +525,7 @@ class SegmentedSeries:
         gap = -int(self.t[self.X[:, 2] == 0].max()) - 1
         return gap, (int(self.seasons[0]) - 1 - int(self.t[0])) % self.cycle
 
-    def inflation_key(self) -> tuple:
+    def _inflation_key(self) -> tuple:
         """Equal for series whose :meth:`inflation_design` and effect contrast are equal: one curve serves them."""
         gap, first_season = self._inflation_layout()
         return (self.n_before, self.n_after, gap, self.cycle, self.seasonal, first_season if self.seasonal else 0,
@@ -312,12 +537,27 @@ class SegmentedSeries:
         The baseline months alone, fitted with a trend and two harmonic pairs (one and three for a quarterly
         series) by the same GLS with AR(1) errors; the Wald F test of the seasonal terms. A screen for the
         analyst, shown in a note, not a test casekit acts on: seasonality is a setting decided beforehand.
+
+        Returns
+        -------
+        float
+            The F test's p-value, or NaN.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = np.arange(-36, 12)
+        >>> month = (t % 12) + 1
+        >>> values = 10 + np.sin(2 * np.pi * month / 12) + np.random.default_rng(2).normal(0, 0.2, 48)
+        >>> series = SegmentedSeries(values, t, np.where(t < 0, "before", "after"), month, 12)
+        >>> series.seasonal_pattern_p() < 0.001
+        True
         """
         before = self.X[:, 2] == 0
         if before.sum() < 2 * self.cycle:
             return float("nan")
         t, seasons = self.t[before], self.seasons[before]
-        X = np.column_stack([np.ones(len(t)), t.astype(float), *season_columns(seasons, self.cycle, 2)])
+        X = np.column_stack([np.ones(len(t)), t.astype(float), *_season_columns(seasons, self.cycle, 2)])
         q = X.shape[1] - 2
         if before.sum() - X.shape[1] < 4:
             return float("nan")
@@ -331,12 +571,59 @@ class SegmentedSeries:
         return float(stats.f.sf(f, q, before.sum() - X.shape[1]))
 
     def design_key(self) -> tuple:
-        """Equal for series whose regressors and contrasts are equal: they can be fitted in one stack."""
+        """Equal for series whose regressors and contrasts are equal: they can be fitted in one stack.
+
+        Returns
+        -------
+        tuple
+            Hashable; equal keys, equal designs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = np.arange(-6, 6)
+        >>> phases, seasons = np.where(t < 0, "before", "after"), (t % 12) + 1
+        >>> a = SegmentedSeries(np.linspace(10, 12, 12), t, phases, seasons, 12)
+        >>> b = SegmentedSeries(np.linspace(5, 3, 12), t, phases, seasons, 12)
+        >>> a.design_key() == b.design_key()
+        True
+        """
         return self.X.shape, self.X.tobytes(), (self.t - self.t[0]).tobytes(), self.rows.tobytes()
 
     def fit(self, estimate, se, phi, p_values, critical, log_ratio, log_ratio_se, inflation, bootstrap, beta,
             cov) -> ItsFit:
-        """The ItsFit of this series from its fitted contrasts."""
+        """The ItsFit of this series from its fitted contrasts.
+
+        Parameters
+        ----------
+        estimate, se, p_values, critical : array_like, shape (k,)
+            Per contrast of :data:`CONTRASTS`.
+        phi : float
+            The AR(1) coefficient.
+        log_ratio, log_ratio_se : float
+            The raw scale's log ratio and its standard error (NaN on the log scale).
+        inflation : float
+            The standard error inflation factor.
+        bootstrap : bool
+            Whether ``p_values`` and ``critical`` come from the bootstrap.
+        beta, cov : array_like
+            The coefficients and their covariance.
+
+        Returns
+        -------
+        ItsFit
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = np.arange(-6, 6)
+        >>> series = SegmentedSeries(np.linspace(10, 12, 12), t, np.where(t < 0, "before", "after"), (t % 12) + 1, 12)
+        >>> k = len(CONTRASTS)
+        >>> fit = series.fit(np.zeros(k), np.ones(k), 0.2, np.ones(k), np.full(k, 2.0), np.nan, np.nan, 1.1, False,
+        ...                  np.zeros(4), np.eye(4))
+        >>> fit.estimate["level"], fit.critical["effect"]
+        (0.0, 2.0)
+        """
         return ItsFit(
             n_before=self.n_before, n_after=self.n_after, scale=self.scale, horizon=self.horizon, phi=float(phi),
             estimate=dict(zip(CONTRASTS, map(float, estimate))), se=dict(zip(CONTRASTS, map(float, se))),
@@ -356,6 +643,29 @@ def its_estimates(series: list[SegmentedSeries], alpha: float = 0.05) -> list[It
     together, as one stack of GLS fits; series with a design of their own (their own span and gaps) are
     stacked with the others of the same shape, each on its own design. The results are those of fitting
     each series alone.
+
+    Parameters
+    ----------
+    series : list of SegmentedSeries
+        The series.
+    alpha : float, default 0.05
+        1 − the intervals' confidence (t on the residual degrees of freedom).
+
+    Returns
+    -------
+    list of ItsFit
+        One per series, in order, without the bootstrap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(-12, 12)
+    >>> phases, seasons = np.where(t < 0, "before", "after"), (t % 12) + 1
+    >>> rng = np.random.default_rng(4)
+    >>> many = [SegmentedSeries(10 + (t >= 0) + rng.normal(0, 0.3, 24), t, phases, seasons, 12) for _ in range(3)]
+    >>> fits = its_estimates(many)
+    >>> len(fits), all(fit.scale == "log" for fit in fits)
+    (3, True)
     """
     groups: dict = {}
     for position, one in enumerate(series):
@@ -420,7 +730,7 @@ def _inflation_factors(series: list[SegmentedSeries], batches) -> np.ndarray:
         phi[members] = fitted_phi
     groups: dict = {}
     for position, one in enumerate(series):
-        groups.setdefault(one.inflation_key(), []).append(position)
+        groups.setdefault(one._inflation_key(), []).append(position)
     factors = np.empty(len(series))
     for members in groups.values():
         first = series[members[0]]
@@ -581,6 +891,32 @@ def mean_shift(before, after, log: bool | None = None, alpha: float = 0.05,
     percent change and its CI follow from it, so they account for the
     baseline's uncertainty. ``diff`` = post − baseline, with ``diff_se`` its
     standard error (delta method on the log scale).
+
+    Parameters
+    ----------
+    before, after : array_like of float
+        The KPI's values before and after adoption.
+    log : bool, optional
+        Compare on the log scale; by default when every value is positive.
+    alpha : float, default 0.05
+        1 − the intervals' confidence.
+    maxlags : int, optional
+        The HAC bandwidth; by default :func:`newey_west_lags`.
+    positions : array_like of int, optional
+        The periods' integer times, before then after.
+
+    Returns
+    -------
+    MeanShift
+        ``baseline``, ``post``, ``change_pct`` with ``change_ci_low/high``,
+        ``diff`` with its CI and SE, ``p_value``, ``log_ratio`` and its SE, and
+        ``post_ci_low/high``.
+
+    Examples
+    --------
+    >>> shift = mean_shift([10, 11, 10, 12, 11, 10], [8, 9, 8, 8, 9, 7])
+    >>> shift.scale, round(shift.change_pct, 1), shift.p_value < 0.05
+    ('log', -23.5, True)
     """
     before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
     n_before, n_after = len(before), len(after)

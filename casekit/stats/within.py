@@ -30,7 +30,7 @@ COLUMNS = [
 ]
 
 
-def case_series(portfolio: Portfolio, case_id: str, transition_months: int | None = None) -> pd.DataFrame:
+def _case_series(portfolio: Portfolio, case_id: str, transition_months: int | None = None) -> pd.DataFrame:
     """A case's KPI rows with ``phase`` recomputed for ``transition_months`` (default: the case's own)."""
     case = portfolio.cases.set_index("case_id").loc[case_id]
     rows = portfolio.kpis[portfolio.kpis["case_id"] == case_id].copy()
@@ -57,16 +57,43 @@ def fit_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transition
     the seasonality and primary KPI used (the case's own where the arguments are None).
 
     The arguments are those of :func:`casekit.compare_case`, which documents the table's columns.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        From :func:`casekit.load_cases`.
+    case_id : str
+        The case.
+    alpha, transition_months, kpis, seasonal, horizon_months, correction, primary
+        As :func:`casekit.compare_case`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The comparison's table (columns in :func:`casekit.compare_case`).
+    fits : dict of str to KpiFit
+        Per KPI, its measurements, series and fit.
+    seasonal : bool, int or str
+        The seasonality used.
+    primary : str or None
+        The primary KPI.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> table, fits, seasonal, primary = fit_case(ck.load_cases("cases"), "quantia-tech")
+    >>> table["kpi"].tolist() == list(fits), primary
+    (True, None)
     """
     if case_id not in set(portfolio.cases["case_id"]):
         raise CaseNotFound(f"no case {case_id!r}; cases are {', '.join(portfolio.cases['case_id'])}")
     if correction not in CORRECTIONS:
         raise ArgumentError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
     case = portfolio.cases.set_index("case_id").loc[case_id]
-    rows = case_series(portfolio, case_id, transition_months)
+    rows = _case_series(portfolio, case_id, transition_months)
     months = case["transition_months"] if transition_months is None else int(transition_months)
     chosen = sorted(rows["kpi"].unique()) if kpis is None else list(kpis)
-    seasonal = case_seasonality(case) if seasonal is None else seasonal
+    seasonal = _case_seasonality(case) if seasonal is None else seasonal
     if primary is None and isinstance(case.get("primary_kpi"), str) and case["primary_kpi"] in chosen:
         primary = case["primary_kpi"]
     if primary is not None and primary not in chosen:
@@ -172,7 +199,7 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
     return row, series, fit
 
 
-def case_seasonality(case: pd.Series):
+def _case_seasonality(case: pd.Series):
     """A case's ``adoption.seasonality`` (0 when the portfolio was built without one)."""
     value = case.get("seasonality", 0)
     return 0 if value is None or (isinstance(value, float) and np.isnan(value)) else value
@@ -263,10 +290,32 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
     n − p degrees of freedom. A ratio-scale KPI that has a zero or negative value in any case is compared on the
     raw scale in every case (the log ratio of its levels, delta method), so that one estimand is pooled. The
     series that share a design are fitted together, a stack per design: thousands of cases share a few.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        From :func:`casekit.load_cases`.
+    kpis : list of str, optional
+        These KPIs only.
+    alpha, transition_months, horizon_months
+        As :func:`casekit.compare_case`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per case and KPI; the columns are those of
+        :attr:`casekit.PortfolioComparison.effects`.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> effects = portfolio_effects(ck.load_cases("cases"), kpis=["defect_density"])
+    >>> effects["case_id"].nunique(), effects["kpi"].unique().tolist()
+    (5, ['defect_density'])
     """
     data = portfolio.kpis if kpis is None else portfolio.kpis[portfolio.kpis["kpi"].isin(list(kpis))]
     if transition_months is not None:
-        data = pd.concat([case_series(portfolio, c, transition_months) for c in data["case_id"].unique()])
+        data = pd.concat([_case_series(portfolio, c, transition_months) for c in data["case_id"].unique()])
         data = data[data["kpi"].isin(list(kpis))] if kpis is not None else data
     cases = portfolio.cases.set_index("case_id")
     starts, transitions = cases["adoption_start"].to_dict(), cases["transition_months"].to_dict()

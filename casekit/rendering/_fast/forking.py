@@ -21,7 +21,7 @@ import sys
 import types
 from pathlib import Path
 
-from ...errors import CasekitError
+from ...errors import ChildDied
 
 PACKAGE = Path(__file__).resolve().parents[2]  # casekit
 
@@ -39,10 +39,6 @@ KERNEL_MODULES = (
     # what pandas and casekit import on first use
     "pandas.core.reshape.reshape", "encodings.utf_8_sig",
 )
-
-
-class ChildDied(CasekitError, RuntimeError):
-    """The forked child ended without sending its result."""
 
 
 def can_fork() -> bool:

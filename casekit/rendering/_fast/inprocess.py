@@ -21,14 +21,10 @@ import sys
 from contextlib import contextmanager
 from queue import Empty
 
-from ...errors import CasekitError
+from ...errors import CellTimeoutError
 
 # Seconds a cell may go on after its timeout fired before its whole process is stopped (a cell stuck in C code).
 _GRACE = 10.0
-
-
-class CellTimeoutError(CasekitError, TimeoutError):
-    """A cell ran longer than the render's timeout."""
 
 
 @functools.cache

@@ -21,14 +21,10 @@ import tempfile
 import threading
 import time
 
-from ...errors import CasekitError
+from ...errors import ServerDied
 from ..jobs import Failure, Job, Outcome
 
 POLL_SECONDS = 0.5
-
-
-class ServerDied(CasekitError, RuntimeError):
-    """The render server ended before it sent a report's outcome."""
 
 
 class RenderServer:
