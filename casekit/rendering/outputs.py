@@ -337,9 +337,7 @@ def read_manifest(out: Path) -> dict:
         The output folder.
 
     Returns
-    True
     -------
-    []
     dict of str to dict
         Each report's entry by name.
 
