@@ -132,7 +132,7 @@ def _import(args: argparse.Namespace) -> int:
         result = import_kpis(args.source, args.case_dir, sheet=_sheet(args.sheet), layout=args.layout,
                              dayfirst=args.dayfirst, decimal=args.decimal,
                              appraisals_sheet=_sheet(args.appraisals_sheet), force=args.force, dry_run=args.dry_run,
-                             columns=_mapping(args.map or []))
+                             columns=_mapping(args.map or []), comparison=args.comparison)
     except SpreadsheetError as exc:
         print(f"casekit import: {exc}", file=sys.stderr)
         return 2
@@ -324,6 +324,9 @@ def _parser() -> argparse.ArgumentParser:
     imported.add_argument("--map", action="append", metavar="COLUMN=KPI",
                           help="the KPI a column (or a tidy sheet's KPI name) is, when its name does not say; "
                                "repeatable: --map \"Defects found=defect_density\"")
+    imported.add_argument("--comparison", action="store_true",
+                          help="the sheet is a comparison unit's (a unit that did not adopt, a benchmark): write "
+                               "comparison.csv instead of kpis.csv")
     imported.add_argument("--dry-run", action="store_true", help="show the result and write nothing")
     imported.add_argument("--force", action="store_true", help="replace the case's existing kpis.csv")
     imported.set_defaults(func=_import)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,11 @@ from ..errors import CaseError, Problem, display_path
 from .catalog import kpi_catalog
 from .periods import format_period, month_starts, phases
 from .validation import ParsedCase, case_folders, check_case
+
+
+def _empty_comparison() -> pd.DataFrame:
+    return pd.DataFrame(columns=["case_id", "kpi", "period", "date", "freq", "value", "comparison_unit", "phase",
+                                 "label", "unit", "better", "category", "scale"])
 
 
 @dataclass
@@ -27,7 +32,8 @@ class Portfolio:
         summary, model, adoption_start`` (a monthly Period),
         ``transition_months``, ``seasonality`` (0, a number of harmonic pairs, or
         ``"months"``), ``primary_kpi`` (None or the KPI declared primary),
-        ``currency``, ``first_period``, ``last_period``,
+        ``currency``, ``comparison_unit`` (the unit comparison.csv holds, or None),
+        ``first_period``, ``last_period``,
         ``maturity_before`` (the level of the last rated appraisal up to
         the adoption start; NA when none) and ``maturity_latest`` (the last
         rated appraisal's level).
@@ -57,6 +63,9 @@ class Portfolio:
     truth : DataFrame or None
         For simulated portfolios only (:func:`simulate_portfolio`): each
         case's true effect per KPI.
+    comparison : DataFrame
+        The comparison units' measurements (comparison.csv), with the columns
+        of ``kpis`` and ``unit``; empty when no case has one.
 
     Examples
     --------
@@ -77,6 +86,7 @@ class Portfolio:
     kpi_definitions: pd.DataFrame
     kpi_values: pd.DataFrame
     truth: pd.DataFrame | None = None
+    comparison: pd.DataFrame = field(default_factory=_empty_comparison)
 
     def subset(self, case_ids=None, sectors=None) -> Portfolio:
         """The cases named in ``case_ids`` and/or in ``sectors`` (None: no filter on that).
@@ -252,27 +262,37 @@ def portfolio_from(parsed: list[ParsedCase], catalog: pd.DataFrame) -> Portfolio
         ["case_id", "kpi", "unit_value", "currency"],
     )
     cases = _case_rows(parsed, kpis, appraisals)
-    return Portfolio(cases, kpis, appraisals, practice, goals, investments, definitions, values)
+    compared = [c for c in parsed if len(c.comparison)]
+    comparison = _kpi_table(compared, definitions, lambda c: c.comparison) if compared else _empty_comparison()
+    if compared:
+        comparison.insert(comparison.columns.get_loc("value") + 1, "comparison_unit",
+                          comparison["case_id"].map(cases.set_index("case_id")["comparison_unit"]))
+    return Portfolio(cases, kpis, appraisals, practice, goals, investments, definitions, values,
+                     comparison=comparison)
 
 
 def _table(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _kpi_table(parsed: list[ParsedCase], definitions: pd.DataFrame) -> pd.DataFrame:
-    """All cases' measurements in one tidy table, built column by column (portfolios can be large)."""
-    counts = [len(c.kpis) for c in parsed]
-    spans = np.concatenate([c.kpis.month_spans() for c in parsed] or [np.zeros((0, 2), dtype=np.int64)])
+def _kpi_table(parsed: list[ParsedCase], definitions: pd.DataFrame, records=lambda case: case.kpis) -> pd.DataFrame:
+    """All cases' measurements in one tidy table, built column by column (portfolios can be large).
+
+    ``records`` picks a case's rows: its kpis.csv, or (for the comparison table) its comparison.csv.
+    """
+    rows = [records(c) for c in parsed]
+    counts = [len(r) for r in rows]
+    spans = np.concatenate([r.month_spans() for r in rows] or [np.zeros((0, 2), dtype=np.int64)])
     # a pandas Period is slow to format: each distinct object (rows with one text share one) is formatted once
-    texts = {id(p): p for c in parsed for p in c.kpis.period}
+    texts = {id(p): p for r in rows for p in r.period}
     texts = {key: format_period(period) for key, period in texts.items()}
     table = pd.DataFrame({
         "case_id": np.repeat([c.meta["id"] for c in parsed], counts),
-        "kpi": [kpi for c in parsed for kpi in c.kpis.kpi],
-        "period": [texts[id(p)] for c in parsed for p in c.kpis.period],
+        "kpi": [kpi for r in rows for kpi in r.kpi],
+        "period": [texts[id(p)] for r in rows for p in r.period],
         "date": month_starts(spans[:, 0]),
         "freq": np.where(spans[:, 0] == spans[:, 1], "M", "Q"),
-        "value": np.concatenate([c.kpis.value for c in parsed] or [np.zeros(0)]),
+        "value": np.concatenate([r.value for r in rows] or [np.zeros(0)]),
         "phase": phases(spans[:, 0], spans[:, 1],
                         np.repeat([c.meta["adoption_start"].ordinal for c in parsed], counts).astype(np.int64),
                         np.repeat([c.meta["transition_months"] for c in parsed], counts).astype(np.int64)),
@@ -299,6 +319,7 @@ def _case_rows(parsed: list[ParsedCase], kpis: pd.DataFrame, appraisals: pd.Data
         "seasonality": [m.get("seasonality", 0) for m in metas],
         "primary_kpi": [m.get("primary_kpi") for m in metas],
         "currency": [m.get("currency") for m in metas],
+        "comparison_unit": [(m.get("comparison") or {}).get("unit") for m in metas],
     })
     spans = kpis.groupby("case_id")["date"].agg(["idxmin", "idxmax"])
     periods = kpis["period"].to_numpy()

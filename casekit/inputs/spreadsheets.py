@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..atomic import remove_leftovers, replaced_together, target_problem
 from ..errors import SpreadsheetError
-from .casefiles import MISSING_MARKERS
+from .casefiles import MISSING_MARKERS, read_yaml
 from .catalog import SIGNED_TWINS, in_range, kpi_catalog, kpi_names, normalise, range_text, signed_hint
 from .numbers import decimal_mark, read_number_text, squeeze
 from .periods import ISO_DATE, NUMERIC_DATE, read_period_text
@@ -55,8 +55,9 @@ class ImportResult:
 def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet: str | int | None = None,
                 layout: str = "auto", dayfirst: bool | None = None, decimal: str | None = None,
                 appraisals_sheet: str | int | None = None, force: bool = False,
-                dry_run: bool = False, columns: dict[str, str] | None = None) -> ImportResult:
-    """Turn a spreadsheet or CSV of KPI measurements into ``case_dir/kpis.csv``.
+                dry_run: bool = False, columns: dict[str, str] | None = None,
+                comparison: bool = False) -> ImportResult:
+    """Turn a spreadsheet or CSV of KPI measurements into ``case_dir/kpis.csv`` (or ``comparison.csv``).
 
     Parameters
     ----------
@@ -90,6 +91,11 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
         ``{"Defects found": "defect_density"}``, when its name does not say:
         ``casekit import --map "Defects found=defect_density"``. A mapping
         is taken as given, unit and all.
+    comparison : bool, default False
+        The measurements are a comparison unit's (a business unit that did
+        not adopt, a sister organization, a benchmark): write them to
+        ``comparison.csv``, read and checked as the organization's own;
+        ``case.yaml`` names the unit under ``comparison:``.
 
     Returns
     -------
@@ -146,13 +152,16 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
                                f"{first['kpi']} in {first['period']}: keep one value per KPI and period")
     kpis = kpis.sort_values(["kpi", "period"], kind="stable", ignore_index=True)[["period", "kpi", "value"]]
     result = ImportResult(kpis, notes)
+    if comparison and appraisals_sheet is not None:
+        raise SpreadsheetError("--appraisals-sheet is for the organization's own appraisals; import them without "
+                               "--comparison")
     if appraisals_sheet is not None:
         result.appraisals = _appraisals(source, appraisals_sheet, dayfirst, notes)
     if case_dir is not None and not dry_run:
         folder = Path(case_dir)
         _check_case_folder(folder)
-        outputs = [("kpis.csv", kpis)] + ([("appraisals.csv", result.appraisals)]
-                                          if result.appraisals is not None else [])
+        outputs = [("comparison.csv" if comparison else "kpis.csv", kpis)] + (
+            [("appraisals.csv", result.appraisals)] if result.appraisals is not None else [])
         remove_leftovers(folder)
         for name, _ in outputs:  # all refused before anything is written
             problem = target_problem(folder / name, force)
@@ -166,8 +175,19 @@ def import_kpis(source: str | Path, case_dir: str | Path | None = None, *, sheet
         except OSError as exc:
             raise SpreadsheetError(f"cannot write into {folder}: {exc.strerror or exc}; nothing was changed") from None
         result.written += [folder / name for name, _ in outputs]
-        _template_data_left(folder, force, result.notes)
+        if comparison and not _names_a_comparison(folder):
+            result.notes.append("comparison.csv holds the comparison unit's measurements: name the unit in "
+                                "case.yaml under `comparison:` (`unit: <its name>`, `kind: business unit`, "
+                                "`sister organization`, `benchmark` or `other`)")
+        elif not comparison:
+            _template_data_left(folder, force, result.notes)
     return result
+
+
+def _names_a_comparison(folder: Path) -> bool:
+    """Whether the case's case.yaml names a comparison unit already."""
+    doc = read_yaml(folder / "case.yaml", []) if (folder / "case.yaml").is_file() else None
+    return doc is not None and isinstance(doc.data, dict) and bool(doc.data.get("comparison"))
 
 
 def _template_data_left(folder: Path, force: bool, notes: list[str]) -> None:

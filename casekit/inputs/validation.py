@@ -83,7 +83,9 @@ MIN_BASELINE_PERIODS = 4
 MAX_TRANSITION_MONTHS = 36
 
 REQUIRED_FIELDS = ("id", "name", "sector", "region", "size", "source", "summary", "adoption")
-OPTIONAL_FIELDS = ("currency", "reference", "business_goals", "investments", "kpis", "kpi_values", "primary_kpi")
+OPTIONAL_FIELDS = ("currency", "reference", "business_goals", "investments", "kpis", "kpi_values", "primary_kpi",
+                   "comparison")
+COMPARISON_KINDS = ("business unit", "sister organization", "benchmark", "other")
 KPI_DEF_FIELDS = ("label", "unit", "better", "category", "scale", "min", "max", "description")
 
 
@@ -97,6 +99,7 @@ class ParsedCase:
     kpis: KpiRecords = field(default_factory=KpiRecords)
     appraisals: list[dict[str, Any]] = field(default_factory=list)
     practice_areas: list[dict[str, Any]] = field(default_factory=list)
+    comparison: KpiRecords = field(default_factory=KpiRecords)  # comparison.csv: the comparison unit's KPIs
     doc: YamlDoc | None = None  # case.yaml as read, with each value's line
     digests: dict[str, str] = field(default_factory=dict)  # each file read: its bytes' SHA-256 (check_case(digests=True))
 
@@ -254,7 +257,25 @@ def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd
         else:
             c.problem(("primary_kpi",), f"unknown KPI {primary!r}; the primary KPI is one the case measures, declared "
                                         f"before looking at the results")
+    meta["comparison"] = _check_comparison(c, raw["comparison"]) if raw.get("comparison") is not None else None
     return meta
+
+
+def _check_comparison(c: _YamlChecker, raw: Any) -> dict | None:
+    """``comparison``: the unit whose KPIs (comparison.csv) stand for what the organization would have done."""
+    found = c.mapping(("comparison",), raw)
+    if found is None:
+        return None
+    c.known_fields(("comparison",), found, ("unit", "kind", "description"))
+    if "unit" not in found:
+        c.problem(("comparison", "unit"), "required field is missing: name the comparison unit (the business "
+                                          "unit, sister organization or benchmark whose KPIs comparison.csv holds)")
+        return None
+    unit = c.text(("comparison", "unit"), found["unit"])
+    kind = c.choice(("comparison", "kind"), found["kind"], COMPARISON_KINDS) if "kind" in found else "other"
+    description = c.text(("comparison", "description"), found["description"], MAX_LONG_TEXT) \
+        if "description" in found else ""
+    return None if not unit else {"unit": unit, "kind": kind or "other", "description": description or ""}
 
 
 def _seasonality(c: _YamlChecker, value: Any):
@@ -777,6 +798,40 @@ def _check_goal_data(folder: Path, doc: YamlDoc, meta: dict, measured: set[str],
                                         f"business_goals[{i}].kpis[{j}]", f"kpis.csv has no rows for {kpi}"))
 
 
+def _check_comparison_data(folder: Path, doc: YamlDoc, meta: dict, case: ParsedCase, present: bool,
+                           read: KpiRows | None, compared: KpiRows | None, problems: list[Problem]) -> None:
+    """comparison.csv and case.yaml's ``comparison`` go together; each compared KPI is one the case measures."""
+    yaml_path, csv_path = display_path(folder / "case.yaml"), display_path(folder / "comparison.csv")
+    if present and isinstance(doc.data, dict) and doc.data.get("comparison") is None:
+        problems.append(Problem(yaml_path, None, "comparison", "comparison.csv is in the case folder but case.yaml "
+                                "names no comparison unit: add `comparison:` with `unit: <its name>` (and `kind:` "
+                                f"one of {', '.join(COMPARISON_KINDS)})"))
+    if not present and meta.get("comparison") is not None:
+        problems.append(Problem(yaml_path, doc.line("comparison"), "comparison", "case.yaml names a comparison "
+                                "unit but the case folder has no comparison.csv (columns period,kpi,value, as "
+                                "kpis.csv): add it, or remove `comparison:`"))
+    if compared is None or read is None or not read.complete:
+        return
+    measured = set(case.kpis.kpi)
+    for kpi in sorted(set(case.comparison.kpi) - measured):
+        line = int(case.comparison.line[case.comparison.kpi.index(kpi)])
+        problems.append(Problem(csv_path, line, "kpi", f"{kpi} has comparison rows but no rows in kpis.csv: a "
+                                "comparison series stands beside the organization's own series of the same KPI"))
+    quarterly = _quarterly(case.kpis)
+    for kpi, theirs in sorted(_quarterly(case.comparison).items()):
+        if kpi in quarterly and quarterly[kpi] != theirs:
+            line = int(case.comparison.line[case.comparison.kpi.index(kpi)])
+            problems.append(Problem(csv_path, line, "period", f"{kpi} is {'quarterly' if theirs else 'monthly'} here "
+                                    f"but {'quarterly' if quarterly[kpi] else 'monthly'} in kpis.csv: give the "
+                                    "comparison's values for the same periods as the organization's"))
+
+
+def _quarterly(records: KpiRecords) -> dict[str, bool]:
+    """Whether each KPI's rows are quarters (validation holds each KPI to one frequency)."""
+    spans = records.month_spans()
+    return {kpi: bool(spans[i, 1] > spans[i, 0]) for i, kpi in enumerate(records.kpi)}
+
+
 def check_case(folder: Path, catalog: pd.DataFrame | None = None,
                digests: bool = False) -> tuple[ParsedCase, list[Problem]]:
     """Read and check one case folder.
@@ -836,7 +891,12 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None,
         case.appraisals = _check_appraisals(files["appraisals.csv"], problems, recorded)
     if present["practice_areas.csv"]:
         case.practice_areas = _check_practice_areas(files["practice_areas.csv"], problems, recorded)
+    compared = None
+    if present["comparison.csv"]:
+        compared = _check_kpi_rows(files["comparison.csv"], known, problems, recorded)
+        case.comparison = compared.rows if compared is not None else KpiRecords()
     if meta is not None:
+        _check_comparison_data(folder, doc, meta, case, present["comparison.csv"], read, compared, problems)
         # an unreadable kpis.csv, or its rejected rows, were reported once: what they leave missing is no news
         if read is not None and read.complete:
             _check_span(folder, doc, meta, case.kpis, problems)

@@ -201,11 +201,19 @@ def counterfactual_chart(one, row: pd.Series, start: pd.Period, transition_month
         changed = one.series.regressors(t, seasons, changed=True)
         level, level_se = _line(counterfactual, one.fit)
         fitted, _ = _line(changed, one.fit)
+        offset = one.series.offset_at(t)  # a controlled series: the comparison's course under both lines
+        level, fitted = level + offset, fitted + offset
         show = np.exp if one.fit.scale == "log" else (lambda v: v)
+        if one.fit.controlled:
+            shown = {time: date for time, date in zip(t, dates)}
+            top.plot([shown[time] for time in one.series.t if time in shown],
+                     show(one.series.offset[np.isin(one.series.t, t)]), "s", markersize=2.8, color="#8c8c8c",
+                     label=f"comparison: {_plain(_short(row.get('comparison') or 'comparison unit', 40))}")
         top.plot(dates[before], show(level[before]), color=PHASE_COLORS["before"], linewidth=1.6,
-                 label="baseline trend")
+                 label="fitted before adoption" if one.fit.controlled else "baseline trend")
         top.plot(dates[after], show(level[after]), color="#555555", linewidth=1.4, linestyle="--",
-                 label="counterfactual (trend carried on)")
+                 label="counterfactual (the comparison's course)" if one.fit.controlled
+                 else "counterfactual (trend carried on)")
         top.fill_between(dates[after], show(level[after] - crit * level_se[after]),
                          show(level[after] + crit * level_se[after]), color="#4c72b0", alpha=0.15, linewidth=0,
                          label=f"{100 * (1 - alpha):g}% band")

@@ -337,8 +337,9 @@ def findings_block(findings, alpha: float = 0.05, horizon_months: int = 12) -> B
                 "goal": "Business goals", "roi": "Return on investment"}
     parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(findings.headline)}</strong></p>",
              f"<p class=\"casekit-note\">Effects are stated so that positive is better, whichever way a KPI runs "
-             f"(fewer defects, more on-time deliveries), as the change beyond the trend before adoption averaged "
-             f"over the first {horizon_months} months after it; intervals are {html.escape(confidence(alpha))}s.</p>"]
+             f"(fewer defects, more on-time deliveries), as the change beyond the trend before adoption{_against(findings)} "
+             f"averaged over the first {horizon_months} months after it; intervals are "
+             f"{html.escape(confidence(alpha))}s.</p>"]
     for group, lines in findings.groups.items():
         if lines:
             items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
@@ -383,6 +384,9 @@ def comparison_table(table: pd.DataFrame, alpha: float = 0.05, correction: str =
         level: [interval(r["ci_low"], r["ci_high"]) for _, r in table.iterrows()],
         adjusted: table["p_adjusted"].map(p_value),
     })
+    against = table["comparison"].fillna("") if "comparison" in table else pd.Series("", index=table.index)
+    if (against != "").any():  # a case with a comparison unit says, KPI by KPI, what each was measured against
+        main.insert(2, "Measured against", against.replace("", "its own earlier trend").to_numpy())
     detail = pd.DataFrame({
         "KPI": table["label"],
         "Unit": table["unit"],
@@ -395,11 +399,22 @@ def comparison_table(table: pd.DataFrame, alpha: float = 0.05, correction: str =
         "Autocorrelation": table["autocorrelation"].map(lambda v: number(v, 2)),
         "Note": table["note"].replace("", DASH),
     })
-    main_block = reader_table(main, text_columns=["KPI", "Verdict"])
+    main_block = reader_table(main, text_columns=["KPI", "Verdict", "Measured against"])
+    units = sorted(set(against) - {""})
+    lead = (f"<p class=\"casekit-note\">A KPI measured against {html.escape(units[0])} is judged on the gap "
+            "between the two: its effect is how far it moved beyond what the comparison did over the same months, "
+            "assuming the two would have moved in parallel without CMMI. A KPI whose gap was already moving before "
+            "adoption gets no verdict.</p>") if units else ""
     detail_block = reader_table(detail, text_columns=["KPI", "Unit", "Note"])
-    body = main_block.html + _details("Details: data, level change, simple before/after change, unadjusted p, "
-                                      "autocorrelation", detail_block.html)
+    body = lead + main_block.html + _details("Details: data, level change, simple before/after change, unadjusted p, "
+                                             "autocorrelation", detail_block.html)
     return Block(body, main_block.text + "\n\n" + detail_block.text)
+
+
+def _against(findings) -> str:
+    """', or beyond what <unit> did, for the KPIs measured against it' where a case has a comparison unit."""
+    units = sorted(set(findings.items.get("against", pd.Series(dtype=str)).fillna("")) - {""})
+    return f" (or, for the KPIs measured against {html.escape(units[0])}, beyond what it did)" if units else ""
 
 
 def _level_change(row) -> str:

@@ -73,7 +73,8 @@ class Findings:
     ``groups`` maps a group (``improved``, ``worsened``, ``no clear change``, ``descriptive only``, ``not
     enough data``, ``goal``, ``roi`` for a case; ``kpi`` and ``category`` for a portfolio) to its sentences,
     in reading order; ``items`` is one row per sentence with its ``group``, the ``kpi`` (or goal or category)
-    it is about, its ``label`` and ``verdict``, so that nothing downstream parses the sentences back;
+    it is about, its ``label`` and ``verdict`` (and, for a case's KPIs, the comparison unit it was measured
+    ``against``, or ""), so that nothing downstream parses the sentences back;
     ``counts`` gives the number of KPIs (or tests) per verdict.
 
     Examples
@@ -183,8 +184,13 @@ def case_findings(table: pd.DataFrame, goals: pd.DataFrame, money: pd.DataFrame,
                                                     if correction != "none" and tested > 1 else ""))
     if primary is not None:
         how += f"; {table.set_index('kpi').at[primary, 'label']} is the primary KPI, tested on its own"
+    against = table["comparison"].fillna("") if "comparison" in table else pd.Series("", index=table.index)
+    units = sorted(set(against) - {""})
+    basis = "beyond their trend before adoption" if not units else (
+        f"beyond what {units[0]} did" if (against != "").all() else
+        f"beyond their trend before adoption, or what {units[0]} did")
     headline = (f"Of {len(table)} KPIs, {counts.get('improved', 0)} improved, {counts.get('worsened', 0)} worsened "
-                f"and {counts.get('no clear change', 0)} showed no clear change beyond their trend before adoption "
+                f"and {counts.get('no clear change', 0)} showed no clear change {basis} "
                 f"({how})."
                 + (f" {counts['descriptive only']} descriptive only (too few periods to test)."
                    if counts.get("descriptive only") else "")
@@ -200,7 +206,7 @@ def case_findings(table: pd.DataFrame, goals: pd.DataFrame, money: pd.DataFrame,
                 f"; {row['note']}." if row["note"] else ".")
         groups[row["verdict"]].append(text)
         items.append({"group": row["verdict"], "kpi": row["kpi"], "label": row["label"], "verdict": row["verdict"],
-                      "text": text})
+                      "text": text, "against": row.get("comparison") or ""})
     labels = table.set_index("kpi")["label"].to_dict()
     for _, goal in goals.iterrows():
         text = _goal_text(goal, table.set_index("kpi"), alpha)
@@ -218,8 +224,8 @@ def case_findings(table: pd.DataFrame, goals: pd.DataFrame, money: pd.DataFrame,
                 f"{row['benefit_cost_ratio']:.1f} : 1, {payback}.")
         groups["roi"].append(text)
         items.append({"group": "roi", "kpi": row["kpis_valued"], "label": "", "verdict": "", "text": text})
-    return Findings(headline, groups, pd.DataFrame(items, columns=["group", "kpi", "label", "verdict", "text"]),
-                    counts)
+    columns = ["group", "kpi", "label", "verdict", "text", "against"]
+    return Findings(headline, groups, pd.DataFrame(items, columns=columns).fillna({"against": ""}), counts)
 
 
 def _money(value: float) -> str:

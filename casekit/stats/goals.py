@@ -187,8 +187,9 @@ def roi_table(comparison, discount_rate: float = 0.0, valuation_months: int | No
 def _gain(one, beta: np.ndarray, t, seasons) -> np.ndarray:
     """The fitted level less the counterfactual level at times ``t``, in the KPI's unit, for each row of beta."""
     beta = np.atleast_2d(beta)
-    changed = beta @ one.series.regressors(t, seasons, changed=True).T
-    carried_on = beta @ one.series.regressors(t, seasons, changed=False).T
+    offset = one.series.offset_at(t)  # the comparison's course, for a series fitted against one; else 0
+    changed = beta @ one.series.regressors(t, seasons, changed=True).T + offset
+    carried_on = beta @ one.series.regressors(t, seasons, changed=False).T + offset
     if one.fit.scale == "log":
         return np.exp(changed) - np.exp(carried_on)
     return changed - carried_on

@@ -21,7 +21,7 @@ MIN_POINTS = 6  # per side, for any comparison: the segmented regression has fou
 TESTED_POINTS = 12
 
 COLUMNS = [
-    "case_id", "kpi", "label", "unit", "better", "category", "scale",
+    "case_id", "kpi", "label", "unit", "better", "category", "scale", "comparison",
     "n_before", "n_after", "baseline", "post", "post_ci_low", "post_ci_high", "simple_change",
     "improvement", "ci_low", "ci_high", "improvement_unit", "p_value", "p_adjusted", "autocorrelation",
     "its_level_change", "its_level_ci_low", "its_level_ci_high", "its_level_p",
@@ -99,14 +99,22 @@ def fit_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transition
     if primary is not None and primary not in chosen:
         raise ArgumentError(f"the primary KPI {primary!r} is not among the KPIs compared ({', '.join(chosen)})")
     out, fits = [], {}
+    compared = _comparison_series(portfolio, case_id)
+    unit = case.get("comparison_unit") if isinstance(case.get("comparison_unit"), str) else ""
     for kpi in chosen:
         series = rows[rows["kpi"] == kpi].sort_values("date")
         row, segmented, fit = _compare_kpi(case_id, kpi, series, case["adoption_start"], months, alpha, seasonal,
-                                           horizon_months)
+                                           horizon_months, compared.get(kpi), unit)
         out.append(row)
         fits[kpi] = KpiFit(kpi, series, segmented, fit)
     table = _decide(pd.DataFrame(out, columns=COLUMNS), alpha, correction, primary)
     return table, fits, seasonal, primary
+
+
+def _comparison_series(portfolio: Portfolio, case_id: str) -> dict[str, pd.Series]:
+    """The case's comparison unit's values per KPI, each indexed by date."""
+    rows = portfolio.comparison[portfolio.comparison["case_id"] == case_id]
+    return {kpi: group.set_index("date")["value"] for kpi, group in rows.groupby("kpi")}
 
 
 INFO = ("label", "unit", "better", "category", "scale")
@@ -129,6 +137,13 @@ def _decide(table: pd.DataFrame, alpha: float, correction: str, primary: str | N
     only_raw = others & ~significant & (table["p_value"] < alpha) & (correction != "none")
     raw_only = f"significant at {alpha:g} before, but not after, the {named} correction across the case's KPIs"
     table.loc[only_raw, "note"] = table.loc[only_raw, "note"].map(lambda note: join_notes(note, raw_only))
+    # a comparison that drifted away from the organization before adoption does not stand for what it would
+    # have done: the verdict is withheld (this can only lower the rate of false verdicts)
+    drifted = (table["comparison"].fillna("") != "") & (table["its_pre_slope_p"] < alpha) & \
+        table["verdict"].isin(["improved", "worsened"])
+    table.loc[drifted, "verdict"] = "no clear change"
+    table.loc[drifted, "note"] = table.loc[drifted, "note"].map(lambda note: join_notes(
+        note, "no verdict: the comparison does not pass the check of parallel trends"))
     table.loc[table["verdict"] == "", "verdict"] = "descriptive only"
     table["descriptive"] = table["descriptive"].astype(bool)
     return table
@@ -166,14 +181,23 @@ def _effect(fit, sign: int, interval: bool) -> dict:
                 effect=sign * b, effect_se=pooled, critical=critical)
 
 
-def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_months):
+def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_months, comparison=None, unit=""):
+    """One KPI's row, series and fit; with ``comparison`` (the comparison unit's values by date), on the periods
+    both measured, against it."""
+    other = None
+    if comparison is not None and not series.empty:
+        other = series["date"].map(comparison).to_numpy(dtype=float)
+        series, other = series[np.isfinite(other)], other[np.isfinite(other)]
     if series.empty:
         row = dict.fromkeys(COLUMNS, np.nan)
+        note = "no measurements" if comparison is None else f"no period measured by both it and {unit}"
         return {**row, "case_id": case_id, "kpi": kpi, "n_before": 0, "n_after": 0, "descriptive": False,
-                "verdict": "not enough data", "note": "no measurements"}, None, None
-    return _kpi_row(case_id, kpi, _month_numbers(series["date"]), series["freq"].iloc[0], series["phase"].to_numpy(),
-                    series["value"].to_numpy(), series.iloc[0][list(INFO)].to_dict(), start, months, alpha,
-                    seasonal, horizon_months)
+                "comparison": "" if comparison is None else unit, "verdict": "not enough data", "note": note}, None, None
+    row, segmented, fit = _kpi_row(case_id, kpi, _month_numbers(series["date"]), series["freq"].iloc[0],
+                                   series["phase"].to_numpy(), series["value"].to_numpy(),
+                                   series.iloc[0][list(INFO)].to_dict(), start, months, alpha, seasonal,
+                                   horizon_months, other, unit)
+    return row, segmented, fit
 
 
 def _month_numbers(dates) -> np.ndarray:
@@ -182,15 +206,19 @@ def _month_numbers(dates) -> np.ndarray:
 
 
 def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, months, alpha, seasonal,
-             horizon_months):
+             horizon_months, comparison=None, unit=""):
     """compare_case's columns for one KPI, the series as fitted and its fit (None when not compared)."""
     row, ready = _kpi_screen(case_id, kpi, month_numbers, freq, phases, values, info, start, months, alpha, True, None)
+    row["comparison"] = "" if comparison is None else unit
     if ready is None:
         return row, None, None
     t, seasons, cycle, use_log = ready
-    series = SegmentedSeries(values, t, phases, seasons, cycle, seasonal, use_log, horizon_months)
+    if comparison is not None and use_log and np.min(comparison[phases != "transition"]) <= 0:
+        use_log = False  # a comparison with a zero: the gap is compared on the raw scale, as the KPI would be
+    series = SegmentedSeries(values, t, phases, seasons, cycle, seasonal, use_log, horizon_months, comparison)
     fit = its_series(series, alpha=alpha)
     row = _kpi_finish(row, fit, phases, values, info, cycle, alpha, full=True)
+    row["comparison"] = "" if comparison is None else unit
     if series.seasonal == 0 and (p := series.seasonal_pattern_p()) < alpha:
         row["note"] = join_notes(row["note"], f"a yearly pattern before adoption (seasonal terms p {format_p(p)}): "
                                               "adoption.seasonality in case.yaml allows for it")
@@ -255,9 +283,17 @@ def _kpi_finish(row, fit, phases, values, info, cycle, alpha, full) -> dict:
     notes = []
     if not _has_width(row["effect"], row["effect_se"]):
         notes.append("no variation around the fitted trends: the interval has no width")
-    if fit.p_value["pre_slope"] < alpha:
-        unit = "%" if fit.scale == "log" else f" {info['unit']}"
-        per = "quarter" if cycle == 4 else "month"
+    unit = "%" if fit.scale == "log" else f" {info['unit']}"
+    per = "quarter" if cycle == 4 else "month"
+    if fit.controlled:
+        notes.append(f"measured against {row.get('comparison') or 'the comparison unit'}: the change beyond what "
+                     "it did, assuming the two would have moved in parallel")
+        if np.isfinite(fit.p_value["pre_slope"]):
+            parallel = fit.p_value["pre_slope"] >= alpha
+            notes.append(f"the check of parallel trends: before adoption the gap moved by {row['its_pre_slope']:+.2g}"
+                         f"{unit} a {per} (p {format_p(fit.p_value['pre_slope'])})"
+                         + ("" if parallel else ", so the two did not move in parallel"))
+    elif fit.p_value["pre_slope"] < alpha:
         notes.append(f"the baseline trend ({row['its_pre_slope']:+.2g}{unit} a {per}) is extrapolated: the "
                      f"effect is the change beyond it")
     if row["descriptive"]:
@@ -324,18 +360,31 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
     month_numbers, freqs = _month_numbers(data["date"]), data["freq"].to_numpy()
     phases, values, info = data["phase"].to_numpy(), data["value"].to_numpy(), data[list(INFO)].to_numpy()
     dates = data["date"].to_numpy()
+    compared = {key: group.set_index("date")["value"]
+                for key, group in portfolio.comparison.groupby(["case_id", "kpi"])} if len(portfolio.comparison) else {}
     rows, waiting = [], []
     for (case_id, kpi), index in sorted(data.groupby(["case_id", "kpi"]).indices.items()):
         index = index[np.argsort(dates[index], kind="stable")]
+        other = None
+        if (case_id, kpi) in compared:  # as compare_case: on the periods both measured, against the comparison
+            other = pd.Series(dates[index]).map(compared[case_id, kpi]).to_numpy(dtype=float)
+            index, other = index[np.isfinite(other)], other[np.isfinite(other)]
         months = transitions[case_id] if transition_months is None else int(transition_months)
-        kpi_info = dict(zip(INFO, info[index[0]]))
+        kpi_info = dict(zip(INFO, info[index[0]])) if len(index) else dict(zip(INFO, [np.nan] * len(INFO)))
+        if not len(index):
+            rows.append({**dict.fromkeys(COLUMNS, np.nan), "case_id": case_id, "kpi": kpi, "n_before": 0,
+                         "n_after": 0, "descriptive": False, "verdict": "not enough data"})
+            continue
         row, ready = _kpi_screen(case_id, kpi, month_numbers[index], freqs[index[0]], phases[index], values[index],
                                  kpi_info, starts[case_id], months, alpha, False, bool(positive.get(kpi, True)))
         rows.append(row)
         if ready is not None:
             t, seasons, cycle, use_log = ready
+            if other is not None and use_log and np.min(other[phases[index] != "transition"]) <= 0:
+                use_log = False
             waiting.append((len(rows) - 1, kpi_info, cycle, SegmentedSeries(
-                values[index], t, phases[index], seasons, cycle, seasonal.get(case_id, 0), use_log, horizon_months)))
+                values[index], t, phases[index], seasons, cycle, seasonal.get(case_id, 0), use_log, horizon_months,
+                other)))
     # the series are fitted together, a stack per design: thousands of cases share a few designs
     fits = its_estimates([series for *_, series in waiting], alpha)
     for (at, kpi_info, cycle, _), fit in zip(waiting, fits):
