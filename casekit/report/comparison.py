@@ -15,6 +15,7 @@ from ..stats.across import portfolio_tests
 from ..stats.breakdowns import category_summary, dose_points, dose_response, subgroup_analysis
 from ..stats.findings import Findings, case_findings, portfolio_findings
 from ..stats.goals import DRAWS, goal_table, roi_table
+from ..stats.influence import kpi_robustness
 from ..stats.meta import METHODS, TESTS
 from ..stats.multiplicity import CORRECTIONS
 from ..stats.timeseries import HORIZON_MONTHS
@@ -516,6 +517,33 @@ class PortfolioComparison:
         ['category', 'n', 'levels', 'rho', 'p_value']
         """
         return dose_response(self.effects, by)
+
+    def robustness(self) -> pd.DataFrame:
+        """How each pooled KPI's result holds when any one organization is left out, and who is influential.
+
+        Each KPI pooled from three or more organizations is pooled again without each of them, by the same
+        model and test (metafor's ``leave1out``), and each organization's influence is measured with
+        metafor's ``influence`` diagnostics (:mod:`casekit.stats.influence`). A pooled result is *clear*
+        as the report's verdict decides it: its p-value, corrected across KPIs as the verdict's was, below
+        alpha.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of :func:`casekit.stats.influence.kpi_robustness`; ``summary`` is the line the
+            portfolio report prints under each pooled KPI.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> table = ck.compare_portfolio(ck.load_cases("cases")).robustness().set_index("kpi")
+        >>> table.loc["defect_density", ["k", "loo_low", "loo_high"]].round(1).tolist()
+        [5.0, 16.4, 31.4]
+        """
+        tests = self.tests()
+        pooled = tests[tests["p_value"] > 0]
+        adjustment = dict(zip(pooled["kpi"], pooled["p_adjusted"] / pooled["p_value"]))
+        return kpi_robustness(self.effects, self.meta_method, self.meta_test, self.alpha, adjustment)
 
     def dose_points(self, by: str = "category") -> pd.DataFrame:
         """One point per case for :meth:`dose`'s chart (:func:`casekit.stats.breakdowns.dose_points`).

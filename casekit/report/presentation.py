@@ -708,6 +708,51 @@ def overview_table(portfolio: Portfolio) -> Block:
     return reader_table(frame, text_columns=["Organization", "Sector", "CMMI model"])
 
 
+def robustness_block(robustness: pd.DataFrame, portfolio: Portfolio) -> Block:
+    """:meth:`casekit.PortfolioComparison.robustness` for reading: a line per pooled KPI, the figures folded away.
+
+    Parameters
+    ----------
+    robustness : pandas.DataFrame
+        :meth:`casekit.PortfolioComparison.robustness`.
+    portfolio : Portfolio
+        The cases, for the KPIs' labels.
+
+    Returns
+    -------
+    Block
+        A list, one line per KPI pooled from three or more organizations ("how robust is this"), and,
+        folded, each KPI's range with one organization left out, how many of those fits are clear, and
+        the influential organizations.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> block = ck.presentation.robustness_block(ck.compare_portfolio(pf).robustness(), pf)
+    >>> block.text.splitlines()[0][:60]
+    '- Cost variance: without any one of the 3 organizations the '
+    """
+    if robustness.empty:
+        text = "No KPI is pooled from three or more organizations: there is no one to leave out."
+        return Block(f"<p class=\"casekit-note\">{html.escape(text)}</p>", text)
+    labels = portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"]
+    lines = [f"{labels.get(row['kpi'], row['kpi'])}: {row['summary']}." for _, row in robustness.iterrows()]
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    detail = pd.DataFrame({
+        "KPI": robustness["kpi"].map(lambda k: labels.get(k, k)),
+        "Organizations": robustness["k"],
+        "Pooled": [signed(r["pooled_improvement"], r["improvement_unit"]) for _, r in robustness.iterrows()],
+        "With one left out": [f"{signed(r['loo_low'], r['improvement_unit'])} to "
+                              f"{signed(r['loo_high'], r['improvement_unit'])}" for _, r in robustness.iterrows()],
+        "Clear with one left out": [f"{r['loo_clear']} of {r['k']}" for _, r in robustness.iterrows()],
+        "Influential": robustness["influential"].map(lambda names: ", ".join(names) or DASH),
+    })
+    detail_block = reader_table(detail, text_columns=["KPI", "Influential"])
+    body = f"<ul>{items}</ul>" + _details("Details: each pooled KPI with one organization left out", detail_block.html)
+    return Block(body, "\n".join(f"- {line}" for line in lines) + "\n\n" + detail_block.text)
+
+
 def tests_table(tests: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05, correction: str = "holm") -> Block:
     """:meth:`casekit.PortfolioComparison.tests` for reading: one row per KPI tested, the other tests folded away.
 
