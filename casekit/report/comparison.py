@@ -18,6 +18,7 @@ from ..stats.goals import DRAWS, goal_table, roi_table
 from ..stats.influence import kpi_robustness
 from ..stats.meta import METHODS, TESTS
 from ..stats.multiplicity import CORRECTIONS
+from ..stats.sensitivity import case_placebos
 from ..stats.timeseries import HORIZON_MONTHS
 from ..stats.within import KpiFit, fit_case, portfolio_effects
 
@@ -156,6 +157,27 @@ class CaseComparison:
         """
         return case_findings(self.table, self.goals(), self.roi(discount_rate), self.alpha, self.correction,
                              self.primary)
+
+    def placebos(self) -> pd.DataFrame:
+        """The placebo-in-time check of each KPI: the same model at fake adoption dates inside the baseline.
+
+        A finding whose effect is no larger than many of the effects the model finds where nothing was
+        adopted says less than its p-value suggests. Each placebo date has at least six periods on each
+        side within the baseline; see :func:`casekit.stats.sensitivity.placebo_effects`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``kpi, placebos, as_large, placebo_p, summary`` (:func:`casekit.stats.sensitivity.case_placebos`).
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> checks = ck.compare_case(ck.load_cases("cases"), "quantia-tech").placebos().set_index("kpi")
+        >>> checks.loc["defect_density", ["placebos", "as_large"]].tolist()
+        [11, 0]
+        """
+        return case_placebos(self.table, self.fits)
 
     def effects(self) -> pd.DataFrame:
         """The KPIs' effects as pooling takes them: ``kpi, effect, effect_se, tested``, one row per KPI.

@@ -708,6 +708,34 @@ def overview_table(portfolio: Portfolio) -> Block:
     return reader_table(frame, text_columns=["Organization", "Sector", "CMMI model"])
 
 
+def placebo_block(placebos: pd.DataFrame) -> Block:
+    """:meth:`casekit.CaseComparison.placebos` for reading: one line per KPI.
+
+    Parameters
+    ----------
+    placebos : pandas.DataFrame
+        :meth:`casekit.CaseComparison.placebos`.
+
+    Returns
+    -------
+    Block
+        A list of the KPIs' placebo checks.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> block = ck.presentation.placebo_block(ck.compare_case(ck.load_cases("cases"), "quantia-tech").placebos())
+    >>> block.text.splitlines()[0][:48]
+    '- Customer satisfaction: at 12 placebo adoption '
+    """
+    if placebos.empty:
+        text = "No KPI was compared, so there is nothing to check at placebo dates."
+        return Block(f"<p class=\"casekit-note\">{html.escape(text)}</p>", text)
+    lines = [f"{line}." for line in placebos["summary"]]
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return Block(f"<ul>{items}</ul>", "\n".join(f"- {line}" for line in lines))
+
+
 def robustness_block(robustness: pd.DataFrame, portfolio: Portfolio) -> Block:
     """:meth:`casekit.PortfolioComparison.robustness` for reading: a line per pooled KPI, the figures folded away.
 
