@@ -206,7 +206,8 @@ def _simulate(args: argparse.Namespace) -> int:
     try:
         portfolio = simulate_portfolio(args.orgs, args.effect, args.seed, kpis=tuple(args.kpi or
                                        ("defect_density", "on_time_delivery")), heterogeneity=args.heterogeneity,
-                                       noise=args.noise, trend=args.trend, out=out)
+                                       noise=args.noise, trend=args.trend, out=out, comparison=args.comparison,
+                                       shared_shock=args.shared_shock)
     except ValueError as exc:
         print(f"casekit simulate: {exc}", file=sys.stderr)
         return 2
@@ -354,6 +355,12 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--trend", type=float, default=0.0,
                           help="a steady change a month, log scale, before and after adoption alike: no effect "
                                "(-0.01: about 1%% lower each month; default 0)")
+    simulate.add_argument("--comparison", type=float, metavar="CORRELATION",
+                          help="give each organization a comparison unit whose noise correlates this much with "
+                               "its own (such as 0.7), in comparison.csv")
+    simulate.add_argument("--shared-shock", type=float, default=0.0, metavar="FRACTION",
+                          help="a change at adoption both the organization and its comparison take, no effect of "
+                               "adoption (0.2: 20%% better); a single series reads it as an effect")
     simulate.add_argument("--kpi", action="append", help="a catalog KPI to simulate (repeatable; default "
                           "defect_density and on_time_delivery)")
     simulate.set_defaults(func=_simulate)

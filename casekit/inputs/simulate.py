@@ -18,7 +18,8 @@ from .validation import ParsedCase
 
 def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Period, transition: int, *,
                base: float, effect: float, better: str, noise: float, phi: float = 0.4, season: float = 0.0,
-               interval: bool = False, low: float = 0.0, high: float | None = None, trend: float = 0.0) -> np.ndarray:
+               interval: bool = False, low: float = 0.0, high: float | None = None, trend: float = 0.0,
+               shift: float = 0.0, innovations=None) -> np.ndarray:
     """One KPI's monthly values: a level that changes by ``effect`` at adoption.
 
     ``effect`` is the true direction-aware improvement as a fraction (0.2 =
@@ -60,6 +61,12 @@ def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Perio
         Bounds the values are clipped to.
     trend : float, default 0.0
         A steady trend that is not the adoption's.
+    shift : float, default 0.0
+        A change at the adoption month that is not the adoption's (a market turn both an organization
+        and its comparison unit take), direction-aware as ``effect``, with no ramp.
+    innovations : array_like, optional
+        The AR(1) innovations in standard deviations, one per month (to correlate two series); by
+        default drawn from ``rng``.
 
     Returns
     -------
@@ -76,7 +83,7 @@ def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Perio
     0.8
     """
     n = len(months)
-    shocks = rng.normal(0.0, noise, n)
+    shocks = rng.normal(0.0, noise, n) if innovations is None else noise * np.asarray(innovations, dtype=float)
     ar = np.empty(n)
     ar[0] = shocks[0] / np.sqrt(1 - phi**2)
     for t in range(1, n):
@@ -85,18 +92,20 @@ def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Perio
     since = months.asi8 - start.ordinal
     ramp = np.clip((since + 1) / max(transition, 1), 0, 1)
     steps = np.arange(n)
+    turned = (since >= 0).astype(float)
     if interval:
-        values = base + effect * ramp + 10 * cycle + ar + trend * steps
+        values = base + effect * ramp + shift * turned + 10 * cycle + ar + trend * steps
     else:
         sign = -1 if better == "lower" else 1
-        values = base * (1 + sign * effect * ramp) * np.exp(cycle + ar + trend * steps)
+        values = base * (1 + sign * effect * ramp) * (1 + sign * shift * turned) * np.exp(cycle + ar + trend * steps)
     return np.clip(values, low, np.inf if high is None else high - 0.5)
 
 
 def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_density", "on_time_delivery"),
                        heterogeneity: float = 0.05, noise: float = 0.10, phi: float = 0.4,
                        months_before: int = 24, months_after: int = 24, transition_months: int = 3,
-                       trend: float = 0.0, out: str | Path | None = None) -> Portfolio:
+                       trend: float = 0.0, out: str | Path | None = None, comparison: float | None = None,
+                       shared_shock: float = 0.0) -> Portfolio:
     """A portfolio of simulated organizations whose true improvement is known.
 
     Parameters
@@ -125,6 +134,17 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
     out : path, optional
         Also write the cases there, in the case format (validated like any
         other case).
+    comparison : float, optional
+        Give each organization a comparison unit (``comparison.csv``: a
+        business unit that did not adopt) measuring the same KPIs, whose
+        month-to-month noise correlates with the organization's by this much
+        (0.7: it tracks the KPI closely); no effect of adoption. None: none.
+    shared_shock : float, default 0.0
+        A change at the adoption month that is no effect of adoption (a
+        market turn), direction-aware as ``effect`` (0.2: 20% better), which
+        the organization and its comparison unit both take: a single series
+        reads it as an effect, the controlled design does not. ``truth``
+        does not count it.
 
     Returns
     -------
@@ -158,13 +178,18 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
         raise ArgumentError(f"phi, the month-to-month autocorrelation, lies strictly between -1 and 1, got {phi}")
     if not -0.5 <= trend <= 0.5:
         raise ArgumentError(f"trend is a change a month on the log scale, from -0.5 to 0.5, got {trend}")
+    if comparison is not None and not -1 < comparison < 1:
+        raise ArgumentError(f"comparison is the correlation of the comparison unit's noise with the organization's, "
+                            f"strictly between -1 and 1 (such as 0.7), got {comparison}")
+    if not -1 < shared_shock < 1:
+        raise ArgumentError(f"shared_shock is a fraction between -1 and 1, got {shared_shock}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ArgumentError(f"seed is a whole number of at least 0, got {seed!r}")
     rng = np.random.default_rng(seed)
     parsed, truth = [], []
     for i in range(n_orgs):
         case, true = _organization(rng, i + 1, effect, kpis, catalog, heterogeneity, noise, phi,
-                                   months_before, months_after, transition_months, trend)
+                                   months_before, months_after, transition_months, trend, comparison, shared_shock)
         parsed.append(case)
         truth += true
     portfolio = portfolio_from(parsed, kpi_catalog())
@@ -175,11 +200,12 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
     return portfolio
 
 
-def _organization(rng, number, effect, kpis, catalog, tau, noise, phi, n_before, n_after, transition, trend):
+def _organization(rng, number, effect, kpis, catalog, tau, noise, phi, n_before, n_after, transition, trend,
+                  comparison=None, shared_shock=0.0):
     start = pd.Period("2020-01", freq="M") + int(rng.integers(0, 24))
     months = pd.period_range(start - n_before, start + transition + n_after - 1, freq="M")
     case_id = f"sim-{number:04d}"
-    rows, truth = [], []
+    rows, truth, compared = [], [], []
     for kpi in kpis:
         info = catalog.loc[kpi]
         sign = 1 if info["better"] == "higher" else -1
@@ -188,9 +214,20 @@ def _organization(rng, number, effect, kpis, catalog, tau, noise, phi, n_before,
         true_fraction = sign * np.expm1(sign * theta)  # back to a direction-aware fraction
         high = info["max"] if np.isfinite(info["max"]) else None
         base = 40.0 if high is not None else 5.0
+        ours = theirs = None  # drawn inside kpi_series, as before comparison units existed: seeds keep their cases
+        if comparison is not None:
+            ours = rng.standard_normal(len(months))
+            theirs = comparison * ours + np.sqrt(1 - comparison**2) * rng.standard_normal(len(months))
         values = kpi_series(rng, months, start, transition, base=base, effect=true_fraction,
-                            better=info["better"], noise=noise, phi=phi, high=high, trend=trend)
+                            better=info["better"], noise=noise, phi=phi, high=high, trend=trend, shift=shared_shock,
+                            innovations=ours)
         rows += [{"period": m, "kpi": kpi, "value": float(f"{v:.6g}"), "line": 0} for m, v in zip(months, values)]
+        if comparison is not None:
+            other = kpi_series(rng, months, start, transition, base=base * 1.15 if high is None else base * 0.9,
+                               effect=0.0, better=info["better"], noise=noise, phi=phi, high=high, trend=trend,
+                               shift=shared_shock, innovations=theirs)
+            compared += [{"period": m, "kpi": kpi, "value": float(f"{v:.6g}"), "line": 0}
+                         for m, v in zip(months, other)]
         truth.append({"case_id": case_id, "kpi": kpi, "true_effect": theta, "true_improvement": 100 * true_fraction})
     before = int(rng.integers(1, 4))
     after = min(5, before + int(rng.integers(0, 3)))
@@ -208,8 +245,11 @@ def _organization(rng, number, effect, kpis, catalog, tau, noise, phi, n_before,
         "summary": "Simulated with casekit.simulate_portfolio; the true effect is known.",
         "model": "CMMI V2.0", "adoption_start": start, "transition_months": transition,
         "goals": [], "investments": [],
+        "comparison": None if comparison is None else {"unit": f"Comparison unit {number} (did not adopt)",
+                                                       "kind": "business unit", "description": ""},
     }
     case = ParsedCase(Path(case_id), meta, kpi_catalog().iloc[0:0], KpiRecords.from_rows(rows), appraisals, [])
+    case.comparison = KpiRecords.from_rows(compared)
     return case, truth
 
 
@@ -220,9 +260,15 @@ def _write(case: ParsedCase, out: Path) -> None:
     doc = {k: meta[k] for k in ("id", "name", "sector", "region", "size", "source", "summary")}
     doc["adoption"] = {"start": format_period(meta["adoption_start"]), "model": meta["model"],
                        "transition_months": meta["transition_months"]}
+    if meta.get("comparison"):
+        doc["comparison"] = {key: value for key, value in meta["comparison"].items() if value}
     (folder / "case.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     lines = ["period,kpi,value"] + [f"{format_period(r['period'])},{r['kpi']},{r['value']!r}" for r in case.kpis]
     (folder / "kpis.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if meta.get("comparison"):
+        lines = ["period,kpi,value"] + [f"{format_period(r['period'])},{r['kpi']},{r['value']!r}"
+                                        for r in case.comparison]
+        (folder / "comparison.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     appraisals = ["date,method,maturity_level,model"] + [
         f"{a['date']:%Y-%m-%d},{a['method']},{a.get('maturity_level') or ''},{a['model']}" for a in case.appraisals
     ]
