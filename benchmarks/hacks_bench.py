@@ -19,9 +19,9 @@ reports it wrote.
 
     python benchmarks/hacks_bench.py [--copies K] [--rounds R] [--python PATH ...] [--only NAME ...]
 
-``--python`` renders with these environments' interpreters (each one's ``casekit`` beside it),
-for example two with different matplotlibs: every variant runs under each, alternating, so
-that the environments are compared in the same run.
+``--python`` renders with these environments' interpreters (each with the casekit installed in
+it), for example two with different matplotlibs, or two casekit versions: every variant runs
+under each, alternating, so that the environments are compared in the same run.
 """
 
 from __future__ import annotations
@@ -108,8 +108,9 @@ def site_folder(patches: dict, folder: Path) -> Path:
 def render_once(python: Path, cases: Path, out: Path, site: Path) -> float:
     env = {**os.environ, "PYTHONPATH": str(site)}
     started = time.perf_counter()
-    subprocess.run([str(python.parent / "casekit"), "render", str(cases), "--out", str(out), "--jobs", "2",
-                    "--no-progress-bar", "--force"], check=True, capture_output=True, env=env)
+    # `python -m casekit` from outside any checkout: each environment renders with the casekit installed in it
+    subprocess.run([str(python), "-m", "casekit", "render", str(cases), "--out", str(out), "--jobs", "2",
+                    "--no-progress-bar", "--force"], check=True, capture_output=True, env=env, cwd=out.parent)
     return time.perf_counter() - started
 
 
@@ -124,8 +125,8 @@ def main() -> int:
     pythons = {}
     for python in map(Path, args.python):
         version = subprocess.run([str(python), "-c", "import matplotlib; print(matplotlib.__version__)"],
-                                 check=True, capture_output=True, text=True).stdout.strip()
-        pythons[f"matplotlib {version}" if len(args.python) > 1 else ""] = python
+                                 check=True, capture_output=True, text=True, cwd=python.parent).stdout.strip()
+        pythons[f"{python.parent.parent.name}, matplotlib {version}" if len(args.python) > 1 else ""] = python
     runs = [(env, name) for env in pythons for name in names]
     with tempfile.TemporaryDirectory() as tmp:
         cases = copy_cases(ROOT / "cases", args.copies, Path(tmp) / "cases")
