@@ -47,3 +47,29 @@ def test_every_shipped_case_gets_a_placebo_line_per_compared_kpi():
         checked = checks["placebos"] > 0  # a short baseline leaves no placebo date, and the line says so
         assert checks.loc[checked, "placebo_p"].between(0, 1).all() and checks.loc[~checked, "placebo_p"].isna().all()
         assert checks["summary"].str.contains("placebo").all()
+
+
+def test_each_other_choice_gives_what_compare_case_gives_with_that_choice():
+    """The variants are the same model: the transition 9 months and the first 24 months equal compare_case with
+    those settings (whose bootstrap changes no estimate)."""
+    from casekit.stats.sensitivity import other_specifications
+
+    pf = ck.load_cases("cases")
+    variants = other_specifications(pf, "quantia-tech", 6, 12, 0).set_index(["variant", "kpi"])["improvement"]
+    for name, settings in (("transition 9 months", {"transition_months": 9}), ("first 24 months", {"horizon_months": 24})):
+        table = ck.compare_case(pf, "quantia-tech", **settings).table.set_index("kpi")["improvement"]
+        assert variants[name].to_numpy() == pytest.approx(table[variants[name].index].to_numpy(), rel=1e-9)
+
+
+def test_a_finding_on_both_sides_of_zero_is_said_to_depend_on_the_choices():
+    import pandas as pd
+
+    from casekit.stats.sensitivity import specification_lines
+
+    table = pd.DataFrame({"kpi": ["cycle_time"], "label": ["Cycle time"], "improvement": [3.0],
+                          "improvement_unit": ["%"]})
+    variants = pd.DataFrame({"kpi": ["cycle_time"] * 2, "variant": ["first 6 months", "first 24 months"],
+                             "improvement": [-1.5, 6.0], "improvement_unit": ["%"] * 2})
+    line = specification_lines(table, variants).iloc[0]
+    assert not line["same_direction"] and "depends on these choices" in line["summary"]
+    assert (line["low"], line["high"]) == (-1.5, 6.0)

@@ -18,7 +18,7 @@ from ..stats.goals import DRAWS, goal_table, roi_table
 from ..stats.influence import kpi_robustness
 from ..stats.meta import METHODS, TESTS
 from ..stats.multiplicity import CORRECTIONS
-from ..stats.sensitivity import case_placebos
+from ..stats.sensitivity import case_placebos, other_specifications, specification_lines
 from ..stats.timeseries import HORIZON_MONTHS
 from ..stats.within import KpiFit, fit_case, portfolio_effects
 
@@ -178,6 +178,32 @@ class CaseComparison:
         [11, 0]
         """
         return case_placebos(self.table, self.fits)
+
+    def specifications(self) -> pd.DataFrame:
+        """Each KPI's effect under the analysis choices one could have made instead, and its range.
+
+        The transition window three months shorter and longer, the first 6 and 24 months as the horizon, and
+        yearly seasonal terms on (or off, where the case sets them): the same model, without the bootstrap
+        (:func:`casekit.stats.sensitivity.other_specifications`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``kpi, low, high, same_direction, choices, summary``
+            (:func:`casekit.stats.sensitivity.specification_lines`).
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> checks = ck.compare_case(ck.load_cases("cases"), "quantia-tech").specifications().set_index("kpi")
+        >>> bool(checks.loc["defect_density", "same_direction"])
+        True
+        """
+        case = self.portfolio.cases.set_index("case_id").loc[self.case_id]
+        months = int(case["transition_months"]) if self.transition_months is None else int(self.transition_months)
+        variants = other_specifications(self.portfolio, self.case_id, months, self.horizon_months, self.seasonal,
+                                        kpis=list(self.table["kpi"]))
+        return specification_lines(self.table, variants)
 
     def effects(self) -> pd.DataFrame:
         """The KPIs' effects as pooling takes them: ``kpi, effect, effect_se, tested``, one row per KPI.

@@ -708,32 +708,41 @@ def overview_table(portfolio: Portfolio) -> Block:
     return reader_table(frame, text_columns=["Organization", "Sector", "CMMI model"])
 
 
-def placebo_block(placebos: pd.DataFrame) -> Block:
-    """:meth:`casekit.CaseComparison.placebos` for reading: one line per KPI.
+def checks_block(placebos: pd.DataFrame, specifications: pd.DataFrame) -> Block:
+    """How robust each finding of a case is, for reading: its placebo dates, and the other analysis choices.
 
     Parameters
     ----------
     placebos : pandas.DataFrame
         :meth:`casekit.CaseComparison.placebos`.
+    specifications : pandas.DataFrame
+        :meth:`casekit.CaseComparison.specifications`.
 
     Returns
     -------
     Block
-        A list of the KPIs' placebo checks.
+        Two lists, a line per KPI in each.
 
     Examples
     --------
     >>> import casekit as ck
-    >>> block = ck.presentation.placebo_block(ck.compare_case(ck.load_cases("cases"), "quantia-tech").placebos())
-    >>> block.text.splitlines()[0][:48]
+    >>> comparison = ck.compare_case(ck.load_cases("cases"), "quantia-tech")
+    >>> block = ck.presentation.checks_block(comparison.placebos(), comparison.specifications())
+    >>> block.text.splitlines()[1][:48]
     '- Customer satisfaction: at 12 placebo adoption '
     """
-    if placebos.empty:
-        text = "No KPI was compared, so there is nothing to check at placebo dates."
+    if placebos.empty and specifications.empty:
+        text = "No KPI was compared, so there is nothing to check."
         return Block(f"<p class=\"casekit-note\">{html.escape(text)}</p>", text)
-    lines = [f"{line}." for line in placebos["summary"]]
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-    return Block(f"<ul>{items}</ul>", "\n".join(f"- {line}" for line in lines))
+    parts, texts = [], []
+    choices = f" ({specifications['choices'].iloc[0]})" if len(specifications) else ""
+    for heading, table in (("Placebo dates", placebos), (f"Other analysis choices{choices}", specifications)):
+        lines = [f"{line}." for line in table["summary"]]
+        if lines:
+            parts.append(f"<h4>{heading}</h4><ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+                         + "</ul>")
+            texts.append(heading + "\n" + "\n".join(f"- {line}" for line in lines))
+    return Block("".join(parts), "\n\n".join(texts))
 
 
 def robustness_block(robustness: pd.DataFrame, portfolio: Portfolio) -> Block:

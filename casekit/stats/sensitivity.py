@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .timeseries import SegmentedSeries, its_estimates
+from .timeseries import SegmentedSeries, its_estimates, seasonality
+from .within import portfolio_effects
 
 MIN_SIDE = 6  # periods a placebo needs on each side of its fake adoption
 PLACEBO_COLUMNS = ["placebo_t", "n_before", "n_after", "effect"]
@@ -163,3 +164,101 @@ def _placebo_line(label: str, ranked: dict, found: bool) -> str:
         if found and ranked["placebo_p"] > 0.25 else ""
     return (f"{label}: at {n} placebo adoption dates in the baseline, {share} gave an effect as large as the real "
             f"one (placebo p {ranked['placebo_p']:.2f}){caution}")
+
+
+SPECIFICATION_COLUMNS = ["kpi", "variant", "improvement", "improvement_unit"]
+
+
+def other_specifications(portfolio, case_id: str, transition_months: int, horizon_months: int, seasonal,
+                         kpis=None) -> pd.DataFrame:
+    """A case's effects under the analysis choices one could have made instead: the transition window three
+    months shorter and longer, the first 6 and 24 months as the horizon, and yearly seasonal terms on or off.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The cases.
+    case_id : str
+        The case.
+    transition_months, horizon_months : int
+        The choices the case's comparison made.
+    seasonal : bool, int or str
+        Its seasonality setting.
+    kpis : list of str, optional
+        These KPIs only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per KPI and variant: ``kpi, variant`` (in words), ``improvement`` (direction-aware, as the
+        comparison's table gives it, from the same model without the bootstrap, which changes no estimate)
+        and ``improvement_unit``.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> variants = other_specifications(pf, "quantia-tech", 6, 12, 0, kpis=["defect_density"])
+    >>> variants["variant"].tolist()
+    ['transition 3 months', 'transition 9 months', 'first 6 months', 'first 24 months', 'yearly seasonal terms']
+    """
+    one = portfolio.subset(case_ids=[case_id])
+    variants = [(f"transition {months} months", {"transition_months": months})
+                for months in sorted({max(0, transition_months - 3), transition_months + 3} - {transition_months})]
+    variants += [(f"first {months} months", {"horizon_months": months}) for months in (6, 24) if months != horizon_months]
+    plain = seasonality(seasonal, 12) == 0
+    variants.append(("yearly seasonal terms" if plain else "no seasonal terms", {"seasonal": 1 if plain else 0}))
+    rows = []
+    for name, change in variants:
+        settings = {"transition_months": transition_months, "horizon_months": horizon_months, "seasonal": seasonal,
+                    **change}
+        effects = portfolio_effects(one, kpis, **settings)
+        for _, row in effects[np.isfinite(effects["improvement"])].iterrows():
+            rows.append({"kpi": row["kpi"], "variant": name, "improvement": row["improvement"],
+                         "improvement_unit": row["improvement_unit"]})
+    return pd.DataFrame(rows, columns=SPECIFICATION_COLUMNS)
+
+
+def specification_lines(table: pd.DataFrame, variants: pd.DataFrame) -> pd.DataFrame:
+    """For each KPI of a case's table, the range of its effect under :func:`other_specifications`, as a line.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :attr:`casekit.CaseComparison.table`.
+    variants : pandas.DataFrame
+        :func:`other_specifications`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kpi, low, high`` (the effect's range, the case's own estimate included), ``same_direction`` (every
+        estimate on the side of zero the case's own is on), ``choices`` (the variants, in words) and ``summary``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"kpi": ["nps"], "label": ["Net Promoter Score"], "improvement": [12.0],
+    ...                       "improvement_unit": ["points"]})
+    >>> variants = pd.DataFrame({"kpi": ["nps", "nps"], "variant": ["first 6 months", "first 24 months"],
+    ...                          "improvement": [9.5, 14.0], "improvement_unit": ["points", "points"]})
+    >>> lines = specification_lines(table, variants)
+    >>> print(lines["choices"].iloc[0]); print(lines["summary"].iloc[0])
+    first 6 months, first 24 months
+    Net Promoter Score: +9.5 to +14.0 points (the estimate +12.0), all on the side of zero the estimate is on
+    """
+    rows = []
+    for _, row in table[np.isfinite(table["improvement"])].iterrows():
+        mine = variants[variants["kpi"] == row["kpi"]]
+        if mine.empty:
+            continue
+        values = np.r_[mine["improvement"].to_numpy(float), row["improvement"]]
+        low, high = float(values.min()), float(values.max())
+        same = bool((np.sign(values) == np.sign(row["improvement"])).all())
+        unit = "%" if row["improvement_unit"] == "%" else " points"
+        summary = (f"{row['label']}: {low:+.1f} to {high:+.1f}{unit} (the estimate {row['improvement']:+.1f}), "
+                   + ("all on the side of zero the estimate is on" if same
+                      else "on both sides of zero: the finding depends on these choices"))
+        rows.append({"kpi": row["kpi"], "low": low, "high": high, "same_direction": same,
+                     "choices": ", ".join(mine["variant"]), "summary": summary})
+    return pd.DataFrame(rows, columns=["kpi", "low", "high", "same_direction", "choices", "summary"])

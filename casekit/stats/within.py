@@ -318,7 +318,7 @@ EFFECT_COLUMNS = [
 
 
 def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, transition_months: int | None = None,
-                      horizon_months: int = HORIZON_MONTHS) -> pd.DataFrame:
+                      horizon_months: int = HORIZON_MONTHS, seasonal=None) -> pd.DataFrame:
     """Each case's effect for each KPI: the inputs of the cross-case tests (:attr:`PortfolioComparison.effects`).
 
     The effect and its standard error are those of :func:`casekit.compare_case` (the same model and estimate);
@@ -335,6 +335,8 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
         These KPIs only.
     alpha, transition_months, horizon_months
         As :func:`casekit.compare_case`.
+    seasonal : bool, int or str, optional
+        One seasonality for every case; by default each case's own.
 
     Returns
     -------
@@ -355,7 +357,7 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
         data = data[data["kpi"].isin(list(kpis))] if kpis is not None else data
     cases = portfolio.cases.set_index("case_id")
     starts, transitions = cases["adoption_start"].to_dict(), cases["transition_months"].to_dict()
-    seasonal = cases["seasonality"].dropna().to_dict() if "seasonality" in cases else {}
+    seasonal_of = cases["seasonality"].dropna().to_dict() if "seasonality" in cases else {}
     positive = (data.loc[data["phase"] != "transition"].groupby("kpi")["value"].min() > 0).to_dict()
     month_numbers, freqs = _month_numbers(data["date"]), data["freq"].to_numpy()
     phases, values, info = data["phase"].to_numpy(), data["value"].to_numpy(), data[list(INFO)].to_numpy()
@@ -383,8 +385,8 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
             if other is not None and use_log and np.min(other[phases[index] != "transition"]) <= 0:
                 use_log = False
             waiting.append((len(rows) - 1, kpi_info, cycle, SegmentedSeries(
-                values[index], t, phases[index], seasons, cycle, seasonal.get(case_id, 0), use_log, horizon_months,
-                other)))
+                values[index], t, phases[index], seasons, cycle,
+                seasonal_of.get(case_id, 0) if seasonal is None else seasonal, use_log, horizon_months, other)))
     # the series are fitted together, a stack per design: thousands of cases share a few designs
     fits = its_estimates([series for *_, series in waiting], alpha)
     for (at, kpi_info, cycle, _), fit in zip(waiting, fits):
