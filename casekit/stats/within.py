@@ -193,11 +193,9 @@ def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_m
         note = "no measurements" if comparison is None else f"no period measured by both it and {unit}"
         return {**row, "case_id": case_id, "kpi": kpi, "n_before": 0, "n_after": 0, "descriptive": False,
                 "comparison": "" if comparison is None else unit, "verdict": "not enough data", "note": note}, None, None
-    row, segmented, fit = _kpi_row(case_id, kpi, _month_numbers(series["date"]), series["freq"].iloc[0],
-                                   series["phase"].to_numpy(), series["value"].to_numpy(),
-                                   series.iloc[0][list(INFO)].to_dict(), start, months, alpha, seasonal,
-                                   horizon_months, other, unit)
-    return row, segmented, fit
+    return _kpi_row(case_id, kpi, _month_numbers(series["date"]), series["freq"].iloc[0], series["phase"].to_numpy(),
+                    series["value"].to_numpy(), series.iloc[0][list(INFO)].to_dict(), start, months, alpha,
+                    seasonal, horizon_months, other, unit)
 
 
 def _month_numbers(dates) -> np.ndarray:
@@ -218,7 +216,6 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
     series = SegmentedSeries(values, t, phases, seasons, cycle, seasonal, use_log, horizon_months, comparison)
     fit = its_series(series, alpha=alpha)
     row = _kpi_finish(row, fit, phases, values, info, cycle, alpha, full=True)
-    row["comparison"] = "" if comparison is None else unit
     if series.seasonal == 0 and (p := series.seasonal_pattern_p()) < alpha:
         row["note"] = join_notes(row["note"], f"a yearly pattern before adoption (seasonal terms p {format_p(p)}): "
                                               "adoption.seasonality in case.yaml allows for it")
