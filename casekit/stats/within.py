@@ -186,7 +186,7 @@ def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_m
     both measured, against it."""
     other = None
     if comparison is not None and not series.empty:
-        other = series["date"].map(comparison).to_numpy(dtype=float)
+        other = _aligned(series["date"], comparison)
         series, other = series[np.isfinite(other)], other[np.isfinite(other)]
     if series.empty:
         row = dict.fromkeys(COLUMNS, np.nan)
@@ -196,6 +196,17 @@ def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_m
     return _kpi_row(case_id, kpi, _month_numbers(series["date"]), series["freq"].iloc[0], series["phase"].to_numpy(),
                     series["value"].to_numpy(), series.iloc[0][list(INFO)].to_dict(), start, months, alpha,
                     seasonal, horizon_months, other, unit)
+
+
+def _aligned(dates, comparison: pd.Series) -> np.ndarray:
+    """The comparison unit's value at each date (``comparison`` indexed by date), NaN where it has none."""
+    return pd.Series(dates).map(comparison).to_numpy(dtype=float)
+
+
+def _log_with(use_log: bool, comparison, phases) -> bool:
+    """The KPI's log scale, unless its comparison has a value of zero or less on the fitted periods: then the gap
+    is compared on the raw scale, as the KPI itself would be with a zero."""
+    return use_log and (comparison is None or bool(np.min(comparison[phases != "transition"]) > 0))
 
 
 def _month_numbers(dates) -> np.ndarray:
@@ -211,9 +222,8 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
     if ready is None:
         return row, None, None
     t, seasons, cycle, use_log = ready
-    if comparison is not None and use_log and np.min(comparison[phases != "transition"]) <= 0:
-        use_log = False  # a comparison with a zero: the gap is compared on the raw scale, as the KPI would be
-    series = SegmentedSeries(values, t, phases, seasons, cycle, seasonal, use_log, horizon_months, comparison)
+    series = SegmentedSeries(values, t, phases, seasons, cycle, seasonal, _log_with(use_log, comparison, phases),
+                             horizon_months, comparison)
     fit = its_series(series, alpha=alpha)
     row = _kpi_finish(row, fit, phases, values, info, cycle, alpha, full=True)
     if series.seasonal == 0 and (p := series.seasonal_pattern_p()) < alpha:
@@ -366,24 +376,23 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
         index = index[np.argsort(dates[index], kind="stable")]
         other = None
         if (case_id, kpi) in compared:  # as compare_case: on the periods both measured, against the comparison
-            other = pd.Series(dates[index]).map(compared[case_id, kpi]).to_numpy(dtype=float)
+            other = _aligned(dates[index], compared[case_id, kpi])
             index, other = index[np.isfinite(other)], other[np.isfinite(other)]
-        months = transitions[case_id] if transition_months is None else int(transition_months)
-        kpi_info = dict(zip(INFO, info[index[0]])) if len(index) else dict(zip(INFO, [np.nan] * len(INFO)))
         if not len(index):
             rows.append({**dict.fromkeys(COLUMNS, np.nan), "case_id": case_id, "kpi": kpi, "n_before": 0,
                          "n_after": 0, "descriptive": False, "verdict": "not enough data"})
             continue
+        months = transitions[case_id] if transition_months is None else int(transition_months)
+        kpi_info = dict(zip(INFO, info[index[0]]))
         row, ready = _kpi_screen(case_id, kpi, month_numbers[index], freqs[index[0]], phases[index], values[index],
                                  kpi_info, starts[case_id], months, alpha, False, bool(positive.get(kpi, True)))
         rows.append(row)
         if ready is not None:
             t, seasons, cycle, use_log = ready
-            if other is not None and use_log and np.min(other[phases[index] != "transition"]) <= 0:
-                use_log = False
             waiting.append((len(rows) - 1, kpi_info, cycle, SegmentedSeries(
                 values[index], t, phases[index], seasons, cycle,
-                seasonal_of.get(case_id, 0) if seasonal is None else seasonal, use_log, horizon_months, other)))
+                seasonal_of.get(case_id, 0) if seasonal is None else seasonal,
+                _log_with(use_log, other, phases[index]), horizon_months, other)))
     # the series are fitted together, a stack per design: thousands of cases share a few designs
     fits = its_estimates([series for *_, series in waiting], alpha)
     for (at, kpi_info, cycle, _), fit in zip(waiting, fits):
