@@ -21,6 +21,7 @@ from ..stats.multiplicity import CORRECTIONS
 from ..stats.sensitivity import case_placebos, other_specifications, specification_lines
 from ..stats.timeseries import HORIZON_MONTHS
 from ..stats.within import KpiFit, fit_case, portfolio_effects
+from .event_time import MIN_ORGANIZATIONS, KpiEventStudy, event_study
 
 
 class CaseComparison:
@@ -592,6 +593,66 @@ class PortfolioComparison:
         pooled = tests[tests["p_value"] > 0]
         adjustment = dict(zip(pooled["kpi"], pooled["p_adjusted"] / pooled["p_value"]))
         return kpi_robustness(self.effects, self.meta_method, self.meta_test, self.alpha, adjustment)
+
+    def event_study(self, kpi: str, leads: int = 12, lags: int = 24) -> KpiEventStudy:
+        """A KPI's change by months since adoption, against the organizations not yet adopting
+        (:func:`casekit.report.event_time.event_study`, at this comparison's ``alpha``).
+
+        Parameters
+        ----------
+        kpi : str
+            The KPI.
+        leads, lags : int
+            Months before adoption and after it.
+
+        Returns
+        -------
+        KpiEventStudy
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> comparison = ck.compare_portfolio(ck.simulate_portfolio(n_orgs=30, effect=0.2, seed=3))
+        >>> comparison.event_study("defect_density").cohorts
+        17
+        """
+        return event_study(self.portfolio, kpi, leads, lags, self.alpha)
+
+    def event_studies(self, leads: int = 12, lags: int = 24) -> list[KpiEventStudy]:
+        """:meth:`event_study` for every KPI measured by enough organizations to say something.
+
+        A KPI takes part when at least :data:`casekit.report.event_time.MIN_ORGANIZATIONS` organizations
+        measure it and they adopted in more than one month.
+
+        Parameters
+        ----------
+        leads, lags : int
+            Months before adoption and after it.
+
+        Returns
+        -------
+        list of KpiEventStudy
+            In the order of the KPIs in :attr:`effects`.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> ck.compare_portfolio(ck.load_cases("cases")).event_studies()
+        []
+        >>> len(ck.compare_portfolio(ck.simulate_portfolio(n_orgs=30, effect=0.2, seed=3)).event_studies())
+        2
+        """
+        kpis = self.portfolio.kpis[["case_id", "kpi"]].drop_duplicates()
+        starts = kpis.merge(self.portfolio.cases[["case_id", "adoption_start"]], on="case_id")
+        counts = starts.groupby("kpi").agg(organizations=("case_id", "size"), months=("adoption_start", "nunique"))
+        enough = counts[(counts["organizations"] >= MIN_ORGANIZATIONS) & (counts["months"] > 1)].index
+        studies = []
+        for kpi in [kpi for kpi in self.effects["kpi"].unique() if kpi in enough]:
+            try:
+                studies.append(self.event_study(kpi, leads, lags))
+            except ArgumentError:  # no cohort with organizations not yet adopting to compare with
+                continue
+        return studies
 
     def dose_points(self, by: str = "category") -> pd.DataFrame:
         """One point per case for :meth:`dose`'s chart (:func:`casekit.stats.breakdowns.dose_points`).

@@ -532,6 +532,64 @@ def forest_plot(effects: pd.DataFrame, pooled: pd.Series | None = None, ax=None)
     return ax
 
 
+def event_time_chart(table: pd.DataFrame, label: str, unit: str, better: str, period_name: str = "month",
+                     alpha: float = 0.05, ax=None):
+    """A KPI's change by time since adoption, against the organizations not yet adopting, with intervals.
+
+    Before adoption (grey) the points check for a pre-trend: they should scatter around zero. After it
+    (orange) they are the effect as it builds up. The period before adoption is the reference, zero by
+    construction.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :meth:`casekit.report.event_time.KpiEventStudy.table`.
+    label, unit, better : str
+        The KPI's name, the unit of ``change`` (``"%"`` or the KPI's) and its better direction.
+    period_name : {"month", "quarter"}
+        What the event time counts.
+    alpha : float
+        1 − the intervals' confidence, for the legend.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd, matplotlib.pyplot as plt
+    >>> table = pd.DataFrame({"event_time": [-2, 0, 1], "change": [1.0, -8.0, -12.0],
+    ...                       "ci_low": [-4.0, -14.0, -19.0], "ci_high": [6.0, -2.0, -5.0]})
+    >>> ax = event_time_chart(table, "Defect density", "%", "lower")
+    >>> ax.get_title()
+    'Defect density: change by months since adoption'
+    >>> plt.close("all")
+    """
+    ax = _axes(ax)
+    before = table["event_time"] < 0
+    confidence = f"{100 * (1 - alpha):g}% CI"
+    for rows, color, name in ((table[before], "#999999", "before adoption (pre-trend check)"),
+                              (table[~before], PHASE_COLORS["after"], "after adoption")):
+        if len(rows):
+            ax.errorbar(rows["event_time"], rows["change"], yerr=[rows["change"] - rows["ci_low"],
+                                                                  rows["ci_high"] - rows["change"]],
+                        fmt="o", color=color, markersize=4, capsize=2, linewidth=1, label=f"{name}, {confidence}")
+    ax.plot([-1], [0], "o", color="black", markersize=4, label=f"reference: the {period_name} before adoption")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(-0.5, color="black", linestyle="--", linewidth=0.8)
+    ax.set_xlabel(f"{period_name}s since adoption")
+    ax.set_ylabel(f"change ({unit}; {_direction(better)})")
+    ax.set_title(_plain(f"{label}: change by {period_name}s since adoption"))
+    handles, names = ax.get_legend_handles_labels()
+    rank = {"before": 0, "reference:": 1, "after": 2}  # the legend reads left to right, as the axis does
+    order = sorted(range(len(names)), key=lambda i: rank[names[i].split()[0]])
+    ax.legend([handles[i] for i in order], [names[i] for i in order], loc="upper center",
+              bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize="small", frameon=False)
+    return ax
+
+
 def _kpi_name(row) -> str:
     """A KPI's label where the table has one, else its id."""
     label = row.get("label") if hasattr(row, "get") else None

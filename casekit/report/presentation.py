@@ -790,6 +790,61 @@ def robustness_block(robustness: pd.DataFrame, portfolio: Portfolio) -> Block:
     return Block(body, "\n".join(f"- {line}" for line in lines) + "\n\n" + detail_block.text)
 
 
+def event_time_block(studies, portfolio: Portfolio, shown=(-12, -6, -2, 0, 3, 6, 12, 18, 24)) -> Block:
+    """:meth:`casekit.PortfolioComparison.event_studies` for reading: a finding per KPI, the figures folded away.
+
+    Parameters
+    ----------
+    studies : list of KpiEventStudy
+        :meth:`casekit.PortfolioComparison.event_studies`.
+    portfolio : Portfolio
+        The cases, to say why no KPI has an event study when none has.
+    shown : sequence of int
+        The times since adoption the folded table shows (those estimated).
+
+    Returns
+    -------
+    Block
+        A list, one finding per KPI; folded, each KPI's change at a few times since adoption with its
+        interval.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> pf = ck.load_cases("cases")
+    >>> print(ck.presentation.event_time_block([], pf).text)  # doctest: +ELLIPSIS
+    An event study needs a KPI that at least 10 organizations measure, ... measured by 5 organizations.
+    """
+    if not studies:
+        from .event_time import MIN_ORGANIZATIONS
+
+        counts = portfolio.kpis.drop_duplicates(["case_id", "kpi"]).groupby("label", sort=False).size()
+        text = (f"An event study needs a KPI that at least {MIN_ORGANIZATIONS} organizations measure, adopting in "
+                f"more than one month")
+        if len(counts):
+            label = counts.idxmax()
+            text += f"; the most here is {label[0].lower() + label[1:]}, measured by {counts.max():,} organizations"
+        text += "."
+        return Block(f"<p class=\"casekit-note\">{html.escape(text)}</p>", text)
+    lines = [study.finding() for study in studies]
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    tables = []
+    for study in studies:
+        table = study.table().set_index("event_time")
+        unit = "%" if study.scale == "log" else "points" if study.unit in ("%", "percent") else study.unit
+        times = [t for t in shown if t in table.index]
+        tables.append(pd.DataFrame({
+            "KPI": study.label,
+            f"{study.period_name.capitalize()}s since adoption": times,
+            "Change": [signed(table.at[t, "change"], unit) for t in times],
+            "Interval": [interval(table.at[t, "ci_low"], table.at[t, "ci_high"]) for t in times],
+            "Adopting organizations": [int(table.at[t, "organizations"]) for t in times],
+        }))
+    detail = reader_table(pd.concat(tables, ignore_index=True), text_columns=["KPI"])
+    body = f"<ul>{items}</ul>" + _details("Details: the change at a few times since adoption", detail.html)
+    return Block(body, "\n".join(f"- {line}" for line in lines) + "\n\n" + detail.text)
+
+
 def tests_table(tests: pd.DataFrame, portfolio: Portfolio, alpha: float = 0.05, correction: str = "holm") -> Block:
     """:meth:`casekit.PortfolioComparison.tests` for reading: one row per KPI tested, the other tests folded away.
 
