@@ -20,7 +20,7 @@ def test_category_summary_is_the_sei_view(shipped):
     sei = pd.read_csv(ROOT / "casekit" / "data" / "sei_performance_results_2006.csv")
     summary = ck.compare_portfolio(shipped).categories(reference=sei).set_index("category")
     effects = ck.compare_portfolio(shipped).effects
-    quality = effects[(effects["category"] == "quality") & (effects["scale"] == "ratio") & effects["usable"]]
+    quality = effects[(effects["category"] == "quality") & effects["scale"].isin(["ratio", "count"]) & effects["usable"]]
     row = summary.loc["quality"]
     assert row["data_points"] == len(quality) and row["cases"] == quality["case_id"].nunique()
     assert (row["median"], row["lowest"], row["highest"]) == (

@@ -17,7 +17,7 @@ def no_warnings():
         yield
 
 
-def one_kpi(case_dir: Path, before, after, kpi="escaped_defects"):
+def one_kpi(case_dir: Path, before, after, kpi="defect_density"):
     """acme measuring one KPI: ``before`` ends 2019-12, ``after`` starts 2020-04 (after a 3-month transition)."""
     months = [str(m) for m in pd.period_range(end="2019-12", periods=len(before), freq="M")]
     months += [str(m) for m in pd.period_range("2020-04", periods=len(after), freq="M")]

@@ -98,13 +98,13 @@ def _sicily_case(case_dir: Path, seasonality: str | None) -> Path:
 
     folder = case_dir / "acme"
     (folder / "kpis.csv").write_text("period,kpi,value\n" + "".join(
-        f"{p},escaped_defects,{float(v)!r}\n" for p, v in zip(PERIODS, RATE)), encoding="utf-8")
+        f"{p},lead_time,{float(v)!r}\n" for p, v in zip(PERIODS, RATE)), encoding="utf-8")
     edit(folder / "case.yaml", "start: 2020-01", "start: 2005-01")
     edit(folder / "case.yaml", "transition_months: 3", "transition_months: 0" + (
         f"\n  seasonality: {seasonality}" if seasonality is not None else ""))
-    edit(folder / "case.yaml", "    kpis: [review_coverage, defect_density]", "    kpis: [escaped_defects]")
-    edit(folder / "case.yaml", "    kpis: [defect_density]", "    kpis: [escaped_defects]")
-    edit(folder / "case.yaml", "      kpi: review_coverage\n      value: 90", "      kpi: escaped_defects\n      value: 200")
+    edit(folder / "case.yaml", "    kpis: [review_coverage, defect_density]", "    kpis: [lead_time]")
+    edit(folder / "case.yaml", "    kpis: [defect_density]", "    kpis: [lead_time]")
+    edit(folder / "case.yaml", "      kpi: review_coverage\n      value: 90", "      kpi: lead_time\n      value: 200")
     return case_dir
 
 
@@ -132,7 +132,7 @@ def test_a_case_declares_its_seasonality_and_reports_carry_it(case_dir: Path):
     import matplotlib
 
     matplotlib.use("Agg")
-    line = {drawn.get_label(): drawn for drawn in adjusted.plot("escaped_defects").axes[0].get_lines()}["baseline trend"]
+    line = {drawn.get_label(): drawn for drawn in adjusted.plot("lead_time").axes[0].get_lines()}["baseline trend"]
     assert np.ptp(np.diff(np.log(line.get_ydata()))) > 0.01  # it follows the months, not a straight line
 
 

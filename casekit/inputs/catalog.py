@@ -21,7 +21,9 @@ CATEGORIES = (
     "return on investment",
 )
 DIRECTIONS = ("higher", "lower")
-SCALES = ("ratio", "interval")
+SCALES = ("ratio", "interval", "count")
+# the scales whose changes are relative: reported in percent, compared as log ratios (of levels or of rates)
+RELATIVE = ("ratio", "count")
 COLUMNS = ["kpi", "label", "unit", "better", "category", "scale", "min", "max", "description"]
 
 
@@ -42,7 +44,9 @@ def kpi_catalog() -> pd.DataFrame:
         ``better`` (``"higher"`` or ``"lower"``: the direction of improvement),
         ``category`` (one of the SEI categories), ``scale`` (``"ratio"``: changes
         are reported in percent; ``"interval"``: values can be zero or negative,
-        so changes are reported as differences), ``min`` and ``max`` (the
+        so changes are reported as differences; ``"count"``: whole numbers of
+        events, zeros included, fitted by a count model and reported in percent),
+        ``min`` and ``max`` (the
         plausible range; NaN where open) and ``description``.
 
     Examples

@@ -16,6 +16,10 @@ from .periods import format_period, month_starts, phases
 from .validation import ParsedCase, case_folders, check_case
 
 
+def _empty_exposures() -> pd.DataFrame:
+    return pd.DataFrame(columns=["case_id", "kpi", "exposure"])
+
+
 def _empty_comparison() -> pd.DataFrame:
     return pd.DataFrame(columns=["case_id", "kpi", "period", "date", "freq", "value", "comparison_unit", "phase",
                                  "label", "unit", "better", "category", "scale"])
@@ -66,6 +70,9 @@ class Portfolio:
     comparison : DataFrame
         The comparison units' measurements (comparison.csv), with the columns
         of ``kpis`` and ``unit``; empty when no case has one.
+    exposures : DataFrame
+        ``case_id, kpi, exposure``: a count KPI and the KPI its case names as
+        its exposure (``exposures:`` in case.yaml); empty when none does.
 
     Examples
     --------
@@ -87,6 +94,7 @@ class Portfolio:
     kpi_values: pd.DataFrame
     truth: pd.DataFrame | None = None
     comparison: pd.DataFrame = field(default_factory=_empty_comparison)
+    exposures: pd.DataFrame = field(default_factory=_empty_exposures)
 
     def subset(self, case_ids=None, sectors=None) -> Portfolio:
         """The cases named in ``case_ids`` and/or in ``sectors`` (None: no filter on that).
@@ -267,8 +275,11 @@ def portfolio_from(parsed: list[ParsedCase], catalog: pd.DataFrame) -> Portfolio
     if compared:
         comparison.insert(comparison.columns.get_loc("value") + 1, "comparison_unit",
                           comparison["case_id"].map(cases.set_index("case_id")["comparison_unit"]))
+    exposures = _table([{"case_id": c.meta["id"], "kpi": kpi, "exposure": exposure}
+                        for c in parsed for kpi, exposure in c.meta.get("exposures", {}).items()],
+                       ["case_id", "kpi", "exposure"])
     return Portfolio(cases, kpis, appraisals, practice, goals, investments, definitions, values,
-                     comparison=comparison)
+                     comparison=comparison, exposures=exposures)
 
 
 def _table(rows: list[dict], columns: list[str]) -> pd.DataFrame:

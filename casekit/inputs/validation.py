@@ -34,6 +34,7 @@ from .casefiles import (
 from .catalog import (
     CATEGORIES,
     DIRECTIONS,
+    RELATIVE,
     SCALES,
     in_range,
     kpi_catalog,
@@ -84,7 +85,7 @@ MAX_TRANSITION_MONTHS = 36
 
 REQUIRED_FIELDS = ("id", "name", "sector", "region", "size", "source", "summary", "adoption")
 OPTIONAL_FIELDS = ("currency", "reference", "business_goals", "investments", "kpis", "kpi_values", "primary_kpi",
-                   "comparison")
+                   "comparison", "exposures")
 COMPARISON_KINDS = ("business unit", "sister organization", "benchmark", "other")
 KPI_DEF_FIELDS = ("label", "unit", "better", "category", "scale", "min", "max", "description")
 
@@ -258,7 +259,34 @@ def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd
             c.problem(("primary_kpi",), f"unknown KPI {primary!r}; the primary KPI is one the case measures, declared "
                                         f"before looking at the results")
     meta["comparison"] = _check_comparison(c, raw["comparison"]) if raw.get("comparison") is not None else None
+    meta["exposures"] = _check_exposures(c, raw.get("exposures") or {}, known)
     return meta
+
+
+def _check_exposures(c: _YamlChecker, raw: Any, known: dict) -> dict[str, str]:
+    """``exposures``: for a count KPI, the KPI that measures how much could go wrong each period (releases,
+    KLOC), so that the count is compared as a rate."""
+    found = c.mapping(("exposures",), raw)
+    exposures = {}
+    for kpi, exposure in (found or {}).items():
+        keys = ("exposures", kpi)
+        if kpi not in known:
+            c.problem(keys, f"unknown KPI {kpi!r}: name a count KPI the case measures")
+            continue
+        if known[kpi]["scale"] != "count":
+            c.problem(keys, f"{kpi} is not a count (its scale is {known[kpi]['scale']}); an exposure turns a count "
+                            "of events into a rate: give it for escaped_defects, incidents or a KPI of your own "
+                            "with scale: count")
+            continue
+        name = c.text(keys, exposure)
+        if name is None:
+            continue
+        if name not in known or name == kpi or known[name]["scale"] == "interval":
+            c.problem(keys, f"{name!r} cannot be the exposure of {kpi}: name another KPI the case measures, always "
+                            "above zero (such as releases)")
+            continue
+        exposures[kpi] = name
+    return exposures
 
 
 def _check_comparison(c: _YamlChecker, raw: Any) -> dict | None:
@@ -550,6 +578,11 @@ def kpi_rows_one_by_one(text: str, where: str, known: dict | None, problems: lis
         elif known is not None and info.get("scale") == "ratio" and value < 0:
             grouped.add(f"negative {kpi}", line, "value", f"{kpi} is compared as a ratio, so it cannot be negative, "
                         f"got {value:g}; give it scale: interval in case.yaml if it can")
+        elif known is not None and info.get("scale") == "count" and (value < 0 or value != round(value)):
+            grouped.add(f"count {kpi}", line, "value", f"{kpi} is a count of events, a whole number of at least 0, "
+                        f"got {value:g}", "give the month's count; for an average or a rate (per release, per "
+                        "KLOC), give the counts and name the exposure under exposures: in case.yaml, or define "
+                        "your own KPI with scale: ratio")
         key = (row["period"], kpi)  # parse_period accepts only the written forms format_period gives
         if key in first_line:
             problems.append(Problem(where, line, "period", f"duplicate row for {kpi} in {key[0]}; first given on line {first_line[key]}"))
@@ -605,11 +638,13 @@ def kpi_rows_in_bulk(text: str, known: dict | None) -> KpiRows | None:
     except ValueError:
         return None
     array = np.array(values)
-    limits = {k: (known[k]["min"], known[k]["max"], known[k].get("scale") == "ratio") for k in set(kpis)}
-    lows, highs, ratio = np.array([limits[k] for k in kpis], dtype=float).reshape(-1, 3).T
-    ratio = ratio.astype(bool)
+    limits = {k: (known[k]["min"], known[k]["max"], known[k].get("scale") in RELATIVE, known[k].get("scale") == "count")
+              for k in set(kpis)}
+    lows, highs, ratio, count = np.array([limits[k] for k in kpis], dtype=float).reshape(-1, 4).T
+    ratio, count = ratio.astype(bool), count.astype(bool)
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(array) | (np.abs(array) > MAX_NUMBER) | (array < lows) | (array > highs) | (ratio & (array < 0))
+        bad |= count & (array != np.round(array))
     if bad.any() or len(set(zip(periods, kpis))) < len(kpis):
         return None
     if len({period.freqstr for period in parsed.values()}) > 1:  # a KPI may not mix monthly and quarterly
@@ -798,6 +833,29 @@ def _check_goal_data(folder: Path, doc: YamlDoc, meta: dict, measured: set[str],
                                         f"business_goals[{i}].kpis[{j}]", f"kpis.csv has no rows for {kpi}"))
 
 
+def _check_exposure_data(folder: Path, doc: YamlDoc, meta: dict, kpis: KpiRecords, problems: list[Problem]) -> None:
+    """Each exposure is measured, at its count's frequency, and above zero in the count's periods."""
+    quarterly = _quarterly(kpis)
+    for kpi, exposure in meta.get("exposures", {}).items():
+        where = (display_path(folder / "case.yaml"), doc.line("exposures", kpi), f"exposures.{kpi}")
+        if kpi not in quarterly or exposure not in quarterly:
+            missing = kpi if kpi not in quarterly else exposure
+            problems.append(Problem(*where, f"kpis.csv has no rows for {missing}"))
+        elif quarterly[kpi] != quarterly[exposure]:
+            problems.append(Problem(*where, f"{exposure} is {'quarterly' if quarterly[exposure] else 'monthly'} but "
+                                    f"{kpi} is {'quarterly' if quarterly[kpi] else 'monthly'}: an exposure is "
+                                    "measured in the same periods as its count"))
+        else:
+            counted = {period for period, name in zip(kpis.period, kpis.kpi) if name == kpi}
+            empty = sorted(str(period) for period, name, value in zip(kpis.period, kpis.kpi, kpis.value)
+                           if name == exposure and period in counted and not value > 0)
+            if empty:
+                problems.append(Problem(*where, f"{exposure} is zero or less in {empty[0]}"
+                                        + (f" and {len(empty) - 1} other periods" if len(empty) > 1 else "")
+                                        + f": with no exposure a rate of {kpi} is undefined; leave those periods "
+                                        "out of kpis.csv, or choose an exposure that is always above zero"))
+
+
 def _check_comparison_data(folder: Path, doc: YamlDoc, meta: dict, case: ParsedCase, present: bool,
                            read: KpiRows | None, compared: KpiRows | None, problems: list[Problem]) -> None:
     """comparison.csv and case.yaml's ``comparison`` go together; each compared KPI is one the case measures."""
@@ -901,6 +959,7 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None,
         if read is not None and read.complete:
             _check_span(folder, doc, meta, case.kpis, problems)
             _check_goal_data(folder, doc, meta, set(case.kpis.kpi), problems)
+            _check_exposure_data(folder, doc, meta, case.kpis, problems)
         case.kpi_definitions = meta.pop("kpi_definitions")
         case.meta = meta
     problems.sort(key=lambda p: (p.path, p.line or 0))  # by file, then line: as an editor lists them

@@ -443,7 +443,7 @@ class PortfolioComparison:
         >>> import casekit as ck
         >>> reported = ck.compare_portfolio(ck.load_cases("cases")).as_reported()
         >>> int((reported["verdict"] == "improved").sum())
-        15
+        16
         """
         tables = [fit_case(self.portfolio, case_id, self.alpha, self.transition_months,
                            horizon_months=self.horizon_months)[0] for case_id in self.portfolio.cases["case_id"]]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError
+from ..inputs.catalog import RELATIVE
 from ..inputs.loading import Portfolio
 from ..stats.event_study import EventStudy
 from ..stats.event_study import event_study as fit_event_study
@@ -119,7 +120,7 @@ class KpiEventStudy:
         >>> import casekit as ck
         >>> study = ck.event_time.event_study(ck.simulate_portfolio(n_orgs=30, effect=0.2, seed=3), "defect_density")
         >>> round(study.average(6)["change"])
-        -24
+        -25
         """
         result = self.fit.average(first, last)
         change, low, high = self._in_kpi_terms([result["estimate"], result["ci_low"], result["ci_high"]])
@@ -145,7 +146,7 @@ class KpiEventStudy:
         >>> import casekit as ck
         >>> study = ck.event_time.event_study(ck.simulate_portfolio(n_orgs=30, effect=0.2, seed=3), "defect_density")
         >>> print(study.finding())  # doctest: +ELLIPSIS
-        Defect density, 30 organizations adopting in 17 different months: averaged over months 0 to 20 ...
+        Defect density, 30 organizations adopting in 17 different months: averaged over months 0 to 19 ...
         """
         result = self.average()
         period = self.period_name
@@ -251,7 +252,7 @@ def event_study(portfolio: Portfolio, kpi: str, leads: int = 12, lags: int = 24,
     left_out = sorted(per_case.index[per_case != frequency])
     rows = rows[rows["freq"] == frequency]
     first = rows.iloc[0]
-    log = first["scale"] == "ratio" and bool((rows["value"] > 0).all())
+    log = first["scale"] in RELATIVE and bool((rows["value"] > 0).all())
     step = PERIODS[frequency][1]
     dates = pd.DatetimeIndex(rows["date"])
     time = dates.year * 12 + dates.month - 1

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError
+from ..inputs.catalog import RELATIVE
 from .meta import meta_analysis
 from .multiplicity import CORRECTIONS, adjust_pvalues
 from .notes import join_notes
@@ -52,7 +53,7 @@ def _group_effects(effects: pd.DataFrame, by: str) -> pd.DataFrame:
         return usable.rename(columns={"kpi": "group"})
     if by != "category":
         raise ArgumentError(f"by must be 'kpi' or 'category', got {by!r}")
-    ratio = usable[usable["scale"] == "ratio"]
+    ratio = usable[usable["scale"].isin(RELATIVE)]
     grouped = ratio.groupby(["case_id", "category"]).agg(
         effect=("effect", "mean"),
         # The KPIs of one case share its months and its organization, so their estimates are correlated by an

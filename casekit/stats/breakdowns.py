@@ -8,6 +8,7 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 
 from ..errors import ArgumentError
+from ..inputs.catalog import RELATIVE
 from .across import percent_improvement
 from .meta import meta_analysis
 from .multiplicity import adjust_pvalues
@@ -41,7 +42,7 @@ def category_summary(effects: pd.DataFrame, reference: pd.DataFrame | None = Non
     >>> summary[["category", "data_points", "cases"]].values.tolist()[:2]
     [['cost', 7, 6], ['customer satisfaction', 4, 3]]
     """
-    ratio = effects[effects["usable"] & (effects["scale"] == "ratio")]
+    ratio = effects[effects["usable"] & effects["scale"].isin(RELATIVE)]
     table = ratio.groupby("category").agg(
         data_points=("improvement", "size"),
         cases=("case_id", "nunique"),
@@ -229,7 +230,7 @@ def dose_points(effects: pd.DataFrame, by: str = "category") -> pd.DataFrame:
     effects = effects[effects["usable"] & effects["levels_gained"].notna()]
     if by == "kpi":
         return effects[["case_id", "kpi", "levels_gained", "effect"]].reset_index(drop=True)
-    ratio = effects[effects["scale"] == "ratio"].assign(all="all")
+    ratio = effects[effects["scale"].isin(RELATIVE)].assign(all="all")
     return ratio.groupby(["case_id", by], as_index=False).agg(levels_gained=("levels_gained", "first"),
                                                               effect=("effect", "mean"))
 

@@ -13,6 +13,7 @@ from scipy import stats
 from ..errors import ArgumentError
 from ..inputs.periods import SEASONALITY_CHOICES, parse_month, parse_period, phases_of, seasonality_setting
 from .ar1 import PHI_LIMIT, ar1_estimates, ar1_estimates_many, ar1_estimates_stacked, ar1_test, se_inflation
+from .counts import count_test
 
 
 def newey_west_lags(n: int) -> int:
@@ -367,6 +368,8 @@ def its_series(series: SegmentedSeries, alpha: float = 0.05, n_boot: int = 999) 
     >>> fit.bootstrap, fit.p_value["level"] < 0.05
     (True, True)
     """
+    if series.counts is not None:
+        return _count_fit(series, alpha, n_boot, bootstrap=True)
     margin = 1.0 if min(series.n_before, series.n_after) < CAREFUL_POINTS else 0.0
     test = ar1_test(series.target, series.X, series.t, series.rows, alpha=alpha, n_boot=n_boot, phi_margin=margin)
     estimate, se, p_value, critical = test.estimate, test.se.copy(), test.p_value.copy(), test.critical.copy()
@@ -382,6 +385,16 @@ def its_series(series: SegmentedSeries, alpha: float = 0.05, n_boot: int = 999) 
     inflation = se_inflation(*series.inflation_design(), series.rows[0], _upper_phi(test.phi, len(series.t)))
     return series.fit(estimate, se, test.phi, p_value, critical, log_ratio, log_ratio_se,
                       inflation, bootstrap=True, beta=test.beta, cov=test.cov)
+
+
+def _count_fit(series: SegmentedSeries, alpha: float, n_boot: int, bootstrap: bool) -> ItsFit:
+    """A count series' fit (:func:`casekit.stats.counts.count_test`), as an ItsFit on the log scale."""
+    margin = 1.0 if min(series.n_before, series.n_after) < CAREFUL_POINTS else 0.0
+    test = count_test(series.counts, series.X, series.t, series.rows, offset=series.offset, alpha=alpha,
+                      n_boot=n_boot, bootstrap=bootstrap, phi_margin=margin)
+    inflation = se_inflation(*series.inflation_design(), series.rows[0], _upper_phi(test.phi, len(series.t)))
+    return series.fit(test.estimate, test.se, test.phi, test.p_value, test.critical, np.nan, np.nan, inflation,
+                      bootstrap=bootstrap, beta=test.beta, cov=test.cov)
 
 
 def _parallel_trends_check(series: SegmentedSeries, alpha: float, n_boot: int, margin: float):
@@ -458,13 +471,18 @@ class SegmentedSeries:
     """
 
     def __init__(self, values, t, phases, seasons, cycle: int, seasonal: bool | int | str = False, log: bool | None = None,
-                 horizon_months: int = HORIZON_MONTHS, comparison=None):
+                 horizon_months: int = HORIZON_MONTHS, comparison=None, counts: bool = False, exposure=None):
         y = np.asarray(values, dtype=float)
         t, phases, seasons = np.asarray(t), np.asarray(phases), np.asarray(seasons)
+        if counts and comparison is not None:
+            raise ArgumentError("a count KPI is not fitted against a comparison unit")
         keep = phases != "transition"
         other = None if comparison is None else np.asarray(comparison, dtype=float)
         if other is not None:
             keep &= np.isfinite(other)
+        exposed = None if exposure is None else np.asarray(exposure, dtype=float)
+        if exposed is not None:
+            keep &= np.isfinite(exposed) & (exposed > 0)
         y, t, phases, seasons = y[keep], t[keep], phases[keep], seasons[keep]
         order = np.argsort(t, kind="stable")
         y, t, phases, seasons = y[order], t[order], phases[order], seasons[order]
@@ -473,11 +491,17 @@ class SegmentedSeries:
         if self.n_before < 3 or self.n_after < 3:
             raise ArgumentError(f"need at least 3 periods before and after, got {self.n_before} and {self.n_after}")
         self.controlled = other is not None
+        self.counts = y if counts else None  # a count series: the counts, fitted by casekit.stats.counts
         other = None if other is None else other[keep][order]
-        self.scale = _scale(y if other is None else np.concatenate([y, other]), log)
-        as_scale = np.log if self.scale == "log" else (lambda v: v)
-        self.offset = np.zeros(len(y)) if other is None else as_scale(other)
-        self.target = as_scale(y) - self.offset
+        if counts:
+            self.scale = "log"  # the log link: effects are log rate ratios, shown in percent
+            self.offset = np.zeros(len(y)) if exposed is None else np.log(exposed[keep][order])
+            self.target = np.log(y + 0.5) - self.offset  # for screens only (the seasonal one); the fit uses counts
+        else:
+            self.scale = _scale(y if other is None else np.concatenate([y, other]), log)
+            as_scale = np.log if self.scale == "log" else (lambda v: v)
+            self.offset = np.zeros(len(y)) if other is None else as_scale(other)
+            self.target = as_scale(y) - self.offset
         self.seasonal, self.cycle = seasonality(seasonal, cycle), cycle
         self.t, self.seasons, self.after = t, seasons, post == 1
         self.X = self._design(t, post, seasons)
@@ -502,9 +526,10 @@ class SegmentedSeries:
         if trend:
             rows[6, 1] = middle - t[post == 0].mean()
         self.rows = rows
-        # the comparison's part of the levels the contrasts 4-6 name: over the horizon, and over the baseline
+        # the comparison's (or the exposure's) part of the levels the contrasts 4-6 name: over the horizon, and
+        # over the baseline
         self.constants = np.zeros(len(CONTRASTS))
-        if self.controlled:
+        if self.controlled or self.offset.any():
             horizon = (t >= 0) & (t < self.horizon)
             ahead = self.offset[horizon].mean() if horizon.any() else self.offset[self.after].mean()
             self.constants[4:6] = ahead
@@ -542,7 +567,7 @@ class SegmentedSeries:
         [1.609, 1.609, 1.609]
         """
         t = np.atleast_1d(np.asarray(t, dtype=float))
-        if not self.controlled:
+        if not self.offset.any():
             return np.zeros(len(t))
         return np.interp(t, self.t, self.offset)
 
@@ -759,6 +784,12 @@ def its_estimates(series: list[SegmentedSeries], alpha: float = 0.05) -> list[It
     >>> len(fits), all(fit.scale == "log" for fit in fits)
     (3, True)
     """
+    if any(one.counts is not None for one in series):  # count series are fitted by their own model, one by one
+        fits = [_count_fit(one, alpha, 0, bootstrap=False) if one.counts is not None else None for one in series]
+        rest = [i for i, fit in enumerate(fits) if fit is None]
+        for i, fit in zip(rest, its_estimates([series[i] for i in rest], alpha) if rest else []):
+            fits[i] = fit
+        return fits
     groups: dict = {}
     for position, one in enumerate(series):
         groups.setdefault(one.design_key(), []).append(position)

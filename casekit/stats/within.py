@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError, CaseNotFound
+from ..inputs.catalog import RELATIVE
 from ..inputs.loading import Portfolio
 from ..inputs.periods import phases_of
 from .behaviour import xmr
@@ -100,15 +101,24 @@ def fit_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transition
         raise ArgumentError(f"the primary KPI {primary!r} is not among the KPIs compared ({', '.join(chosen)})")
     out, fits = [], {}
     compared = _comparison_series(portfolio, case_id)
+    exposures = _exposure_series(portfolio, case_id)
     unit = case.get("comparison_unit") if isinstance(case.get("comparison_unit"), str) else ""
     for kpi in chosen:
         series = rows[rows["kpi"] == kpi].sort_values("date")
         row, segmented, fit = _compare_kpi(case_id, kpi, series, case["adoption_start"], months, alpha, seasonal,
-                                           horizon_months, compared.get(kpi), unit)
+                                           horizon_months, compared.get(kpi), unit, exposures.get(kpi))
         out.append(row)
         fits[kpi] = KpiFit(kpi, series, segmented, fit)
     table = _decide(pd.DataFrame(out, columns=COLUMNS), alpha, correction, primary)
     return table, fits, seasonal, primary
+
+
+def _exposure_series(portfolio: Portfolio, case_id: str) -> dict[str, pd.Series]:
+    """Per count KPI with an exposure (case.yaml's ``exposures``), the exposure's values, indexed by date."""
+    named = portfolio.exposures[portfolio.exposures["case_id"] == case_id]
+    rows = portfolio.kpis[(portfolio.kpis["case_id"] == case_id) & portfolio.kpis["kpi"].isin(named["exposure"])]
+    return {kpi: rows[rows["kpi"] == exposure].set_index("date")["value"]
+            for kpi, exposure in zip(named["kpi"], named["exposure"])}
 
 
 def _comparison_series(portfolio: Portfolio, case_id: str) -> dict[str, pd.Series]:
@@ -181,10 +191,13 @@ def _effect(fit, sign: int, interval: bool) -> dict:
                 effect=sign * b, effect_se=pooled, critical=critical)
 
 
-def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_months, comparison=None, unit=""):
+def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_months, comparison=None, unit="",
+                 exposure=None):
     """One KPI's row, series and fit; with ``comparison`` (the comparison unit's values by date), on the periods
-    both measured, against it."""
-    other = None
+    both measured, against it; a count KPI with ``exposure`` (its values by date) as a rate of it."""
+    other, count_note = None, ""
+    if comparison is not None and not series.empty and series["scale"].iloc[0] == "count":
+        comparison, count_note = None, f"fitted on its own: the count model does not take {unit or 'a comparison'}"
     if comparison is not None and not series.empty:
         other = _aligned(series["date"], comparison)
         series, other = series[np.isfinite(other)], other[np.isfinite(other)]
@@ -193,9 +206,14 @@ def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_m
         note = "no measurements" if comparison is None else f"no period measured by both it and {unit}"
         return {**row, "case_id": case_id, "kpi": kpi, "n_before": 0, "n_after": 0, "descriptive": False,
                 "comparison": "" if comparison is None else unit, "verdict": "not enough data", "note": note}, None, None
-    return _kpi_row(case_id, kpi, _month_numbers(series["date"]), series["freq"].iloc[0], series["phase"].to_numpy(),
-                    series["value"].to_numpy(), series.iloc[0][list(INFO)].to_dict(), start, months, alpha,
-                    seasonal, horizon_months, other, unit)
+    exposed = None if exposure is None else _aligned(series["date"], exposure)
+    row, segmented, fit = _kpi_row(case_id, kpi, _month_numbers(series["date"]), series["freq"].iloc[0],
+                                   series["phase"].to_numpy(), series["value"].to_numpy(),
+                                   series.iloc[0][list(INFO)].to_dict(), start, months, alpha, seasonal,
+                                   horizon_months, other, unit, exposed)
+    if count_note:
+        row["note"] = join_notes(row["note"], count_note)
+    return row, segmented, fit
 
 
 def _aligned(dates, comparison: pd.Series) -> np.ndarray:
@@ -215,15 +233,15 @@ def _month_numbers(dates) -> np.ndarray:
 
 
 def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, months, alpha, seasonal,
-             horizon_months, comparison=None, unit=""):
+             horizon_months, comparison=None, unit="", exposure=None):
     """compare_case's columns for one KPI, the series as fitted and its fit (None when not compared)."""
     row, ready = _kpi_screen(case_id, kpi, month_numbers, freq, phases, values, info, start, months, alpha, True, None)
     row["comparison"] = "" if comparison is None else unit
     if ready is None:
         return row, None, None
     t, seasons, cycle, use_log = ready
-    series = SegmentedSeries(values, t, phases, seasons, cycle, seasonal, _log_with(use_log, comparison, phases),
-                             horizon_months, comparison)
+    series = _segmented(values, t, phases, seasons, cycle, seasonal, use_log, horizon_months, comparison, exposure,
+                        info["scale"] == "count")
     fit = its_series(series, alpha=alpha)
     row = _kpi_finish(row, fit, phases, values, info, cycle, alpha, full=True)
     if series.seasonal == 0 and (p := series.seasonal_pattern_p()) < alpha:
@@ -232,6 +250,17 @@ def _kpi_row(case_id, kpi, month_numbers, freq, phases, values, info, start, mon
     if row["verdict"] == "not enough data":  # e.g. a ratio-scale KPI whose baseline level is zero
         return row, None, None
     return row, series, fit
+
+
+def _segmented(values, t, phases, seasons, cycle, seasonal, use_log, horizon_months, comparison, exposure,
+               count: bool) -> SegmentedSeries:
+    """The series as fitted: a count KPI by the count model (with its exposure), any other on its scale (against
+    its comparison)."""
+    if count:
+        return SegmentedSeries(values, t, phases, seasons, cycle, seasonal, None, horizon_months, counts=True,
+                               exposure=exposure)
+    return SegmentedSeries(values, t, phases, seasons, cycle, seasonal, _log_with(use_log, comparison, phases),
+                           horizon_months, comparison)
 
 
 def _case_seasonality(case: pd.Series):
@@ -253,7 +282,10 @@ def _kpi_screen(case_id, kpi, month_numbers, freq, phases, values, info, start, 
     compared = np.concatenate([before, after])
     if compared.min() == compared.max():
         return {**row, "verdict": "not enough data", "note": "the values never vary"}, None
-    ratio = info["scale"] == "ratio"
+    if info["scale"] == "count" and (before.sum() == 0 or after.sum() == 0):
+        return {**row, "verdict": "not enough data",
+                "note": "no events on one side of adoption: a change in their rate cannot be estimated"}, None
+    ratio = info["scale"] == "ratio"  # a count is fitted by its own model; its levels are plain means
     use_log = (log if log is not None else bool(compared.min() > 0)) if ratio else False
     if full:
         levels = mean_shift(before, after, log=use_log, alpha=alpha, positions=t[phases != "transition"])
@@ -270,7 +302,7 @@ def _kpi_screen(case_id, kpi, month_numbers, freq, phases, values, info, start, 
 
 def _kpi_finish(row, fit, phases, values, info, cycle, alpha, full) -> dict:
     """The row completed from its segmented regression."""
-    ratio, sign = info["scale"] == "ratio", 1 if info["better"] == "higher" else -1
+    ratio, sign = info["scale"] in RELATIVE, 1 if info["better"] == "higher" else -1
     baseline, post = row["baseline"], row["post"]
     if ratio and (baseline <= 0 or (fit.scale == "raw" and not np.isfinite(fit.log_ratio))):
         return {**row, "verdict": "not enough data",
@@ -371,11 +403,14 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
     dates = data["date"].to_numpy()
     compared = {key: group.set_index("date")["value"]
                 for key, group in portfolio.comparison.groupby(["case_id", "kpi"])} if len(portfolio.comparison) else {}
+    exposures = {(case_id, kpi): series for case_id in portfolio.exposures["case_id"].unique()
+                 for kpi, series in _exposure_series(portfolio, case_id).items()}
     rows, waiting = [], []
     for (case_id, kpi), index in sorted(data.groupby(["case_id", "kpi"]).indices.items()):
         index = index[np.argsort(dates[index], kind="stable")]
         other = None
-        if (case_id, kpi) in compared:  # as compare_case: on the periods both measured, against the comparison
+        count = info[index[0]][INFO.index("scale")] == "count"
+        if (case_id, kpi) in compared and not count:  # as compare_case: on the periods both measured, against it
             other = _aligned(dates[index], compared[case_id, kpi])
             index, other = index[np.isfinite(other)], other[np.isfinite(other)]
         if not len(index):
@@ -389,10 +424,11 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
         rows.append(row)
         if ready is not None:
             t, seasons, cycle, use_log = ready
-            waiting.append((len(rows) - 1, kpi_info, cycle, SegmentedSeries(
+            exposed = _aligned(dates[index], exposures[case_id, kpi]) if (case_id, kpi) in exposures else None
+            waiting.append((len(rows) - 1, kpi_info, cycle, _segmented(
                 values[index], t, phases[index], seasons, cycle,
-                seasonal_of.get(case_id, 0) if seasonal is None else seasonal,
-                _log_with(use_log, other, phases[index]), horizon_months, other)))
+                seasonal_of.get(case_id, 0) if seasonal is None else seasonal, use_log, horizon_months, other,
+                exposed, count)))
     # the series are fitted together, a stack per design: thousands of cases share a few designs
     fits = its_estimates([series for *_, series in waiting], alpha)
     for (at, kpi_info, cycle, _), fit in zip(waiting, fits):
