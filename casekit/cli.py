@@ -207,7 +207,7 @@ def _simulate(args: argparse.Namespace) -> int:
         portfolio = simulate_portfolio(args.orgs, args.effect, args.seed, kpis=tuple(args.kpi or
                                        ("defect_density", "on_time_delivery")), heterogeneity=args.heterogeneity,
                                        noise=args.noise, trend=args.trend, out=out, comparison=args.comparison,
-                                       shared_shock=args.shared_shock)
+                                       shared_shock=args.shared_shock, market_turn=args.market_turn)
     except ValueError as exc:
         print(f"casekit simulate: {exc}", file=sys.stderr)
         return 2
@@ -361,8 +361,13 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--shared-shock", type=float, default=0.0, metavar="FRACTION",
                           help="a change at adoption both the organization and its comparison take, no effect of "
                                "adoption (0.2: 20%% better); a single series reads it as an effect")
+    simulate.add_argument("--market-turn", type=float, default=0.0, metavar="FRACTION",
+                          help="a change in 2021-01 every organization takes, whenever it adopted: no effect of "
+                               "adoption (0.2: 20%% better); the event study across organizations does not read it "
+                               "as one")
     simulate.add_argument("--kpi", action="append", help="a catalog KPI to simulate (repeatable; default "
-                          "defect_density and on_time_delivery)")
+                          "defect_density and on_time_delivery; escaped_defects, incidents and releases are "
+                          "counts)")
     simulate.set_defaults(func=_simulate)
     workshop = commands.add_parser("workshop", help="render the workshop notebooks for learners and instructors",
                                    description="Render every workshop notebook twice: learner (solutions removed) "

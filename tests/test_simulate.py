@@ -48,7 +48,8 @@ def test_recovers_known_effect():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(n_orgs=0, effect=0.1, seed=1), "at least 1"),
     (dict(n_orgs=2, effect=1.5, seed=1), "between -1 and 1"),
-    (dict(n_orgs=2, effect=0.1, seed=1, kpis=("nps",)), "ratio-scale"),
+    (dict(n_orgs=2, effect=0.1, seed=1, kpis=("nps",)), "ratio-scale and count"),
+    (dict(n_orgs=2, effect=0.1, seed=1, market_turn=1.2), "market_turn is a fraction"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -80,3 +81,32 @@ def test_a_seed_gives_the_same_cases_with_comparison_units_added_or_not():
     assert plain.comparison.empty
     with pytest.raises(ck.CasekitError, match="strictly between -1 and 1"):
         ck.simulate_portfolio(3, 0.2, seed=9, comparison=1.5)
+
+
+def test_count_kpis_are_whole_numbers_with_zeros_and_validate(tmp_path):
+    out = tmp_path / "cases"
+    result = subprocess.run([sys.executable, "-m", "casekit", "simulate", "--orgs", "4", "--effect", "0.3", "--seed",
+                             "2", "--out", str(out), "--kpi", "incidents", "--kpi", "defect_density"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert ck.validate_cases(out) == []
+    pf = ck.load_cases(out)
+    counts = pf.kpis.loc[pf.kpis["kpi"] == "incidents", "value"]
+    assert (counts == counts.round()).all() and (counts == 0).any() and counts.mean() == pytest.approx(2.6, abs=0.6)
+    assert ck.compare_case(pf, "sim-0001").table.set_index("kpi").loc["incidents", "scale"] == "count"
+    assert (pf.kpis["kpi"] == "defect_density").sum() == 4 * 51  # the ratio KPI beside it, month by month
+
+
+def test_a_market_turn_is_read_as_an_effect_one_by_one_but_not_by_the_event_study():
+    """A 25% fall in January 2021, every organization, no effect of CMMI: in their own series some
+    organizations that adopted near it look improved; against the organizations not yet adopting, the change
+    after adoption is about zero."""
+    turned = ck.simulate_portfolio(40, 0.0, seed=4, kpis=("defect_density",), heterogeneity=0.0, market_turn=0.25)
+    plain = ck.simulate_portfolio(40, 0.0, seed=4, kpis=("defect_density",), heterogeneity=0.0)
+    jumps = turned.kpis["value"].to_numpy() / plain.kpis["value"].to_numpy()
+    assert set(np.round(jumps, 4)) == {1.0, 0.75}  # values are written to 6 significant digits
+    across = ck.compare_portfolio(turned)
+    alone = int((across.as_reported()["verdict"] == "improved").sum())
+    study = across.event_study("defect_density").average()
+    assert alone >= 5
+    assert study["ci_low"] < 0 < study["ci_high"] and abs(study["change"]) < 8

@@ -19,7 +19,7 @@ from .validation import ParsedCase
 def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Period, transition: int, *,
                base: float, effect: float, better: str, noise: float, phi: float = 0.4, season: float = 0.0,
                interval: bool = False, low: float = 0.0, high: float | None = None, trend: float = 0.0,
-               shift: float = 0.0, innovations=None) -> np.ndarray:
+               shift: float = 0.0, innovations=None, market: tuple[pd.Period, float] | None = None) -> np.ndarray:
     """One KPI's monthly values: a level that changes by ``effect`` at adoption.
 
     ``effect`` is the true direction-aware improvement as a fraction (0.2 =
@@ -67,6 +67,9 @@ def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Perio
     innovations : array_like, optional
         The AR(1) innovations in standard deviations, one per month (to correlate two series); by
         default drawn from ``rng``.
+    market : (pandas.Period, float), optional
+        A change from a calendar month on (a market turn every organization takes, whenever it
+        adopted), direction-aware as ``effect``: no effect of adoption.
 
     Returns
     -------
@@ -93,11 +96,14 @@ def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Perio
     ramp = np.clip((since + 1) / max(transition, 1), 0, 1)
     steps = np.arange(n)
     turned = (since >= 0).astype(float)
+    month, size = market if market is not None else (start, 0.0)
+    shift_turned = shift * turned + size * (months.asi8 >= month.ordinal)
     if interval:
-        values = base + effect * ramp + shift * turned + 10 * cycle + ar + trend * steps
+        values = base + effect * ramp + shift_turned + 10 * cycle + ar + trend * steps
     else:
         sign = -1 if better == "lower" else 1
-        values = base * (1 + sign * effect * ramp) * (1 + sign * shift * turned) * np.exp(cycle + ar + trend * steps)
+        values = base * (1 + sign * effect * ramp) * (1 + sign * shift * turned) * (
+            1 + sign * size * (months.asi8 >= month.ordinal)) * np.exp(cycle + ar + trend * steps)
     return np.clip(values, low, np.inf if high is None else high - 0.5)
 
 
@@ -105,7 +111,7 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
                        heterogeneity: float = 0.05, noise: float = 0.10, phi: float = 0.4,
                        months_before: int = 24, months_after: int = 24, transition_months: int = 3,
                        trend: float = 0.0, out: str | Path | None = None, comparison: float | None = None,
-                       shared_shock: float = 0.0) -> Portfolio:
+                       shared_shock: float = 0.0, market_turn: float = 0.0) -> Portfolio:
     """A portfolio of simulated organizations whose true improvement is known.
 
     Parameters
@@ -119,7 +125,9 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
     seed : int
         Seed of the random generator; the same seed gives the same portfolio.
     kpis : sequence of str
-        Catalog KPIs (ratio scale) each organization measures monthly.
+        Catalog KPIs each organization measures monthly: ratio-scale ones, and counts
+        (``escaped_defects``, ``incidents``, ``releases``: Poisson around a mean of 3 a month that moves
+        as a ratio-scale KPI does, so that some months are zero).
     heterogeneity : float
         Between-organization sd of the true effect on the log scale (tau).
     noise, phi : float
@@ -145,6 +153,11 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
         the organization and its comparison unit both take: a single series
         reads it as an effect, the controlled design does not. ``truth``
         does not count it.
+    market_turn : float, default 0.0
+        A change in January 2021 that every organization takes (a market turn in calendar time),
+        direction-aware as ``effect``: no effect of adoption. Organizations adopt in the 24 months
+        from January 2020, so those adopting near it read it as an effect in their own series; the
+        event study, against the organizations not yet adopting, does not. ``truth`` does not count it.
 
     Returns
     -------
@@ -165,9 +178,9 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
     if n_orgs < 1:
         raise ArgumentError(f"n_orgs must be at least 1, got {n_orgs}")
     catalog = kpi_catalog().set_index("kpi")
-    unknown = [k for k in kpis if k not in catalog.index or catalog.loc[k, "scale"] != "ratio"]
+    unknown = [k for k in kpis if k not in catalog.index or catalog.loc[k, "scale"] == "interval"]
     if unknown:
-        raise ArgumentError(f"simulate ratio-scale catalog KPIs only; not {', '.join(unknown)}")
+        raise ArgumentError(f"simulate ratio-scale and count catalog KPIs only; not {', '.join(unknown)}")
     if not -1 < effect < 1:
         raise ArgumentError(f"effect is a fraction between -1 and 1, got {effect}")
     for name, value, high in (("noise", noise, 2.0), ("heterogeneity", heterogeneity, 2.0)):
@@ -181,15 +194,17 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
     if comparison is not None and not -1 < comparison < 1:
         raise ArgumentError(f"comparison is the correlation of the comparison unit's noise with the organization's, "
                             f"strictly between -1 and 1 (such as 0.7), got {comparison}")
-    if not -1 < shared_shock < 1:
-        raise ArgumentError(f"shared_shock is a fraction between -1 and 1, got {shared_shock}")
+    for name, value in (("shared_shock", shared_shock), ("market_turn", market_turn)):
+        if not -1 < value < 1:
+            raise ArgumentError(f"{name} is a fraction between -1 and 1, got {value}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ArgumentError(f"seed is a whole number of at least 0, got {seed!r}")
     rng = np.random.default_rng(seed)
     parsed, truth = [], []
     for i in range(n_orgs):
         case, true = _organization(rng, i + 1, effect, kpis, catalog, heterogeneity, noise, phi,
-                                   months_before, months_after, transition_months, trend, comparison, shared_shock)
+                                   months_before, months_after, transition_months, trend, comparison, shared_shock,
+                                   market_turn)
         parsed.append(case)
         truth += true
     portfolio = portfolio_from(parsed, kpi_catalog())
@@ -200,8 +215,12 @@ def simulate_portfolio(n_orgs: int, effect: float, seed: int, kpis=("defect_dens
     return portfolio
 
 
+MARKET_TURN = pd.Period("2021-01", freq="M")  # the middle of the months organizations adopt in
+COUNT_MEAN = 3.0  # a count KPI's mean a month before adoption: some months have none
+
+
 def _organization(rng, number, effect, kpis, catalog, tau, noise, phi, n_before, n_after, transition, trend,
-                  comparison=None, shared_shock=0.0):
+                  comparison=None, shared_shock=0.0, market_turn=0.0):
     start = pd.Period("2020-01", freq="M") + int(rng.integers(0, 24))
     months = pd.period_range(start - n_before, start + transition + n_after - 1, freq="M")
     case_id = f"sim-{number:04d}"
@@ -213,19 +232,24 @@ def _organization(rng, number, effect, kpis, catalog, tau, noise, phi, n_before,
         theta = mean_theta + tau * rng.standard_normal()
         true_fraction = sign * np.expm1(sign * theta)  # back to a direction-aware fraction
         high = info["max"] if np.isfinite(info["max"]) else None
-        base = 40.0 if high is not None else 5.0
+        count = info["scale"] == "count"
+        base = COUNT_MEAN if count else 40.0 if high is not None else 5.0
+        market = (MARKET_TURN, market_turn) if market_turn else None
         ours = theirs = None  # drawn inside kpi_series, as before comparison units existed: seeds keep their cases
         if comparison is not None:
             ours = rng.standard_normal(len(months))
             theirs = comparison * ours + np.sqrt(1 - comparison**2) * rng.standard_normal(len(months))
         values = kpi_series(rng, months, start, transition, base=base, effect=true_fraction,
                             better=info["better"], noise=noise, phi=phi, high=high, trend=trend, shift=shared_shock,
-                            innovations=ours)
+                            innovations=ours, market=market)
+        if count:  # events around the simulated mean: zeros are data
+            values = rng.poisson(values).astype(float)
         rows += [{"period": m, "kpi": kpi, "value": float(f"{v:.6g}"), "line": 0} for m, v in zip(months, values)]
         if comparison is not None:
             other = kpi_series(rng, months, start, transition, base=base * 1.15 if high is None else base * 0.9,
                                effect=0.0, better=info["better"], noise=noise, phi=phi, high=high, trend=trend,
-                               shift=shared_shock, innovations=theirs)
+                               shift=shared_shock, innovations=theirs, market=market)
+            other = rng.poisson(other).astype(float) if count else other
             compared += [{"period": m, "kpi": kpi, "value": float(f"{v:.6g}"), "line": 0}
                          for m, v in zip(months, other)]
         truth.append({"case_id": case_id, "kpi": kpi, "true_effect": theta, "true_improvement": 100 * true_fraction})
