@@ -141,6 +141,7 @@ def test_a_count_kpi_is_fitted_by_the_count_model_in_a_case(case_dir):
     row = comparison.table.set_index("kpi").loc["escaped_defects"]
     assert row["scale"] == "count" and row["improvement_unit"] == "%" and row["verdict"] == "improved"
     assert 20 < row["improvement"] < 75  # truth: half the defects per release, 50% better
+    assert "a count of events, as a rate of releases (count model)" in row["note"]
     pooled = ck.compare_portfolio(portfolio).effects.set_index("kpi").loc["escaped_defects"]
     assert pooled["effect"] == pytest.approx(row["effect"])
     assert comparison.plot("escaped_defects") is not None

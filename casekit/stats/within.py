@@ -117,7 +117,7 @@ def _exposure_series(portfolio: Portfolio, case_id: str) -> dict[str, pd.Series]
     """Per count KPI with an exposure (case.yaml's ``exposures``), the exposure's values, indexed by date."""
     named = portfolio.exposures[portfolio.exposures["case_id"] == case_id]
     rows = portfolio.kpis[(portfolio.kpis["case_id"] == case_id) & portfolio.kpis["kpi"].isin(named["exposure"])]
-    return {kpi: rows[rows["kpi"] == exposure].set_index("date")["value"]
+    return {kpi: rows[rows["kpi"] == exposure].set_index("date")["value"].rename(exposure)
             for kpi, exposure in zip(named["kpi"], named["exposure"])}
 
 
@@ -211,6 +211,9 @@ def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_m
                                    series["phase"].to_numpy(), series["value"].to_numpy(),
                                    series.iloc[0][list(INFO)].to_dict(), start, months, alpha, seasonal,
                                    horizon_months, other, unit, exposed)
+    if fit is not None and series["scale"].iloc[0] == "count":
+        rate = "" if exposure is None else f", as a rate of {exposure.name}"
+        count_note = join_notes(f"a count of events{rate} (count model)", count_note)
     if count_note:
         row["note"] = join_notes(row["note"], count_note)
     return row, segmented, fit
