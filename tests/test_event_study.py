@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from event_study_simulation import rates
+from event_study_simulation import average_rejects, rates
 
 import casekit as ck
 from casekit.errors import ArgumentError
@@ -145,6 +145,12 @@ def test_pre_trend_check_holds_its_level_and_intervals_cover_the_truth(never):
     rejects, cover, lowest = rates(500, 17, organizations=40, never=never)
     assert rejects <= 0.07
     assert cover >= 0.93 and lowest >= 0.90
+
+
+@pytest.mark.slow
+def test_the_average_change_after_adoption_holds_its_level_and_finds_real_gains():
+    assert average_rejects(400, 23, organizations=40, effect=0.0) <= 0.07
+    assert average_rejects(100, 29, organizations=40, effect=0.2) >= 0.9
 
 
 @pytest.mark.slow
