@@ -230,3 +230,14 @@ def test_the_finding_warns_when_adopters_moved_apart_before_adopting(simulated):
     study = ck.event_time.event_study(dataclasses.replace(simulated, kpis=kpis), "defect_density")
     assert study.fit.pretrend.p_value < 0.05
     assert "may not be CMMI's" in study.finding()
+
+
+def test_the_chart_spans_the_well_supported_months_and_every_estimate():
+    table = pd.DataFrame({"event_time": [-2, 0, 1, 20], "change": [1.0, -8.0, -12.0, 30.0],
+                          "ci_low": [-4.0, -14.0, -19.0, -90.0], "ci_high": [6.0, -2.0, -5.0, 400.0],
+                          "organizations": [40, 40, 38, 2]})
+    from casekit.report.plots import event_time_chart
+
+    low, high = event_time_chart(table, "Defect density", "%", "lower").get_ylim()
+    plt.close("all")
+    assert -30 < low < -19 and 30 < high < 60  # the month behind 2 organizations runs off the edge

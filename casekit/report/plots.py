@@ -538,7 +538,9 @@ def event_time_chart(table: pd.DataFrame, label: str, unit: str, better: str, pe
 
     Before adoption (grey) the points check for a pre-trend: they should scatter around zero. After it
     (orange) they are the effect as it builds up. The period before adoption is the reference, zero by
-    construction.
+    construction. With ``organizations`` in the table, the vertical axis spans the intervals of the
+    months that at least a quarter of the adopting organizations are behind; the wider intervals of the
+    last months, which rest on a few early adopters, run off its edge.
 
     Parameters
     ----------
@@ -570,6 +572,15 @@ def event_time_chart(table: pd.DataFrame, label: str, unit: str, better: str, pe
     ax = _axes(ax)
     before = table["event_time"] < 0
     confidence = f"{100 * (1 - alpha):g}% CI"
+    if "organizations" in table and len(table):
+        # the last months since adoption rest on the few early adopters, and their intervals can be ten times
+        # wider than the rest: the axis spans the months a quarter of the adopters or more are behind, and
+        # wider intervals run off its edge (every estimate stays in view)
+        behind = table[table["organizations"] >= 0.25 * table["organizations"].max()]
+        shown = np.r_[behind["ci_low"], behind["ci_high"], table["change"], 0.0]
+        low, high = np.nanmin(shown), np.nanmax(shown)
+        margin = 0.15 * (high - low or 1.0)
+        ax.set_ylim(low - margin, high + margin)
     for rows, color, name in ((table[before], "#999999", "before adoption (pre-trend check)"),
                               (table[~before], PHASE_COLORS["after"], "after adoption")):
         if len(rows):
