@@ -167,3 +167,19 @@ def test_an_exposure_of_zero_is_refused(case_dir):
     problems = [str(p) for p in ck.validate_cases(case_dir)]
     assert any("releases is zero or less in 2022-03" in p and "a rate of escaped_defects is undefined" in p
                for p in problems), problems
+
+
+def test_months_without_an_exposure_are_left_out_and_said(case_dir):
+    rng = np.random.default_rng(4)
+    releases = rng.integers(2, 6, 48).astype(float)
+    _case_with_counts(case_dir, rng.poisson(releases * 1.5), releases)
+    kpis = case_dir / "acme" / "kpis.csv"
+    lines = kpis.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not (line.startswith(("2018-01", "2018-02", "2021-05")) and "releases" in line)]
+    kpis.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    portfolio = ck.load_cases(case_dir)
+    row = ck.compare_case(portfolio, "acme").table.set_index("kpi").loc["escaped_defects"]
+    assert row["n_before"] == 22 and row["n_after"] == 23
+    assert "3 periods without releases left out" in row["note"]
+    pooled = ck.compare_portfolio(portfolio).effects.set_index("kpi").loc["escaped_defects"]
+    assert pooled["effect"] == pytest.approx(row["effect"])

@@ -201,12 +201,20 @@ def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_m
     if comparison is not None and not series.empty:
         other = _aligned(series["date"], comparison)
         series, other = series[np.isfinite(other)], other[np.isfinite(other)]
+    exposed = None
+    if exposure is not None and not series.empty:  # a rate needs its exposure: the periods that have one
+        exposed = _aligned(series["date"], exposure)
+        kept = np.isfinite(exposed) & (exposed > 0)
+        if not kept.all():
+            count_note = f"{int((~kept).sum())} periods without {exposure.name} left out"
+        series, exposed = series[kept], exposed[kept]
     if series.empty:
         row = dict.fromkeys(COLUMNS, np.nan)
         note = "no measurements" if comparison is None else f"no period measured by both it and {unit}"
+        if exposure is not None:
+            note = f"no period measured by both it and {exposure.name}"
         return {**row, "case_id": case_id, "kpi": kpi, "n_before": 0, "n_after": 0, "descriptive": False,
                 "comparison": "" if comparison is None else unit, "verdict": "not enough data", "note": note}, None, None
-    exposed = None if exposure is None else _aligned(series["date"], exposure)
     row, segmented, fit = _kpi_row(case_id, kpi, _month_numbers(series["date"]), series["freq"].iloc[0],
                                    series["phase"].to_numpy(), series["value"].to_numpy(),
                                    series.iloc[0][list(INFO)].to_dict(), start, months, alpha, seasonal,
@@ -416,6 +424,11 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
         if (case_id, kpi) in compared and not count:  # as compare_case: on the periods both measured, against it
             other = _aligned(dates[index], compared[case_id, kpi])
             index, other = index[np.isfinite(other)], other[np.isfinite(other)]
+        exposed = None
+        if count and (case_id, kpi) in exposures:  # as compare_case: on the periods with an exposure
+            exposed = _aligned(dates[index], exposures[case_id, kpi])
+            kept = np.isfinite(exposed) & (exposed > 0)
+            index, exposed = index[kept], exposed[kept]
         if not len(index):
             rows.append({**dict.fromkeys(COLUMNS, np.nan), "case_id": case_id, "kpi": kpi, "n_before": 0,
                          "n_after": 0, "descriptive": False, "verdict": "not enough data"})
@@ -427,7 +440,6 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
         rows.append(row)
         if ready is not None:
             t, seasons, cycle, use_log = ready
-            exposed = _aligned(dates[index], exposures[case_id, kpi]) if (case_id, kpi) in exposures else None
             waiting.append((len(rows) - 1, kpi_info, cycle, _segmented(
                 values[index], t, phases[index], seasons, cycle,
                 seasonal_of.get(case_id, 0) if seasonal is None else seasonal, use_log, horizon_months, other,
