@@ -104,7 +104,7 @@ def test_init_render_with_parameters_and_workshop_from_any_folder(installed: Pat
     workshop = _run(installed, "casekit", "workshop", "--out", "handouts", "--no-progress-bar", cwd=tmp_path)
     assert workshop.returncode == 0, workshop.stdout + workshop.stderr
     for audience in ("learner", "instructor"):
-        assert len(list((tmp_path / "handouts" / audience).glob("0*.html"))) == 3
+        assert len(list((tmp_path / "handouts" / audience).glob("0*.html"))) == 4
         assert (tmp_path / "handouts" / audience / "cases" / "northwood-paper" / "case.yaml").is_file()
     assert (tmp_path / "handouts" / "instructor" / "facilitator_guide.html").is_file()  # from the installed wheel
 
