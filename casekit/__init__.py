@@ -23,6 +23,7 @@ _LAZY = {  # the public names, as the documentation presents them (docs/api.md),
     # comparisons: fitted once, then asked
     "compare_case": "report.comparison", "CaseComparison": "report.comparison",
     "compare_portfolio": "report.comparison", "PortfolioComparison": "report.comparison",
+    "plan": "report.plan",
     "Findings": "stats.findings", "its": "stats.timeseries", "meta_analysis": "stats.meta", "xmr": "stats.behaviour",
     # reports
     "render": "rendering", "render_workshop": "rendering", "check_report_parameters": "rendering",

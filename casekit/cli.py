@@ -217,6 +217,34 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    from .report.plan import plan
+
+    from_case = args.case is not None or args.kpi is not None
+    if from_case and (args.case is None or args.kpi is None):
+        print("casekit plan: give both --case and --kpi (or --months-before, --phi and --noise)", file=sys.stderr)
+        return 2
+    try:
+        portfolio = load_cases(args.cases_dir) if from_case else None
+        programme = plan(portfolio, args.case, args.kpi, months_before=args.months_before, phi=args.phi,
+                         noise=args.noise, change=args.change, transition=args.transition,
+                         comparison=args.comparison, kpis=args.kpis, tau=args.tau, alpha=args.alpha)
+    except (CasekitError, ValueError) as exc:
+        print(f"casekit plan: {exc}", file=sys.stderr)
+        return 2
+    print(programme.summary())
+    print()
+    print(programme.table().to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    if args.csv:
+        programme.table().to_csv(args.csv, index=False)
+    if args.png:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        programme.plot().savefig(args.png, dpi=125, bbox_inches="tight")
+    return 0
+
+
 def _init(args: argparse.Namespace) -> int:
     from .inputs.project import init_project
 
@@ -382,6 +410,26 @@ def _parser() -> argparse.ArgumentParser:
     workshop.add_argument("--force", action="store_true", help="write into an --out that holds files casekit did "
                           "not write, beside them (never over them)")
     workshop.set_defaults(func=_workshop)
+    planned = commands.add_parser("plan", help="plan a measurement programme: power and the smallest detectable change",
+                                  description="How likely casekit's tests are to find a change, by months measured "
+                                              "after adoption and by organizations pooled, from a case's baseline "
+                                              "(--case, --kpi) or by hand (--months-before, --phi, --noise).")
+    planned.add_argument("cases_dir", nargs="?", default="cases", metavar="CASES_DIR")
+    planned.add_argument("--case", help="the case whose baseline months give the noise and autocorrelation")
+    planned.add_argument("--kpi", help="the KPI of that case")
+    planned.add_argument("--months-before", type=int, help="months before adoption (default: the case's)")
+    planned.add_argument("--phi", type=float, help="the month-to-month autocorrelation (default: the case's)")
+    planned.add_argument("--noise", type=float, help="month-to-month noise, log scale (0.1: about 10%%)")
+    planned.add_argument("--change", type=float, default=-20.0, help="the change to plan for, in percent (default -20)")
+    planned.add_argument("--transition", type=int, help="months left out after adoption (default: the case's, or 3)")
+    planned.add_argument("--comparison", type=float, metavar="CORRELATION",
+                         help="a comparison unit whose noise correlates this much with the KPI's")
+    planned.add_argument("--kpis", type=int, default=1, help="KPIs tested in the case (default 1; a case: its own)")
+    planned.add_argument("--tau", type=float, default=0.05, help="between-organization sd of the effect (default 0.05)")
+    planned.add_argument("--alpha", type=float, default=0.05)
+    planned.add_argument("--csv", help="also write the power table to this CSV file")
+    planned.add_argument("--png", help="also draw the power curves into this PNG file")
+    planned.set_defaults(func=_plan)
     init = commands.add_parser("init", help="start a project: cases/ with an example case, the report notebooks",
                                description="Create DIR with cases/ (one example case), editable copies of the "
                                            "report notebooks and a README; then `cd DIR && casekit render`.")

@@ -31,7 +31,7 @@ def test_the_public_api_is_small_and_every_name_is_documented():
     page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^::: casekit\.[\w.]+\.(\w+)$", page, flags=re.M))
     public = set(ck.__all__) - {"__version__"}
-    assert len(public) <= 25 and public <= documented, public - documented
+    assert len(public) <= 26 and public <= documented, public - documented
     assert all(getattr(ck, name) is not None for name in ck.__all__)
 
 

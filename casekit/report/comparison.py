@@ -355,6 +355,10 @@ def compare_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transi
           (points for interval scale), its one standard error (what pooling weighs by), and the critical
           value that makes the interval: ``effect ± critical · effect_se`` on that scale, ``critical``
           the bootstrap's calibrated quantile (so not 1.96);
+        - ``detectable``: the smallest improvement (% or points) the KPI's test would have found with 80%
+          power, with these data: ``(q + 0.84) · effect_se``, ``q`` the interval's multiplier at the level
+          the correction's first step tests at; the case report states it for a KPI with no clear change
+          (``ck.plan`` simulates the same before measuring, and reads 3–4 points higher);
         - ``descriptive``: True with fewer than 12 periods on a side;
         - ``verdict``: ``improved`` / ``worsened`` (adjusted p-value below ``alpha``), ``no clear
           change``, ``descriptive only`` (the note says which way the estimate points) or ``not enough

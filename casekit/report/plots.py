@@ -601,6 +601,61 @@ def event_time_chart(table: pd.DataFrame, label: str, unit: str, better: str, pe
     return ax
 
 
+def plan_chart(curves: pd.DataFrame, inputs: dict):
+    """A plan's power curves: against the months measured after adoption, and against the organizations pooled.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        :meth:`casekit.report.plan.Plan.table`.
+    inputs : dict
+        :attr:`casekit.report.plan.Plan.inputs` (the changes planned for, for the legend).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd, matplotlib.pyplot as plt
+    >>> curves = pd.DataFrame({"axis": ["months after adoption"] * 2 + ["organizations"] * 2,
+    ...                        "months_after": [12, 24, 24, 24], "organizations": [1, 1, 4, 8],
+    ...                        "contrast": ["level", "level", "effect", "effect"], "change": -20.0,
+    ...                        "power": [0.4, 0.5, 0.6, 0.9]})
+    >>> fig = plan_chart(curves, {"change": -20.0, "slope_change": -1.0, "tau": 0.05})
+    >>> fig.axes[1].get_xlabel()
+    'organizations pooled'
+    >>> plt.close("all")
+    """
+    fig, (months, organizations) = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    by_months = curves[curves["axis"] == "months after adoption"]
+    names = {"level": f"a level change of {inputs['change']:+g}%",
+             "slope": f"a slope change of {inputs['slope_change']:+g}% a month"}
+    for contrast, color in (("level", PHASE_COLORS["after"]), ("slope", PHASE_COLORS["before"])):
+        rows = by_months[by_months["contrast"] == contrast]
+        if len(rows):
+            months.plot(rows["months_after"], rows["power"], "o-", color=color, label=names[contrast])
+    months.set_xlabel("months measured after the transition")
+    months.set_ylabel("power")
+    months.set_title("One organization", fontsize="medium")
+    pooled = curves[curves["axis"] == "organizations"]
+    if len(pooled):
+        organizations.plot(pooled["organizations"], pooled["power"], "o-", color=PHASE_COLORS["after"],
+                           label=f"{inputs['change']:+g}% on average, τ = {inputs['tau']:g}")
+        organizations.set_xscale("log", base=2)
+        organizations.set_xticks(pooled["organizations"], [str(k) for k in pooled["organizations"]])
+        organizations.minorticks_off()
+    organizations.set_xlabel("organizations pooled")
+    organizations.set_title(f"Pooled, {int(pooled['months_after'].iloc[0]) if len(pooled) else 24} months after each",
+                            fontsize="medium")
+    for ax in (months, organizations):
+        ax.axhline(0.8, color="black", linestyle="--", linewidth=0.8)
+        ax.set_ylim(0, 1.02)
+        ax.legend(loc="lower right", fontsize="small", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def _kpi_name(row) -> str:
     """A KPI's label where the table has one, else its id."""
     label = row.get("label") if hasattr(row, "get") else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .multiplicity import adjust_pvalues
@@ -202,7 +203,12 @@ def case_findings(table: pd.DataFrame, goals: pd.DataFrame, money: pd.DataFrame,
             text = f"{row['label']}: not enough data ({row['note']})."
         else:
             verdict = "" if row["verdict"] == "descriptive only" else f"{row['verdict']}, "  # the note says it
-            text = f"{row['label']}: {verdict}{_improvement_text(row, alpha)}" + (
+            could = ""
+            if row["verdict"] == "no clear change" and np.isfinite(row.get("detectable", np.nan)):
+                unit = "%" if row["improvement_unit"] == "%" else " points"
+                could = (f"; with these data this case could have detected a change of ±{row['detectable']:.0f}{unit} "
+                         f"(80% power)")
+            text = f"{row['label']}: {verdict}{_improvement_text(row, alpha)}{could}" + (
                 f"; {row['note']}." if row["note"] else ".")
         groups[row["verdict"]].append(text)
         items.append({"group": row["verdict"], "kpi": row["kpi"], "label": row["label"], "verdict": row["verdict"],

@@ -243,3 +243,44 @@ def _robust(y: np.ndarray, v: np.ndarray, tau2: float, estimate: float) -> tuple
     maker = np.eye(len(y)) - p[None, :]
     A = (p**2 / (1 - p))[:, None] * (maker * (1 / w)[None, :]) @ maker.T
     return se, float(np.trace(A) ** 2 / np.trace(A @ A))
+
+
+def robust_p_values(effects, variances) -> np.ndarray:
+    """:func:`meta_analysis`'s p-value (DerSimonian–Laird, ``test="robust"``) for many portfolios of k at once.
+
+    Parameters
+    ----------
+    effects, variances : array_like, shape (B, k)
+        One portfolio of k effects and their sampling variances per row.
+
+    Returns
+    -------
+    numpy.ndarray, shape (B,)
+        Each portfolio's p-value, as ``meta_analysis(effects[b], variances[b], "DL", "robust").p_value``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([[0.1, 0.3, 0.2, 0.25], [0.0, -0.1, 0.2, 0.05]])
+    >>> v = np.full((2, 4), 0.01)
+    >>> np.round(robust_p_values(y, v), 4).tolist() == [round(meta_analysis(a, b, "DL", "robust").p_value, 4)
+    ...                                                for a, b in zip(y, v)]
+    True
+    """
+    y, v = np.asarray(effects, dtype=float), np.asarray(variances, dtype=float)
+    k = y.shape[1]
+    w0 = 1 / v
+    fixed = (w0 * y).sum(axis=1, keepdims=True) / w0.sum(axis=1, keepdims=True)
+    q = (w0 * (y - fixed) ** 2).sum(axis=1)
+    spread = w0.sum(axis=1) - (w0**2).sum(axis=1) / w0.sum(axis=1)
+    tau2 = np.maximum(0.0, (q - (k - 1)) / spread)
+    w = 1 / (v + tau2[:, None])
+    p = w / w.sum(axis=1, keepdims=True)
+    estimate = (p * y).sum(axis=1)
+    residual = y - estimate[:, None]
+    se = np.sqrt((p**2 * residual**2 / (1 - p)).sum(axis=1))
+    maker = np.eye(k)[None] - p[:, None, :]
+    A = (p**2 / (1 - p))[:, :, None] * np.einsum("bij,bj,bkj->bik", maker, 1 / w, maker)
+    df = np.einsum("bii->b", A) ** 2 / np.einsum("bij,bji->b", A, A)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 2 * stats.t.sf(np.abs(estimate / se), df)

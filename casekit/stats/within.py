@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..errors import ArgumentError, CaseNotFound
 from ..inputs.catalog import RELATIVE
@@ -27,7 +28,8 @@ COLUMNS = [
     "improvement", "ci_low", "ci_high", "improvement_unit", "p_value", "p_adjusted", "autocorrelation",
     "its_level_change", "its_level_ci_low", "its_level_ci_high", "its_level_p",
     "its_slope_change", "its_slope_p", "its_pre_slope", "its_pre_slope_p",
-    "xmr_signals_better", "xmr_signals_worse", "effect", "effect_se", "critical", "descriptive", "verdict", "note",
+    "xmr_signals_better", "xmr_signals_worse", "effect", "effect_se", "critical", "detectable", "descriptive",
+    "verdict", "note",
 ]
 
 
@@ -156,7 +158,25 @@ def _decide(table: pd.DataFrame, alpha: float, correction: str, primary: str | N
         note, "no verdict: the comparison does not pass the check of parallel trends"))
     table.loc[table["verdict"] == "", "verdict"] = "descriptive only"
     table["descriptive"] = table["descriptive"].astype(bool)
+    table["detectable"] = _detectable(table, alpha, int(tested.sum()) if correction != "none" else 1, primary)
     return table
+
+
+DETECTABLE_POWER = 0.8
+
+
+def _detectable(table: pd.DataFrame, alpha: float, family: int, primary: str | None) -> pd.Series:
+    """The smallest improvement each KPI's test would have found with 80% power, with these data: the effect
+    ``(q + z) · se`` with ``se`` its standard error, ``q`` its interval's multiplier at the level the
+    correction's first step tests it at (``alpha / family``, the primary KPI at ``alpha``) and ``z`` the
+    normal quantile of the power; as an improvement in percent (a fall of a lower-is-better KPI, a rise of
+    the others) or points. :mod:`casekit.stats.planning` simulates the same before the months are measured."""
+    level = np.where(table["kpi"] == primary, alpha, alpha / max(family, 1))
+    stretch = stats.norm.ppf(1 - level / 2) / stats.norm.ppf(1 - alpha / 2)
+    d = (table["critical"] * stretch + stats.norm.ppf(DETECTABLE_POWER)) * table["effect_se"]
+    d = d.astype(float).to_numpy()
+    percent = np.where(table["better"] == "lower", -100 * np.expm1(-d), 100 * np.expm1(d))  # a fall, or a rise
+    return pd.Series(np.where(table["improvement_unit"] == "%", percent, d), index=table.index)
 
 
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini–Hochberg", "fdr_bh": "Benjamini–Hochberg", "none": "no"}

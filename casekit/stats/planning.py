@@ -1,0 +1,307 @@
+"""Power before measuring: how large a change casekit's own tests would find, and how often.
+
+The planner simulates casekit's test itself, not an idealised one. A KPI's series on the log scale is
+``trend + change + AR(1) noise``; the generalized least squares estimate of a contrast is linear in the
+series, and its standard error does not depend on the trend or the change, so one stack of noise series
+gives the estimate's sampling error and standard error for every effect size at once: the test of an
+effect ``d`` rejects a series when ``|(error + d) / se| > q``. The critical value ``q`` is the one casekit's
+bootstrap uses for that series: the 1 − alpha quantile of the null ``|t|`` at the series' own estimated
+autocorrelation (one standard error higher below 24 periods a side, as :func:`casekit.stats.ar1.ar1_test`),
+read off a curve the planner simulates for the design. The rejection rate over the stack is the power.
+
+Across cases, the planner simulates portfolios whose organizations' estimates come from the same stack,
+around true effects spread by ``tau``, and tests each as casekit's cross-case test does (DerSimonian–Laird
+with the cluster-robust CR2 variance and Satterthwaite degrees of freedom).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ArgumentError
+from .ar1 import ar1_estimates_many, se_inflation
+from .meta import robust_p_values
+from .timeseries import CAREFUL_POINTS, CONTRASTS, HORIZON_MONTHS, INFLATION_PHI_MARGIN, SegmentedSeries
+
+SIMULATIONS = 4000
+CURVE_SIMULATIONS = 2000
+PHI_GRID = np.round(np.linspace(-0.5, 0.95, 12), 4)  # the critical value's curve over phi
+POWER_COLUMNS = ["months_before", "months_after", "contrast", "effect", "change", "power"]
+
+
+def _design(months_before, months_after, transition, cycle, seasonal, horizon_months, comparison):
+    """The segmented design casekit fits: times around adoption (0 = the first month after the transition)."""
+    t = np.r_[np.arange(-transition - months_before, -transition), np.arange(months_after)]
+    phases = np.where(t < 0, "before", "after")
+    seasons = (t % cycle) + 1
+    return SegmentedSeries(np.zeros(len(t)), t, phases, seasons, cycle, seasonal, log=False,
+                           horizon_months=horizon_months,
+                           comparison=None if comparison is None else np.ones(len(t)))
+
+
+def _ar1(shocks, positions, phi):
+    """Stationary AR(1) series with innovations of sd 1 made from standard normal ``shocks`` (one row a
+    series), seen at ``positions`` (gaps skip ahead)."""
+    out = np.empty_like(shocks)
+    out[:, 0] = shocks[:, 0] / np.sqrt(1 - phi**2)
+    for i, step in enumerate(np.diff(positions), start=1):
+        r = phi**step
+        out[:, i] = r * out[:, i - 1] + np.sqrt((1 - r * r) / (1 - phi**2)) * shocks[:, i]
+    return out
+
+
+def power_table(months_before: int, months_after: int, phi: float, noise: float, effects, transition: int = 3,
+                cycle: int = 12, seasonal=0, horizon_months: int = HORIZON_MONTHS, comparison: float | None = None,
+                alpha: float = 0.05, kpis: int = 1, contrast="effect", simulations: int = SIMULATIONS,
+                seed: int = 0) -> pd.DataFrame:
+    """The power of casekit's test of one KPI in one case, for each effect size (and each contrast).
+
+    Parameters
+    ----------
+    months_before, months_after : int
+        Periods measured before adoption and after the transition.
+    phi : float
+        The month-to-month autocorrelation of the KPI's noise (of its gap to the comparison, with one).
+    noise : float
+        The sd of the noise's innovations on the log scale (0.1: about 10% month to month).
+    effects : array_like of float
+        Effects as log ratios (``log(0.8)``: 20% lower), of the contrast tested.
+    transition : int
+        Months left out after adoption.
+    cycle : int
+        Periods a year (12 or 4).
+    seasonal : int or {"months"}
+        The seasonal terms fitted (0: none).
+    horizon_months : int
+        The effect is averaged over this many months after the transition.
+    comparison : float, optional
+        With a comparison unit whose noise correlates this much with the KPI's (same sd): the controlled
+        design, whose noise is the gap's, ``noise · √(2 − 2·comparison)``.
+    alpha : float
+        The level.
+    kpis : int
+        KPIs tested in the case: the test is planned at ``alpha / kpis`` (Holm's first step, as Bonferroni).
+    contrast : {"effect", "level", "slope"} or list of them
+        What is tested: the first-year effect, the level change at adoption, or the change of slope; several
+        are worked out from one simulation.
+    simulations : int
+        Series simulated.
+    seed : int
+        Of the simulation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``months_before, months_after, contrast, effect, change`` (percent), ``power``: one row per effect,
+        for each contrast in turn.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = power_table(24, 24, phi=0.4, noise=0.1, effects=[0.0, np.log(0.8)])
+    >>> table["power"].round(2).tolist()
+    [0.06, 0.44]
+    """
+    contrasts = [contrast] if isinstance(contrast, str) else list(contrast)
+    if not set(contrasts) <= {"effect", "level", "slope"} or not contrasts:
+        raise ArgumentError(f"contrast is effect, level or slope, got {contrast!r}")
+    if not -1 < phi < 1 or noise <= 0 or min(months_before, months_after) < 3 or kpis < 1:
+        raise ArgumentError("phi lies strictly between -1 and 1, noise is above 0, at least 3 months a side are "
+                            "measured and at least one KPI is tested")
+    series = _design(months_before, months_after, transition, cycle, seasonal, horizon_months, comparison)
+    rows = series.rows[[CONTRASTS.index(name) for name in contrasts]]
+    scale = noise * (np.sqrt(2 - 2 * comparison) if comparison is not None else 1.0)
+    rng = np.random.default_rng(seed)
+    noise_series = scale * _ar1(rng.standard_normal((simulations, len(series.t))), series.t, phi)
+    error, se, phi_hat, _, _ = ar1_estimates_many(noise_series, series.X, series.t, rows)
+    critical = _critical(series, rows, phi_hat, alpha / kpis, rng)
+    effects = np.atleast_1d(np.asarray(effects, dtype=float))
+    tables = []
+    for j, name in enumerate(contrasts):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            power = (np.abs((error[:, j:j + 1] + effects[None, :]) / se[:, j:j + 1])
+                     > critical[:, j:j + 1]).mean(axis=0)
+        tables.append(pd.DataFrame({"months_before": months_before, "months_after": months_after, "contrast": name,
+                                    "effect": effects, "change": 100 * np.expm1(effects), "power": power}))
+    return pd.concat(tables, ignore_index=True)[POWER_COLUMNS]
+
+
+def effect_sd(months_before: int, months_after: int, phi: float, noise: float, transition: int = 3,
+              cycle: int = 12, seasonal=0, horizon_months: int = HORIZON_MONTHS, comparison: float | None = None,
+              contrast: str = "effect", simulations: int = SIMULATIONS, seed: int = 0) -> float:
+    """The sampling sd of one case's estimate: what pooling across cases averages away.
+
+    Parameters
+    ----------
+    months_before, months_after, phi, noise, transition, cycle, seasonal, horizon_months, comparison, contrast
+        As :func:`power_table`.
+    simulations, seed : int
+        Of the simulation.
+
+    Returns
+    -------
+    float
+        The sd of the estimate (a log ratio) around the true effect.
+
+    Examples
+    --------
+    >>> round(effect_sd(24, 24, phi=0.4, noise=0.1), 3)
+    0.109
+    """
+    series = _design(months_before, months_after, transition, cycle, seasonal, horizon_months, comparison)
+    scale = noise * (np.sqrt(2 - 2 * comparison) if comparison is not None else 1.0)
+    shocks = np.random.default_rng(seed).standard_normal((simulations, len(series.t)))
+    noise_series = scale * _ar1(shocks, series.t, phi)
+    error = ar1_estimates_many(noise_series, series.X, series.t, series.rows[[CONTRASTS.index(contrast)]])[0]
+    return float(np.sqrt(np.mean(error**2)))
+
+
+def _critical(series, rows, phi_hat, alpha, rng):
+    """Each simulated series' critical value for each contrast (S, c): the null |t| quantile at its own phi
+    estimate (plus casekit's margin below :data:`CAREFUL_POINTS` a side), interpolated on a simulated curve
+    over phi."""
+    quantiles = np.empty((len(PHI_GRID), len(rows)))
+    shocks = rng.standard_normal((CURVE_SIMULATIONS, len(series.t)))  # the same at every phi: a smooth curve
+    for i, phi in enumerate(PHI_GRID):
+        estimate, se, _, _, _ = ar1_estimates_many(_ar1(shocks, series.t, phi), series.X, series.t, rows)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            quantiles[i] = np.quantile(np.abs(estimate / se), 1 - alpha, axis=0)
+    n = len(series.t)
+    at = phi_hat
+    if min(series.n_before, series.n_after) < CAREFUL_POINTS:
+        at = np.minimum(phi_hat + np.sqrt(np.maximum(1 - phi_hat**2, 0) / n), PHI_GRID[-1])
+    return np.column_stack([np.interp(at, PHI_GRID, quantiles[:, j]) for j in range(len(rows))])
+
+
+EFFECT_GRID = np.r_[0.0, np.geomspace(0.002, 5.0, 240)]  # log ratios, each way
+
+
+def detectable_effect(months_before: int, months_after: int, phi: float, noise: float, power: float = 0.8,
+                      **design) -> float:
+    """The smallest effect (a log ratio, either way) casekit's test finds with this power.
+
+    Parameters
+    ----------
+    months_before, months_after : int
+        Periods measured before adoption and after the transition.
+    phi, noise : float
+        As :func:`power_table`.
+    power : float
+        The power asked for.
+    **design
+        Any other argument of :func:`power_table` (``transition``, ``comparison``, ``kpis``, ``contrast``...).
+
+    Returns
+    -------
+    float
+        The log ratio ``d``: a fall to ``exp(-d)`` or a rise to ``exp(d)`` of the level is found that often
+        (on average over the two); ``inf`` when no effect on the grid (up to a factor of 148) is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = detectable_effect(24, 24, phi=0.4, noise=0.1)
+    >>> round(100 * (1 - np.exp(-d)))  # a fall of this many percent
+    30
+    """
+    table = power_table(months_before, months_after, phi, noise, np.r_[-EFFECT_GRID[::-1], EFFECT_GRID], **design)
+    return smallest_detectable(table["power"].to_numpy(), power)
+
+
+def smallest_detectable(powers, power: float = 0.8) -> float:
+    """The smallest effect on :data:`EFFECT_GRID` found with this power, from :func:`power_table`'s powers at
+    ``np.r_[-EFFECT_GRID[::-1], EFFECT_GRID]``.
+
+    Parameters
+    ----------
+    powers : array_like
+        The powers, falls first (largest first), then rises.
+    power : float
+        The power asked for.
+
+    Returns
+    -------
+    float
+        The log ratio, interpolated on the grid; ``inf`` when none is found that often.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> powers = np.r_[np.linspace(1, 0.05, len(EFFECT_GRID)), np.linspace(0.05, 1, len(EFFECT_GRID))]
+    >>> bool(0 < smallest_detectable(powers) < 5)
+    True
+    """
+    powers = np.asarray(powers, dtype=float)
+    n = len(EFFECT_GRID)
+    found = (powers[:n][::-1] + powers[n:]) / 2
+    above = np.flatnonzero(found >= power)
+    if not len(above):
+        return float("inf")
+    first = above[0]
+    if first == 0:
+        return 0.0
+    return float(np.interp(power, found[first - 1:first + 1], EFFECT_GRID[first - 1:first + 1]))
+
+
+def pooled_power(k, effect, months_before: int, months_after: int, phi: float, noise: float, tau: float = 0.0,
+                 alpha: float = 0.05, portfolios: int = 2000, seed: int = 0, **design) -> np.ndarray:
+    """The power of casekit's cross-case test of a KPI pooled from ``k`` organizations.
+
+    Each simulated portfolio draws its organizations' estimates from the single-case simulation of
+    :func:`power_table` (each with the standard error casekit pools by, inflated as
+    :func:`casekit.stats.ar1.se_inflation` says), around true effects spread by ``tau``, and tests their
+    mean as :func:`casekit.compare_portfolio` does: DerSimonian–Laird with the cluster-robust CR2 test
+    (:func:`casekit.stats.meta.robust_p_values`).
+
+    Parameters
+    ----------
+    k : int or array_like of int
+        Organizations, each measured on the same design.
+    effect : float
+        The average effect, a log ratio.
+    months_before, months_after, phi, noise : float
+        As :func:`power_table`, for every organization.
+    tau : float
+        The between-organization sd of the true effect.
+    alpha : float
+        The level.
+    portfolios : int
+        Portfolios simulated for each ``k``.
+    seed : int
+        Of the simulation.
+    **design
+        Any other argument of :func:`power_table` but ``effects``, ``alpha``, ``kpis`` and ``contrast``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The power for each ``k``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pooled_power([4, 16], np.log(0.9), 24, 24, phi=0.4, noise=0.1, tau=0.05).round(1).tolist()
+    [0.2, 0.8]
+    """
+    k = np.atleast_1d(np.asarray(k, dtype=int))
+    if np.any(k < 2):
+        raise ArgumentError("pooling needs at least 2 organizations")
+    seasonal, cycle = design.get("seasonal", 0), design.get("cycle", 12)
+    series = _design(months_before, months_after, design.get("transition", 3), cycle, seasonal,
+                     design.get("horizon_months", HORIZON_MONTHS), design.get("comparison"))
+    row = series.rows[[0]]
+    comparison = design.get("comparison")
+    scale = noise * (np.sqrt(2 - 2 * comparison) if comparison is not None else 1.0)
+    rng = np.random.default_rng(seed)
+    noise_series = scale * _ar1(rng.standard_normal((SIMULATIONS, len(series.t))), series.t, phi)
+    error, se, phi_hat, _, _ = ar1_estimates_many(noise_series, series.X, series.t, row)
+    upper = np.minimum(phi_hat + INFLATION_PHI_MARGIN * np.sqrt(np.maximum(1 - phi_hat**2, 0) / len(series.t)),
+                       PHI_GRID[-1])
+    pooled_se = se[:, 0] * se_inflation(*series.inflation_design(), row[0], upper)
+    power = []
+    for size in k:
+        drawn = rng.integers(0, SIMULATIONS, (portfolios, size))
+        effects = effect + tau * rng.standard_normal((portfolios, size)) + error[drawn, 0]
+        power.append(float((robust_p_values(effects, pooled_se[drawn] ** 2) < alpha).mean()))
+    return np.array(power)
