@@ -226,7 +226,7 @@ def _compare_kpi(case_id, kpi, series, start, months, alpha, seasonal, horizon_m
         exposed = _aligned(series["date"], exposure)
         kept = np.isfinite(exposed) & (exposed > 0)
         if not kept.all():
-            count_note = f"{int((~kept).sum())} periods without {exposure.name} left out"
+            count_note = join_notes(count_note, f"{int((~kept).sum())} periods without {exposure.name} left out")
         series, exposed = series[kept], exposed[kept]
     if series.empty:
         row = dict.fromkeys(COLUMNS, np.nan)
@@ -434,8 +434,12 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
     dates = data["date"].to_numpy()
     compared = {key: group.set_index("date")["value"]
                 for key, group in portfolio.comparison.groupby(["case_id", "kpi"])} if len(portfolio.comparison) else {}
-    exposures = {(case_id, kpi): series for case_id in portfolio.exposures["case_id"].unique()
-                 for kpi, series in _exposure_series(portfolio, case_id).items()}
+    exposures = {}
+    if len(portfolio.exposures):  # each count's exposure values by date, in one pass over the measurements
+        measured = portfolio.kpis[["case_id", "kpi", "date", "value"]].rename(columns={"kpi": "exposure"})
+        named = portfolio.exposures.merge(measured, on=["case_id", "exposure"])
+        exposures = {key: group.set_index("date")["value"].rename(group["exposure"].iloc[0])
+                     for key, group in named.groupby(["case_id", "kpi"])}
     rows, waiting = [], []
     for (case_id, kpi), index in sorted(data.groupby(["case_id", "kpi"]).indices.items()):
         index = index[np.argsort(dates[index], kind="stable")]
