@@ -852,8 +852,9 @@ def _check_exposure_data(folder: Path, doc: YamlDoc, meta: dict, kpis: KpiRecord
             if empty:
                 problems.append(Problem(*where, f"{exposure} is zero or less in {empty[0]}"
                                         + (f" and {len(empty) - 1} other periods" if len(empty) > 1 else "")
-                                        + f": with no exposure a rate of {kpi} is undefined; leave those periods "
-                                        "out of kpis.csv, or choose an exposure that is always above zero"))
+                                        + f": with no exposure a rate of {kpi} is undefined; remove those rows "
+                                        f"of {exposure} (the months of {kpi} without one are then left out of its "
+                                        "comparison), or choose an exposure that is always above zero"))
 
 
 def _check_comparison_data(folder: Path, doc: YamlDoc, meta: dict, case: ParsedCase, present: bool,
