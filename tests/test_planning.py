@@ -53,9 +53,9 @@ def test_a_plan_from_a_case_takes_its_baseline_and_design():
     assert programme.inputs["kpis"] == 5 and programme.inputs["source"] == "quantia-tech, cycle_time"
     table = programme.table()
     assert set(table["axis"]) == {"months after adoption", "organizations"}
-    longer = table[(table["axis"] == "months after adoption") & (table["contrast"] == "level")]
+    longer = table[(table["axis"] == "months after adoption") & (table["contrast"] == "effect")]
     assert longer["power"].is_monotonic_increasing or np.all(np.diff(longer["power"]) > -0.03)
-    assert programme.detectable["level"][36] < programme.detectable["level"][6]
+    assert programme.detectable["effect"][36] < programme.detectable["effect"][6]
     assert "80% power" in programme.summary()
     fig = programme.plot()
     assert len(fig.axes) == 2

@@ -3,7 +3,8 @@
 :func:`plan` takes a KPI's noise and autocorrelation from a case's months before adoption (estimated as the
 test estimates them) or by hand, and the design (months after adoption, transition, KPIs tested, a
 comparison unit, organizations and their spread), and returns a :class:`Plan`: power curves against the
-months after adoption and against the number of organizations, for a change of level and of slope, and
+months after adoption and against the number of organizations, for a change of level (tested as the verdict
+tests it: the first-year effect) and of slope, and
 the smallest change found with 80% power, as a tidy table and a chart (:mod:`casekit.stats.planning`).
 """
 
@@ -34,15 +35,16 @@ class Plan:
     curves : pandas.DataFrame
         The power table (:meth:`table`).
     detectable : dict
-        The smallest change found with ``power``'s probability: ``level`` (percent, either way) at each
+        The smallest change found with ``power``'s probability: ``effect`` (a change of level, tested as the
+        verdict tests it, the first-year effect; percent, either way) at each
         planned number of months after adoption, and ``slope`` (percent a month) likewise.
 
     Examples
     --------
     >>> import casekit as ck
     >>> programme = ck.plan(months_before=24, phi=0.4, noise=0.1)
-    >>> round(programme.detectable["level"][24])
-    27
+    >>> round(programme.detectable["effect"][24])
+    30
     """
 
     def __init__(self, inputs: dict, curves: pd.DataFrame, detectable: dict):
@@ -55,7 +57,8 @@ class Plan:
         -------
         pandas.DataFrame
             ``axis`` (``"months after adoption"`` or ``"organizations"``), ``months_after``, ``organizations``,
-            ``contrast`` (``"level"`` or ``"slope"``; the cases' curve pools the first-year effect),
+            ``contrast`` (``"effect"``: a change of level, tested by the first-year effect as the verdict is;
+            ``"slope"``: a change of slope; the cases' curve pools the first-year effect),
             ``change`` (the planned change: percent, or percent a month for the slope) and ``power``.
 
         Examples
@@ -79,8 +82,8 @@ class Plan:
         >>> print(ck.plan(months_before=24, phi=0.4, noise=0.1).summary())  # doctest: +ELLIPSIS
         With 24 months before adoption, month-to-month noise of 10% and autocorrelation 0.4: ...
         """
-        months = sorted(self.detectable["level"])
-        level = ", ".join(f"±{self.detectable['level'][m]:.0f}% after {m} months" for m in months)
+        months = sorted(self.detectable["effect"])
+        level = ", ".join(f"±{self.detectable['effect'][m]:.0f}% after {m} months" for m in months)
         inputs = self.inputs
         organizations = self.curves[self.curves["axis"] == "organizations"]
         enough = organizations[organizations["power"] >= 0.8]["organizations"]
@@ -89,8 +92,8 @@ class Plan:
                   f" Pooled across up to {int(organizations['organizations'].max())} organizations like this one, "
                   f"a {abs(inputs['change']):g}% change is found less than 80% of the time.")
         return (f"With {inputs['months_before']} months before adoption, month-to-month noise of "
-                f"{100 * inputs['noise']:.0f}% and autocorrelation {inputs['phi']:.2g}: casekit's test finds a level "
-                f"change of {level} with 80% power." + pooled)
+                f"{100 * inputs['noise']:.0f}% and autocorrelation {inputs['phi']:.2g}: casekit's verdict finds a "
+                f"change of level of {level} with 80% power." + pooled)
 
     def plot(self):
         """Power against the months after adoption (level and slope) and against the number of organizations.
@@ -190,15 +193,15 @@ def plan(portfolio: Portfolio | None = None, case_id: str | None = None, kpi: st
     transition = 3 if transition is None else int(transition)
     design = dict(transition=transition, comparison=comparison, alpha=alpha, kpis=kpis)
     level, slope = np.log1p(change / 100), np.log1p(slope_change / 100)
-    rows, detectable = [], {"level": {}, "slope": {}}
+    rows, detectable = [], {"effect": {}, "slope": {}}
     grid = np.r_[-EFFECT_GRID[::-1], EFFECT_GRID]
     for months in months_after:
-        table = power_table(months_before, months, phi, noise, np.r_[level, slope, grid], contrast=["level", "slope"],
-                            **design)
-        for contrast, planned in (("level", 0), ("slope", 1)):
+        table = power_table(months_before, months, phi, noise, np.r_[level, slope, grid],
+                            contrast=["effect", "slope"], **design)
+        for contrast, planned in (("effect", 0), ("slope", 1)):
             found = table.loc[table["contrast"] == contrast, "power"].to_numpy()
             rows.append({"axis": "months after adoption", "months_after": months, "organizations": 1,
-                         "contrast": contrast, "change": change if contrast == "level" else slope_change,
+                         "contrast": contrast, "change": change if contrast == "effect" else slope_change,
                          "power": float(found[planned])})
             d = smallest_detectable(found[2:], power)
             detectable[contrast][months] = 100 * (1 - np.exp(-d)) if np.isfinite(d) else float("inf")

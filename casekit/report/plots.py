@@ -620,7 +620,7 @@ def plan_chart(curves: pd.DataFrame, inputs: dict):
     >>> import pandas as pd, matplotlib.pyplot as plt
     >>> curves = pd.DataFrame({"axis": ["months after adoption"] * 2 + ["organizations"] * 2,
     ...                        "months_after": [12, 24, 24, 24], "organizations": [1, 1, 4, 8],
-    ...                        "contrast": ["level", "level", "effect", "effect"], "change": -20.0,
+    ...                        "contrast": ["effect", "effect", "effect", "effect"], "change": -20.0,
     ...                        "power": [0.4, 0.5, 0.6, 0.9]})
     >>> fig = plan_chart(curves, {"change": -20.0, "slope_change": -1.0, "tau": 0.05})
     >>> fig.axes[1].get_xlabel()
@@ -629,9 +629,9 @@ def plan_chart(curves: pd.DataFrame, inputs: dict):
     """
     fig, (months, organizations) = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
     by_months = curves[curves["axis"] == "months after adoption"]
-    names = {"level": f"a level change of {inputs['change']:+g}%",
+    names = {"effect": f"a level change of {inputs['change']:+g}%",
              "slope": f"a slope change of {inputs['slope_change']:+g}% a month"}
-    for contrast, color in (("level", PHASE_COLORS["after"]), ("slope", PHASE_COLORS["before"])):
+    for contrast, color in (("effect", PHASE_COLORS["after"]), ("slope", PHASE_COLORS["before"])):
         rows = by_months[by_months["contrast"] == contrast]
         if len(rows):
             months.plot(rows["months_after"], rows["power"], "o-", color=color, label=names[contrast])
