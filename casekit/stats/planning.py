@@ -51,6 +51,15 @@ def _ar1(shocks, positions, phi):
     return out
 
 
+def _errors(series, phi, noise, comparison, rows, count, rng):
+    """The GLS estimation errors and standard errors of the contrasts ``rows``, and the estimated phi, of
+    ``count`` noise series on the design (the gap's noise with a comparison): (error, se, phi_hat)."""
+    scale = noise * (np.sqrt(2 - 2 * comparison) if comparison is not None else 1.0)
+    noise_series = scale * _ar1(rng.standard_normal((count, len(series.t))), series.t, phi)
+    error, se, phi_hat, _, _ = ar1_estimates_many(noise_series, series.X, series.t, rows)
+    return error, se, phi_hat
+
+
 def power_table(months_before: int, months_after: int, phi: float, noise: float, effects, transition: int = 3,
                 cycle: int = 12, seasonal=0, horizon_months: int = HORIZON_MONTHS, comparison: float | None = None,
                 alpha: float = 0.05, kpis: int = 1, contrast="effect", simulations: int = SIMULATIONS,
@@ -111,10 +120,8 @@ def power_table(months_before: int, months_after: int, phi: float, noise: float,
                             "measured and at least one KPI is tested")
     series = _design(months_before, months_after, transition, cycle, seasonal, horizon_months, comparison)
     rows = series.rows[[CONTRASTS.index(name) for name in contrasts]]
-    scale = noise * (np.sqrt(2 - 2 * comparison) if comparison is not None else 1.0)
     rng = np.random.default_rng(seed)
-    noise_series = scale * _ar1(rng.standard_normal((simulations, len(series.t))), series.t, phi)
-    error, se, phi_hat, _, _ = ar1_estimates_many(noise_series, series.X, series.t, rows)
+    error, se, phi_hat = _errors(series, phi, noise, comparison, rows, simulations, rng)
     critical = _critical(series, rows, phi_hat, alpha / kpis, rng)
     effects = np.atleast_1d(np.asarray(effects, dtype=float))
     tables = []
@@ -125,36 +132,6 @@ def power_table(months_before: int, months_after: int, phi: float, noise: float,
         tables.append(pd.DataFrame({"months_before": months_before, "months_after": months_after, "contrast": name,
                                     "effect": effects, "change": 100 * np.expm1(effects), "power": power}))
     return pd.concat(tables, ignore_index=True)[POWER_COLUMNS]
-
-
-def effect_sd(months_before: int, months_after: int, phi: float, noise: float, transition: int = 3,
-              cycle: int = 12, seasonal=0, horizon_months: int = HORIZON_MONTHS, comparison: float | None = None,
-              contrast: str = "effect", simulations: int = SIMULATIONS, seed: int = 0) -> float:
-    """The sampling sd of one case's estimate: what pooling across cases averages away.
-
-    Parameters
-    ----------
-    months_before, months_after, phi, noise, transition, cycle, seasonal, horizon_months, comparison, contrast
-        As :func:`power_table`.
-    simulations, seed : int
-        Of the simulation.
-
-    Returns
-    -------
-    float
-        The sd of the estimate (a log ratio) around the true effect.
-
-    Examples
-    --------
-    >>> round(effect_sd(24, 24, phi=0.4, noise=0.1), 3)
-    0.109
-    """
-    series = _design(months_before, months_after, transition, cycle, seasonal, horizon_months, comparison)
-    scale = noise * (np.sqrt(2 - 2 * comparison) if comparison is not None else 1.0)
-    shocks = np.random.default_rng(seed).standard_normal((simulations, len(series.t)))
-    noise_series = scale * _ar1(shocks, series.t, phi)
-    error = ar1_estimates_many(noise_series, series.X, series.t, series.rows[[CONTRASTS.index(contrast)]])[0]
-    return float(np.sqrt(np.mean(error**2)))
 
 
 def _critical(series, rows, phi_hat, alpha, rng):
@@ -291,11 +268,8 @@ def pooled_power(k, effect, months_before: int, months_after: int, phi: float, n
     series = _design(months_before, months_after, design.get("transition", 3), cycle, seasonal,
                      design.get("horizon_months", HORIZON_MONTHS), design.get("comparison"))
     row = series.rows[[0]]
-    comparison = design.get("comparison")
-    scale = noise * (np.sqrt(2 - 2 * comparison) if comparison is not None else 1.0)
     rng = np.random.default_rng(seed)
-    noise_series = scale * _ar1(rng.standard_normal((SIMULATIONS, len(series.t))), series.t, phi)
-    error, se, phi_hat, _, _ = ar1_estimates_many(noise_series, series.X, series.t, row)
+    error, se, phi_hat = _errors(series, phi, noise, design.get("comparison"), row, SIMULATIONS, rng)
     upper = np.minimum(phi_hat + INFLATION_PHI_MARGIN * np.sqrt(np.maximum(1 - phi_hat**2, 0) / len(series.t)),
                        PHI_GRID[-1])
     pooled_se = se[:, 0] * se_inflation(*series.inflation_design(), row[0], upper)
