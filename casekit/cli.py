@@ -484,6 +484,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"casekit {args.command}: interrupted; nothing half-written was left", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader stopped (`casekit plan | head`): what is left to print is not wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that Python's exit flush is quiet
+        return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
 

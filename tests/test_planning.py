@@ -96,3 +96,12 @@ def test_a_kpi_with_no_clear_change_says_what_it_could_have_detected():
     improved = comparison.table.set_index("kpi").loc["defect_density"]
     assert "could have detected" not in [t for t in comparison.findings().items["text"] if "Defect density" in t][0]
     assert np.isfinite(improved["detectable"])
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    """`casekit plan | head -1`: the command ends quietly when its reader closes the pipe (here before the
+    command writes at all: `true` reads nothing)."""
+    shell = f"{sys.executable} -m casekit plan --months-before 24 --phi 0.4 --noise 0.1 | true; echo status ${{PIPESTATUS[0]}}"
+    result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+    assert result.stdout.strip().endswith("status 0")
