@@ -132,7 +132,7 @@ class _Design:
         missing = wanted[np.isnan(curve[wanted])]
         if len(missing):
             shocks = np.random.default_rng(0).standard_normal((_INFLATION_DRAWS, len(self.positions)))
-            noise = np.concatenate([_ar1_from_shocks(shocks, self.positions, _INFLATION_GRID[i]) for i in missing])
+            noise = np.concatenate([ar1_series(shocks, self.positions, _INFLATION_GRID[i]) for i in missing])
             estimate, se = _contrasts(noise, self, _phi(noise, self), contrast[None])
             squares = (_abs_t(estimate, se) ** 2).reshape(len(missing), _INFLATION_DRAWS)
             curve[missing] = np.sqrt(squares.mean(-1))
@@ -324,9 +324,7 @@ def ar1_test(y, X, positions, contrasts, alpha: float = 0.05, n_boot: int = 999,
     estimate, se = _contrast_estimates(beta, cov, C)
     if seed is None:  # the data's own bytes: the same series always gives the same interval
         seed = zlib.crc32(y.tobytes() + positions.tobytes())
-    simulated_phi = float(phi[0])
-    if phi_margin:
-        simulated_phi = min(simulated_phi + phi_margin * np.sqrt(max(1 - simulated_phi**2, 0.0) / n), PHI_LIMIT)
+    simulated_phi = phi_above(float(phi[0]), n, phi_margin) if phi_margin else float(phi[0])
     noise = _ar1_noise(np.random.default_rng(seed), n_boot, positions, simulated_phi)
     t_boot = _abs_t(*_contrasts(noise, design, _phi(noise, design), C))
     p_value = (1 + (t_boot >= _abs_t(estimate[0], se[0])).sum(0)) / (n_boot + 1)
@@ -604,13 +602,65 @@ def _contrast_estimates(beta: np.ndarray, cov: np.ndarray, C: np.ndarray):
 
 def _ar1_noise(rng: np.random.Generator, count: int, positions: np.ndarray, phi: float) -> np.ndarray:
     """``count`` stationary AR(1) series of unit variance seen at ``positions`` (gaps skip ahead exactly)."""
-    return _ar1_from_shocks(rng.standard_normal((count, len(positions))), positions, phi)
+    return ar1_series(rng.standard_normal((count, len(positions))), positions, phi)
 
 
-def _ar1_from_shocks(shocks: np.ndarray, positions: np.ndarray, phi: float) -> np.ndarray:
+def ar1_series(shocks, positions, phi: float) -> np.ndarray:
+    """Stationary AR(1) series of unit variance made from standard normal ``shocks`` (one row a series), seen at
+    ``positions``: a gap of k periods carries the correlation phi^k.
+
+    Parameters
+    ----------
+    shocks : array_like, shape (B, n)
+        Independent standard normal draws.
+    positions : array_like of int, shape (n,)
+        Each value's period, strictly increasing.
+    phi : float
+        The AR(1) coefficient.
+
+    Returns
+    -------
+    numpy.ndarray, shape (B, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = ar1_series(np.random.default_rng(0).standard_normal((20000, 3)), np.array([0, 1, 3]), 0.5)
+    >>> np.round(np.corrcoef(y.T)[0, 1:], 2).tolist()  # 0.5 a period apart, 0.125 three apart
+    [0.5, 0.13]
+    """
+    shocks = np.asarray(shocks, dtype=float)
     rho = phi ** np.diff(positions)
     out = np.empty_like(shocks)
     out[:, 0] = shocks[:, 0]
     for i, r in enumerate(rho, start=1):
         out[:, i] = r * out[:, i - 1] + np.sqrt(1 - r * r) * shocks[:, i]
     return out
+
+
+def phi_above(phi, n: int, margin: float):
+    """phi ``margin`` standard errors (√((1 − phi²)/n)) above its estimate, kept at or below :data:`PHI_LIMIT`:
+    where a short series' underestimated phi is read or simulated.
+
+    Parameters
+    ----------
+    phi : float or array_like
+        The estimate(s).
+    n : int or array_like
+        The points each estimate is from.
+    margin : float
+        Standard errors to add.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        As ``phi``.
+
+    Examples
+    --------
+    >>> round(phi_above(0.4, 48, 1.0), 3), phi_above(0.9, 12, 2.0)
+    (0.532, 0.95)
+    """
+    above = np.minimum(np.asarray(phi, dtype=float) + margin * np.sqrt(np.maximum(1 - np.square(phi), 0) / n),
+                       PHI_LIMIT)
+    return float(above) if np.ndim(above) == 0 else above

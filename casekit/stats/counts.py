@@ -20,7 +20,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import ArgumentError
-from .ar1 import ar1_estimates_stacked
+from .ar1 import ar1_estimates_stacked, ar1_series, phi_above
 
 ITERATIONS = 30
 LINEAR_LIMIT = 30.0  # log-means beyond ±30 (e^30 counts) are a fit running away on an all-zero side
@@ -139,9 +139,7 @@ def count_test(counts, X, positions, contrasts, offset=None, alpha: float = 0.05
                          cov[0], False)
     if seed is None:
         seed = zlib.crc32(y.tobytes() + positions.tobytes() + offset.tobytes())
-    simulated_phi = float(phi[0])
-    if phi_margin:
-        simulated_phi = min(simulated_phi + phi_margin * np.sqrt(max(1 - simulated_phi**2, 0.0) / n), 0.95)
+    simulated_phi = phi_above(float(phi[0]), n, phi_margin) if phi_margin else float(phi[0])
     simulated = _replicates(np.random.default_rng(seed), n_boot, mu[0], float(dispersion[0]), simulated_phi,
                             positions)
     beta_star, mu_star = _poisson(simulated, X, offset)
@@ -205,11 +203,6 @@ def _replicates(rng, count, mu, dispersion, phi, positions):
     factor = np.ones((count, len(mu)))
     if variance > 0:
         rho = np.clip(np.log1p(max(phi, -0.9) * dispersion / level) / variance, -0.9, 0.95)
-        steps = rho ** np.diff(positions)
-        u = np.empty((count, len(mu)))
-        shocks = rng.standard_normal((count, len(mu)))
-        u[:, 0] = shocks[:, 0]
-        for i, r in enumerate(steps, start=1):
-            u[:, i] = r * u[:, i - 1] + np.sqrt(1 - r * r) * shocks[:, i]
+        u = ar1_series(rng.standard_normal((count, len(mu))), positions, rho)
         factor = np.exp(np.sqrt(variance) * u - variance / 2)
     return rng.poisson(mu[None] * factor).astype(float)

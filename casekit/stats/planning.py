@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError
-from .ar1 import ar1_estimates_many, se_inflation
+from .ar1 import ar1_estimates_many, ar1_series, phi_above, se_inflation
 from .meta import robust_p_values
 from .timeseries import CAREFUL_POINTS, CONTRASTS, HORIZON_MONTHS, INFLATION_PHI_MARGIN, SegmentedSeries
 
@@ -41,14 +41,8 @@ def _design(months_before, months_after, transition, cycle, seasonal, horizon_mo
 
 
 def _ar1(shocks, positions, phi):
-    """Stationary AR(1) series with innovations of sd 1 made from standard normal ``shocks`` (one row a
-    series), seen at ``positions`` (gaps skip ahead)."""
-    out = np.empty_like(shocks)
-    out[:, 0] = shocks[:, 0] / np.sqrt(1 - phi**2)
-    for i, step in enumerate(np.diff(positions), start=1):
-        r = phi**step
-        out[:, i] = r * out[:, i - 1] + np.sqrt((1 - r * r) / (1 - phi**2)) * shocks[:, i]
-    return out
+    """AR(1) series with innovations of sd 1 (:func:`casekit.stats.ar1.ar1_series`, which has variance 1)."""
+    return ar1_series(shocks, positions, phi) / np.sqrt(1 - phi**2)
 
 
 def _errors(series, phi, noise, comparison, rows, count, rng):
@@ -144,10 +138,9 @@ def _critical(series, rows, phi_hat, alpha, rng):
         estimate, se, _, _, _ = ar1_estimates_many(_ar1(shocks, series.t, phi), series.X, series.t, rows)
         with np.errstate(invalid="ignore", divide="ignore"):
             quantiles[i] = np.quantile(np.abs(estimate / se), 1 - alpha, axis=0)
-    n = len(series.t)
     at = phi_hat
     if min(series.n_before, series.n_after) < CAREFUL_POINTS:
-        at = np.minimum(phi_hat + np.sqrt(np.maximum(1 - phi_hat**2, 0) / n), PHI_GRID[-1])
+        at = phi_above(phi_hat, len(series.t), 1.0)
     return np.column_stack([np.interp(at, PHI_GRID, quantiles[:, j]) for j in range(len(rows))])
 
 
@@ -270,8 +263,7 @@ def pooled_power(k, effect, months_before: int, months_after: int, phi: float, n
     row = series.rows[[0]]
     rng = np.random.default_rng(seed)
     error, se, phi_hat = _errors(series, phi, noise, design.get("comparison"), row, SIMULATIONS, rng)
-    upper = np.minimum(phi_hat + INFLATION_PHI_MARGIN * np.sqrt(np.maximum(1 - phi_hat**2, 0) / len(series.t)),
-                       PHI_GRID[-1])
+    upper = phi_above(phi_hat, len(series.t), INFLATION_PHI_MARGIN)
     pooled_se = se[:, 0] * se_inflation(*series.inflation_design(), row[0], upper)
     power = []
     for size in k:

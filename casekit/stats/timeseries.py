@@ -12,7 +12,7 @@ from scipy import stats
 
 from ..errors import ArgumentError
 from ..inputs.periods import SEASONALITY_CHOICES, parse_month, parse_period, phases_of, seasonality_setting
-from .ar1 import PHI_LIMIT, ar1_estimates, ar1_estimates_many, ar1_estimates_stacked, ar1_test, se_inflation
+from .ar1 import ar1_estimates, ar1_estimates_many, ar1_estimates_stacked, ar1_test, phi_above, se_inflation
 from .counts import count_test
 
 
@@ -334,8 +334,7 @@ def _upper_phi(phi, n: int):
     higher, the mean squared t is 0.91-1.22 from 12 to 36 months a side and phi 0 to 0.7, above 1.1 only at
     12 a side and phi 0.7 (docs/methods.md).
     """
-    phi = np.asarray(phi, dtype=float)
-    return np.minimum(phi + INFLATION_PHI_MARGIN * np.sqrt(np.maximum(1 - phi**2, 0) / n), PHI_LIMIT)
+    return phi_above(phi, n, INFLATION_PHI_MARGIN)
 
 
 def its_series(series: SegmentedSeries, alpha: float = 0.05, n_boot: int = 999) -> ItsFit:
