@@ -97,13 +97,13 @@ def kpi_series(rng: np.random.Generator, months: pd.PeriodIndex, start: pd.Perio
     steps = np.arange(n)
     turned = (since >= 0).astype(float)
     month, size = market if market is not None else (start, 0.0)
-    shift_turned = shift * turned + size * (months.asi8 >= month.ordinal)
+    market_turned = (months.asi8 >= month.ordinal).astype(float)
     if interval:
-        values = base + effect * ramp + shift_turned + 10 * cycle + ar + trend * steps
+        values = base + effect * ramp + shift * turned + size * market_turned + 10 * cycle + ar + trend * steps
     else:
         sign = -1 if better == "lower" else 1
         values = base * (1 + sign * effect * ramp) * (1 + sign * shift * turned) * (
-            1 + sign * size * (months.asi8 >= month.ordinal)) * np.exp(cycle + ar + trend * steps)
+            1 + sign * size * market_turned) * np.exp(cycle + ar + trend * steps)
     return np.clip(values, low, np.inf if high is None else high - 0.5)
 
 

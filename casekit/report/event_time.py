@@ -73,6 +73,25 @@ class KpiEventStudy:
         """
         return PERIODS[self.frequency][0]
 
+    @property
+    def change_unit(self) -> str:
+        """The unit of :meth:`table`'s ``change``: ``"%"`` on the log scale, ``"points"`` for a KPI in percent
+        compared in its own unit, else the KPI's unit.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> ck.event_time.event_study(ck.simulate_portfolio(n_orgs=12, effect=0.2, seed=3), "defect_density").change_unit
+        '%'
+        """
+        if self.scale == "log":
+            return "%"
+        return "points" if self.unit in ("%", "percent") else self.unit
+
     def _in_kpi_terms(self, values):
         values = np.asarray(values, dtype=float)
         return 100 * np.expm1(values) if self.scale == "log" else values
@@ -131,8 +150,7 @@ class KpiEventStudy:
     def _amount(self, value) -> str:
         if self.scale == "log":
             return f"{abs(value):.1f}% {'higher' if value > 0 else 'lower'}"
-        unit = "points" if self.unit in ("%", "percent") else self.unit
-        return f"{abs(value):,.3g} {unit} {'higher' if value > 0 else 'lower'}"
+        return f"{abs(value):,.3g} {self.change_unit} {'higher' if value > 0 else 'lower'}"
 
     def finding(self) -> str:
         """The result in a few plain sentences: the average change after adoption and the pre-trend check.
@@ -197,8 +215,8 @@ class KpiEventStudy:
         """
         from .plots import event_time_chart
 
-        unit = "%" if self.scale == "log" else "points" if self.unit in ("%", "percent") else self.unit
-        return event_time_chart(self.table(), self.label, unit, self.better, self.period_name, self.alpha, ax=ax)
+        return event_time_chart(self.table(), self.label, self.change_unit, self.better, self.period_name, self.alpha,
+                                ax=ax)
 
     def __repr__(self) -> str:
         return (f"<KpiEventStudy: {self.kpi}, {self.organizations:,} organizations in {self.cohorts:,} cohorts, "

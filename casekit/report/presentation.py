@@ -831,12 +831,11 @@ def event_time_block(studies, portfolio: Portfolio, shown=(-12, -6, -2, 0, 3, 6,
     tables = []
     for study in studies:
         table = study.table().set_index("event_time")
-        unit = "%" if study.scale == "log" else "points" if study.unit in ("%", "percent") else study.unit
         times = [t for t in shown if t in table.index]
         tables.append(pd.DataFrame({
             "KPI": study.label,
             f"{study.period_name.capitalize()}s since adoption": times,
-            "Change": [signed(table.at[t, "change"], unit) for t in times],
+            "Change": [signed(table.at[t, "change"], study.change_unit) for t in times],
             "Interval": [interval(table.at[t, "ci_low"], table.at[t, "ci_high"]) for t in times],
             "Adopting organizations": [int(table.at[t, "organizations"]) for t in times],
         }))

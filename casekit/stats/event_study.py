@@ -254,7 +254,7 @@ def event_study(unit, time, adoption, y, leads: int = 12, lags: int = 24, alpha:
     se = np.sqrt((influence**2).sum(axis=0))
     organizations = int(contributes.sum())
     estimated = weight_total >= MIN_ADOPTING
-    treated_count = np.array([int(np.isfinite(cohort_att[:, k]).sum()) for k in range(len(events))])
+    treated_count = np.isfinite(cohort_att).sum(axis=0)
     table = pd.DataFrame({"event_time": events, "estimate": estimate, "se": se})
     table = table.assign(**_interval(estimate, se, _degrees_of_freedom(influence), alpha), cohorts=cohorts,
                          organizations=treated_count)[EFFECT_COLUMNS][estimated].reset_index(drop=True)

@@ -140,8 +140,12 @@ NOT_KPIS = ("goal", "roi", "category")  # the groups of findings about something
 CASE_GROUPS = ("improved", "worsened", "no clear change", "descriptive only", "not enough data", "goal", "roi")
 
 
+def _unit_text(row: pd.Series) -> str:
+    return "%" if row["improvement_unit"] == "%" else " points"
+
+
 def _improvement_text(row: pd.Series, alpha: float) -> str:
-    unit = "%" if row["improvement_unit"] == "%" else " points"
+    unit = _unit_text(row)
     return (f"{row['improvement']:+.1f}{unit} ({confidence(alpha)} {row['ci_low']:+.1f} to "
             f"{row['ci_high']:+.1f})")
 
@@ -205,9 +209,8 @@ def case_findings(table: pd.DataFrame, goals: pd.DataFrame, money: pd.DataFrame,
             verdict = "" if row["verdict"] == "descriptive only" else f"{row['verdict']}, "  # the note says it
             could = ""
             if row["verdict"] == "no clear change" and np.isfinite(row.get("detectable", np.nan)):
-                unit = "%" if row["improvement_unit"] == "%" else " points"
-                could = (f"; with these data this case could have detected a change of ±{row['detectable']:.0f}{unit} "
-                         f"(80% power)")
+                could = (f"; with these data this case could have detected a change of ±{row['detectable']:.0f}"
+                         f"{_unit_text(row)} (80% power)")
             text = f"{row['label']}: {verdict}{_improvement_text(row, alpha)}{could}" + (
                 f"; {row['note']}." if row["note"] else ".")
         groups[row["verdict"]].append(text)

@@ -103,7 +103,7 @@ def fit_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transition
         raise ArgumentError(f"the primary KPI {primary!r} is not among the KPIs compared ({', '.join(chosen)})")
     out, fits = [], {}
     compared = _comparison_series(portfolio, case_id)
-    exposures = _exposure_series(portfolio, case_id)
+    exposures = {kpi: series for (_, kpi), series in _exposure_series(portfolio, case_id).items()}
     unit = case.get("comparison_unit") if isinstance(case.get("comparison_unit"), str) else ""
     for kpi in chosen:
         series = rows[rows["kpi"] == kpi].sort_values("date")
@@ -115,12 +115,18 @@ def fit_case(portfolio: Portfolio, case_id: str, alpha: float = 0.05, transition
     return table, fits, seasonal, primary
 
 
-def _exposure_series(portfolio: Portfolio, case_id: str) -> dict[str, pd.Series]:
-    """Per count KPI with an exposure (case.yaml's ``exposures``), the exposure's values, indexed by date."""
-    named = portfolio.exposures[portfolio.exposures["case_id"] == case_id]
-    rows = portfolio.kpis[(portfolio.kpis["case_id"] == case_id) & portfolio.kpis["kpi"].isin(named["exposure"])]
-    return {kpi: rows[rows["kpi"] == exposure].set_index("date")["value"].rename(exposure)
-            for kpi, exposure in zip(named["kpi"], named["exposure"])}
+def _exposure_series(portfolio: Portfolio, case_id: str | None = None) -> dict[tuple[str, str], pd.Series]:
+    """Per case and count KPI with an exposure (case.yaml's ``exposures``), the exposure's values indexed by date
+    and named after it, in one pass over the measurements (of one case, or of all)."""
+    named, measured = portfolio.exposures, portfolio.kpis
+    if case_id is not None:
+        named, measured = named[named["case_id"] == case_id], measured[measured["case_id"] == case_id]
+    if named.empty:
+        return {}
+    values = named.merge(measured[["case_id", "kpi", "date", "value"]].rename(columns={"kpi": "exposure"}),
+                         on=["case_id", "exposure"])
+    return {key: group.set_index("date")["value"].rename(group["exposure"].iloc[0])
+            for key, group in values.groupby(["case_id", "kpi"])}
 
 
 def _comparison_series(portfolio: Portfolio, case_id: str) -> dict[str, pd.Series]:
@@ -434,12 +440,7 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
     dates = data["date"].to_numpy()
     compared = {key: group.set_index("date")["value"]
                 for key, group in portfolio.comparison.groupby(["case_id", "kpi"])} if len(portfolio.comparison) else {}
-    exposures = {}
-    if len(portfolio.exposures):  # each count's exposure values by date, in one pass over the measurements
-        measured = portfolio.kpis[["case_id", "kpi", "date", "value"]].rename(columns={"kpi": "exposure"})
-        named = portfolio.exposures.merge(measured, on=["case_id", "exposure"])
-        exposures = {key: group.set_index("date")["value"].rename(group["exposure"].iloc[0])
-                     for key, group in named.groupby(["case_id", "kpi"])}
+    exposures = _exposure_series(portfolio)
     rows, waiting = [], []
     for (case_id, kpi), index in sorted(data.groupby(["case_id", "kpi"]).indices.items()):
         index = index[np.argsort(dates[index], kind="stable")]
