@@ -73,7 +73,7 @@ class YamlDoc:
 
 
 # The files casekit reads in a case folder; nothing else there is read (or fingerprinted, or sent to a cluster).
-CASE_FILES = ("case.yaml", "kpis.csv", "appraisals.csv", "practice_areas.csv", "comparison.csv")
+CASE_FILES = ("case.yaml", "kpis.csv", "appraisals.csv", "practice_areas.csv", "comparison.csv", "results.csv")
 MAX_FILE_BYTES = 50 * 10**6
 MAX_YAML_DEPTH = 20
 MAX_YAML_EVENTS = 200_000

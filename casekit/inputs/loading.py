@@ -20,6 +20,14 @@ def _empty_exposures() -> pd.DataFrame:
     return pd.DataFrame(columns=["case_id", "kpi", "exposure"])
 
 
+PUBLISHED_COLUMNS = ["case_id", "kpi", "group", "n", "mean", "sd", "ci_low", "ci_high", "ci_level", "median", "q1",
+                     "q3", "min", "max", "location", "line"]
+
+
+def _empty_published() -> pd.DataFrame:
+    return pd.DataFrame(columns=PUBLISHED_COLUMNS)
+
+
 def _empty_comparison() -> pd.DataFrame:
     return pd.DataFrame(columns=["case_id", "kpi", "period", "date", "freq", "value", "comparison_unit", "phase",
                                  "label", "unit", "better", "category", "scale"])
@@ -32,8 +40,10 @@ class Portfolio:
     Attributes
     ----------
     cases : DataFrame
-        One row per case: ``case_id, name, sector, region, size, source,
-        summary, model, adoption_start`` (a monthly Period),
+        One row per case: ``case_id, name, sector, region, size`` (NA where a
+        published case gives none), ``source, summary, reference`` (None
+        where case.yaml has none), ``model, adoption_start`` (a monthly
+        Period; both None for a published case of summaries only),
         ``transition_months``, ``seasonality`` (0, a number of harmonic pairs, or
         ``"months"``), ``primary_kpi`` (None or the KPI declared primary),
         ``currency``, ``comparison_unit`` (the unit comparison.csv holds, or None),
@@ -73,13 +83,20 @@ class Portfolio:
     exposures : DataFrame
         ``case_id, kpi, exposure``: a count KPI and the KPI its case names as
         its exposure (``exposures:`` in case.yaml); empty when none does.
+    published : DataFrame
+        What published cases' sources reported (results.csv), one summary a
+        row: ``case_id, kpi, group`` (``before``, ``after``, ``change`` or
+        ``level 1`` to ``level 5``), ``n, mean, sd, ci_low, ci_high,
+        ci_level, median, q1, q3, min, max`` (NaN where not printed),
+        ``location`` (where in the source) and ``line`` (in results.csv);
+        empty when no case has one.
 
     Examples
     --------
     >>> import casekit as ck
     >>> pf = ck.load_cases("cases")
     >>> len(pf.cases), sorted(pf.kpis["phase"].unique())
-    (8, ['after', 'before', 'transition'])
+    (9, ['after', 'before', 'transition'])
     >>> len(pf.subset(sectors=["Financial services"]).cases)
     2
     """
@@ -95,6 +112,7 @@ class Portfolio:
     truth: pd.DataFrame | None = None
     comparison: pd.DataFrame = field(default_factory=_empty_comparison)
     exposures: pd.DataFrame = field(default_factory=_empty_exposures)
+    published: pd.DataFrame = field(default_factory=_empty_published)
 
     def subset(self, case_ids=None, sectors=None) -> Portfolio:
         """The cases named in ``case_ids`` and/or in ``sectors`` (None: no filter on that).
@@ -167,7 +185,7 @@ def load_cases(path: str | Path = "cases", case_ids=None) -> Portfolio:
     >>> import casekit as ck
     >>> pf = ck.load_cases("cases")
     >>> len(pf.cases)
-    8
+    9
     >>> list(pf.kpis.columns[:6])
     ['case_id', 'kpi', 'period', 'date', 'freq', 'value']
     """
@@ -278,8 +296,11 @@ def portfolio_from(parsed: list[ParsedCase], catalog: pd.DataFrame) -> Portfolio
     exposures = _table([{"case_id": c.meta["id"], "kpi": kpi, "exposure": exposure}
                         for c in parsed for kpi, exposure in c.meta.get("exposures", {}).items()],
                        ["case_id", "kpi", "exposure"])
+    published = _table([{"case_id": c.meta["id"], **r} for c in parsed for r in c.results], PUBLISHED_COLUMNS)
+    numbers = ["n", "mean", "sd", "ci_low", "ci_high", "ci_level", "median", "q1", "q3", "min", "max"]
+    published[numbers] = published[numbers].astype(float)
     return Portfolio(cases, kpis, appraisals, practice, goals, investments, definitions, values,
-                     comparison=comparison, exposures=exposures)
+                     comparison=comparison, exposures=exposures, published=published)
 
 
 def _table(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -305,7 +326,7 @@ def _kpi_table(parsed: list[ParsedCase], definitions: pd.DataFrame, records=lamb
         "freq": np.where(spans[:, 0] == spans[:, 1], "M", "Q"),
         "value": np.concatenate([r.value for r in rows] or [np.zeros(0)]),
         "phase": phases(spans[:, 0], spans[:, 1],
-                        np.repeat([c.meta["adoption_start"].ordinal for c in parsed], counts).astype(np.int64),
+                        np.repeat([_ordinal(c.meta["adoption_start"]) for c in parsed], counts).astype(np.int64),
                         np.repeat([c.meta["transition_months"] for c in parsed], counts).astype(np.int64)),
     })
     table = table.sort_values(["case_id", "kpi", "date"], kind="stable", ignore_index=True)
@@ -316,6 +337,11 @@ def _kpi_table(parsed: list[ParsedCase], definitions: pd.DataFrame, records=lamb
     return pd.concat([table, details], axis=1)
 
 
+def _ordinal(month: pd.Period | None) -> int:
+    """A month's number; a published case without series has no adoption month, and no rows to place."""
+    return 0 if month is None else month.ordinal
+
+
 def _case_rows(parsed: list[ParsedCase], kpis: pd.DataFrame, appraisals: pd.DataFrame) -> pd.DataFrame:
     """One row per case, built column by column: a per-case pandas lookup costs milliseconds, at 10,000
     cases most of loading."""
@@ -323,8 +349,9 @@ def _case_rows(parsed: list[ParsedCase], kpis: pd.DataFrame, appraisals: pd.Data
     cases = pd.DataFrame({
         "case_id": [m["id"] for m in metas], "name": [m["name"] for m in metas],
         "sector": [m["sector"] for m in metas], "region": [m["region"] for m in metas],
-        "size": [int(m["size"]) for m in metas], "source": [m["source"] for m in metas],
-        "summary": [m["summary"] for m in metas], "model": [m["model"] for m in metas],
+        "size": pd.array([m.get("size") for m in metas], dtype="Int64"), "source": [m["source"] for m in metas],
+        "summary": [m["summary"] for m in metas], "reference": [m.get("reference") for m in metas],
+        "model": [m["model"] for m in metas],
         "adoption_start": [m["adoption_start"] for m in metas],
         "transition_months": [m["transition_months"] for m in metas],
         "seasonality": [m.get("seasonality", 0) for m in metas],
@@ -334,10 +361,13 @@ def _case_rows(parsed: list[ParsedCase], kpis: pd.DataFrame, appraisals: pd.Data
     })
     spans = kpis.groupby("case_id")["date"].agg(["idxmin", "idxmax"])
     periods = kpis["period"].to_numpy()
-    cases["first_period"] = periods[spans.loc[cases["case_id"], "idxmin"].to_numpy()]
-    cases["last_period"] = periods[spans.loc[cases["case_id"], "idxmax"].to_numpy()]
-    rated = appraisals[appraisals["rated"]].sort_values(["case_id", "date"], kind="stable")
-    adopted = dict(zip(cases["case_id"], [m["adoption_start"].start_time for m in metas]))
+    for column, end in (("first_period", "idxmin"), ("last_period", "idxmax")):
+        rows = cases["case_id"].map(spans[end])  # NaN for a published case with no series
+        cases[column] = np.where(rows.notna(), periods[rows.fillna(0).astype(int).to_numpy()] if len(periods)
+                                 else None, None)
+    rated = appraisals[appraisals["rated"].astype(bool)].sort_values(["case_id", "date"], kind="stable")
+    adopted = dict(zip(cases["case_id"], [pd.NaT if m["adoption_start"] is None else m["adoption_start"].start_time
+                                          for m in metas]))
     before = rated[rated["date"].to_numpy() <= rated["case_id"].map(adopted).to_numpy()]
     for column, table in (("maturity_before", before), ("maturity_latest", rated)):
         latest = table.groupby("case_id", sort=False)["maturity_level"].last()

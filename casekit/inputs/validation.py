@@ -54,6 +54,7 @@ from .periods import (
     read_period_text,
     seasonality_setting,
 )
+from .results import check_results
 
 CASE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 KPI_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -101,6 +102,7 @@ class ParsedCase:
     appraisals: list[dict[str, Any]] = field(default_factory=list)
     practice_areas: list[dict[str, Any]] = field(default_factory=list)
     comparison: KpiRecords = field(default_factory=KpiRecords)  # comparison.csv: the comparison unit's KPIs
+    results: list[dict[str, Any]] = field(default_factory=list)  # results.csv: a published source's summaries
     doc: YamlDoc | None = None  # case.yaml as read, with each value's line
     digests: dict[str, str] = field(default_factory=dict)  # each file read: its bytes' SHA-256 (check_case(digests=True))
 
@@ -201,17 +203,22 @@ class _YamlChecker:
                 self.problem(keys + (name,), f"unknown field; expected one of {', '.join(allowed)}")
 
 
-def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd.DataFrame) -> dict | None:
-    """Check case.yaml; return the cleaned fields, plus the case's KPI definitions."""
+def _check_meta(folder: Path, doc: YamlDoc, problems: list[Problem], catalog: pd.DataFrame,
+                summaries_only: bool = False) -> dict | None:
+    """Check case.yaml; return the cleaned fields, plus the case's KPI definitions.
+
+    A published case with reported summaries and no series (``summaries_only``) may leave out ``adoption``
+    and ``size``: a table by maturity level has no adoption month, and a source need not print a head count."""
     c = _YamlChecker(folder / "case.yaml", doc, problems)
     raw = c.mapping((), doc.data)
     if raw is None:
         return None
     c.known_fields((), raw, REQUIRED_FIELDS + OPTIONAL_FIELDS)
+    optional = ("adoption", "size") if summaries_only and raw.get("source") == "published" else ()
     for name in REQUIRED_FIELDS:
-        if name not in raw:
+        if name not in raw and name not in optional:
             c.problem((name,), "required field is missing")
-    meta: dict[str, Any] = {}
+    meta: dict[str, Any] = {"adoption_start": None, "model": None, "transition_months": 0, "seasonality": 0}
     if "id" in raw and (case_id := c.text(("id",), raw["id"])):
         if not CASE_ID.match(case_id):
             c.problem(("id",), f"expected lowercase letters, digits and single hyphens, got {case_id!r}")
@@ -935,13 +942,25 @@ def check_case(folder: Path, catalog: pd.DataFrame | None = None,
         present = {name: name in listed for name in files}
     except OSError:  # a folder that can be searched but not listed
         present = {name: os.path.lexists(path) for name, path in files.items()}
-    for name in ("case.yaml", "kpis.csv", "appraisals.csv"):
-        if not present[name]:
-            problems.append(Problem(display_path(files[name]), None, "", "required file is missing"))
+    if not present["case.yaml"]:
+        problems.append(Problem(display_path(files["case.yaml"]), None, "", "required file is missing"))
     doc = read_yaml(files["case.yaml"], problems, recorded) if present["case.yaml"] else None
     case.doc = doc
-    meta = _check_meta(folder, doc, problems, catalog) if doc is not None else None
+    summaries_only = present["results.csv"] and not present["kpis.csv"]
+    meta = _check_meta(folder, doc, problems, catalog, summaries_only) if doc is not None else None
+    published = meta is not None and meta.get("source") == "published"
+    for name in ("kpis.csv", "appraisals.csv"):
+        if not present[name] and not (published and summaries_only):
+            hint = (" (a published case may give results.csv, its source's reported summaries, instead)"
+                    if name == "kpis.csv" else "")
+            problems.append(Problem(display_path(files[name]), None, "", f"required file is missing{hint}"))
     known = None if meta is None else known_kpis(catalog, meta["kpi_definitions"])
+    if present["results.csv"]:
+        if meta is not None and not published:
+            problems.append(Problem(display_path(files["results.csv"]), None, "", "results.csv holds a published "
+                                    "source's summaries: set source: published in case.yaml (and name the source "
+                                    "under reference:), or move the file out of the case folder"))
+        case.results = check_results(files["results.csv"], known, problems, recorded)
     read = None
     if present["kpis.csv"]:
         read = _check_kpi_rows(files["kpis.csv"], known, problems, recorded)
