@@ -9,6 +9,7 @@ import pandas as pd
 
 from .multiplicity import adjust_pvalues
 from .notes import format_p
+from .summaries import TIME_SERIES
 from .within import CORRECTION_NAMES
 
 
@@ -137,7 +138,8 @@ class Findings:
 
 NOT_KPIS = ("goal", "roi", "category")  # the groups of findings about something other than one KPI
 
-CASE_GROUPS = ("improved", "worsened", "no clear change", "descriptive only", "not enough data", "goal", "roi")
+CASE_GROUPS = ("improved", "worsened", "no clear change", "descriptive only", "not enough data", "reported",
+               "by level", "goal", "roi")
 
 
 def _unit_text(row: pd.Series) -> str:
@@ -151,7 +153,8 @@ def _improvement_text(row: pd.Series, alpha: float) -> str:
 
 
 def case_findings(table: pd.DataFrame, goals: pd.DataFrame, money: pd.DataFrame, alpha: float = 0.05,
-                  correction: str = "holm", primary: str | None = None) -> Findings:
+                  correction: str = "holm", primary: str | None = None, reported: pd.DataFrame | None = None,
+                  levels: pd.DataFrame | None = None) -> Findings:
     """A case's findings from its comparison's table, goals and ROI (see :meth:`casekit.CaseComparison.findings`).
 
     Parameters
@@ -168,6 +171,10 @@ def case_findings(table: pd.DataFrame, goals: pd.DataFrame, money: pd.DataFrame,
         The correction the table's verdicts used (named in the sentences).
     primary : str, optional
         The case's primary KPI, named first.
+    reported : pandas.DataFrame, optional
+        A published case's reported effects (:attr:`casekit.CaseComparison.reported`).
+    levels : pandas.DataFrame, optional
+        Its values by maturity level (:attr:`casekit.CaseComparison.levels`).
 
     Returns
     -------
@@ -200,8 +207,17 @@ def case_findings(table: pd.DataFrame, goals: pd.DataFrame, money: pd.DataFrame,
                 + (f" {counts['descriptive only']} descriptive only (too few periods to test)."
                    if counts.get("descriptive only") else "")
                 + (f" {counts['not enough data']} had too little data." if counts.get("not enough data") else ""))
+    if table.empty and (len(reported if reported is not None else []) or len(levels if levels is not None else [])):
+        headline = ("No KPI was measured over time here: this is a published case study, and what follows is what "
+                    "its source reported, converted as the report's methods say.")
     groups: dict[str, list[str]] = {group: [] for group in CASE_GROUPS}
     items = []
+    for group, rows, sentence in (("reported", reported, _reported_text), ("by level", levels, _level_text)):
+        for _, row in (rows if rows is not None else pd.DataFrame()).iterrows():
+            text = sentence(row, alpha)
+            groups[group].append(text)
+            items.append({"group": group, "kpi": row["kpi"], "label": row["label"], "verdict": "reported", "against": "",
+                          "text": text})
     for _, row in table.iterrows():
         if row["verdict"] == "not enough data":
             text = f"{row['label']}: not enough data ({row['note']})."
@@ -235,6 +251,38 @@ def case_findings(table: pd.DataFrame, goals: pd.DataFrame, money: pd.DataFrame,
         items.append({"group": "roi", "kpi": row["kpis_valued"], "label": "", "verdict": "", "text": text})
     columns = ["group", "kpi", "label", "verdict", "text", "against"]
     return Findings(headline, groups, pd.DataFrame(items, columns=columns).fillna({"against": ""}), counts)
+
+
+def _reported_text(row: pd.Series, alpha: float) -> str:
+    """A published before/after or change in words, with its interval where a spread was printed."""
+    unit = _unit_text(row)
+    what = "from before to after" if row["design"].endswith("before/after") else "as a reported change"
+    size = f", {int(row['n'])} projects or organizations" if pd.notna(row["n"]) else ""
+    where = f"; {row['location']}" if row["location"] else ""
+    if row["pooled"]:
+        spread = f" ({confidence(alpha)} {row['ci_low']:+.1f} to {row['ci_high']:+.1f}{size})"
+    else:
+        spread = f" (no spread printed{size}: described, not pooled)"
+    note = f"; {row['note']}" if row["note"] and row["pooled"] else ""
+    return f"{row['label']}: {row['improvement']:+.1f}{unit} {what}{spread}{note}{where}."
+
+
+def _level_text(row: pd.Series, alpha: float) -> str:
+    """A KPI by maturity level in words: from the lowest level printed to the highest, and the trend a level."""
+    unit = _unit_text(row)
+    trend = ""
+    if pd.notna(row["p_value"]):
+        trend = (f"; {_better(row['per_level'], unit)} a level ({confidence(alpha)} {row['per_level_ci_low']:+.1f} to "
+                 f"{row['per_level_ci_high']:+.1f}, trend p {format_p(row['p_value'])})")
+    return (f"{row['label']} by maturity level: {format_level(row['lowest_value'], row['unit'])} at level "
+            f"{row['lowest_level']}, {format_level(row['highest_value'], row['unit'])} at level {row['highest_level']} "
+            f"({_better(row['overall'], unit, 0)}, {row['projects']} projects){trend}. A cross-sectional comparison: "
+            "an association, not the effect of raising a level.")
+
+
+def _better(value: float, unit: str, digits: int = 1) -> str:
+    """``48% better`` or ``12.0 points worse``: a direction-aware change in words."""
+    return f"{abs(value):.{digits}f}{unit} {'better' if value >= 0 else 'worse'}"
 
 
 def _money(value: float) -> str:
@@ -379,6 +427,8 @@ def plain_headline(tested: pd.DataFrame, effects: pd.DataFrame, labels: dict, or
     Organization by organization, 8 of 8 improved at least one KPI beyond its earlier trend: ...
     """
     usable = effects[effects["usable"]]
+    published = usable[usable["design"] != TIME_SERIES] if "design" in usable else usable.iloc[:0]
+    usable = usable.drop(published.index)
     if "verdict" in usable:
         better, worse = (usable["verdict"] == "improved").to_numpy(), (usable["verdict"] == "worsened").to_numpy()
         caveat = " in their case reports"
@@ -396,6 +446,9 @@ def plain_headline(tested: pd.DataFrame, effects: pd.DataFrame, labels: dict, or
              f"{int(worse.sum()):,} worsened{caveat}.")
     clear = {verdict: [labels.get(k, k) for k in tested.loc[tested["verdict"] == verdict, "kpi"]]
              for verdict in ("improved", "worsened")}
+    if len(published):
+        first += (f" Pooled beside them: {len(published):,} result(s) reported by {published['case_id'].nunique():,} "
+                  f"published case stud{'y' if published['case_id'].nunique() == 1 else 'ies'}.")
     if not len(tested):
         return first + " No KPI is measured by two or more organizations, so none is compared across them."
     if clear["improved"] or clear["worsened"]:

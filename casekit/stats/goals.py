@@ -130,6 +130,9 @@ def roi_table(comparison, discount_rate: float = 0.0, valuation_months: int | No
     rate = float(discount_rate)
     row = dict.fromkeys(ROI_COLUMNS, np.nan)
     row.update(case_id=case_id, currency=case["currency"], kpis_valued="", discount_rate=rate, note="")
+    if pd.isna(start):
+        row["note"] = "no return worked out: the case has no adoption month (a published source's summaries only)"
+        return pd.DataFrame([row], columns=ROI_COLUMNS)
     invested = _discounted(investments["amount"].to_numpy(), _months_since(investments["date"], start), rate)
     row["investment"] = float(invested.sum())
     values = portfolio.kpi_values[portfolio.kpi_values["case_id"] == case_id].set_index("kpi")["unit_value"]

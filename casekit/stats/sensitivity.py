@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .summaries import TIME_SERIES
 from .timeseries import SegmentedSeries, its_estimates, seasonality
 from .within import portfolio_effects
 
@@ -203,6 +204,8 @@ def other_specifications(portfolio, case_id: str, transition_months: int, horizo
     ['transition 3 months', 'transition 9 months', 'first 6 months', 'first 24 months', 'yearly seasonal terms']
     """
     one = portfolio.subset(case_ids=[case_id])
+    if kpis is not None and not len(kpis):  # nothing compared: a published case of summaries only
+        return pd.DataFrame(columns=SPECIFICATION_COLUMNS)
     variants = [(f"transition {months} months", {"transition_months": months})
                 for months in sorted({max(0, transition_months - 3), transition_months + 3} - {transition_months})]
     variants += [(f"first {months} months", {"horizon_months": months}) for months in (6, 24) if months != horizon_months]
@@ -213,7 +216,8 @@ def other_specifications(portfolio, case_id: str, transition_months: int, horizo
         settings = {"transition_months": transition_months, "horizon_months": horizon_months, "seasonal": seasonal,
                     **change}
         effects = portfolio_effects(one, kpis, **settings)
-        for _, row in effects[np.isfinite(effects["improvement"])].iterrows():
+        fitted = effects[np.isfinite(effects["improvement"]) & (effects["design"] == TIME_SERIES)]
+        for _, row in fitted.iterrows():
             rows.append({"kpi": row["kpi"], "variant": name, "improvement": row["improvement"],
                          "improvement_unit": row["improvement_unit"]})
     return pd.DataFrame(rows, columns=SPECIFICATION_COLUMNS)
@@ -248,7 +252,7 @@ def specification_lines(table: pd.DataFrame, variants: pd.DataFrame) -> pd.DataF
     Net Promoter Score: +9.5 to +14.0 points (the estimate +12.0), all on the side of zero the estimate is on
     """
     rows = []
-    for _, row in table[np.isfinite(table["improvement"])].iterrows():
+    for _, row in table[np.isfinite(table["improvement"].astype(float))].iterrows():
         mine = variants[variants["kpi"] == row["kpi"]]
         if mine.empty:
             continue

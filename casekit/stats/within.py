@@ -15,6 +15,7 @@ from ..inputs.periods import phases_of
 from .behaviour import xmr
 from .multiplicity import CORRECTIONS, adjust_pvalues
 from .notes import format_p, join_notes
+from .summaries import TIME_SERIES, summary_effects
 from .timeseries import HORIZON_MONTHS, ItsFit, SegmentedSeries, its_estimates, its_series, mean_shift, positions
 
 MIN_POINTS = 6  # per side, for any comparison: the segmented regression has four coefficients and an AR(1)
@@ -37,6 +38,8 @@ def _case_series(portfolio: Portfolio, case_id: str, transition_months: int | No
     """A case's KPI rows with ``phase`` recomputed for ``transition_months`` (default: the case's own)."""
     case = portfolio.cases.set_index("case_id").loc[case_id]
     rows = portfolio.kpis[portfolio.kpis["case_id"] == case_id].copy()
+    if rows.empty:  # a published case with summaries only: no series, no adoption month to place them by
+        return rows
     months = case["transition_months"] if transition_months is None else int(transition_months)
     rows["phase"] = phases_of(rows["period"].tolist(), case["adoption_start"], months)
     return rows
@@ -389,12 +392,28 @@ EFFECT_COLUMNS = [
     "case_id", "kpi", "label", "unit", "category", "better", "scale", "n_before", "n_after", "baseline", "post",
     "improvement", "ci_low", "ci_high", "improvement_unit", "effect", "effect_se", "critical", "p_value",
     "autocorrelation", "descriptive", "tested", "usable", "name", "sector", "maturity_before", "maturity_latest",
-    "levels_gained",
+    "levels_gained", "design",
 ]
 
 
+def _published_effects(summaries: pd.DataFrame, kpis, alpha: float) -> pd.DataFrame:
+    """Published cases' before/after and reported changes as rows of the effects table: pooled where a spread
+    was printed (z's p-value, as metafor's), described where none was."""
+    if kpis is not None:
+        summaries = summaries[summaries["kpi"].isin(list(kpis))]
+    if summaries.empty:
+        return summaries
+    z = summaries["effect"] / summaries["effect_se"]
+    return summaries.assign(
+        n_before=np.nan, n_after=np.nan, critical=stats.norm.ppf(1 - alpha / 2),
+        p_value=2 * stats.norm.sf(np.abs(z)), autocorrelation=np.nan, descriptive=~summaries["pooled"],
+        tested=summaries["pooled"], usable=summaries["pooled"],
+    ).reindex(columns=EFFECT_COLUMNS[:-6] + ["design"])
+
+
 def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, transition_months: int | None = None,
-                      horizon_months: int = HORIZON_MONTHS, seasonal=None) -> pd.DataFrame:
+                      horizon_months: int = HORIZON_MONTHS, seasonal=None,
+                      reported: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each case's effect for each KPI: the inputs of the cross-case tests (:attr:`PortfolioComparison.effects`).
 
     The effect and its standard error are those of :func:`casekit.compare_case` (the same model and estimate);
@@ -413,6 +432,9 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
         As :func:`casekit.compare_case`.
     seasonal : bool, int or str, optional
         One seasonality for every case; by default each case's own.
+    reported : pandas.DataFrame, optional
+        The published cases' summaries as effects (:func:`casekit.stats.summaries.summary_effects`), when
+        already worked out; they join the table with their ``design``.
 
     Returns
     -------
@@ -428,7 +450,7 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
     (5, ['defect_density'])
     """
     data = portfolio.kpis if kpis is None else portfolio.kpis[portfolio.kpis["kpi"].isin(list(kpis))]
-    if transition_months is not None:
+    if transition_months is not None and len(data):
         data = pd.concat([_case_series(portfolio, c, transition_months) for c in data["case_id"].unique()])
         data = data[data["kpi"].isin(list(kpis))] if kpis is not None else data
     cases = portfolio.cases.set_index("case_id")
@@ -473,9 +495,20 @@ def portfolio_effects(portfolio: Portfolio, kpis=None, alpha: float = 0.05, tran
     fits = its_estimates([series for *_, series in waiting], alpha)
     for (at, kpi_info, cycle, _), fit in zip(waiting, fits):
         rows[at] = _kpi_finish(rows[at], fit, None, None, kpi_info, cycle, alpha, full=False)
-    table = pd.DataFrame(rows, columns=COLUMNS).reindex(columns=EFFECT_COLUMNS[:-7])
+    table = pd.DataFrame(rows, columns=COLUMNS).reindex(columns=EFFECT_COLUMNS[:-8])
     table["tested"] = np.isfinite(table["effect"]) & ~table["descriptive"].fillna(True).astype(bool)
     table["usable"] = table["tested"] & _has_width(table["effect"], table["effect_se"])
+    table["design"] = TIME_SERIES
+    if reported is None:
+        reported = summary_effects(portfolio.published, portfolio.kpi_definitions, alpha)
+    published = _published_effects(reported, kpis, alpha)
+    if len(published):
+        # a case with its own series of a KPI is pooled once, by its series; its published figure is described
+        fitted = pd.MultiIndex.from_frame(table[["case_id", "kpi"]])
+        twice = pd.MultiIndex.from_frame(published[["case_id", "kpi"]]).isin(fitted)
+        published.loc[twice, ["tested", "usable"]] = False
+        published.loc[twice, "descriptive"] = True
+        table = pd.concat([table.astype({"descriptive": object}), published], ignore_index=True)
     table = table.join(cases[["name", "sector", "maturity_before", "maturity_latest"]], on="case_id")
     table["levels_gained"] = table["maturity_latest"] - table["maturity_before"].fillna(1)
     return table[EFFECT_COLUMNS]
