@@ -55,7 +55,8 @@ def test_summary_lists_every_case():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[:4] == ["case", "sector", "CMMI", "model"]
-    assert len(lines) == 9
+    assert len(lines) == 10
+    assert "motorola-ged" in result.stdout and " nan " not in result.stdout  # a published case: no series, no nan
     # unrated maturity in words, levels as ML n, columns aligned
     assert "<NA>" not in result.stdout and "not rated" in result.stdout and " ML3" in result.stdout
     assert len({line.index("CMMI-DEV v1.3") for line in lines if "CMMI-DEV v1.3" in line}) == 1

@@ -23,7 +23,7 @@ NOTEBOOKS = ROOT / "casekit" / "notebooks"
 def test_render_all_cases(rendered):
     out, result = rendered
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "9 reports: 9 rendered, 0 failed" in result.stdout
+    assert "10 reports: 10 rendered, 0 failed" in result.stdout
     assert "the reports are for readers, without code (--with-code" in result.stdout
     ids = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
     for name in ids + ["portfolio"]:
@@ -41,7 +41,7 @@ def test_reports_are_self_contained_and_carry_papermill_metadata(rendered):
     assert nb.metadata.papermill.parameters["case_id"] == "quantia-tech"
     assert "load_cases" not in page and "For analysts" not in page  # reports for readers by default
     assert "<title>Quantia Software: CMMI case report</title>" in page
-    assert "<title>Portfolio of 8 organizations: CMMI case studies</title>" in (out / "portfolio.html").read_text(
+    assert "<title>Portfolio of 8 organizations and 1 published case study: CMMI case studies</title>" in (out / "portfolio.html").read_text(
         encoding="utf-8")
 
 
@@ -50,12 +50,13 @@ def test_index_lists_every_case_with_headline(rendered):
     index = (out / "index.html").read_text(encoding="utf-8")
     assert index.count('href="quantia-tech.html"') == 2 and 'href="portfolio.html"' in index
     assert "Quantia Software" in index and "ML2 → ML4" in index
-    assert re.search(r"Of 5 KPIs, \d improved", index) and "9 reports from the cases folder" in index and "none failed." in index
+    assert re.search(r"Of 5 KPIs, \d improved", index) and "10 reports from the cases folder" in index and "none failed." in index
     assert str(ROOT) not in index and str(out) not in index  # relative paths only: the folder moves as a whole
     ids = sorted(p.name for p in (ROOT / "cases").iterdir() if p.is_dir())
     positions = [index.index(f'href="{name}.html"') for name in ["portfolio"] + ids]
     assert positions == sorted(positions)  # the portfolio's result first, then the cases by id
-    assert "Portfolio: 8 organizations" in index and "Organization by organization, 8 of 8 improved" in index
+    assert "Portfolio: 9 organizations" in index and "Organization by organization, 8 of 8 improved" in index
+    assert 'href="motorola-ged.html"' in index  # the published case renders its own report
     quantia = index[index.index('href="quantia-tech.html"'):]
     quantia = quantia[:quantia.index("</tr>")]
     assert "Customer satisfaction, Defect density, Escaped defects, Net Promoter Score" in quantia  # improved

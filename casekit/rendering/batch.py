@@ -16,6 +16,7 @@ from ..inputs.cautions import warnings_about
 from ..inputs.loading import portfolio_from
 from ..inputs.project import NOTEBOOKS
 from ..inputs.validation import ParsedCase, case_folders, check_case
+from ..report.summary import portfolio_title
 from ._fast.forking import can_fork, defer_iri_grammar
 from .export import PORTFOLIO, index_page
 from .fingerprints import fingerprint
@@ -263,7 +264,7 @@ def _render_in(out: Path, staging: Path, cases_dir: Path, checked: dict, extra: 
             planned.append(Job(PORTFOLIO, str(portfolio_notebook),
                                {"cases_dir": str(cases_dir), "case_ids": valid, **extra[1]}, str(staging), no_input,
                                timeout, engine, memory_limit=memory_limit,
-                               title=f"Portfolio of {len(valid)} organizations: CMMI case studies"))
+                               title=f"{portfolio_title(*_series_and_summaries(parsed.values()))}: CMMI case studies"))
         for job in {job.notebook: job for job in planned}.values():  # one job per notebook
             check_parameters(Path(job.notebook), job.parameters)
         prints = {job.name: fingerprint(Path(job.notebook), job.parameters, no_input,
@@ -435,3 +436,8 @@ def _default_runner(scheduler, cases_dir: Path, jobs: int, reports: int, engine:
         return DaskRunner(scheduler, cases_dir, security)
     return LocalRunner(max(1, min(jobs, reports)), notebooks if engine == "casekit" else [])
 
+
+def _series_and_summaries(parsed) -> tuple[int, int]:
+    """How many cases have series, and how many are published summaries only (the portfolio's title counts both)."""
+    series = sum(1 for case in parsed if len(case.kpis))
+    return series, sum(1 for _ in parsed) - series

@@ -16,9 +16,11 @@ from ..stats.breakdowns import category_summary, dose_points, dose_response, sub
 from ..stats.findings import Findings, case_findings, portfolio_findings
 from ..stats.goals import DRAWS, goal_table, roi_table
 from ..stats.influence import kpi_robustness
+from ..stats.levels import level_trends, level_values
 from ..stats.meta import METHODS, TESTS
 from ..stats.multiplicity import CORRECTIONS
 from ..stats.sensitivity import case_placebos, other_specifications, specification_lines
+from ..stats.summaries import TIME_SERIES, summary_effects
 from ..stats.timeseries import HORIZON_MONTHS
 from ..stats.within import KpiFit, fit_case, portfolio_effects
 from .event_time import MIN_ORGANIZATIONS, KpiEventStudy, event_study
@@ -33,6 +35,12 @@ class CaseComparison:
         One row per KPI with every column of the test (see :func:`compare_case`).
     fits : dict of str to KpiFit
         Each KPI's measurements, the series as fitted and its fit (``None`` when it could not be compared).
+    reported : pandas.DataFrame
+        A published case's before/after values and reported changes as effects
+        (:func:`casekit.stats.summaries.summary_effects`); empty for a case without results.csv.
+    levels : pandas.DataFrame
+        Its values by maturity level with their trend (:func:`casekit.stats.levels.level_trends`); empty
+        without them.
     portfolio, case_id, alpha, transition_months, horizon_months, seasonal, correction, primary
         What was compared, and how.
 
@@ -52,6 +60,9 @@ class CaseComparison:
         self.portfolio, self.case_id, self.table, self.fits = portfolio, case_id, table, fits
         self.alpha, self.transition_months, self.horizon_months = alpha, transition_months, horizon_months
         self.seasonal, self.correction, self.primary = seasonal, correction, primary
+        published = portfolio.published[portfolio.published["case_id"] == case_id]
+        self.reported = summary_effects(published, portfolio.kpi_definitions, alpha)
+        self.levels = level_trends(published, portfolio.kpi_definitions, alpha)
 
     def goals(self) -> pd.DataFrame:
         """Each business goal's target against what was achieved, with the interval deciding.
@@ -157,7 +168,7 @@ class CaseComparison:
         ['customer_satisfaction']
         """
         return case_findings(self.table, self.goals(), self.roi(discount_rate), self.alpha, self.correction,
-                             self.primary)
+                             self.primary, self.reported, self.levels)
 
     def placebos(self) -> pd.DataFrame:
         """The placebo-in-time check of each KPI: the same model at fake adoption dates inside the baseline.
@@ -263,6 +274,26 @@ class CaseComparison:
         start = self.portfolio.cases.set_index("case_id").at[self.case_id, "adoption_start"]
         return plots.counterfactual_chart(self.fits[kpi], self.table.set_index("kpi").loc[kpi], start,
                                           self.transition_months, self.alpha)
+
+    def plot_levels(self, kpi: str):
+        """A published KPI's values by maturity level and their trend (:func:`casekit.report.plots.level_chart`).
+
+        Parameters
+        ----------
+        kpi : str
+            A KPI of :attr:`levels`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> ck.compare_case(ck.load_cases("cases"), "motorola-ged").plot_levels("in_process_defects").get_title()
+        'In-process defects by maturity level'
+        """
+        return _level_chart(self.portfolio, self.levels, self.case_id, kpi)
 
     def summary(self, discount_rate: float = 0.0):
         """The executive summary for a report or notebook: :meth:`findings` as headed lists (plain text in a
@@ -407,7 +438,16 @@ class PortfolioComparison:
         is the t interval, not its own report's calibrated one), ``p_value`` (t's, likewise),
         ``autocorrelation``, ``descriptive``, ``tested`` (the case's own report tests this KPI), ``usable`` (tested, with a positive standard error: what pooling takes), and the case's
         ``name, sector, maturity_before, maturity_latest, levels_gained`` (an organization with no rated
-        appraisal before adoption counts as maturity level 1).
+        appraisal before adoption counts as maturity level 1), and ``design``: ``time series`` for an
+        effect fitted from a case's own series, ``published before/after`` or ``published change`` for a
+        published source's summary (:func:`casekit.stats.summaries.summary_effects`; ``n_before, n_after,
+        autocorrelation`` are NaN, ``p_value`` is z's, and it is ``usable`` only where a spread was printed).
+    reported : pandas.DataFrame
+        The published cases' before/after values and reported changes as effects, with how each was
+        converted and where it is printed (:func:`casekit.stats.summaries.summary_effects`); the ones with a
+        spread are also rows of :attr:`effects`.
+    levels : pandas.DataFrame
+        The published values by maturity level with their trends (:func:`casekit.stats.levels.level_trends`).
     portfolio, alpha, correction, meta_method, meta_test
         What was compared, and how.
 
@@ -421,8 +461,11 @@ class PortfolioComparison:
 
     def __init__(self, portfolio: Portfolio, effects: pd.DataFrame, alpha: float, correction: str,
                  meta_method: str, meta_test: str, transition_months: int | None = None,
-                 horizon_months: int = HORIZON_MONTHS):
+                 horizon_months: int = HORIZON_MONTHS, reported: pd.DataFrame | None = None):
         self.portfolio, self.effects = portfolio, effects
+        self.reported = (summary_effects(portfolio.published, portfolio.kpi_definitions, alpha) if reported is None
+                         else reported)
+        self.levels = level_trends(portfolio.published, portfolio.kpi_definitions, alpha)
         self.alpha, self.correction, self.meta_method, self.meta_test = alpha, correction, meta_method, meta_test
         self.transition_months, self.horizon_months = transition_months, horizon_months
 
@@ -440,7 +483,8 @@ class PortfolioComparison:
         pandas.DataFrame
             :attr:`effects`' columns, with ``improvement, ci_low, ci_high`` the case report's (its calibrated
             interval), and ``verdict`` its verdict (``improved``, ``worsened``, ``no clear change``,
-            ``descriptive only`` or ``not enough data``).
+            ``descriptive only`` or ``not enough data``; ``reported`` for a published source's summary, whose
+            figures stay as converted).
 
         Examples
         --------
@@ -453,8 +497,12 @@ class PortfolioComparison:
                            horizon_months=self.horizon_months)[0] for case_id in self.portfolio.cases["case_id"]]
         columns = ["case_id", "kpi", "improvement", "ci_low", "ci_high", "verdict"]
         cases = pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame(columns=columns)
-        return self.effects.drop(columns=columns[2:5]).merge(cases, on=["case_id", "kpi"], how="left")[
+        reported = self.effects.drop(columns=columns[2:5]).merge(cases, on=["case_id", "kpi"], how="left")[
             [*self.effects.columns, "verdict"]]
+        published = (reported["design"] != TIME_SERIES).to_numpy()  # as the source reported it: no case report
+        reported.loc[published, columns[2:5]] = self.effects.loc[published, columns[2:5]].to_numpy()
+        reported.loc[published, "verdict"] = "reported"
+        return reported
 
     def tests(self, by: str = "kpi") -> pd.DataFrame:
         """Cross-case tests of improvement, one row per KPI (or per SEI category).
@@ -679,6 +727,27 @@ class PortfolioComparison:
         """
         return dose_points(self.effects, by)
 
+    def plot_levels(self, case_id: str, kpi: str):
+        """A published case's values of a KPI by maturity level and their trend
+        (:func:`casekit.report.plots.level_chart`).
+
+        Parameters
+        ----------
+        case_id, kpi : str
+            A row of :attr:`levels`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> ck.compare_portfolio(ck.load_cases("cases")).plot_levels("motorola-ged", "cycle_time_factor").get_title()
+        'Cycle-time factor by maturity level'
+        """
+        return _level_chart(self.portfolio, self.levels, case_id, kpi)
+
     def findings(self, reported: pd.DataFrame | None = None) -> Findings:
         """The portfolio's findings, by KPI and by category.
 
@@ -704,7 +773,8 @@ class PortfolioComparison:
         labels = self.portfolio.kpis.drop_duplicates("kpi").set_index("kpi")["label"].to_dict()
         if reported is None and len(self.portfolio.cases) <= REPORTED_UP_TO:
             reported = self.as_reported()
-        return portfolio_findings(self.tests(), self.tests(by="category"), labels, len(self.portfolio.cases),
+        with_series = self.portfolio.kpis["case_id"].nunique()  # a published case of summaries has none
+        return portfolio_findings(self.tests(), self.tests(by="category"), labels, with_series,
                                   self.alpha, self.correction, self.effects if reported is None else reported)
 
     def summary(self, reported: pd.DataFrame | None = None):
@@ -737,6 +807,17 @@ class PortfolioComparison:
                 f"{self.effects['kpi'].nunique()} KPIs, {int(self.effects['usable'].sum()):,} effects pooled; "
                 f"alpha {self.alpha:g}, {self.correction} correction, {self.meta_method} random effects, "
                 f"{self.meta_test} test>")
+
+
+def _level_chart(portfolio: Portfolio, levels: pd.DataFrame, case_id: str, kpi: str):
+    from . import plots
+
+    chosen = levels[(levels["case_id"] == case_id) & (levels["kpi"] == kpi)]
+    if chosen.empty:
+        shown = ", ".join(f"{c}/{k}" for c, k in zip(levels["case_id"], levels["kpi"])) or "none"
+        raise ArgumentError(f"no values by maturity level for {case_id}/{kpi}; there are: {shown}")
+    values = level_values(portfolio.published[portfolio.published["case_id"] == case_id])
+    return plots.level_chart(values[values["kpi"] == kpi], chosen.iloc[0])
 
 
 def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm", alpha: float = 0.05,
@@ -784,6 +865,9 @@ def compare_portfolio(portfolio: Portfolio, kpis=None, correction: str = "holm",
     if meta_method not in METHODS or meta_test not in TESTS:
         raise ArgumentError(f"meta_method must be one of {', '.join(METHODS)} and meta_test one of "
                             f"{', '.join(TESTS)}; got {meta_method!r} and {meta_test!r}")
-    effects = portfolio_effects(portfolio, kpis, alpha, transition_months, horizon_months)
+    reported = summary_effects(portfolio.published, portfolio.kpi_definitions, alpha)
+    effects = portfolio_effects(portfolio, kpis, alpha, transition_months, horizon_months, reported=reported)
+    pooled = effects[(effects["design"] != TIME_SERIES) & effects["usable"]].set_index(["case_id", "kpi"]).index
+    reported["pooled"] = pd.MultiIndex.from_frame(reported[["case_id", "kpi"]]).isin(pooled)  # once per case
     return PortfolioComparison(portfolio, effects, alpha, correction, meta_method, meta_test, transition_months,
-                               horizon_months)
+                               horizon_months, reported)

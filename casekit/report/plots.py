@@ -10,6 +10,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import FuncFormatter
+
+from ..stats.notes import format_p
 
 PHASE_COLORS = {"before": "#4c72b0", "transition": "#999999", "after": "#dd8452"}
 
@@ -435,7 +438,9 @@ def forest_plot(effects: pd.DataFrame, pooled: pd.Series | None = None, ax=None)
     """Each case's improvement with its CI, and the pooled estimate with CI and prediction interval.
 
     ``effects``: rows of :attr:`casekit.PortfolioComparison.effects` for one KPI; ``pooled``:
-    that KPI's row of :meth:`casekit.PortfolioComparison.tests`. The axis spans the
+    that KPI's row of :meth:`casekit.PortfolioComparison.tests`. A published case study's
+    summary (``design`` other than ``time series``) is drawn as an open green
+    diamond and named "(published)". The axis spans the
     estimates and their intervals; a prediction interval reaching beyond them
     is cut at the edge with an arrow, and its bounds are printed. It is drawn
     only from three cases up (below that it says nothing).
@@ -480,9 +485,17 @@ def forest_plot(effects: pd.DataFrame, pooled: pd.Series | None = None, ax=None)
         y = np.arange(len(data))
     rows = len(data) + (rest is not None)
     ax = _axes(ax, (7, 1.4 + 0.4 * (rows + 2)))
-    ax.errorbar(data["improvement"], y, xerr=[data["improvement"] - data["ci_low"], data["ci_high"] - data["improvement"]],
-                fmt="s", color="#4c72b0", capsize=3, label="organization (CI)")
-    labels = list(data["name"] if "name" in data else data["case_id"])
+    published = (data["design"] != "time series").to_numpy() if "design" in data else np.zeros(len(data), bool)
+    for chosen, style in ((~published, {"fmt": "s", "color": "#4c72b0", "label": "organization (CI)"}),
+                          (published, {"fmt": "D", "color": "#2e8b57", "mfc": "white",
+                                       "label": "published case study (CI)"})):
+        if chosen.any():
+            part = data[chosen]
+            ax.errorbar(part["improvement"], y[chosen], xerr=[part["improvement"] - part["ci_low"],
+                                                             part["ci_high"] - part["improvement"]],
+                        capsize=3, **style)
+    names = data["name"] if "name" in data else data["case_id"]
+    labels = [f"{name} (published)" if marked else name for name, marked in zip(names, published)]
     spans = [data["ci_low"].min(), data["ci_high"].max(), 0.0]
     if rest is not None:
         low10, median, high90 = np.percentile(rest, [10, 50, 90])
@@ -654,6 +667,67 @@ def plan_chart(curves: pd.DataFrame, inputs: dict):
         ax.legend(loc="lower right", fontsize="small", frameon=False)
     fig.tight_layout()
     return fig
+
+
+def level_chart(values: pd.DataFrame, trend: pd.Series, ax=None):
+    """A KPI's values by maturity level as a published source printed them, and the weighted trend through them.
+
+    Each level is a point whose area grows with its number of projects (printed beside it); the dashed line
+    is the trend :func:`casekit.stats.levels.level_trends` tests. A ratio-scale KPI is drawn on a log axis,
+    where that trend is a straight line.
+
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        One case's and KPI's rows of :func:`casekit.stats.levels.level_values`.
+    trend : pandas.Series
+        Their row of :func:`casekit.stats.levels.level_trends`.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import casekit as ck, matplotlib.pyplot as plt
+    >>> from casekit.stats.levels import level_trends, level_values
+    >>> pf = ck.load_cases("cases")
+    >>> values = level_values(pf.published).query("kpi == 'in_process_defects'")
+    >>> trend = level_trends(pf.published, pf.kpi_definitions).set_index("kpi").loc["in_process_defects"]
+    >>> level_chart(values, trend).get_xlabel()
+    'maturity level (cross-sectional: different projects at each level)'
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, (5.2, 3.4))
+    ratio = trend["improvement_unit"] == "%"
+    x, y, n = values["level"].to_numpy(float), values["value"].to_numpy(float), values["n"].to_numpy(float)
+    ax.scatter(x, y, s=25 + 12 * n, color="#2e8b57", alpha=0.8, zorder=3, label="level mean (area: projects)")
+    for level, value, count in zip(x, y, n):
+        ax.annotate(f"n = {count:.0f}", (level, value), xytext=(9, 0), textcoords="offset points", va="center",
+                    fontsize="x-small", color="#555555")
+    fitted = np.log(y) if ratio else y
+    slope, intercept = np.polyfit(x, fitted, 1, w=np.sqrt(n))
+    line = intercept + slope * np.array([x.min(), x.max()])
+    ax.plot([x.min(), x.max()], np.exp(line) if ratio else line, "--", color="#555555", linewidth=1,
+            label=f"trend: {abs(trend['per_level']):.0f}{'%' if ratio else ' points'} "
+                  f"{'better' if trend['per_level'] >= 0 else 'worse'} a level"
+                  + (f" (p {format_p(trend['p_value'])})" if np.isfinite(trend["p_value"]) else ""))
+    if ratio:
+        ax.set_yscale("log")
+        plain = FuncFormatter(lambda value, _: f"{value:,g}")  # 600, not 6 × 10²
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="y", which="minor", labelsize="x-small")
+    ax.margins(y=0.15)
+    ax.set_xticks(range(1, 6))
+    ax.set_xlim(0.6, 5.6)
+    ax.set_xlabel("maturity level (cross-sectional: different projects at each level)")
+    ax.set_ylabel(_plain(f"{trend['unit']} ({_direction(trend['better'])})"))
+    ax.set_title(_plain(f"{trend['label']} by maturity level"))
+    ax.legend(loc="best", fontsize="small", frameon=False, markerscale=0.5)
+    return ax
 
 
 def _kpi_name(row) -> str:

@@ -23,7 +23,7 @@ from ..stats.findings import confidence, format_level
 from ..stats.notes import format_p
 from ..stats.within import CORRECTION_NAMES
 from .formats import FINDINGS_MIME
-from .summary import case_overview, maturity_label
+from .summary import case_overview, maturity_label, portfolio_title
 
 DASH = "—"
 DETAIL_ROWS = 25  # a longer table shows its first rows and folds the rest into a collapsible section
@@ -295,10 +295,13 @@ def case_heading(portfolio: Portfolio, case_id: str) -> Block:
     Northwood Paper & Forest Products
     """
     case = portfolio.cases.set_index("case_id").loc[case_id]
-    facts = [case["sector"], case["region"], f"{case['size']:,} employees",
-             f"{case['model']} adoption from {case['adoption_start']}",
-             f"maturity {maturity_label(case['maturity_before'])} before, {maturity_label(case['maturity_latest'])} latest",
-             f"data {case['first_period']} to {case['last_period']}"]
+    series = isinstance(case["first_period"], str)  # a published case of summaries only has none
+    facts = [case["sector"], case["region"], f"{case['size']:,} employees" if pd.notna(case["size"]) else "",
+             f"{case['model']} adoption from {case['adoption_start']}" if pd.notna(case["adoption_start"]) else "",
+             f"maturity {maturity_label(case['maturity_before'])} before, {maturity_label(case['maturity_latest'])} latest"
+             if series else "",
+             f"data {case['first_period']} to {case['last_period']}" if series else
+             "a published source's reported figures"]
     facts = [str(f) for f in facts if isinstance(f, str) and f]
     body = (f"<h1>{html.escape(case['name'])}</h1>"
             f"<p class=\"casekit-subtitle\">CMMI case report · {html.escape(' · '.join(facts))}</p>"
@@ -334,12 +337,16 @@ def findings_block(findings, alpha: float = 0.05, horizon_months: int = 12) -> B
     """
     headings = {"improved": "Improved", "worsened": "Worsened", "no clear change": "No clear change",
                 "descriptive only": "Descriptive only (not tested)", "not enough data": "Not enough data",
+                "reported": "As reported by the published source", "by level": "By maturity level, as published",
                 "goal": "Business goals", "roi": "Return on investment"}
+    fitted = findings.items["group"].isin(["improved", "worsened", "no clear change", "descriptive only",
+                                           "not enough data"]).any() if len(findings.items) else False
+    how = (f"as the change beyond the trend before adoption{_against(findings)} averaged over the first "
+           f"{horizon_months} months after it" if fitted or not len(findings.items) else
+           "as the source reported them, converted as the report's methods say")
     parts = [f"<p class=\"casekit-headline\"><strong>{html.escape(findings.headline)}</strong></p>",
              f"<p class=\"casekit-note\">Effects are stated so that positive is better, whichever way a KPI runs "
-             f"(fewer defects, more on-time deliveries), as the change beyond the trend before adoption{_against(findings)} "
-             f"averaged over the first {horizon_months} months after it; intervals are "
-             f"{html.escape(confidence(alpha))}s.</p>"]
+             f"(fewer defects, more on-time deliveries), {how}; intervals are {html.escape(confidence(alpha))}s.</p>"]
     for group, lines in findings.groups.items():
         if lines:
             items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
@@ -375,6 +382,10 @@ def comparison_table(table: pd.DataFrame, alpha: float = 0.05, correction: str =
     >>> "Defect density" in block.text and "p (Holm-adjusted)" in block.text
     True
     """
+    if table.empty:
+        text = ("No KPI of this case is measured over time, so none is tested here; a published case's figures are "
+                "under \"What the published source reported\".")
+        return Block(f"<p class=\"casekit-note\">{html.escape(text)}</p>", text)
     level = confidence(alpha)
     adjusted = f"p ({CORRECTION_NAMES[correction]}-adjusted)" if correction != "none" else "p"
     main = pd.DataFrame({
@@ -455,6 +466,9 @@ def goals_table(goals: pd.DataFrame, table: pd.DataFrame, alpha: float = 0.05) -
     >>> ck.presentation.goals_table(comparison.goals(), comparison.table).text.split()[:3]
     ['Goal', 'Statement', 'KPI']
     """
+    if goals.empty:
+        text = "The case states no business goals (business_goals: in case.yaml)."
+        return Block(f"<p class=\"casekit-note\">{html.escape(text)}</p>", text)
     kpis = table.set_index("kpi")
     rows = []
     for _, goal in goals.iterrows():
@@ -572,6 +586,9 @@ def roi_table(money_table: pd.DataFrame, table: pd.DataFrame | None = None, alph
     ['Investment', '305,000', 'EUR']
     """
     r = money_table.iloc[0]
+    if not _finite(r["investment"]):  # nothing to work a return out from (a published case of summaries only)
+        return Block(f"<p class=\"casekit-note\">{html.escape(r['note'].capitalize())}.</p>",
+                     f"{r['note'].capitalize()}.")
     labels = {} if table is None else dict(zip(table["kpi"], table["label"]))
     valued = ", ".join(labels.get(k.strip(), k.strip()) for k in str(r["kpis_valued"] or "").split(",") if k.strip())
     currency = r["currency"]
@@ -621,11 +638,12 @@ def portfolio_heading(portfolio: Portfolio) -> Block:
     --------
     >>> import casekit as ck
     >>> print(ck.presentation.portfolio_heading(ck.load_cases("cases")).text.splitlines()[0])
-    Portfolio of 8 organizations
+    Portfolio of 8 organizations and 1 published case study
     """
     cases = portfolio.cases.sort_values("name")
-    n = len(cases)
-    title = f"Portfolio of {n:,} organization{'s' if n != 1 else ''}"
+    studied = cases["case_id"].isin(portfolio.kpis["case_id"])  # the others: published summaries only
+    n = int(studied.sum())
+    title = portfolio_title(n, int((~studied).sum()))
     if n <= NAMED_CASES:
         covered = ", ".join(cases["name"])
     else:
@@ -633,7 +651,8 @@ def portfolio_heading(portfolio: Portfolio) -> Block:
         covered = "; ".join(f"{count:,} in {sector}" for sector, count in sectors.head(6).items())
         if len(sectors) > 6:
             covered += f"; {sectors.iloc[6:].sum():,} in {len(sectors) - 6} other sectors"
-    span = f"adoption from {cases['adoption_start'].min()} to {cases['adoption_start'].max()}" if n else ""
+    starts = cases["adoption_start"].dropna()
+    span = f"adoption from {starts.min()} to {starts.max()}" if len(starts) else ""
     body = (f"<h1>{html.escape(title)}</h1><p class=\"casekit-subtitle\">CMMI case studies · "
             f"{html.escape(covered)}{' · ' + html.escape(span) if span else ''}</p>")
     return Block(body, "\n".join([title, f"CMMI case studies · {covered}" + (f" · {span}" if span else "")]))
@@ -697,13 +716,21 @@ def overview_table(portfolio: Portfolio) -> Block:
     'Organization'
     """
     table = case_overview(portfolio).merge(portfolio.cases[["case_id", "name", "size"]], on="case_id")
+    published = portfolio.published
+    figures = published.groupby("case_id").size().to_dict()
+    by_level = published[published["group"].str.startswith("level")]
+    levels = {case: f"{rows.min()[-1]}–{rows.max()[-1]}" for case, rows in by_level.groupby("case_id")["group"]}
     frame = pd.DataFrame({
-        "Organization": table["name"], "Sector": table["sector"], "Employees": table["size"].map(lambda v: f"{v:,}"),
-        "CMMI model": table["model"], "Adoption": table["adoption_start"].astype(str),
-        "Maturity": [f"{maturity_label(a)} → {maturity_label(b)}" for a, b in zip(table["maturity_before"],
-                                                                      table["maturity_latest"])],
-        "KPIs": table["kpis"], "Measurements before / after": [f"{a:,} / {b:,}" for a, b in
-                                                            zip(table["before"], table["after"])],
+        "Organization": table["name"], "Sector": table["sector"], "Employees": table["size"].map(lambda v: "–" if pd.isna(v) else f"{v:,}"),
+        "CMMI model": table["model"].fillna("–"),
+        "Adoption": [str(start) if pd.notna(start) else "–" for start in table["adoption_start"]],
+        "Maturity": [f"levels {levels[case]} compared" if case in levels else
+                     f"{maturity_label(a)} → {maturity_label(b)}"
+                     for case, a, b in zip(table["case_id"], table["maturity_before"], table["maturity_latest"])],
+        "KPIs": table["kpis"] + table["case_id"].map(published.groupby("case_id")["kpi"].nunique()).fillna(0).astype(int),
+        "Measurements before / after": [f"{a:,} / {b:,}" if a or b or not figures.get(case) else
+                                        f"{figures[case]} published figures"
+                                        for case, a, b in zip(table["case_id"], table["before"], table["after"])],
     })
     return reader_table(frame, text_columns=["Organization", "Sector", "CMMI model"])
 

@@ -80,7 +80,7 @@ def case_overview(portfolio: Portfolio) -> pd.DataFrame:
     --------
     >>> import casekit as ck
     >>> ck.summary.case_overview(ck.load_cases("cases")).shape
-    (8, 10)
+    (9, 10)
     """
     counts = (
         portfolio.kpis.groupby(["case_id", "phase"]).size().unstack(fill_value=0)
@@ -92,6 +92,8 @@ def case_overview(portfolio: Portfolio) -> pd.DataFrame:
         .join(kpis, on="case_id")
         .join(counts, on="case_id")
     )
+    counted = ["kpis", "before", "transition", "after"]  # a published case of summaries only has no series
+    table[counted] = table[counted].fillna(0).astype(int)
     return table[["case_id", "sector", "model", "adoption_start", "kpis", "before", "transition", "after",
                   "maturity_before", "maturity_latest"]].reset_index(drop=True)
 
@@ -122,7 +124,8 @@ def overview_text(portfolio: Portfolio) -> str:
     table = case_overview(portfolio)
     for column in ("maturity_before", "maturity_latest"):
         table[column] = [maturity_label(level) for level in table[column]]
-    table["adoption_start"] = table["adoption_start"].astype(str)
+    table["adoption_start"] = [str(start) if pd.notna(start) else "–" for start in table["adoption_start"]]
+    table["model"] = table["model"].fillna("–")  # a published case of summaries only has neither
     names = {"case_id": "case", "sector": "sector", "model": "CMMI model", "adoption_start": "adoption",
              "kpis": "KPIs", "before": "before", "transition": "transition", "after": "after",
              "maturity_before": "maturity before", "maturity_latest": "maturity latest"}
@@ -134,3 +137,26 @@ def overview_text(portfolio: Portfolio) -> str:
         align = str.rjust if column in counts else str.ljust
         columns.append([align(name, width)] + [align(cell, width) for cell in cells])
     return "\n".join("  ".join(row).rstrip() for row in zip(*columns))
+
+
+def portfolio_title(organizations: int, published: int = 0) -> str:
+    """A portfolio's title: its organizations (those with series) and its published case studies.
+
+    Parameters
+    ----------
+    organizations : int
+        Organizations with measurements over time.
+    published : int
+        Published case studies of summaries only.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> portfolio_title(8, 1), portfolio_title(1)
+    ('Portfolio of 8 organizations and 1 published case study', 'Portfolio of 1 organization')
+    """
+    title = f"Portfolio of {organizations:,} organization{'s' if organizations != 1 else ''}"
+    return title + (f" and {published:,} published case stud{'y' if published == 1 else 'ies'}" if published else "")
