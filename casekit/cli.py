@@ -117,7 +117,7 @@ def _new(args: argparse.Namespace) -> int:
     from .inputs.scaffold import new_case
 
     try:
-        folder = new_case(args.case_id, args.cases)
+        folder = new_case(args.case_id, args.cases, published=args.published)
     except ValueError as exc:
         print(f"casekit new: {exc}", file=sys.stderr)
         return 2
@@ -332,6 +332,8 @@ def _parser() -> argparse.ArgumentParser:
                               description="Create CASES/CASE_ID from a commented template that validates as is.")
     new.add_argument("case_id", metavar="CASE_ID")
     new.add_argument("--cases", default="cases", help="cases folder (default: cases)")
+    new.add_argument("--published", action="store_true",
+                     help="a published case study: case.yaml with a reference, and results.csv of reported figures")
     new.set_defaults(func=_new)
     imported = commands.add_parser(
         "import", help="turn a spreadsheet or CSV of KPIs into a case's kpis.csv (and appraisals.csv)",

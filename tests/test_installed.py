@@ -62,7 +62,8 @@ def test_the_wheel_carries_the_notebooks_data_and_templates(installed: Path):
     for expected in ("casekit/notebooks/case_report.ipynb", "casekit/notebooks/portfolio_report.ipynb",
                      "casekit/notebooks/workshop/01_read_a_case.ipynb", "casekit/data/sei_performance_results_2006.csv",
                      "casekit/data/cases/quantia-tech/case.yaml", "casekit/rendering/templates/index.html.j2",
-                     "casekit/rendering/_fast/server.py", "casekit/templates/new_case/case.yaml"):
+                     "casekit/rendering/_fast/server.py", "casekit/templates/new_case/case.yaml",
+                     "casekit/templates/new_published_case/results.csv"):
         assert expected in names, expected
 
 

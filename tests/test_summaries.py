@@ -254,3 +254,16 @@ def test_a_published_case_of_summaries_only_renders_its_own_report(tmp_path):
     assert "Michael Diaz and Joseph Sligo" in block.text and "cross-sectional" in block.text
     assert "no adoption month" in ck.presentation.roi_table(comparison.roi()).text
     assert comparison.specifications().empty and comparison.placebos().empty
+
+
+def test_casekit_new_published_makes_a_case_that_validates_and_warns_until_edited(tmp_path):
+    folder = ck.new_case("acme-paper", tmp_path / "cases", published=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["case.yaml", "results.csv"]
+    assert ck.validate_cases(tmp_path / "cases") == []
+    from casekit.inputs.cautions import case_warnings
+
+    warned = {(Path(w.path).name, w.field) for w in case_warnings(tmp_path / "cases")}
+    assert {("case.yaml", "name"), ("case.yaml", "reference"), ("results.csv", "")} <= warned
+    comparison = ck.compare_case(ck.load_cases(tmp_path / "cases"), "acme-paper")  # no own KPI, no series
+    assert set(comparison.reported["design"]) == {"published before/after", "published change"}
+    assert comparison.levels["kpi"].tolist() == ["defect_density"]

@@ -16,7 +16,7 @@ from .catalog import kpi_catalog
 from .scaffold import template_copies
 from .validation import ParsedCase, case_folders, check_case, known_kpis
 
-TEMPLATE_TEXT = {"name": "Your organization", "summary": "Two or three sentences"}
+TEMPLATE_TEXT = {"name": "Your organization", "summary": "Two or three sentences", "reference": "Author(s), \"Title\""}
 MIN_VALUES = 3  # fewer values than this say nothing about their scale
 
 
@@ -132,7 +132,8 @@ def _template_left(case: ParsedCase) -> list[Problem]:
     fixes = {"kpis.csv": "replace it with your measurements (`casekit import` reads a spreadsheet)",
              "appraisals.csv": "replace it with the organization's appraisals (`casekit import --appraisals-sheet`)",
              "practice_areas.csv": "replace it with the organization's capability levels, or delete it (it is "
-                                   "optional)"}
+                                   "optional)",
+             "results.csv": "replace it with the figures the source prints, each with its location"}
     for path in template_copies(case.folder, case.digests or None):  # digests, where the reading kept them
         found.append(Problem(display_path(path), None, "", f"warning: still the template's example data, not the "
                                                            f"organization's: {fixes[path.name]}"))

@@ -13,9 +13,10 @@ from ..errors import ArgumentError
 from .validation import CASE_ID
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "new_case"
+PUBLISHED_TEMPLATE = TEMPLATE.parent / "new_published_case"
 
 
-def new_case(case_id: str, cases_dir: str | Path = "cases") -> Path:
+def new_case(case_id: str, cases_dir: str | Path = "cases", published: bool = False) -> Path:
     """Create ``cases_dir/case_id`` from casekit's commented template.
 
     The template's files (``case.yaml`` with a comment on every field,
@@ -29,6 +30,9 @@ def new_case(case_id: str, cases_dir: str | Path = "cases") -> Path:
         single hyphens (``acme-bank``).
     cases_dir : path
         The cases folder to create it in (created if missing).
+    published : bool
+        A published case study instead: ``case.yaml`` with ``source: published`` and a ``reference``,
+        and an example ``results.csv`` of reported summaries (before/after, a change, values by level).
 
     Returns
     -------
@@ -67,7 +71,7 @@ def new_case(case_id: str, cases_dir: str | Path = "cases") -> Path:
         raise ArgumentError(f"cannot make {folder}: {exc.strerror or exc} (--cases {cases_dir} must be a folder "
                             "you can write in)") from None
     try:
-        for source in sorted(TEMPLATE.iterdir()):
+        for source in sorted((PUBLISHED_TEMPLATE if published else TEMPLATE).iterdir()):
             text = source.read_text(encoding="utf-8")
             (staging / source.name).write_text(text.replace("{case_id}", case_id), encoding="utf-8")
         os.replace(staging, folder)  # the folder appears complete or not at all
@@ -78,7 +82,9 @@ def new_case(case_id: str, cases_dir: str | Path = "cases") -> Path:
     return folder
 
 
-EXAMPLE_DATA = ("kpis.csv", "appraisals.csv", "practice_areas.csv")  # the template's example data, not a client's
+# the templates' example data, not a client's, and the template each comes from
+EXAMPLE_DATA = {"kpis.csv": TEMPLATE, "appraisals.csv": TEMPLATE, "practice_areas.csv": TEMPLATE,
+                "results.csv": PUBLISHED_TEMPLATE}
 
 
 def template_copies(folder: str | Path, digests: dict[str, str] | None = None) -> list[Path]:
@@ -107,8 +113,8 @@ def template_copies(folder: str | Path, digests: dict[str, str] | None = None) -
     ['kpis.csv', 'appraisals.csv', 'practice_areas.csv']
     """
     found = []
-    for name in EXAMPLE_DATA:
-        path, example = Path(folder) / name, TEMPLATE / name
+    for name, template in EXAMPLE_DATA.items():
+        path, example = Path(folder) / name, template / name
         if digests is not None:
             if digests.get(name) == _example_digest(name):
                 found.append(path)
@@ -121,4 +127,4 @@ def template_copies(folder: str | Path, digests: dict[str, str] | None = None) -
 @cache
 def _example_digest(name: str) -> str:
     """The SHA-256 of the template's example file ``name``: a file casekit ships, read once per process."""
-    return hashlib.sha256((TEMPLATE / name).read_bytes()).hexdigest()
+    return hashlib.sha256((EXAMPLE_DATA[name] / name).read_bytes()).hexdigest()
