@@ -329,6 +329,7 @@ def _kpi_table(parsed: list[ParsedCase], definitions: pd.DataFrame, records=lamb
                         np.repeat([_ordinal(c.meta["adoption_start"]) for c in parsed], counts).astype(np.int64),
                         np.repeat([c.meta["transition_months"] for c in parsed], counts).astype(np.int64)),
     })
+    table = table.astype({"case_id": object, "kpi": object})  # an empty table too (published cases of summaries only)
     table = table.sort_values(["case_id", "kpi", "date"], kind="stable", ignore_index=True)
     info = definitions[["case_id", "kpi", "label", "unit", "better", "category", "scale"]]
     own = table.merge(info.dropna(subset=["case_id"]), on=["case_id", "kpi"], how="left")
