@@ -228,7 +228,8 @@ def _plan(args: argparse.Namespace) -> int:
         portfolio = load_cases(args.cases_dir) if from_case else None
         programme = plan(portfolio, args.case, args.kpi, months_before=args.months_before, phi=args.phi,
                          noise=args.noise, change=args.change, transition=args.transition,
-                         comparison=args.comparison, kpis=args.kpis, tau=args.tau, alpha=args.alpha)
+                         comparison=args.comparison, kpis=args.kpis, tau=args.tau, alpha=args.alpha,
+                         staggered=args.staggered)
     except (CasekitError, ValueError) as exc:
         print(f"casekit plan: {exc}", file=sys.stderr)
         return 2
@@ -429,6 +430,8 @@ def _parser() -> argparse.ArgumentParser:
     planned.add_argument("--kpis", type=int, default=1, help="KPIs tested in the case (default 1; a case: its own)")
     planned.add_argument("--tau", type=float, default=0.05, help="between-organization sd of the effect (default 0.05)")
     planned.add_argument("--alpha", type=float, default=0.05)
+    planned.add_argument("--staggered", type=int, metavar="MONTHS",
+                         help="also plan the event study: organizations adopting over this many months")
     planned.add_argument("--csv", help="also write the power table to this CSV file")
     planned.add_argument("--png", help="also draw the power curves into this PNG file")
     planned.set_defaults(func=_plan)

@@ -4,7 +4,10 @@
 point, the power the planner predicts and the share of COUNT simulated series (or portfolios) whose effect
 casekit's test calls significant at 5%. Single series come from tests/ar1_simulation.py, pairs with a
 comparison unit from tests/controlled_simulation.py; a portfolio is k such series, each organization's true
-effect drawn around the mean with sd tau, pooled by ck.meta_analysis as compare_portfolio pools them.
+effect drawn around the mean with sd tau, pooled by ck.meta_analysis as compare_portfolio pools them. A
+staggered panel (:func:`staggered_panel`) is organizations adopting in random months, with a calendar every
+organization lives through, each organization's AR(1) noise and its own constant change, tested by casekit's
+event study (the average change after adoption).
 """
 
 from __future__ import annotations
@@ -23,6 +26,46 @@ SINGLE = [(12, 0.0, 0.10, 0.20, None), (12, 0.7, 0.10, 0.30, None), (24, 0.0, 0.
 # (organizations, months a side, phi, noise, true mean fall, tau)
 POOLED = [(4, 24, 0.4, 0.10, 0.15, 0.05), (8, 24, 0.4, 0.10, 0.10, 0.05), (16, 12, 0.4, 0.10, 0.10, 0.10),
           (32, 24, 0.4, 0.10, 0.05, 0.05)]
+# (organizations, months of adoption, phi, noise, true mean fall, tau, share never adopting)
+STAGGERED = [(12, 24, 0.4, 0.10, 0.10, 0.0, 0.0), (20, 12, 0.2, 0.15, 0.10, 0.05, 0.2),
+             (40, 24, 0.6, 0.10, 0.05, 0.0, 0.0), (80, 24, 0.4, 0.15, 0.05, 0.05, 0.3)]
+STAGGERED_BEFORE, STAGGERED_AFTER = 24, 12
+
+
+def staggered_panel(rng, k, spread, phi, noise, fall, tau, never):
+    """(organization, month, adoption month, log KPI) of ``k`` organizations adopting over ``spread`` months."""
+    months = STAGGERED_BEFORE + spread + STAGGERED_AFTER
+    adoption = STAGGERED_BEFORE + rng.integers(0, spread, k)
+    adoption[rng.random(k) < never] = months + 1
+    calendar = np.cumsum(rng.normal(0, 0.03, months))
+    errors = np.zeros((k, months))
+    errors[:, 0] = rng.normal(0, noise / np.sqrt(1 - phi**2), k)
+    for month in range(1, months):
+        errors[:, month] = phi * errors[:, month - 1] + rng.normal(0, noise, k)
+    change = np.log1p(-fall) + tau * rng.standard_normal(k)
+    after = np.arange(months)[None, :] >= adoption[:, None]
+    y = rng.normal(1.0, 0.5, k)[:, None] + calendar[None, :] + errors + change[:, None] * after
+    return (np.repeat(np.arange(k), months), np.tile(np.arange(months), k), np.repeat(adoption, months), y.ravel())
+
+
+def staggered_rate(count: int, seed: int, k, spread, phi, noise, fall, tau, never) -> float:
+    """Share of ``count`` staggered panels whose average change after adoption casekit's event study calls
+    significant at 5%."""
+    from casekit.stats.event_study import event_study
+
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(count):
+        fit = event_study(*staggered_panel(rng, k, spread, phi, noise, fall, tau, never))
+        hits += fit.average(0, 24)["p_value"] < 0.05
+    return hits / count
+
+
+def predicted_staggered(k, spread, phi, noise, fall, tau, never) -> float:
+    from casekit.stats.planning import event_study_power
+
+    return float(event_study_power(k, np.log1p(-fall), spread, STAGGERED_BEFORE, STAGGERED_AFTER, phi, noise,
+                                   tau=tau, never=never, panels=1000)[0, 0])
 
 
 def single_rate(count: int, seed: int, months: int, phi: float, noise: float, fall: float, comparison) -> float:
@@ -89,4 +132,10 @@ if __name__ == "__main__":
         k, months, phi, noise, fall, tau = point
         name = f"{k} organizations, {months}+{months}, φ {phi}, sd {noise}, a {fall:.0%} fall on average, τ {tau}"
         predicted, simulated = predicted_pooled(*point), pooled_rate(max(count // 4, 50), 67, *point)
+        print(f"| {name} | {predicted:.1%} | {simulated:.1%} | {100 * (predicted - simulated):+.1f} |", flush=True)
+    for point in STAGGERED:
+        k, spread, phi, noise, fall, tau, never = point
+        name = (f"event study: {k} organizations adopting over {spread} months ({never:.0%} never), φ {phi}, "
+                f"sd {noise}, a {fall:.0%} fall, τ {tau}")
+        predicted, simulated = predicted_staggered(*point), staggered_rate(count, 79, *point)
         print(f"| {name} | {predicted:.1%} | {simulated:.1%} | {100 * (predicted - simulated):+.1f} |", flush=True)

@@ -67,7 +67,7 @@ def test_index_and_every_linked_report(browser, site):
     links = sorted({page.evaluate("(a) => a.href", a) for a in page.query_selector_all("a[href]")})
     reports = [link for link in links if link.endswith(".html")]
     notebooks = [link for link in links if link.endswith(".ipynb")]
-    assert len(reports) == 9 and len(notebooks) == 9
+    assert len(reports) == 10 and len(notebooks) == 10
     for link in notebooks:
         assert page.request.get(link).ok, link
     for link in reports:
@@ -109,7 +109,8 @@ MEASURE = """() => {
 
 @pytest.mark.parametrize("report, title", [("northwood-paper", "Northwood Paper & Forest Products"),
                                            ("ironforge-industrial", "Ironforge Industrial Systems"),
-                                           ("portfolio", "Portfolio of 8 organizations")])
+                                           ("portfolio", "Portfolio of 8 organizations"),
+                                           ("motorola-ged", "Motorola Government Electronics Division")])
 def test_a_report_reads_as_a_document_at_1280_px(browser, site, report, title):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     assert page.goto(f"{site}/{report}.html").ok
@@ -141,7 +142,7 @@ PHONE = """() => {
 }"""
 
 
-@pytest.mark.parametrize("report", ["ironforge-industrial", "portfolio"])
+@pytest.mark.parametrize("report", ["ironforge-industrial", "portfolio", "motorola-ged"])
 def test_a_report_reads_on_a_phone_at_390_px(browser, site, report):
     """Tables stack into one card per row (nothing cut, no sideways page); charts keep their drawn size, so their
     text is as legible as on a desktop, and scroll sideways inside their own box."""

@@ -8,7 +8,18 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from plan_simulation import POOLED, SINGLE, pooled_rate, predicted_pooled, predicted_single, single_rate
+from plan_simulation import (
+    POOLED,
+    SINGLE,
+    STAGGERED,
+    pooled_rate,
+    predicted_pooled,
+    predicted_single,
+    predicted_staggered,
+    single_rate,
+    staggered_panel,
+    staggered_rate,
+)
 
 import casekit as ck
 from casekit.errors import ArgumentError
@@ -29,6 +40,35 @@ def test_predicted_power_is_casekits_simulated_power_for_one_case(point):
 @pytest.mark.parametrize("point", POOLED, ids=[f"k{p[0]}" for p in POOLED])
 def test_predicted_power_is_casekits_simulated_power_across_cases(point):
     assert predicted_pooled(*point) == pytest.approx(pooled_rate(400, 73, *point), abs=0.06)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", STAGGERED, ids=[f"k{p[0]}-never{p[6]}" for p in STAGGERED])
+def test_predicted_power_is_casekits_simulated_power_of_the_event_study(point):
+    """Within 7 points on 300 panels (the table in docs/methods.md, 1,000 a point, is within 4)."""
+    assert predicted_staggered(*point) == pytest.approx(staggered_rate(300, 89, *point), abs=0.07)
+
+
+def test_a_change_after_adoption_shifts_the_event_studys_average_by_itself_and_keeps_its_error():
+    """What lets one stack of panels without a change give the event study's power for every change."""
+    from casekit.stats.event_study import event_study
+
+    unit, month, adoption, y = staggered_panel(np.random.default_rng(5), 30, 24, 0.4, 0.1, 0.0, 0.05, 0.2)
+    without = event_study(unit, month, adoption, y).average(0, 24)
+    changed = event_study(unit, month, adoption, y + np.log(0.8) * (month >= adoption)).average(0, 24)
+    assert changed["estimate"] - without["estimate"] == pytest.approx(np.log(0.8), abs=1e-12)
+    assert changed["se"] == pytest.approx(without["se"], rel=1e-10)
+
+
+def test_a_plan_of_staggered_adoption_adds_the_event_studys_curve():
+    programme = ck.plan(months_before=24, phi=0.4, noise=0.1, staggered=24, staggered_organizations=(10, 40))
+    curve = programme.table().query("axis == 'event study'")
+    assert curve["organizations"].tolist() == [10, 40] and curve["power"].is_monotonic_increasing
+    assert "adopting over 24 months, compared by the event study" in programme.summary()
+    assert programme.plot().axes[1].get_legend_handles_labels()[1][-1] == "event study, adopting over 24 months"
+    plt.close("all")
+    with pytest.raises(ArgumentError, match="at least 3 organizations"):
+        ck.plan(months_before=24, phi=0.4, noise=0.1, staggered=1)
 
 
 def test_at_no_effect_the_power_is_the_tests_size_and_it_grows_with_the_effect():

@@ -16,10 +16,12 @@ import pandas as pd
 from ..errors import ArgumentError
 from ..inputs.loading import Portfolio
 from ..stats.ar1 import ar1_estimates
-from ..stats.planning import EFFECT_GRID, pooled_power, power_table, smallest_detectable
+from ..stats.planning import EFFECT_GRID, event_study_power, pooled_power, power_table, smallest_detectable
 
 MONTHS_AFTER = (6, 12, 18, 24, 30, 36)
 CASES = (2, 4, 8, 16, 32)
+STAGGERED_ORGANIZATIONS = (10, 20, 40, 80)
+STAGGERED_AFTER = 12  # months measured after the last organization adopts  # the event study's curve: it needs 10 or more (casekit.report.event_time)
 TABLE_COLUMNS = ["axis", "months_after", "organizations", "contrast", "change", "power"]
 
 
@@ -30,8 +32,9 @@ class Plan:
     ----------
     inputs : dict
         What the plan assumed: ``months_before, phi, noise, transition, comparison, kpis, tau, alpha``,
-        ``change`` (percent, the level change planned for), ``slope_change`` (percent a month) and
-        ``source`` (the case and KPI they were estimated from, or ``"by hand"``).
+        ``change`` (percent, the level change planned for), ``slope_change`` (percent a month),
+        ``source`` (the case and KPI they were estimated from, or ``"by hand"``) and ``staggered`` (the
+        months over which organizations adopt, for the event study; None when not planned).
     curves : pandas.DataFrame
         The power table (:meth:`table`).
     detectable : dict
@@ -56,7 +59,8 @@ class Plan:
         Returns
         -------
         pandas.DataFrame
-            ``axis`` (``"months after adoption"`` or ``"organizations"``), ``months_after``, ``organizations``,
+            ``axis`` (``"months after adoption"``, ``"organizations"``, or ``"event study"`` when planned:
+            organizations adopting at different months), ``months_after``, ``organizations``,
             ``contrast`` (``"effect"``: a change of level, tested by the first-year effect as the verdict is;
             ``"slope"``: a change of slope; the cases' curve pools the first-year effect),
             ``change`` (the planned change: percent, or percent a month for the slope) and ``power``.
@@ -91,6 +95,13 @@ class Plan:
                   f"change is found 80% of the time from {int(enough.min())} organizations." if len(enough) else
                   f" Pooled across up to {int(organizations['organizations'].max())} organizations like this one, "
                   f"a {abs(inputs['change']):g}% change is found less than 80% of the time.")
+        staggered = self.curves[self.curves["axis"] == "event study"]
+        if len(staggered):
+            enough = staggered[staggered["power"] >= 0.8]["organizations"]
+            pooled += (f" Organizations adopting over {inputs['staggered']} months, compared by the event study: "
+                       + (f"found 80% of the time from {int(enough.min())} organizations." if len(enough) else
+                          f"found less than 80% of the time with up to {int(staggered['organizations'].max())} "
+                          "organizations."))
         return (f"With {inputs['months_before']} months before adoption, month-to-month noise of "
                 f"{100 * inputs['noise']:.0f}% and autocorrelation {inputs['phi']:.2g}: casekit's verdict finds a "
                 f"change of level of {level} with 80% power." + pooled)
@@ -122,7 +133,8 @@ def plan(portfolio: Portfolio | None = None, case_id: str | None = None, kpi: st
          months_before: int | None = None, phi: float | None = None, noise: float | None = None,
          months_after=MONTHS_AFTER, change: float = -20.0, slope_change: float = -1.0,
          transition: int | None = None, comparison: float | None = None, kpis: int = 1, cases=CASES,
-         tau: float = 0.05, alpha: float = 0.05, power: float = 0.8) -> Plan:
+         tau: float = 0.05, alpha: float = 0.05, power: float = 0.8, staggered: int | None = None,
+         staggered_organizations=STAGGERED_ORGANIZATIONS) -> Plan:
     """Plan a measurement programme: how likely casekit's tests are to find a change, and the smallest they find.
 
     Either from a case (``portfolio, case_id, kpi``: the KPI's months before adoption give the noise and the
@@ -160,6 +172,13 @@ def plan(portfolio: Portfolio | None = None, case_id: str | None = None, kpi: st
         The level.
     power : float
         The power the smallest detectable change is read at.
+    staggered : int, optional
+        Plan the event study too: organizations adopting in random months over this many months, each
+        measured ``months_before`` months before the first adoption month and 12 after the last, their
+        change tested by the event study's average change after adoption
+        (:func:`casekit.stats.planning.event_study_power`), each organization's change spread by ``tau``.
+    staggered_organizations : sequence of int
+        Numbers of organizations to plan the event study for.
 
     Returns
     -------
@@ -210,9 +229,15 @@ def plan(portfolio: Portfolio | None = None, case_id: str | None = None, kpi: st
                           transition=transition, comparison=comparison)
     rows += [{"axis": "organizations", "months_after": pooled_months, "organizations": int(k), "contrast": "effect",
               "change": change, "power": float(p)} for k, p in zip(cases, pooled)]
+    if staggered is not None:
+        found = event_study_power(staggered_organizations, level, int(staggered), months_before, STAGGERED_AFTER,
+                                  phi, noise, tau=tau, alpha=alpha)[:, 0]
+        rows += [{"axis": "event study", "months_after": STAGGERED_AFTER, "organizations": int(k),
+                  "contrast": "effect", "change": change, "power": float(p)}
+                 for k, p in zip(staggered_organizations, found)]
     inputs = {"months_before": int(months_before), "phi": float(phi), "noise": float(noise),
               "transition": transition, "comparison": comparison, "kpis": int(kpis), "tau": tau, "alpha": alpha,
-              "change": change, "slope_change": slope_change, "source": source}
+              "change": change, "slope_change": slope_change, "source": source, "staggered": staggered}
     return Plan(inputs, pd.DataFrame(rows, columns=TABLE_COLUMNS), detectable)
 
 

@@ -658,9 +658,17 @@ def plan_chart(curves: pd.DataFrame, inputs: dict):
         organizations.set_xscale("log", base=2)
         organizations.set_xticks(pooled["organizations"], [str(k) for k in pooled["organizations"]])
         organizations.minorticks_off()
+    staggered = curves[curves["axis"] == "event study"]
+    if len(staggered):
+        organizations.plot(staggered["organizations"], staggered["power"], "s--", color=PHASE_COLORS["before"],
+                           label=f"event study, adopting over {inputs.get('staggered')} months")
+        organizations.set_xscale("log", base=2)
+        ticks = sorted(set(pooled["organizations"]) | set(staggered["organizations"]))
+        organizations.set_xticks(ticks, [str(k) for k in ticks])
+        organizations.minorticks_off()
     organizations.set_xlabel("organizations pooled")
-    organizations.set_title(f"Pooled, {int(pooled['months_after'].iloc[0]) if len(pooled) else 24} months after each",
-                            fontsize="medium")
+    organizations.set_title(f"Across organizations (pooled: {int(pooled['months_after'].iloc[0]) if len(pooled) else 24} "
+                            "months after each)", fontsize="medium")
     for ax in (months, organizations):
         ax.axhline(0.8, color="black", linestyle="--", linewidth=0.8)
         ax.set_ylim(0, 1.02)
@@ -700,7 +708,7 @@ def level_chart(values: pd.DataFrame, trend: pd.Series, ax=None):
     'maturity level (cross-sectional: different projects at each level)'
     >>> plt.close("all")
     """
-    ax = _axes(ax, (5.2, 3.4))
+    ax = _axes(ax, (9.5, 3.6))  # the page's width, as the other charts
     ratio = trend["improvement_unit"] == "%"
     x, y, n = values["level"].to_numpy(float), values["value"].to_numpy(float), values["n"].to_numpy(float)
     ax.scatter(x, y, s=25 + 12 * n, color="#2e8b57", alpha=0.8, zorder=3, label="level mean (area: projects)")

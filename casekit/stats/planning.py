@@ -271,3 +271,90 @@ def pooled_power(k, effect, months_before: int, months_after: int, phi: float, n
         effects = effect + tau * rng.standard_normal((portfolios, size)) + error[drawn, 0]
         power.append(float((robust_p_values(effects, pooled_se[drawn] ** 2) < alpha).mean()))
     return np.array(power)
+
+
+EVENT_PANELS = 300  # panels simulated for each number of organizations
+
+
+def event_study_power(k, effect, spread: int, months_before: int, months_after: int, phi: float, noise: float,
+                      tau: float = 0.0, never: float = 0.0, alpha: float = 0.05, leads: int = 12, lags: int = 24,
+                      panels: int = EVENT_PANELS, seed: int = 0) -> np.ndarray:
+    """The power of casekit's event study across ``k`` organizations adopting at different months: its average
+    change after adoption (:meth:`casekit.stats.event_study.EventStudy.average`) tested at ``alpha``.
+
+    Each panel's organizations adopt in random months over ``spread`` months (a share ``never`` do not), each
+    measured ``months_before`` months before the first adoption month and ``months_after`` after the last, with
+    AR(1) noise and a true change ``effect`` from its adoption on, spread across organizations by ``tau``. A
+    change that is the same in every month after adoption shifts every estimate after adoption by exactly that
+    change and leaves its standard error as it is (the organizations not yet adopting, its comparisons, do not
+    have it), so one stack of panels without the change gives the power for any change: the test rejects
+    when ``|error + effect| / se`` passes its t quantile. A change shared by every organization in the same
+    calendar month (a market's turn) cancels in every comparison and does not enter.
+
+    Parameters
+    ----------
+    k : int or array_like of int
+        Organizations in a panel (10 or more: fewer leave the late months without comparisons).
+    effect : float or array_like of float
+        The change after adoption, a log ratio.
+    spread : int
+        Months over which the organizations adopt (2 or more).
+    months_before, months_after : int
+        Months measured before the first adoption month, and after the last.
+    phi, noise : float
+        The month-to-month autocorrelation of each organization's noise and its innovations' sd (log scale).
+    tau : float
+        The between-organization sd of the true change.
+    never : float
+        The share of organizations that do not adopt within the panel.
+    alpha : float
+        The level.
+    leads, lags : int
+        Months before adoption and after it that the event study estimates (the average takes 0 to ``lags``).
+    panels : int
+        Panels simulated for each ``k``.
+    seed : int
+        Of the simulation.
+
+    Returns
+    -------
+    numpy.ndarray
+        The power for each ``k`` (rows) and each effect (columns).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> power = event_study_power([10, 40], [np.log(0.9)], spread=24, months_before=24, months_after=12,
+    ...                           phi=0.4, noise=0.1, panels=100)
+    >>> bool(power[1, 0] > power[0, 0])
+    True
+    """
+    from .event_study import event_study  # the estimator planned for (imported only when planning it)
+
+    k = np.atleast_1d(np.asarray(k, dtype=int))
+    effects = np.atleast_1d(np.asarray(effect, dtype=float))
+    if np.any(k < 3) or spread < 2:
+        raise ArgumentError("an event study needs at least 3 organizations adopting over 2 months or more")
+    months = months_before + spread + months_after
+    rng = np.random.default_rng(seed)
+    power = np.zeros((len(k), len(effects)))
+    for row, size in enumerate(k):
+        errors, ses, criticals = [], [], []
+        for _ in range(panels):
+            adoption = months_before + rng.integers(0, spread, size)
+            adoption = np.where(rng.random(size) < never, months + 1, adoption)
+            y = noise * _ar1(rng.standard_normal((size, months)), np.arange(months), phi)
+            y += tau * rng.standard_normal((size, 1)) * (np.arange(months)[None, :] >= adoption[:, None])
+            fit = event_study(np.repeat(np.arange(size), months), np.tile(np.arange(months), size),
+                              np.repeat(adoption, months), y.ravel(), leads=leads, lags=lags, alpha=alpha)
+            average = fit.average(0, lags)
+            found = average["periods"] > 0 and np.isfinite(average["se"]) and average["se"] > 0
+            errors.append(average["estimate"] if found else np.nan)
+            ses.append(average["se"] if found else np.nan)
+            # the t quantile at the estimate's own effective degrees of freedom, as its interval uses
+            criticals.append((average["ci_high"] - average["estimate"]) / average["se"] if found else np.nan)
+        error, se, critical = np.array(errors), np.array(ses), np.array(criticals)
+        with np.errstate(invalid="ignore"):
+            rejected = np.abs(error[:, None] + effects[None, :]) / se[:, None] > critical[:, None]
+        power[row] = np.nan_to_num(rejected, nan=0.0).mean(axis=0)  # a panel with no estimate finds nothing
+    return power
