@@ -209,6 +209,7 @@ def test_a_case_with_its_own_series_of_a_kpi_is_pooled_once(tmp_path):
     effects = ck.compare_portfolio(ck.load_cases(folder)).effects
     rows = effects.query("case_id == 'quantia-tech' and kpi == 'defect_density'").set_index("design")
     assert rows.at["time series", "usable"] and not rows.at["published change", "usable"]
+    assert not ck.compare_case(ck.load_cases(folder), "quantia-tech").reported["pooled"].any()
 
 
 REFUSALS = [

@@ -62,6 +62,7 @@ class CaseComparison:
         self.seasonal, self.correction, self.primary = seasonal, correction, primary
         published = portfolio.published[portfolio.published["case_id"] == case_id]
         self.reported = summary_effects(published, portfolio.kpi_definitions, alpha)
+        self.reported["pooled"] &= ~self.reported["kpi"].isin(table["kpi"])  # its own series is pooled instead
         self.levels = level_trends(published, portfolio.kpi_definitions, alpha)
 
     def goals(self) -> pd.DataFrame:

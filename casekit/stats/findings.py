@@ -261,8 +261,8 @@ def _reported_text(row: pd.Series, alpha: float) -> str:
     where = f"; {row['location']}" if row["location"] else ""
     if row["pooled"]:
         spread = f" ({confidence(alpha)} {row['ci_low']:+.1f} to {row['ci_high']:+.1f}{size})"
-    else:
-        spread = f" (no spread printed{size}: described, not pooled)"
+    else:  # the note says why: no spread printed, or one too skewed to convert
+        spread = f" ({row['note'] or 'described, not pooled'}{size})"
     note = f"; {row['note']}" if row["note"] and row["pooled"] else ""
     return f"{row['label']}: {row['improvement']:+.1f}{unit} {what}{spread}{note}{where}."
 
