@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/plan_bench.py [ROUNDS]
 
 The goal is 2 s a plan for one case (six lengths after adoption, a level and a slope change, five numbers of
-organizations). Beside it, what an analyst would otherwise write for one point of one curve: simulate 1,000
+organizations); a count KPI's plan (a level change) and the event study's curve are timed beside it. Beside it, what an analyst would otherwise write for one point of one curve: simulate 1,000
 series on one design and fit each with statsmodels' GLSAR (AR(1) errors, iterated), counting p < 0.05 (one
 power, with the normal test, not casekit's calibrated one).
 """
@@ -28,7 +28,11 @@ def main() -> None:
     for name, call in (("from quantia-tech's cycle time", lambda: ck.plan(portfolio, "quantia-tech", "cycle_time")),
                        ("by hand, 24 months before", lambda: ck.plan(months_before=24, phi=0.4, noise=0.1)),
                        ("by hand, with the event study (adopting over 24 months)",
-                        lambda: ck.plan(months_before=24, phi=0.4, noise=0.1, staggered=24))):
+                        lambda: ck.plan(months_before=24, phi=0.4, noise=0.1, staggered=24)),
+                       ("a count KPI, from quantia-tech's escaped defects",
+                        lambda: ck.plan(portfolio, "quantia-tech", "escaped_defects")),
+                       ("a count KPI by hand (5 a month, dispersion 1.3)",
+                        lambda: ck.plan(months_before=24, phi=0.2, mean=5, dispersion=1.3))):
         times = []
         for _ in range(rounds):
             start = time.perf_counter()

@@ -229,7 +229,7 @@ def _plan(args: argparse.Namespace) -> int:
         programme = plan(portfolio, args.case, args.kpi, months_before=args.months_before, phi=args.phi,
                          noise=args.noise, change=args.change, transition=args.transition,
                          comparison=args.comparison, kpis=args.kpis, tau=args.tau, alpha=args.alpha,
-                         staggered=args.staggered)
+                         staggered=args.staggered, mean=args.mean, dispersion=args.dispersion)
     except (CasekitError, ValueError) as exc:
         print(f"casekit plan: {exc}", file=sys.stderr)
         return 2
@@ -423,6 +423,9 @@ def _parser() -> argparse.ArgumentParser:
     planned.add_argument("--months-before", type=int, help="months before adoption (default: the case's)")
     planned.add_argument("--phi", type=float, help="the month-to-month autocorrelation (default: the case's)")
     planned.add_argument("--noise", type=float, help="month-to-month noise, log scale (0.1: about 10%%)")
+    planned.add_argument("--mean", type=float, help="a count KPI by hand: its mean count a month before adoption")
+    planned.add_argument("--dispersion", type=float,
+                         help="a count KPI by hand: the counts' variance over their mean (default 1: Poisson)")
     planned.add_argument("--change", type=float, default=-20.0, help="the change to plan for, in percent (default -20)")
     planned.add_argument("--transition", type=int, help="months left out after adoption (default: the case's, or 3)")
     planned.add_argument("--comparison", type=float, metavar="CORRELATION",

@@ -4,8 +4,10 @@
 point, the power the planner predicts and the share of COUNT simulated series (or portfolios) whose effect
 casekit's test calls significant at 5%. Single series come from tests/ar1_simulation.py, pairs with a
 comparison unit from tests/controlled_simulation.py; a portfolio is k such series, each organization's true
-effect drawn around the mean with sd tau, pooled by ck.meta_analysis as compare_portfolio pools them. A
-staggered panel (:func:`staggered_panel`) is organizations adopting in random months, with a calendar every
+effect drawn around the mean with sd tau, pooled by ck.meta_analysis as compare_portfolio pools them. Count series come
+from tests/count_simulation.py (Poisson around a log-normal AR(1) mean), tested by casekit's count model with its
+bootstrap; the planner is given their mean, dispersion and Pearson autocorrelation as the generator implies
+them. A staggered panel (:func:`staggered_panel`) is organizations adopting in random months, with a calendar every
 organization lives through, each organization's AR(1) noise and its own constant change, tested by casekit's
 event study (the average change after adoption).
 """
@@ -16,6 +18,7 @@ import sys
 
 import ar1_simulation
 import controlled_simulation
+import count_simulation
 import numpy as np
 
 # (months a side, phi, noise, true fall, comparison correlation or None)
@@ -30,6 +33,28 @@ POOLED = [(4, 24, 0.4, 0.10, 0.15, 0.05), (8, 24, 0.4, 0.10, 0.10, 0.05), (16, 1
 STAGGERED = [(12, 24, 0.4, 0.10, 0.10, 0.0, 0.0), (20, 12, 0.2, 0.15, 0.10, 0.05, 0.2),
              (40, 24, 0.6, 0.10, 0.05, 0.0, 0.0), (80, 24, 0.4, 0.15, 0.05, 0.05, 0.3)]
 STAGGERED_BEFORE, STAGGERED_AFTER = 24, 12
+# (mean count a month, phi of the log mean, its innovations' sd, true fall): 24 months a side, 3 of transition
+COUNTS = [(3.0, 0.0, 0.15, 0.40), (5.0, 0.4, 0.15, 0.25), (10.0, 0.4, 0.15, 0.25), (30.0, 0.7, 0.15, 0.30)]
+
+
+def count_inputs(mean, phi, noise):
+    """The dispersion and Pearson residuals' autocorrelation that count_simulation's generator implies."""
+    variance = noise**2 / (1 - phi**2)
+    dispersion = 1 + mean * np.expm1(variance)
+    return dispersion, mean * np.expm1(variance * phi) / dispersion
+
+
+def count_rate(count: int, seed: int, mean, phi, noise, fall) -> float:
+    return count_simulation.rates(count, seed, mean=mean, phi=phi, noise=noise, step=fall)
+
+
+def predicted_count(mean, phi, noise, fall) -> float:
+    from casekit.stats.planning import count_power_table
+
+    dispersion, pearson = count_inputs(mean, phi, noise)
+    return float(count_power_table(count_simulation.BEFORE, count_simulation.AFTER, mean, dispersion, pearson,
+                                   [np.log1p(-fall)], transition=count_simulation.TRANSITION,
+                                   simulations=2000)["power"].iloc[0])
 
 
 def staggered_panel(rng, k, spread, phi, noise, fall, tau, never):
@@ -132,6 +157,11 @@ if __name__ == "__main__":
         k, months, phi, noise, fall, tau = point
         name = f"{k} organizations, {months}+{months}, φ {phi}, sd {noise}, a {fall:.0%} fall on average, τ {tau}"
         predicted, simulated = predicted_pooled(*point), pooled_rate(max(count // 4, 50), 67, *point)
+        print(f"| {name} | {predicted:.1%} | {simulated:.1%} | {100 * (predicted - simulated):+.1f} |", flush=True)
+    for point in COUNTS:
+        mean, phi, noise, fall = point
+        name = f"count KPI: {mean:g} a month, log mean φ {phi}, sd {noise}, a {fall:.0%} fall"
+        predicted, simulated = predicted_count(*point), count_rate(count, 83, *point)
         print(f"| {name} | {predicted:.1%} | {simulated:.1%} | {100 * (predicted - simulated):+.1f} |", flush=True)
     for point in STAGGERED:
         k, spread, phi, noise, fall, tau, never = point

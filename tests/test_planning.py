@@ -9,10 +9,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from plan_simulation import (
+    COUNTS,
     POOLED,
     SINGLE,
     STAGGERED,
+    count_rate,
     pooled_rate,
+    predicted_count,
     predicted_pooled,
     predicted_single,
     predicted_staggered,
@@ -111,9 +114,40 @@ def test_bad_plans_are_refused(kwargs, message):
         ck.plan(**kwargs)
 
 
-def test_a_count_kpi_is_not_planned_as_if_it_were_gaussian():
-    with pytest.raises(ArgumentError, match="count scale"):
-        ck.plan(ck.load_cases(ROOT / "cases"), "quantia-tech", "escaped_defects")
+@pytest.mark.slow
+@pytest.mark.parametrize("point", COUNTS[::3], ids=[f"mean{p[0]}-phi{p[1]}" for p in COUNTS[::3]])
+def test_predicted_power_is_casekits_simulated_power_for_a_count_kpi(point):
+    """Within 6 points on 250 series, at the table's two ends (the table in docs/methods.md, 1,000 a point and
+    four points, is within 4): each series is bootstrapped, so a point costs a minute."""
+    assert predicted_count(*point) == pytest.approx(count_rate(250, 97, *point), abs=0.06)
+
+
+def test_a_count_kpi_is_planned_for_the_count_test():
+    programme = ck.plan(ck.load_cases(ROOT / "cases"), "quantia-tech", "escaped_defects")
+    assert programme.inputs["noise"] is None and programme.inputs["mean"] > 10
+    assert programme.inputs["dispersion"] >= 1 and programme.inputs["months_before"] == 30
+    table = programme.table()
+    assert set(table["contrast"]) == {"effect"} and programme.detectable["slope"] == {}
+    assert "events a month on average" in programme.summary()
+    by_hand = ck.plan(months_before=24, phi=0.2, mean=40, dispersion=1.2, months_after=(24,), cases=(4,))
+    assert by_hand.detectable["effect"][24] < programme.detectable["effect"][24] + 30
+    plt.close(programme.plot())
+    with pytest.raises(ArgumentError, match="interval scale"):
+        ck.plan(ck.load_cases(ROOT / "cases"), "quantia-tech", "nps")
+
+
+def test_a_count_fits_stack_is_count_tests_fit_series_by_series():
+    from casekit.stats.counts import count_fits, count_replicates, count_test
+
+    t = np.r_[np.arange(-20, -3), np.arange(1, 20)]  # a gap of three months
+    X = np.column_stack([np.ones(len(t)), t, t >= 0])
+    Y = count_replicates(np.random.default_rng(4), 5, np.full(len(t), 4.0), 1.6, 0.3, t)
+    fits = count_fits(Y, X, t, [[0, 0, 1]])
+    for row, y in enumerate(Y):
+        alone = count_test(y, X, t, [[0, 0, 1]], bootstrap=False)
+        assert fits["estimate"][row, 0] == pytest.approx(alone.estimate[0], rel=1e-10)
+        assert fits["se"][row, 0] == pytest.approx(alone.se[0], rel=1e-10)
+        assert fits["phi"][row] == pytest.approx(alone.phi, rel=1e-10)
 
 
 def test_the_command_prints_the_plan_and_writes_its_table(tmp_path):

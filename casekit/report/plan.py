@@ -16,12 +16,26 @@ import pandas as pd
 from ..errors import ArgumentError
 from ..inputs.loading import Portfolio
 from ..stats.ar1 import ar1_estimates
-from ..stats.planning import EFFECT_GRID, event_study_power, pooled_power, power_table, smallest_detectable
+from ..stats.counts import count_fits
+from ..stats.planning import (
+    COUNT_GRID,
+    COUNT_SIMULATIONS,
+    EFFECT_GRID,
+    count_detectable,
+    count_pooled_power,
+    count_power_table,
+    event_study_power,
+    pooled_power,
+    power_table,
+    smallest_detectable,
+)
 
 MONTHS_AFTER = (6, 12, 18, 24, 30, 36)
 CASES = (2, 4, 8, 16, 32)
-STAGGERED_ORGANIZATIONS = (10, 20, 40, 80)
-STAGGERED_AFTER = 12  # months measured after the last organization adopts  # the event study's curve: it needs 10 or more (casekit.report.event_time)
+STAGGERED_ORGANIZATIONS = (10, 20, 40, 80)  # the event study's curve: it needs 10 or more (casekit.report.event_time)
+STAGGERED_AFTER = 12  # months measured after the last organization adopts
+PLANNED_COUNT_SIMULATIONS = 600  # a count plan's curve point; its detectable change is read on fewer
+LARGEST_COUNT_CHANGE = 100 * (1 - np.exp(-COUNT_GRID[-1]))  # a count plan looks for a detectable change up to this
 TABLE_COLUMNS = ["axis", "months_after", "organizations", "contrast", "change", "power"]
 
 
@@ -34,7 +48,8 @@ class Plan:
         What the plan assumed: ``months_before, phi, noise, transition, comparison, kpis, tau, alpha``,
         ``change`` (percent, the level change planned for), ``slope_change`` (percent a month),
         ``source`` (the case and KPI they were estimated from, or ``"by hand"``) and ``staggered`` (the
-        months over which organizations adopt, for the event study; None when not planned).
+        months over which organizations adopt, for the event study; None when not planned); a count KPI's
+        plan has ``mean`` and ``dispersion`` in place of ``noise`` (None), and no slope change.
     curves : pandas.DataFrame
         The power table (:meth:`table`).
     detectable : dict
@@ -86,8 +101,13 @@ class Plan:
         >>> print(ck.plan(months_before=24, phi=0.4, noise=0.1).summary())  # doctest: +ELLIPSIS
         With 24 months before adoption, month-to-month noise of 10% and autocorrelation 0.4: ...
         """
-        months = sorted(self.detectable["effect"])
-        level = ", ".join(f"±{self.detectable['effect'][m]:.0f}% after {m} months" for m in months)
+        found = {m: d for m, d in sorted(self.detectable["effect"].items()) if np.isfinite(d)}
+        missed = [m for m in sorted(self.detectable["effect"]) if m not in found]
+        level = ", ".join(f"±{d:.0f}% after {m} months" for m, d in found.items())
+        finds = f"finds a change of level of {level} with 80% power" if found else ""
+        if missed:
+            finds += (f"{'; ' if found else ''}finds no change of level of up to {LARGEST_COUNT_CHANGE:.0f}% with "
+                      f"80% power after {', '.join(str(m) for m in missed)} months")
         inputs = self.inputs
         organizations = self.curves[self.curves["axis"] == "organizations"]
         enough = organizations[organizations["power"] >= 0.8]["organizations"]
@@ -102,9 +122,11 @@ class Plan:
                        + (f"found 80% of the time from {int(enough.min())} organizations." if len(enough) else
                           f"found less than 80% of the time with up to {int(staggered['organizations'].max())} "
                           "organizations."))
-        return (f"With {inputs['months_before']} months before adoption, month-to-month noise of "
-                f"{100 * inputs['noise']:.0f}% and autocorrelation {inputs['phi']:.2g}: casekit's verdict finds a "
-                f"change of level of {level} with 80% power." + pooled)
+        noise = (f"month-to-month noise of {100 * inputs['noise']:.0f}%" if inputs.get("noise") is not None else
+                 f"{inputs['mean']:.3g} events a month on average (variance {inputs['dispersion']:.2g} times the "
+                 f"mean)")
+        return (f"With {inputs['months_before']} months before adoption, {noise} and autocorrelation "
+                f"{inputs['phi']:.2g}: casekit's verdict {finds}." + pooled)
 
     def plot(self):
         """Power against the months after adoption (level and slope) and against the number of organizations.
@@ -134,12 +156,16 @@ def plan(portfolio: Portfolio | None = None, case_id: str | None = None, kpi: st
          months_after=MONTHS_AFTER, change: float = -20.0, slope_change: float = -1.0,
          transition: int | None = None, comparison: float | None = None, kpis: int = 1, cases=CASES,
          tau: float = 0.05, alpha: float = 0.05, power: float = 0.8, staggered: int | None = None,
-         staggered_organizations=STAGGERED_ORGANIZATIONS) -> Plan:
+         staggered_organizations=STAGGERED_ORGANIZATIONS, mean: float | None = None,
+         dispersion: float | None = None) -> Plan:
     """Plan a measurement programme: how likely casekit's tests are to find a change, and the smallest they find.
 
     Either from a case (``portfolio, case_id, kpi``: the KPI's months before adoption give the noise and the
     autocorrelation, estimated as the test estimates them, and the case its transition and its number of
-    KPIs), or by hand (``months_before, phi, noise``).
+    KPIs), or by hand (``months_before, phi, noise``). A count KPI (``scale: count``) is planned for the count
+    test, from its months before adoption or by hand (``months_before, mean, dispersion, phi``): its mean count
+    a month, the counts' variance over their mean, and the Pearson residuals' autocorrelation
+    (:func:`casekit.stats.planning.count_power_table`); its plan has the change of level, not of slope.
 
     Parameters
     ----------
@@ -179,6 +205,9 @@ def plan(portfolio: Portfolio | None = None, case_id: str | None = None, kpi: st
         (:func:`casekit.stats.planning.event_study_power`), each organization's change spread by ``tau``.
     staggered_organizations : sequence of int
         Numbers of organizations to plan the event study for.
+    mean, dispersion : float, optional
+        A count KPI planned by hand: the mean count a month before adoption, and the counts' variance over
+        their mean (1 for Poisson counts; from a count KPI of a case: its own).
 
     Returns
     -------
@@ -187,7 +216,7 @@ def plan(portfolio: Portfolio | None = None, case_id: str | None = None, kpi: st
     Raises
     ------
     ArgumentError
-        Without a case or the by-hand inputs, or for a KPI on an interval or count scale.
+        Without a case or the by-hand inputs, or for a KPI on an interval scale.
 
     Examples
     --------
@@ -203,13 +232,20 @@ def plan(portfolio: Portfolio | None = None, case_id: str | None = None, kpi: st
         estimated = _from_case(portfolio, case_id, kpi)
         months_before = estimated["months_before"] if months_before is None else months_before
         phi = estimated["phi"] if phi is None else phi
-        noise = estimated["noise"] if noise is None else noise
+        noise = estimated.get("noise") if noise is None else noise
+        mean = estimated.get("mean") if mean is None else mean
+        dispersion = estimated.get("dispersion") if dispersion is None else dispersion
         transition = estimated["transition"] if transition is None else transition
         kpis = estimated["kpis"]
         source = f"{case_id}, {kpi}"
+    transition = 3 if transition is None else int(transition)
+    if mean is not None:
+        if months_before is None or phi is None:
+            raise ArgumentError("a count KPI's plan needs the months before adoption, the mean count and phi")
+        return _count_plan(months_before, float(mean), 1.0 if dispersion is None else float(dispersion), phi,
+                           months_after, change, transition, kpis, cases, tau, alpha, power, source)
     if months_before is None or phi is None or noise is None:
         raise ArgumentError("give a case and a KPI to plan from, or the months before adoption, phi and noise")
-    transition = 3 if transition is None else int(transition)
     design = dict(transition=transition, comparison=comparison, alpha=alpha, kpis=kpis)
     level, slope = np.log1p(change / 100), np.log1p(slope_change / 100)
     rows, detectable = [], {"effect": {}, "slope": {}}
@@ -241,6 +277,31 @@ def plan(portfolio: Portfolio | None = None, case_id: str | None = None, kpi: st
     return Plan(inputs, pd.DataFrame(rows, columns=TABLE_COLUMNS), detectable)
 
 
+def _count_plan(months_before, mean, dispersion, phi, months_after, change, transition, kpis, cases, tau, alpha,
+                power, source) -> Plan:
+    """A count KPI's plan: the count test's power by months after adoption and by organizations pooled."""
+    level = np.log1p(change / 100)
+    rows, detectable = [], {"effect": {}, "slope": {}}
+    for months in months_after:
+        changes = np.r_[level, -COUNT_GRID[::-1], COUNT_GRID]
+        simulations = np.r_[PLANNED_COUNT_SIMULATIONS, np.full(len(changes) - 1, COUNT_SIMULATIONS)]
+        found = count_power_table(months_before, months, mean, dispersion, phi, changes, transition=transition,
+                                  alpha=alpha, kpis=kpis, simulations=simulations)["power"].to_numpy()
+        rows.append({"axis": "months after adoption", "months_after": months, "organizations": 1,
+                     "contrast": "effect", "change": change, "power": float(found[0])})
+        d = count_detectable(found[1:], power)
+        detectable["effect"][months] = 100 * (1 - np.exp(-d)) if np.isfinite(d) else float("inf")
+    pooled_months = min(24, max(months_after))
+    pooled = count_pooled_power(cases, level, months_before, pooled_months, mean, dispersion, phi, tau=tau,
+                                alpha=alpha, transition=transition)
+    rows += [{"axis": "organizations", "months_after": pooled_months, "organizations": int(k), "contrast": "effect",
+              "change": change, "power": float(p)} for k, p in zip(cases, pooled)]
+    inputs = {"months_before": int(months_before), "phi": float(phi), "noise": None, "mean": mean,
+              "dispersion": dispersion, "transition": transition, "comparison": None, "kpis": int(kpis), "tau": tau,
+              "alpha": alpha, "change": change, "slope_change": None, "source": source, "staggered": None}
+    return Plan(inputs, pd.DataFrame(rows, columns=TABLE_COLUMNS), detectable)
+
+
 def _from_case(portfolio: Portfolio, case_id: str, kpi: str) -> dict:
     """A KPI's months before adoption, and the autocorrelation and innovations' sd of its log values around
     their trend, by the same bias-corrected AR(1) estimate the test uses."""
@@ -250,10 +311,14 @@ def _from_case(portfolio: Portfolio, case_id: str, kpi: str) -> dict:
     rows = portfolio.kpis[(portfolio.kpis["case_id"] == case_id) & (portfolio.kpis["kpi"] == kpi)]
     if rows.empty:
         raise ArgumentError(f"{case_id} does not measure {kpi!r}")
-    if rows["scale"].iloc[0] != "ratio":
-        raise ArgumentError(f"{kpi} is on a {rows['scale'].iloc[0]} scale; the planner plans ratio-scale KPIs "
-                            "(a log scale)")
+    scale = rows["scale"].iloc[0]
+    if scale not in ("ratio", "count"):
+        raise ArgumentError(f"{kpi} is on an {scale} scale; the planner plans ratio-scale and count KPIs "
+                            "(changes in percent)")
     before = rows[rows["phase"] == "before"].sort_values("date")
+    if scale == "count":
+        return {**_count_baseline(before, kpi, case_id), "transition": int(cases.at[case_id, "transition_months"]),
+                "kpis": int(portfolio.kpis.loc[portfolio.kpis["case_id"] == case_id, "kpi"].nunique())}
     if len(before) < 6 or not (before["value"] > 0).all():
         raise ArgumentError(f"{kpi} in {case_id} needs 6 or more positive values before adoption to plan from")
     dates = pd.DatetimeIndex(before["date"])
@@ -267,3 +332,17 @@ def _from_case(portfolio: Portfolio, case_id: str, kpi: str) -> dict:
     return {"months_before": len(before), "phi": float(phi), "noise": noise,
             "transition": int(cases.at[case_id, "transition_months"]),
             "kpis": int(portfolio.kpis.loc[portfolio.kpis["case_id"] == case_id, "kpi"].nunique())}
+
+
+def _count_baseline(before: pd.DataFrame, kpi: str, case_id: str) -> dict:
+    """A count KPI's months before adoption: its mean count a month at their end, and the dispersion and
+    Pearson residuals' autocorrelation of a Poisson trend through them, as the count test estimates them."""
+    if len(before) < 6:
+        raise ArgumentError(f"{kpi} in {case_id} needs 6 or more months before adoption to plan from")
+    dates = pd.DatetimeIndex(before["date"])
+    t = (dates.year * 12 + dates.month).to_numpy()
+    t = t - t[-1]
+    X = np.column_stack([np.ones(len(t)), t.astype(float)])
+    fit = count_fits(before["value"].to_numpy(float)[None], X, t, np.eye(2))
+    return {"months_before": len(before), "phi": float(fit["phi"][0]),
+            "dispersion": float(max(fit["dispersion"][0], 1.0)), "mean": float(before["value"].mean())}

@@ -643,7 +643,7 @@ def plan_chart(curves: pd.DataFrame, inputs: dict):
     fig, (months, organizations) = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
     by_months = curves[curves["axis"] == "months after adoption"]
     names = {"effect": f"a level change of {inputs['change']:+g}%",
-             "slope": f"a slope change of {inputs['slope_change']:+g}% a month"}
+             "slope": f"a slope change of {inputs.get('slope_change') or 0:+g}% a month"}  # none planned for counts
     for contrast, color in (("effect", PHASE_COLORS["after"]), ("slope", PHASE_COLORS["before"])):
         rows = by_months[by_months["contrast"] == contrast]
         if len(rows):

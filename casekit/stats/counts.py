@@ -128,8 +128,7 @@ def count_test(counts, X, positions, contrasts, offset=None, alpha: float = 0.05
         raise ArgumentError("counts are whole numbers of at least 0")
     if n - p < 2:
         raise ArgumentError(f"a count regression with {p} coefficients needs at least {p + 2} points, got {n}")
-    beta, mu = _poisson(y[None], X, offset)
-    dispersion, phi, cov = _moments(y[None], X, positions, mu)
+    beta, mu, dispersion, phi, cov = _fit(y[None], X, positions, offset)
     estimate, se = beta @ C.T, _se(cov, C)
     if not bootstrap:
         critical = np.full(len(C), stats.t.ppf(1 - alpha / 2, n - p))
@@ -155,6 +154,81 @@ def count_test(counts, X, positions, contrasts, offset=None, alpha: float = 0.05
                      True)
 
 
+def count_fits(counts, X, positions, contrasts, offset=None) -> dict:
+    """:func:`count_test`'s fit, without its bootstrap, of many count series on one design at once.
+
+    Parameters
+    ----------
+    counts : array_like, shape (S, n)
+        One series a row, whole numbers of at least 0.
+    X, positions, contrasts, offset
+        As :func:`count_test`, shared by every series.
+
+    Returns
+    -------
+    dict
+        ``estimate, se`` (S, k): each contrast and its standard error, ``phi`` and ``dispersion`` (S,): the
+        Pearson residuals' bias-corrected AR(1) coefficient and their dispersion, each as :func:`count_test`
+        gives them for that series alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(-24, 24)
+    >>> X = np.column_stack([np.ones(48), t >= 0])
+    >>> counts = np.random.default_rng(2).poisson(5.0, (3, 48))
+    >>> fits = count_fits(counts, X, t, [[0, 1]])
+    >>> bool(np.allclose(fits["se"][1], count_test(counts[1], X, t, [[0, 1]], bootstrap=False).se))
+    True
+    """
+    Y = np.atleast_2d(np.asarray(counts, dtype=float))
+    X = np.asarray(X, dtype=float)
+    positions = np.asarray(positions, dtype=np.int64)
+    C = np.atleast_2d(np.asarray(contrasts, dtype=float))
+    offset = np.zeros(X.shape[0]) if offset is None else np.asarray(offset, dtype=float)
+    beta, _, dispersion, phi, cov = _fit(Y, X, positions, offset)
+    return {"estimate": beta @ C.T, "se": _se(cov, C), "phi": phi, "dispersion": dispersion}
+
+
+def count_replicates(rng, count: int, mu, dispersion: float, phi: float, positions) -> np.ndarray:
+    """``count`` series of counts around the means ``mu`` with this dispersion and Pearson residuals' AR(1)
+    coefficient: the model :func:`count_test`'s bootstrap draws from (Poisson around a log-normal AR(1) factor).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    count : int
+        Series drawn.
+    mu : array_like, shape (n,)
+        Each period's mean count.
+    dispersion : float
+        The variance over the mean (1: Poisson).
+    phi : float
+        The Pearson residuals' month-to-month correlation.
+    positions : array_like of int, shape (n,)
+        The periods (a gap is a jump).
+
+    Returns
+    -------
+    numpy.ndarray, shape (count, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = count_replicates(np.random.default_rng(0), 2000, np.full(48, 4.0), 2.0, 0.3, np.arange(48))
+    >>> round(float(y.var() / y.mean()), 1)
+    2.0
+    """
+    return _replicates(rng, count, np.asarray(mu, dtype=float), dispersion, phi,
+                       np.asarray(positions, dtype=np.int64))
+
+
+def _fit(Y, X, positions, offset):
+    beta, mu = _poisson(Y, X, offset)
+    dispersion, phi, cov = _moments(Y, X, positions, mu)
+    return beta, mu, dispersion, phi, cov
+
+
 def _se(cov, C):
     return np.sqrt(np.maximum(np.einsum("ki,bij,kj->bk", C, cov, C), 0))
 
@@ -162,7 +236,7 @@ def _se(cov, C):
 def _poisson(Y, X, offset):
     """Poisson maximum likelihood of each row of Y (B, n) on X with the offset: (beta (B, p), mu (B, n))."""
     start = np.log(Y + 0.5) - offset
-    beta = np.linalg.lstsq(X, start.T, rcond=None)[0].T
+    beta = start @ np.linalg.pinv(X).T  # least squares of every row at once (X has full column rank)
     for _ in range(ITERATIONS):
         eta = np.clip(beta @ X.T + offset, -LINEAR_LIMIT, LINEAR_LIMIT)
         mu = np.exp(eta)
@@ -187,12 +261,24 @@ def _moments(Y, X, positions, mu):
     count = len(Y)
     phi = ar1_estimates_stacked(pearson, weighted, np.broadcast_to(positions, (count, n)),
                                 np.broadcast_to(np.eye(p)[:1], (count, 1, p)))[2]
-    lags = np.abs(positions[:, None] - positions[None, :])
-    correlation = np.sign(phi)[:, None, None] ** lags * np.abs(phi)[:, None, None] ** lags
     bread = np.linalg.inv(np.einsum("bnp,bnq->bpq", weighted, weighted))
-    meat = np.einsum("bnp,bnm,bmq->bpq", weighted, correlation, weighted)
+    meat = np.einsum("bnp,bnq->bpq", weighted, _ar1_correlated(weighted, positions, phi))
     cov = dispersion[:, None, None] * bread @ meat @ bread
     return dispersion, phi, cov
+
+
+def _ar1_correlated(W, positions, phi):
+    """R W for each series' AR(1) correlation matrix R (phi^|lag| over the gapped positions), W (B, n, p), by a
+    forward and a backward pass: the n × n matrices are never formed."""
+    steps = np.diff(positions)
+    factor = phi[:, None] ** steps[None, :]  # (B, n - 1): the correlation across each step
+    forward, backward = np.empty_like(W), np.zeros_like(W)
+    forward[:, 0] = W[:, 0]
+    for i in range(1, W.shape[1]):
+        forward[:, i] = W[:, i] + factor[:, i - 1, None] * forward[:, i - 1]
+    for i in range(W.shape[1] - 2, -1, -1):
+        backward[:, i] = factor[:, i, None] * (W[:, i + 1] + backward[:, i + 1])
+    return forward + backward
 
 
 def _replicates(rng, count, mu, dispersion, phi, positions):

@@ -358,3 +358,174 @@ def event_study_power(k, effect, spread: int, months_before: int, months_after: 
             rejected = np.abs(error[:, None] + effects[None, :]) / se[:, None] > critical[:, None]
         power[row] = np.nan_to_num(rejected, nan=0.0).mean(axis=0)  # a panel with no estimate finds nothing
     return power
+
+
+COUNT_SIMULATIONS = 250  # count series simulated for each change (each is a Poisson fit: no stack serves them all)
+COUNT_PHI_GRID = np.round(np.linspace(-0.3, 0.9, 5), 4)  # the count test's critical value's curve over phi
+COUNT_CURVE_SIMULATIONS = 600
+COUNT_GRID = np.array([0.05, 0.1, 0.2, 0.4, 0.8])  # changes (log ratios, each way) the detectable is read on
+
+
+def count_power_table(months_before: int, months_after: int, mean: float, dispersion: float, phi: float, effects,
+                      transition: int = 3, cycle: int = 12, seasonal=0, horizon_months: int = HORIZON_MONTHS,
+                      alpha: float = 0.05, kpis: int = 1, contrast: str = "effect",
+                      simulations: int = COUNT_SIMULATIONS, seed: int = 0) -> pd.DataFrame:
+    """The power of casekit's test of a count KPI (:func:`casekit.stats.counts.count_test`) in one case.
+
+    Count series are drawn from the model the count test's own bootstrap draws from
+    (:func:`casekit.stats.counts.count_replicates`: Poisson around a log-normal AR(1) factor with the given
+    dispersion and Pearson residuals' autocorrelation), around a mean count that changes by each effect at
+    adoption (or, for ``contrast="slope"``, by that much a month after it), and fitted as the test fits them
+    (:func:`casekit.stats.counts.count_fits`). A count's standard error depends on its level, so each change
+    gets its own series. Each series' critical value is the one its bootstrap would use: the null ``|t|``
+    quantile at its own estimated autocorrelation (one standard error higher below 24 months a side, as
+    :func:`casekit.stats.timeseries.its` fits counts), read off a curve simulated over phi for the design.
+
+    Parameters
+    ----------
+    months_before, months_after : int
+        Months measured before adoption and after the transition.
+    mean : float
+        The mean count a month before adoption.
+    dispersion : float
+        The counts' variance over their mean (1: Poisson; more when months vary beyond chance).
+    phi : float
+        The month-to-month correlation of the counts' Pearson residuals.
+    effects : array_like of float
+        Changes of the mean count as log ratios (``log(0.8)``: 20% fewer).
+    transition, cycle, seasonal, horizon_months, alpha, kpis
+        As :func:`power_table`.
+    contrast : {"effect", "slope"}
+        The first-year effect of a change of level, or the change of slope.
+    simulations : int or array_like of int
+        Series simulated for each change: one number, or one per change.
+    seed : int
+        Of the simulation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`power_table`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = count_power_table(24, 24, mean=5, dispersion=1.5, phi=0.2, effects=[0.0, np.log(0.6)])
+    >>> table["power"].round(2).tolist()
+    [0.05, 0.13]
+    """
+    if contrast not in ("effect", "slope"):
+        raise ArgumentError(f"contrast is effect or slope, got {contrast!r}")
+    if not -1 < phi < 1 or mean <= 0 or dispersion < 1 or min(months_before, months_after) < 3 or kpis < 1:
+        raise ArgumentError("phi lies strictly between -1 and 1, the mean count is above 0, the dispersion is 1 or "
+                            "more, at least 3 months a side are measured and at least one KPI is tested")
+    from .counts import count_fits, count_replicates  # the count model, loaded only when a count is planned
+
+    series = _design(months_before, months_after, transition, cycle, seasonal, horizon_months, None)
+    row = series.rows[[CONTRASTS.index(contrast)]]
+    rng = np.random.default_rng(seed)
+    effects = np.atleast_1d(np.asarray(effects, dtype=float))
+    counts = np.broadcast_to(np.asarray(simulations, dtype=int), effects.shape)
+    curve = np.empty(len(COUNT_PHI_GRID))
+    for i, grid_phi in enumerate(COUNT_PHI_GRID):  # the bootstrap's null |t| quantile over phi
+        same = np.random.default_rng(seed + 1)  # the same draws at every phi: a smooth curve
+        null = count_fits(count_replicates(same, COUNT_CURVE_SIMULATIONS, np.full(len(series.t), float(mean)),
+                                           dispersion, grid_phi, series.t), series.X, series.t, row)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            curve[i] = np.quantile(np.abs(null["estimate"][:, 0] / null["se"][:, 0]), 1 - alpha / kpis)
+    careful = min(series.n_before, series.n_after) < CAREFUL_POINTS
+    shape = series.after.astype(float) if contrast == "effect" else series.t * series.after
+    power = np.empty(len(effects))
+    for j, effect in enumerate(effects):
+        fits = count_fits(count_replicates(rng, int(counts[j]), mean * np.exp(effect * shape), dispersion, phi,
+                                           series.t), series.X, series.t, row)
+        at = phi_above(fits["phi"], len(series.t), 1.0) if careful else fits["phi"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            found = np.abs(fits["estimate"][:, 0] / fits["se"][:, 0]) > np.interp(at, COUNT_PHI_GRID, curve)
+        power[j] = found.mean()
+    return pd.DataFrame({"months_before": months_before, "months_after": months_after, "contrast": contrast,
+                         "effect": effects, "change": 100 * np.expm1(effects), "power": power})[POWER_COLUMNS]
+
+
+def count_detectable(powers, power: float = 0.8) -> float:
+    """The smallest change on :data:`COUNT_GRID` found with this power, from :func:`count_power_table`'s powers at
+    ``np.r_[-COUNT_GRID[::-1], COUNT_GRID]`` (a fall and a rise of each size, averaged).
+
+    Parameters
+    ----------
+    powers : array_like
+        The powers, falls first (largest first), then rises.
+    power : float
+        The power asked for.
+
+    Returns
+    -------
+    float
+        The log ratio, interpolated on the grid; ``inf`` when none is found that often.
+
+    Examples
+    --------
+    >>> round(count_detectable([1.0, 0.9, 0.5, 0.2, 0.06, 0.06, 0.2, 0.5, 0.9, 1.0]), 3)
+    0.35
+    """
+    powers = np.asarray(powers, dtype=float)
+    n = len(COUNT_GRID)
+    found = (powers[:n][::-1] + powers[n:]) / 2
+    above = np.flatnonzero(found >= power)
+    if not len(above):
+        return float("inf")
+    if above[0] == 0:
+        return float(COUNT_GRID[0])
+    first = above[0]
+    return float(np.interp(power, found[first - 1:first + 1], COUNT_GRID[first - 1:first + 1]))
+
+
+def count_pooled_power(k, effect, months_before: int, months_after: int, mean: float, dispersion: float, phi: float,
+                       tau: float = 0.0, alpha: float = 0.05, portfolios: int = 2000, transition: int = 3,
+                       simulations: int = COUNT_SIMULATIONS, seed: int = 0) -> np.ndarray:
+    """:func:`pooled_power` for a count KPI: portfolios drawn from count series fitted as the count test fits them.
+
+    Parameters
+    ----------
+    k : int or array_like of int
+        Organizations, each measured on the same design.
+    effect : float
+        The average change of the mean count, a log ratio.
+    months_before, months_after, mean, dispersion, phi, transition
+        As :func:`count_power_table`, for every organization.
+    tau, alpha, portfolios, seed
+        As :func:`pooled_power`.
+    simulations : int
+        Count series simulated.
+
+    Returns
+    -------
+    numpy.ndarray
+        The power for each ``k``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> power = count_pooled_power([4, 16], np.log(0.8), 24, 24, mean=5, dispersion=1.3, phi=0.2, tau=0.05)
+    >>> bool(power[0] < power[1])
+    True
+    """
+    from .counts import count_fits, count_replicates
+
+    k = np.atleast_1d(np.asarray(k, dtype=int))
+    if np.any(k < 2):
+        raise ArgumentError("pooling needs at least 2 organizations")
+    series = _design(months_before, months_after, transition, 12, 0, HORIZON_MONTHS, None)
+    row = series.rows[[0]]
+    rng = np.random.default_rng(seed)
+    fits = count_fits(count_replicates(rng, simulations, mean * np.exp(effect * series.after), dispersion, phi,
+                                       series.t), series.X, series.t, row)
+    error = fits["estimate"][:, 0] - effect
+    upper = phi_above(fits["phi"], len(series.t), INFLATION_PHI_MARGIN)
+    pooled_se = fits["se"][:, 0] * se_inflation(*series.inflation_design(), row[0], upper)
+    power = []
+    for size in k:
+        drawn = rng.integers(0, simulations, (portfolios, size))
+        effects = effect + tau * rng.standard_normal((portfolios, size)) + error[drawn]
+        power.append(float((robust_p_values(effects, pooled_se[drawn] ** 2) < alpha).mean()))
+    return np.array(power)
