@@ -134,6 +134,8 @@ def test_a_count_kpi_is_planned_for_the_count_test():
     plt.close(programme.plot())
     with pytest.raises(ArgumentError, match="interval scale"):
         ck.plan(ck.load_cases(ROOT / "cases"), "quantia-tech", "nps")
+    with pytest.raises(ArgumentError, match="its own count test"):
+        ck.plan(months_before=24, phi=0.2, mean=5, staggered=24)
 
 
 def test_a_count_fits_stack_is_count_tests_fit_series_by_series():

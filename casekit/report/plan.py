@@ -242,6 +242,9 @@ def plan(portfolio: Portfolio | None = None, case_id: str | None = None, kpi: st
     if mean is not None:
         if months_before is None or phi is None:
             raise ArgumentError("a count KPI's plan needs the months before adoption, the mean count and phi")
+        if staggered is not None or comparison is not None:
+            raise ArgumentError("a count KPI is planned for its own count test: casekit does not compare counts "
+                                "with a comparison unit, and plans the event study for ratio-scale KPIs")
         return _count_plan(months_before, float(mean), 1.0 if dispersion is None else float(dispersion), phi,
                            months_after, change, transition, kpis, cases, tau, alpha, power, source)
     if months_before is None or phi is None or noise is None:
@@ -335,7 +338,7 @@ def _from_case(portfolio: Portfolio, case_id: str, kpi: str) -> dict:
 
 
 def _count_baseline(before: pd.DataFrame, kpi: str, case_id: str) -> dict:
-    """A count KPI's months before adoption: its mean count a month at their end, and the dispersion and
+    """A count KPI's months before adoption: their mean count a month, and the dispersion and
     Pearson residuals' autocorrelation of a Poisson trend through them, as the count test estimates them."""
     if len(before) < 6:
         raise ArgumentError(f"{kpi} in {case_id} needs 6 or more months before adoption to plan from")
