@@ -265,10 +265,17 @@ def pooled_power(k, effect, months_before: int, months_after: int, phi: float, n
     error, se, phi_hat = _errors(series, phi, noise, design.get("comparison"), row, SIMULATIONS, rng)
     upper = phi_above(phi_hat, len(series.t), INFLATION_PHI_MARGIN)
     pooled_se = se[:, 0] * se_inflation(*series.inflation_design(), row[0], upper)
+    return _pooled_rates(error[:, 0], pooled_se, k, effect, tau, alpha, portfolios, rng)
+
+
+def _pooled_rates(error, pooled_se, k, effect, tau, alpha, portfolios, rng) -> np.ndarray:
+    """The share of portfolios of each size in ``k`` whose organizations, drawn from one organization's
+    simulated estimation errors and standard errors around true effects spread by ``tau``, casekit's cross-case
+    test finds."""
     power = []
     for size in k:
-        drawn = rng.integers(0, SIMULATIONS, (portfolios, size))
-        effects = effect + tau * rng.standard_normal((portfolios, size)) + error[drawn, 0]
+        drawn = rng.integers(0, len(error), (portfolios, size))
+        effects = effect + tau * rng.standard_normal((portfolios, size)) + error[drawn]
         power.append(float((robust_p_values(effects, pooled_se[drawn] ** 2) < alpha).mean()))
     return np.array(power)
 
@@ -523,9 +530,4 @@ def count_pooled_power(k, effect, months_before: int, months_after: int, mean: f
     error = fits["estimate"][:, 0] - effect
     upper = phi_above(fits["phi"], len(series.t), INFLATION_PHI_MARGIN)
     pooled_se = fits["se"][:, 0] * se_inflation(*series.inflation_design(), row[0], upper)
-    power = []
-    for size in k:
-        drawn = rng.integers(0, simulations, (portfolios, size))
-        effects = effect + tau * rng.standard_normal((portfolios, size)) + error[drawn]
-        power.append(float((robust_p_values(effects, pooled_se[drawn] ** 2) < alpha).mean()))
-    return np.array(power)
+    return _pooled_rates(error, pooled_se, k, effect, tau, alpha, portfolios, rng)
