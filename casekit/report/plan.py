@@ -21,7 +21,6 @@ from ..stats.planning import (
     COUNT_GRID,
     COUNT_SIMULATIONS,
     EFFECT_GRID,
-    count_detectable,
     count_pooled_power,
     count_power_table,
     event_study_power,
@@ -292,7 +291,7 @@ def _count_plan(months_before, mean, dispersion, phi, months_after, change, tran
                                   alpha=alpha, kpis=kpis, simulations=simulations)["power"].to_numpy()
         rows.append({"axis": "months after adoption", "months_after": months, "organizations": 1,
                      "contrast": "effect", "change": change, "power": float(found[0])})
-        d = count_detectable(found[1:], power)
+        d = smallest_detectable(found[1:], power, COUNT_GRID)
         detectable["effect"][months] = 100 * (1 - np.exp(-d)) if np.isfinite(d) else float("inf")
     pooled_months = min(24, max(months_after))
     pooled = count_pooled_power(cases, level, months_before, pooled_months, mean, dispersion, phi, tau=tau,

@@ -179,9 +179,10 @@ def detectable_effect(months_before: int, months_after: int, phi: float, noise: 
     return smallest_detectable(table["power"].to_numpy(), power)
 
 
-def smallest_detectable(powers, power: float = 0.8) -> float:
-    """The smallest effect on :data:`EFFECT_GRID` found with this power, from :func:`power_table`'s powers at
-    ``np.r_[-EFFECT_GRID[::-1], EFFECT_GRID]``.
+def smallest_detectable(powers, power: float = 0.8, grid=EFFECT_GRID) -> float:
+    """The smallest effect on ``grid`` found with this power, from :func:`power_table`'s (or
+    :func:`count_power_table`'s, on :data:`COUNT_GRID`) powers at ``np.r_[-grid[::-1], grid]``: a fall and a rise
+    of each size, averaged.
 
     Parameters
     ----------
@@ -189,6 +190,8 @@ def smallest_detectable(powers, power: float = 0.8) -> float:
         The powers, falls first (largest first), then rises.
     power : float
         The power asked for.
+    grid : array_like
+        The sizes of change (log ratios), smallest first.
 
     Returns
     -------
@@ -201,17 +204,19 @@ def smallest_detectable(powers, power: float = 0.8) -> float:
     >>> powers = np.r_[np.linspace(1, 0.05, len(EFFECT_GRID)), np.linspace(0.05, 1, len(EFFECT_GRID))]
     >>> bool(0 < smallest_detectable(powers) < 5)
     True
+    >>> round(smallest_detectable([1.0, 0.9, 0.5, 0.2, 0.06, 0.06, 0.2, 0.5, 0.9, 1.0], grid=COUNT_GRID), 3)
+    0.35
     """
-    powers = np.asarray(powers, dtype=float)
-    n = len(EFFECT_GRID)
+    powers, grid = np.asarray(powers, dtype=float), np.asarray(grid, dtype=float)
+    n = len(grid)
     found = (powers[:n][::-1] + powers[n:]) / 2
     above = np.flatnonzero(found >= power)
     if not len(above):
         return float("inf")
     first = above[0]
     if first == 0:
-        return 0.0
-    return float(np.interp(power, found[first - 1:first + 1], EFFECT_GRID[first - 1:first + 1]))
+        return float(grid[0])
+    return float(np.interp(power, found[first - 1:first + 1], grid[first - 1:first + 1]))
 
 
 def pooled_power(k, effect, months_before: int, months_after: int, phi: float, noise: float, tau: float = 0.0,
@@ -452,39 +457,6 @@ def count_power_table(months_before: int, months_after: int, mean: float, disper
         power[j] = found.mean()
     return pd.DataFrame({"months_before": months_before, "months_after": months_after, "contrast": contrast,
                          "effect": effects, "change": 100 * np.expm1(effects), "power": power})[POWER_COLUMNS]
-
-
-def count_detectable(powers, power: float = 0.8) -> float:
-    """The smallest change on :data:`COUNT_GRID` found with this power, from :func:`count_power_table`'s powers at
-    ``np.r_[-COUNT_GRID[::-1], COUNT_GRID]`` (a fall and a rise of each size, averaged).
-
-    Parameters
-    ----------
-    powers : array_like
-        The powers, falls first (largest first), then rises.
-    power : float
-        The power asked for.
-
-    Returns
-    -------
-    float
-        The log ratio, interpolated on the grid; ``inf`` when none is found that often.
-
-    Examples
-    --------
-    >>> round(count_detectable([1.0, 0.9, 0.5, 0.2, 0.06, 0.06, 0.2, 0.5, 0.9, 1.0]), 3)
-    0.35
-    """
-    powers = np.asarray(powers, dtype=float)
-    n = len(COUNT_GRID)
-    found = (powers[:n][::-1] + powers[n:]) / 2
-    above = np.flatnonzero(found >= power)
-    if not len(above):
-        return float("inf")
-    if above[0] == 0:
-        return float(COUNT_GRID[0])
-    first = above[0]
-    return float(np.interp(power, found[first - 1:first + 1], COUNT_GRID[first - 1:first + 1]))
 
 
 def count_pooled_power(k, effect, months_before: int, months_after: int, mean: float, dispersion: float, phi: float,
