@@ -259,24 +259,29 @@ def pooled_power(k, effect, months_before: int, months_after: int, phi: float, n
     >>> pooled_power([4, 16], np.log(0.9), 24, 24, phi=0.4, noise=0.1, tau=0.05).round(1).tolist()
     [0.2, 0.8]
     """
-    k = np.atleast_1d(np.asarray(k, dtype=int))
-    if np.any(k < 2):
-        raise ArgumentError("pooling needs at least 2 organizations")
+    k = _organizations(k)
     seasonal, cycle = design.get("seasonal", 0), design.get("cycle", 12)
     series = _design(months_before, months_after, design.get("transition", 3), cycle, seasonal,
                      design.get("horizon_months", HORIZON_MONTHS), design.get("comparison"))
     row = series.rows[[0]]
     rng = np.random.default_rng(seed)
     error, se, phi_hat = _errors(series, phi, noise, design.get("comparison"), row, SIMULATIONS, rng)
-    upper = phi_above(phi_hat, len(series.t), INFLATION_PHI_MARGIN)
-    pooled_se = se[:, 0] * se_inflation(*series.inflation_design(), row[0], upper)
-    return _pooled_rates(error[:, 0], pooled_se, k, effect, tau, alpha, portfolios, rng)
+    return _pooled_rates(series, row[0], error[:, 0], se[:, 0], phi_hat, k, effect, tau, alpha, portfolios, rng)
 
 
-def _pooled_rates(error, pooled_se, k, effect, tau, alpha, portfolios, rng) -> np.ndarray:
+def _organizations(k) -> np.ndarray:
+    k = np.atleast_1d(np.asarray(k, dtype=int))
+    if np.any(k < 2):
+        raise ArgumentError("pooling needs at least 2 organizations")
+    return k
+
+
+def _pooled_rates(series, row, error, se, phi_hat, k, effect, tau, alpha, portfolios, rng) -> np.ndarray:
     """The share of portfolios of each size in ``k`` whose organizations, drawn from one organization's
     simulated estimation errors and standard errors around true effects spread by ``tau``, casekit's cross-case
-    test finds."""
+    test finds; each standard error inflated as pooling inflates it (:func:`casekit.stats.ar1.se_inflation`)."""
+    upper = phi_above(phi_hat, len(series.t), INFLATION_PHI_MARGIN)
+    pooled_se = se * se_inflation(*series.inflation_design(), row, upper)
     power = []
     for size in k:
         drawn = rng.integers(0, len(error), (portfolios, size))
@@ -491,15 +496,11 @@ def count_pooled_power(k, effect, months_before: int, months_after: int, mean: f
     """
     from .counts import count_fits, count_replicates
 
-    k = np.atleast_1d(np.asarray(k, dtype=int))
-    if np.any(k < 2):
-        raise ArgumentError("pooling needs at least 2 organizations")
+    k = _organizations(k)
     series = _design(months_before, months_after, transition, 12, 0, HORIZON_MONTHS, None)
     row = series.rows[[0]]
     rng = np.random.default_rng(seed)
     fits = count_fits(count_replicates(rng, simulations, mean * np.exp(effect * series.after), dispersion, phi,
                                        series.t), series.X, series.t, row)
-    error = fits["estimate"][:, 0] - effect
-    upper = phi_above(fits["phi"], len(series.t), INFLATION_PHI_MARGIN)
-    pooled_se = fits["se"][:, 0] * se_inflation(*series.inflation_design(), row[0], upper)
-    return _pooled_rates(error, pooled_se, k, effect, tau, alpha, portfolios, rng)
+    return _pooled_rates(series, row[0], fits["estimate"][:, 0] - effect, fits["se"][:, 0], fits["phi"], k, effect,
+                         tau, alpha, portfolios, rng)
